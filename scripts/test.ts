@@ -1,0 +1,40 @@
+// `pnpm test`: one Jest run over every package and app (unit + integration projects), then the plain
+// "N passed, N failed" line that CI reads (it does not parse Jest's own summary).
+// Extra arguments go to Jest, e.g. `pnpm test --selectProjects unit` or `pnpm test packages/kafka`.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const resultsDir = join(root, ".ci", "results");
+const resultsFile = join(resultsDir, "jest.json");
+mkdirSync(resultsDir, { recursive: true });
+rmSync(resultsFile, { force: true });
+
+const jest = join(root, "node_modules", ".bin", "jest");
+const run = spawnSync(jest, ["--json", `--outputFile=${resultsFile}`, ...process.argv.slice(2)], {
+  cwd: root,
+  stdio: "inherit",
+});
+
+interface JestSummary {
+  numPassedTests: number;
+  numFailedTests: number;
+  numPendingTests: number;
+  numRuntimeErrorTestSuites: number;
+}
+
+let summary: JestSummary | undefined;
+try {
+  summary = JSON.parse(readFileSync(resultsFile, "utf8")) as JestSummary;
+} catch {
+  // Jest died before writing results (e.g. a broken globalSetup): count that as one failure, not as success.
+}
+
+const passed = summary?.numPassedTests ?? 0;
+// A suite that cannot even load (syntax error, missing module) has no failed tests of its own; count it.
+const failed = summary ? summary.numFailedTests + summary.numRuntimeErrorTestSuites : 1;
+const skipped = summary?.numPendingTests ?? 0;
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
+process.exit(run.status === 0 && failed === 0 ? 0 : 1);
