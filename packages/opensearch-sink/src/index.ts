@@ -1,1 +1,26 @@
-export {};
+export { classifyRequestError, isRetriableStatus } from "./classify-request-error.js";
+export { isSinkError, redactCredentials, SinkClosedError, SinkError } from "./errors.js";
+export type { SinkErrorCode, SinkErrorOptions } from "./errors.js";
+export { createOpenSearchBulkClient } from "./opensearch-bulk-client.js";
+export type { OpenSearchBulkClientOptions } from "./opensearch-bulk-client.js";
+export { createOpenSearchClient } from "./opensearch-client.js";
+export type { OpenSearchClientOptions, OpenSearchTlsOptions } from "./opensearch-client.js";
+export type {
+  BulkClient,
+  BulkItemError,
+  BulkOperation,
+  BulkResponseItem,
+  BulkSink,
+  BulkSinkOptions,
+  Clock,
+  CloseOptions,
+  ClusterHealth,
+  FlushStats,
+  ItemOutcome,
+  Logger,
+  RetryOptions,
+  SinkHealth,
+  SinkHealthState,
+  SinkStats,
+  TimerHandle,
+} from "./types.js";

@@ -1,0 +1,68 @@
+import { errors } from "@opensearch-project/opensearch";
+import { redactCredentials, SinkError } from "./errors.js";
+
+function serverErrorType(body: unknown): { type?: string; reason?: string } {
+  if (typeof body !== "object" || body === null) return {};
+  const error = (body as { error?: unknown }).error;
+  if (typeof error === "string") return { reason: error };
+  if (typeof error !== "object" || error === null) return {};
+  const { type, reason } = error as { type?: unknown; reason?: unknown };
+  return {
+    ...(typeof type === "string" ? { type } : {}),
+    ...(typeof reason === "string" ? { reason } : {}),
+  };
+}
+
+/**
+ * Whether a whole request answered with `status` may succeed later unchanged. 401/403 count as retriable: they are an
+ * operational problem (credentials, roles) that gets fixed outside the documents, and dropping data for it is worse
+ * than waiting.
+ */
+export function isRetriableStatus(status: number): boolean {
+  return status === 401 || status === 403 || status === 408 || status === 429 || status >= 500;
+}
+
+/** Maps anything thrown by opensearch-js (or by the network) to a `SinkError` with no secret in its message. */
+export function classifyRequestError(error: unknown, operation: string): SinkError {
+  if (error instanceof SinkError) return error;
+  const message = redactCredentials(error instanceof Error ? error.message : String(error));
+
+  if (error instanceof errors.ResponseError) {
+    const status = error.statusCode ?? 0;
+    const { type, reason } = serverErrorType(error.body);
+    const code =
+      status === 429
+        ? "TOO_MANY_REQUESTS"
+        : status === 401 || status === 403
+          ? "AUTH_FAILED"
+          : status >= 500
+            ? "SERVER_ERROR"
+            : status === 408
+              ? "TIMEOUT"
+              : "REQUEST_REJECTED";
+    const detail = redactCredentials(reason ?? type ?? message);
+    return new SinkError(code, `${operation} failed with HTTP ${status}: ${detail}`, {
+      retriable: isRetriableStatus(status),
+      status,
+      ...(type ? { errorType: type } : {}),
+      cause: error,
+    });
+  }
+  if (error instanceof errors.TimeoutError) {
+    return new SinkError("TIMEOUT", `${operation} timed out`, { retriable: true, cause: error });
+  }
+  if (error instanceof errors.RequestAbortedError || (error instanceof Error && error.name === "AbortError")) {
+    return new SinkError("ABORTED", `${operation} was aborted`, { retriable: true, cause: error });
+  }
+  if (error instanceof errors.ConnectionError || error instanceof errors.NoLivingConnectionsError) {
+    return new SinkError("CONNECTION_FAILED", `${operation}: cannot reach OpenSearch (${message})`, {
+      retriable: true,
+      cause: error,
+    });
+  }
+  if (error instanceof errors.DeserializationError) {
+    return new SinkError("BAD_RESPONSE", `${operation}: unreadable response body`, { retriable: true, cause: error });
+  }
+  // Unknown failures (proxies, sockets) are most likely transient; retrying is the safe default for a log pipeline.
+  return new SinkError("CONNECTION_FAILED", `${operation} failed: ${message}`, { retriable: true, cause: error });
+}
