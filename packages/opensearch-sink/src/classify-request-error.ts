@@ -22,6 +22,16 @@ export function isRetriableStatus(status: number): boolean {
   return status === 401 || status === 403 || status === 408 || status === 429 || status >= 500;
 }
 
+/**
+ * The client's errors carry `meta.connection` (whose URL holds the basic-auth credentials) and request headers, so the
+ * original is never kept as `cause`: loggers that serialise causes would leak them.
+ */
+function sanitisedCause(error: unknown): Error {
+  const cause = new Error(redactCredentials(error instanceof Error ? error.message : String(error)));
+  cause.name = error instanceof Error ? error.name : "Error";
+  return cause;
+}
+
 /** Maps anything thrown by opensearch-js (or by the network) to a `SinkError` with no secret in its message. */
 export function classifyRequestError(error: unknown, operation: string): SinkError {
   if (error instanceof SinkError) return error;
@@ -45,24 +55,30 @@ export function classifyRequestError(error: unknown, operation: string): SinkErr
       retriable: isRetriableStatus(status),
       status,
       ...(type ? { errorType: type } : {}),
-      cause: error,
+      cause: sanitisedCause(error),
     });
   }
   if (error instanceof errors.TimeoutError) {
-    return new SinkError("TIMEOUT", `${operation} timed out`, { retriable: true, cause: error });
+    return new SinkError("TIMEOUT", `${operation} timed out`, { retriable: true, cause: sanitisedCause(error) });
   }
   if (error instanceof errors.RequestAbortedError || (error instanceof Error && error.name === "AbortError")) {
-    return new SinkError("ABORTED", `${operation} was aborted`, { retriable: true, cause: error });
+    return new SinkError("ABORTED", `${operation} was aborted`, { retriable: true, cause: sanitisedCause(error) });
   }
   if (error instanceof errors.ConnectionError || error instanceof errors.NoLivingConnectionsError) {
     return new SinkError("CONNECTION_FAILED", `${operation}: cannot reach OpenSearch (${message})`, {
       retriable: true,
-      cause: error,
+      cause: sanitisedCause(error),
     });
   }
   if (error instanceof errors.DeserializationError) {
-    return new SinkError("BAD_RESPONSE", `${operation}: unreadable response body`, { retriable: true, cause: error });
+    return new SinkError("BAD_RESPONSE", `${operation}: unreadable response body`, {
+      retriable: true,
+      cause: sanitisedCause(error),
+    });
   }
   // Unknown failures (proxies, sockets) are most likely transient; retrying is the safe default for a log pipeline.
-  return new SinkError("CONNECTION_FAILED", `${operation} failed: ${message}`, { retriable: true, cause: error });
+  return new SinkError("CONNECTION_FAILED", `${operation} failed: ${message}`, {
+    retriable: true,
+    cause: sanitisedCause(error),
+  });
 }
