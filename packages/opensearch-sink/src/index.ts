@@ -1,3 +1,4 @@
+export { baritoErrorLabel, baritoIndexLabel } from "./barito-error-label.js";
 export { fullJitterDelay } from "./backoff.js";
 export { indexNameProblem, serialiseOperation } from "./bulk-operation.js";
 export type { SerialisedOperation } from "./bulk-operation.js";

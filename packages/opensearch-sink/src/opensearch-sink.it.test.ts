@@ -269,6 +269,15 @@ describe("OpenSearch bulk sink (real OpenSearch)", () => {
     }
   });
 
+  it("reports a request-level 400 from the server as a non-retriable SinkError", async () => {
+    // An action line without _index is refused for the whole request ("index is missing").
+    const error = await createOpenSearchBulkClient(client)
+      .bulk(['{"index":{"_id":"1"}}', '{"a":1}'])
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SinkError);
+    expect(error).toMatchObject({ code: "REQUEST_REJECTED", retriable: false, status: 400 });
+  });
+
   it("turns a refused connection into a retriable SinkError at the adapter", async () => {
     const port = await freePort();
     const unreachable = createOpenSearchClient({ nodes: [`http://user:s3cret@127.0.0.1:${port}`] });

@@ -1,0 +1,43 @@
+import { describe, expect, it } from "@jest/globals";
+import { fullJitterDelay } from "./backoff.js";
+import { createOpenSearchClient } from "./opensearch-client.js";
+
+describe("createOpenSearchClient()", () => {
+  it("rejects bad configuration with the field path and without echoing secrets", () => {
+    const cases: Array<[Parameters<typeof createOpenSearchClient>[0], string]> = [
+      [{ nodes: [] }, "nodes"],
+      [{ nodes: ["not a url"] }, "nodes[0]"],
+      [{ nodes: ["http://a:9200", "ftp://b"] }, "nodes[1]"],
+      [{ nodes: ["http://a:9200"], username: "elastic" }, "password"],
+      [{ nodes: ["http://a:9200"], requestTimeoutMs: 0 }, "requestTimeoutMs"],
+      [{ nodes: ["http://a:9200"], tls: { ca: "/nonexistent/ca.pem" } }, "tls.ca"],
+      [{ nodes: ["http://a:9200"], tls: { cert: "-----BEGIN CERTIFICATE-----" } }, "tls.key"],
+    ];
+    for (const [options, field] of cases) {
+      expect(() => createOpenSearchClient(options)).toThrow(expect.objectContaining({ code: "INVALID_CONFIG", field }));
+    }
+    try {
+      createOpenSearchClient({ nodes: ["http://a:9200"], username: "u", password: "p4ss", tls: { ca: "/nope" } });
+    } catch (error) {
+      expect(String((error as Error).message)).not.toContain("p4ss");
+    }
+  });
+
+  it("disables transport retries and compresses request bodies by default", async () => {
+    const client = createOpenSearchClient({ nodes: ["http://127.0.0.1:9"] });
+    const transport = client.transport as unknown as { maxRetries: number; compression: string | false };
+    expect(transport.maxRetries).toBe(0);
+    expect(transport.compression).toBe("gzip");
+    const plain = createOpenSearchClient({ nodes: ["http://127.0.0.1:9"], compression: false });
+    expect((plain.transport as unknown as { compression: string | false }).compression).toBe(false);
+    await Promise.all([client.close(), plain.close()]);
+  });
+});
+
+describe("fullJitterDelay()", () => {
+  it("doubles the ceiling per attempt up to the maximum", () => {
+    const top = () => 0.999999;
+    expect([1, 2, 3, 4, 10, 100].map((n) => fullJitterDelay(n, 100, 1000, top))).toEqual([99, 199, 399, 799, 999, 999]);
+    expect(fullJitterDelay(5, 100, 1000, () => 0)).toBe(0);
+  });
+});
