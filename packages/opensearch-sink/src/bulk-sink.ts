@@ -96,7 +96,10 @@ export function createBulkSink(options: BulkSinkOptions): BulkSink {
   let bufferBytes = 0;
   const pending = new Set<PendingOperation>();
   let awaitingRetry = 0;
+  /** Batch slots taken (a batch keeps its slot while waiting to retry a failed request). */
   let inFlight = 0;
+  /** Requests actually open on the wire, for stats. */
+  let openRequests = 0;
   /** Operations at the head of the buffer that `flush()`/`close()` asked to send regardless of the triggers. */
   let forced = 0;
   let closing = false;
@@ -277,9 +280,15 @@ export function createBulkSink(options: BulkSinkOptions): BulkSink {
       controllers.add(controller);
       const startedAt = clock.now();
       counters.bulkRequests += 1;
+      openRequests += 1;
       let items: BulkResponseItem[];
       try {
-        items = await client.bulk(lines, controller.signal);
+        try {
+          items = await client.bulk(lines, controller.signal);
+        } finally {
+          openRequests -= 1;
+          controllers.delete(controller);
+        }
         if (items.length !== live.length) {
           throw new SinkError("BAD_RESPONSE", `bulk client returned ${items.length} items for ${live.length}`, {
             retriable: true,
@@ -343,8 +352,6 @@ export function createBulkSink(options: BulkSinkOptions): BulkSink {
           });
         }
         return;
-      } finally {
-        controllers.delete(controller);
       }
 
       consecutiveFailures = 0;
@@ -504,7 +511,7 @@ export function createBulkSink(options: BulkSinkOptions): BulkSink {
       return {
         ...counters,
         bulkLatenciesMs: [...latencies],
-        inFlightRequests: inFlight,
+        inFlightRequests: openRequests,
         buffered: buffer.length,
         awaitingRetry,
         pending: pending.size,
