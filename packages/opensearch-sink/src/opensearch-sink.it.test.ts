@@ -174,6 +174,41 @@ describe("OpenSearch bulk sink (real OpenSearch)", () => {
     expect(await refreshAndCount(index)).toBe(2);
   });
 
+  it("retries only the items refused with 429 (read-only-allow-delete block) until the block is lifted", async () => {
+    const blocked = name("blocked");
+    const open = name("open");
+    indices.push(blocked, open);
+    await client.transport.request({ method: "PUT", path: `/${blocked}` });
+    await client.transport.request({
+      method: "PUT",
+      path: `/${blocked}/_settings`,
+      body: { "index.blocks.read_only_allow_delete": true },
+    });
+    const flushes: FlushStats[] = [];
+    const sink = sinkFor(client, { maxDocs: 6, flushIntervalMs: 10_000, onFlush: (s) => flushes.push(s) });
+    const toBlocked = [0, 1].map((i) => sink.add({ action: "index", index: blocked, id: `b-${i}`, document: { i } }));
+    const toOpen = [0, 1, 2, 3].map((i) => sink.add({ action: "index", index: open, id: `o-${i}`, document: { i } }));
+    const openOutcomes = await Promise.all(toOpen);
+    expect(openOutcomes.every((o) => o.status === "indexed")).toBe(true);
+    expect(flushes[0]).toMatchObject({ docs: 6, indexed: 4, retried: 2 });
+
+    // Let a few retries fail, then lift the block: the waiting items must go through without being re-added.
+    const deadline = Date.now() + 10_000;
+    while (sink.stats().retriedItems < 6 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(sink.stats().pending).toBe(2);
+    await client.transport.request({
+      method: "PUT",
+      path: `/${blocked}/_settings`,
+      body: { "index.blocks.read_only_allow_delete": null },
+    });
+    const blockedOutcomes = await Promise.all(toBlocked);
+    expect(blockedOutcomes.every((o) => o.status === "indexed")).toBe(true);
+    // every request after the first carried only the two blocked documents
+    expect(flushes.slice(1).every((f) => f.docs === 2)).toBe(true);
+    expect(await refreshAndCount(blocked)).toBe(2);
+    expect(await refreshAndCount(open)).toBe(4);
+  });
+
   it("creates a data stream template (and a missing component template) and writes into the data stream", async () => {
     const prefix = name("stream");
     const component = name("component");
