@@ -1,1 +1,1 @@
-export {};
+export * from "./gen/producer/producer_pb.js";
