@@ -1,174 +1,140 @@
-import type { Writable } from "node:stream";
-import { inspect } from "node:util";
 import winston from "winston";
-import type { LogLevel, LogMeta, LogThreshold, Logger } from "./logger.js";
+import { formatJsonLine, formatPrettyLine, type LogEntry } from "./format-entry.js";
+import { type LogLevel, type LogMeta, type LogThreshold, type Logger, logLevels } from "./logger.js";
 import { sanitizeFields } from "./sanitize.js";
+import { isErrorLike } from "./serialize-error.js";
 
 export type LogFormat = "json" | "pretty";
 
 export interface CreateLoggerOptions {
-  /** Lowest level written; `silent` writes nothing. Default `info`. */
+  /** Entries below this level are dropped; `silent` drops everything. Default `info`. */
   level?: LogThreshold;
-  /** `json`: one JSON object per line (production). `pretty`: one readable line per entry (development). */
-  format?: LogFormat;
-  /** Fields added to every entry, e.g. `{ service: "barito-producer" }`. Sanitised like any other field. */
+  /** `json` (one object per line, for production) or `pretty` (coloured single line, for development). */
+  format: LogFormat;
+  /** Fields on every entry, e.g. `{ service: "barito-producer" }`. */
   base?: LogMeta;
-  /** Where entries go. Default `process.stdout`. Tests pass a stream and read what was written. */
-  stream?: Writable;
-  /** ANSI colours in `pretty` format. Default: only when the stream is a TTY. */
+  /** Where lines go. Default `process.stdout`. */
+  stream?: NodeJS.WritableStream;
+  /** Colours in `pretty` format. Default: only when the stream is a terminal. */
   colors?: boolean;
-  /** Clock for the `time` field; tests pin it. */
+  /** Clock for the `time` field; tests inject a fixed one. */
   now?: () => Date;
 }
 
-/** A root logger: the usual methods plus `close()`, which waits until everything written so far is flushed. */
+/** The application's root logger: a `Logger` that can also be flushed at shutdown. */
 export interface RootLogger extends Logger {
   readonly level: LogThreshold;
+  /** Ends the underlying winston pipeline once everything logged so far was written. Idempotent, never hangs. */
   close(): Promise<void>;
 }
 
-const winstonLevels: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
-// Entry fields live under this symbol so a meta key called `level` or `message` cannot clash with winston's own.
-const fieldsKey = Symbol("barito.fields");
-const timeKey = Symbol("barito.time");
+// winston's info objects are keyed by these well-known symbols (triple-beam); Symbol.for avoids a direct dependency.
+const LEVEL = Symbol.for("level");
+const MESSAGE = Symbol.for("message");
+// The sanitised entry rides along under a private symbol, so meta keys such as `level` cannot clash with winston's.
+const ENTRY = Symbol("@barito-flow/logger/entry");
 
-interface Entry extends winston.Logform.TransformableInfo {
-  [fieldsKey]?: Record<string, unknown>;
-  [timeKey]?: Date;
-}
-
-const reserved = new Set(["time", "level", "msg"]);
-
-function renderJson(entry: Entry): string {
-  const time = entry[timeKey] ?? new Date();
-  const line: Record<string, unknown> = {
-    time: time.toISOString(),
-    level: entry.level,
-    msg: typeof entry.message === "string" ? entry.message : String(entry.message),
-  };
-  for (const [key, value] of Object.entries(entry[fieldsKey] ?? {})) {
-    // A field named like a core key is kept, but renamed, so `time`/`level`/`msg` stay trustworthy for log shippers.
-    line[reserved.has(key) ? `field.${key}` : key] = value;
-  }
-  try {
-    return JSON.stringify(line);
-  } catch {
-    return JSON.stringify({ time: line.time, level: line.level, msg: line.msg, logError: "unserializable fields" });
-  }
-}
-
-const ansi = {
-  reset: "\x1b[0m",
-  dim: "\x1b[2m",
-  red: "\x1b[31m",
-  yellow: "\x1b[33m",
-  green: "\x1b[32m",
-  blue: "\x1b[34m",
-};
-const levelColours: Record<string, string> = { error: ansi.red, warn: ansi.yellow, info: ansi.green, debug: ansi.blue };
-
-function renderPretty(entry: Entry, colors: boolean): string {
-  const time = (entry[timeKey] ?? new Date()).toISOString().slice(11, 23);
-  const level = entry.level.toUpperCase().padEnd(5);
-  const paint = (colour: string | undefined, text: string) =>
-    colors && colour ? `${colour}${text}${ansi.reset}` : text;
-  const parts = [paint(ansi.dim, time), paint(levelColours[entry.level], level), String(entry.message)];
-  for (const [key, value] of Object.entries(entry[fieldsKey] ?? {})) {
-    parts.push(`${paint(ansi.dim, `${key}=`)}${formatPrettyValue(value)}`);
-  }
-  return parts.join(" ");
-}
-
-function formatPrettyValue(value: unknown): string {
-  if (typeof value === "string") return /[\s"=]/.test(value) || value === "" ? JSON.stringify(value) : value;
-  if (isSerializedError(value)) {
-    const code = value.code === undefined ? "" : ` [${String(value.code)}]`;
-    return JSON.stringify(`${value.name}: ${value.message}${code}`);
-  }
-  return inspect(value, { breakLength: Number.POSITIVE_INFINITY, depth: 4, colors: false });
-}
-
-function isSerializedError(value: unknown): value is { name: string; message: string; code?: unknown } {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    typeof (value as { name?: unknown }).name === "string" &&
-    typeof (value as { message?: unknown }).message === "string" &&
-    "stack" in value
-  );
-}
+const thresholds: readonly LogThreshold[] = [...logLevels, "silent"];
+const closeTimeoutMs = 2_000;
 
 /**
- * Creates the process's root logger over winston. Only applications call this; libraries accept a `Logger`.
- * Every entry is sanitised first (secret-looking keys redacted, bigints as strings, errors as
- * `{name, message, code, stack}`), and no logging call throws.
+ * Creates the winston-backed logger that applications build once in `main.ts` and hand to libraries as `Logger`.
+ *
+ * @example
+ * const logger = createLogger({ level: "info", format: "json", base: { service: "producer" } });
+ * logger.child({ component: "kafka" }).error("publish failed", { err, topic });
  */
-export function createLogger(options: CreateLoggerOptions = {}): RootLogger {
-  const threshold: LogThreshold = options.level ?? "info";
-  const format: LogFormat = options.format ?? "json";
+export function createLogger(options: CreateLoggerOptions): RootLogger {
+  const level = options.level ?? "info";
+  if (!thresholds.includes(level)) {
+    throw new TypeError(`createLogger: level must be one of ${thresholds.join(", ")}; got ${String(level)}`);
+  }
+  if (options.format !== "json" && options.format !== "pretty") {
+    throw new TypeError(`createLogger: format must be "json" or "pretty"; got ${String(options.format)}`);
+  }
   const stream = options.stream ?? process.stdout;
-  const colors = options.colors ?? Boolean((stream as { isTTY?: boolean }).isTTY);
+  const colours = options.colors ?? (stream as { isTTY?: boolean }).isTTY === true;
   const now = options.now ?? (() => new Date());
+  const render = options.format === "json" ? formatJsonLine : (entry: LogEntry) => formatPrettyLine(entry, colours);
 
-  const render = winston.format((info) => {
-    const entry = info as Entry;
-    entry[Symbol.for("message")] = format === "json" ? renderJson(entry) : renderPretty(entry, colors);
-    return entry;
+  const renderEntry = winston.format((info) => {
+    const carried = (info as unknown as Record<symbol, LogEntry | undefined>)[ENTRY];
+    const entry = carried ?? entryFromWinston(info, now);
+    (info as unknown as Record<symbol, string>)[MESSAGE] = safeRender(render, entry);
+    return info;
   });
 
-  const transport = new winston.transports.Stream({ stream });
-  const winstonLogger = winston.createLogger({
-    levels: winstonLevels,
-    level: threshold === "silent" ? "error" : threshold,
-    silent: threshold === "silent",
-    // On the logger, not the transport: winston otherwise loses the message of an Error passed as the message.
-    format: winston.format.combine(winston.format.errors({ stack: true }), render()),
-    transports: [transport],
+  const instance = winston.createLogger({
+    levels: { error: 0, warn: 1, info: 2, debug: 3 },
+    level: level === "silent" ? "error" : level,
+    silent: level === "silent",
+    // On the logger, not on the transport: otherwise errors passed as the message lose their message (P13).
+    format: winston.format.combine(winston.format.errors({ stack: true }), renderEntry()),
+    transports: [new winston.transports.Stream({ stream })],
     exitOnError: false,
   });
-  // A broken stdout must not crash the process through an unhandled 'error' event.
-  winstonLogger.on("error", () => {});
+  // A failing stream must not take the process down through an unhandled 'error' event.
+  instance.on("error", () => {});
 
-  const write = (level: LogLevel, bound: LogMeta, msg: string, meta: LogMeta | undefined): void => {
+  const write = (entryLevel: LogLevel, bindings: LogMeta, msg: unknown, meta: LogMeta | undefined) => {
     try {
-      if (threshold === "silent" || winstonLevels[level] > winstonLevels[threshold]) return;
-      const fields = sanitizeFields(meta === undefined ? bound : { ...bound, ...meta });
-      winstonLogger.log({
-        level,
-        message: typeof msg === "string" ? msg : String(msg),
-        [fieldsKey]: fields,
-        [timeKey]: now(),
-      } as Entry);
+      if (level === "silent" || !instance.isLevelEnabled(entryLevel)) return;
+      const fields: LogMeta = { ...bindings, ...(isRecord(meta) ? meta : {}) };
+      let text: string;
+      if (isErrorLike(msg)) {
+        // JavaScript callers sometimes log the error itself; keep its message and put the details under `err`.
+        text = msg.message;
+        if (fields.err === undefined) fields.err = msg;
+      } else {
+        text = typeof msg === "string" ? msg : String(msg);
+      }
+      const entry: LogEntry = { time: now(), level: entryLevel, msg: text, fields: sanitizeFields(fields) };
+      instance.log({ level: entryLevel, message: text, [LEVEL]: entryLevel, [ENTRY]: entry } as winston.LogEntry);
     } catch {
-      // Logging is best effort: an entry that cannot be written is dropped rather than failing the caller.
+      // Logging is best effort by contract; see Logger.
     }
   };
 
-  const make = (bound: LogMeta): Logger => ({
-    debug: (msg, meta) => write("debug", bound, msg, meta),
-    info: (msg, meta) => write("info", bound, msg, meta),
-    warn: (msg, meta) => write("warn", bound, msg, meta),
-    error: (msg, meta) => write("error", bound, msg, meta),
-    child: (meta) => make({ ...bound, ...meta }),
+  const bind = (bindings: LogMeta): Logger => ({
+    debug: (msg, meta) => write("debug", bindings, msg, meta),
+    info: (msg, meta) => write("info", bindings, msg, meta),
+    warn: (msg, meta) => write("warn", bindings, msg, meta),
+    error: (msg, meta) => write("error", bindings, msg, meta),
+    child: (meta) => bind({ ...bindings, ...(isRecord(meta) ? meta : {}) }),
   });
 
-  const root = make({ ...(options.base ?? {}) });
+  let closing: Promise<void> | undefined;
+  const root = bind(isRecord(options.base) ? options.base : {});
   return {
     ...root,
-    level: threshold,
-    close: () =>
-      new Promise<void>((resolve) => {
-        let settled = false;
-        const done = () => {
-          if (!settled) {
-            settled = true;
-            resolve();
-          }
-        };
-        winstonLogger.once("finish", done);
-        winstonLogger.end();
-        // Never hang shutdown on a stuck stream.
-        setTimeout(done, 2_000).unref();
-      }),
+    level,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        instance.once("finish", () => resolve());
+        // Shutdown must not hang on a stuck stream.
+        setTimeout(resolve, closeTimeoutMs).unref();
+        instance.end();
+      });
+      return closing;
+    },
   };
+}
+
+function entryFromWinston(info: winston.Logform.TransformableInfo, now: () => Date): LogEntry {
+  // Reached only when someone logs through the winston instance directly (after format.errors has run).
+  const { level, message, ...rest } = info;
+  const entryLevel = (logLevels as readonly string[]).includes(level) ? (level as LogLevel) : "info";
+  return { time: now(), level: entryLevel, msg: String(message), fields: sanitizeFields(rest) };
+}
+
+function safeRender(render: (entry: LogEntry) => string, entry: LogEntry): string {
+  try {
+    return render(entry);
+  } catch {
+    return JSON.stringify({ time: entry.time.toISOString(), level: entry.level, msg: entry.msg, logError: true });
+  }
+}
+
+function isRecord(value: unknown): value is LogMeta {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
