@@ -1,0 +1,183 @@
+import { buildConnectionConfig, integerOption } from "./connection-config.js";
+import { invalidConfig, KafkaError } from "./errors.js";
+import { silentLogger } from "./logger.js";
+import { loadKafkaJS, newNativeKafka } from "./native-client.js";
+import { assertTopicName, toNativeMessages } from "./outgoing-record.js";
+import { toKafkaError } from "./to-kafka-error.js";
+import type { KafkaPublisherOptions, LibrdkafkaProperties, MessagePublisher, OutgoingRecord } from "./types.js";
+
+type NativeProducer = ReturnType<Awaited<ReturnType<typeof newNativeKafka>>["producer"]>;
+
+const compressions = ["zstd", "lz4", "gzip", "snappy", "none"] as const;
+
+/**
+ * librdkafka producer settings. Durability first: acks=all plus idempotence (no duplicates or reordering from
+ * librdkafka's own retries), unlimited retries bounded only by `message.timeout.ms` so a publish waits at most
+ * `deliveryTimeoutMs`. Throughput comes from many concurrent `publish()` calls batched by `linger.ms`.
+ */
+export function publisherProperties(options: KafkaPublisherOptions): LibrdkafkaProperties {
+  const deliveryTimeoutMs = integerOption("deliveryTimeoutMs", options.deliveryTimeoutMs, 30_000, 1_000, 900_000);
+  const lingerMs = integerOption("lingerMs", options.lingerMs, 5, 0, 900_000);
+  if (lingerMs >= deliveryTimeoutMs) throw invalidConfig("lingerMs", "must be smaller than deliveryTimeoutMs");
+  const maxMessageBytes = integerOption("maxMessageBytes", options.maxMessageBytes, 1_000_000, 1_000, 1_000_000_000);
+  const compression = options.compression ?? "zstd";
+  if (!compressions.includes(compression)) {
+    throw invalidConfig("compression", `must be one of ${compressions.join(", ")}`);
+  }
+  if (options.allowAutoTopicCreation !== undefined && typeof options.allowAutoTopicCreation !== "boolean") {
+    throw invalidConfig("allowAutoTopicCreation", "must be a boolean");
+  }
+  const unknownTopicTimeoutMs = integerOption("unknownTopicTimeoutMs", options.unknownTopicTimeoutMs, 5_000, 0, 900_000);
+  return {
+    acks: -1,
+    "enable.idempotence": true,
+    "max.in.flight.requests.per.connection": 5,
+    retries: 2_147_483_647,
+    "compression.codec": compression,
+    "linger.ms": lingerMs,
+    "message.max.bytes": maxMessageBytes,
+    // A produce batch cannot exceed a single request; librdkafka rejects batch.size > message.max.bytes.
+    "batch.size": Math.min(1_000_000, maxMessageBytes),
+    "message.timeout.ms": deliveryTimeoutMs,
+    "request.timeout.ms": Math.min(30_000, deliveryTimeoutMs),
+    "queue.buffering.max.messages": integerOption(
+      "maxQueuedRecords",
+      options.maxQueuedRecords,
+      100_000,
+      1,
+      2_147_483_647,
+    ),
+    "queue.buffering.max.kbytes": integerOption(
+      "maxQueuedKbytes",
+      options.maxQueuedKbytes,
+      1_048_576,
+      1,
+      2_147_483_647,
+    ),
+    "allow.auto.create.topics": options.allowAutoTopicCreation ?? false,
+    "topic.metadata.propagation.max.ms": Math.min(unknownTopicTimeoutMs, deliveryTimeoutMs),
+  };
+}
+
+/**
+ * Creates the Kafka adapter of the `MessagePublisher` port. Options are validated here (throws `KafkaError`
+ * INVALID_CONFIG); nothing touches the network or loads librdkafka until `connect()`.
+ */
+export function createKafkaPublisher(options: KafkaPublisherOptions): MessagePublisher {
+  const connection = buildConnectionConfig(options);
+  const properties: LibrdkafkaProperties = {
+    ...connection.properties,
+    ...publisherProperties(options),
+    ...options.librdkafka,
+  };
+  const maxMessageBytes = Number(properties["message.max.bytes"]);
+  const reconnectIntervalMs = integerOption("reconnectIntervalMs", options.reconnectIntervalMs, 2_000, 10, 600_000);
+  const logger = (options.logger ?? silentLogger).child({ component: "kafka-publisher" });
+
+  let producer: NativeProducer | undefined;
+  let closed = false;
+  let closing: Promise<void> | undefined;
+  let attempt: Promise<void> | undefined;
+  let retryTimer: NodeJS.Timeout | undefined;
+
+  async function connectOnce(): Promise<void> {
+    const kafkaJS = await loadKafkaJS();
+    const candidate = newNativeKafka(kafkaJS, connection, logger).producer(properties);
+    try {
+      await candidate.connect();
+    } catch (error) {
+      await candidate.disconnect().catch(() => {});
+      throw toKafkaError(error, "connect to Kafka");
+    }
+    if (closed) {
+      await candidate.disconnect().catch(() => {});
+      throw new KafkaError("CLOSED", "publisher was closed while connecting", { retriable: false });
+    }
+    producer = candidate;
+    logger.info("kafka publisher connected", { brokers: connection.kafkaJS.brokers });
+  }
+
+  function startAttempt(): Promise<void> {
+    if (retryTimer !== undefined) {
+      clearTimeout(retryTimer);
+      retryTimer = undefined;
+    }
+    attempt ??= connectOnce()
+      .catch((error: unknown) => {
+        const kafkaError = toKafkaError(error, "connect to Kafka");
+        if (!closed) {
+          logger.warn("kafka publisher cannot connect yet; retrying in the background", {
+            err: kafkaError,
+            retryInMs: reconnectIntervalMs,
+          });
+          retryTimer = setTimeout(() => {
+            retryTimer = undefined;
+            startAttempt().catch(() => {});
+          }, reconnectIntervalMs);
+          retryTimer.unref();
+        }
+        throw kafkaError;
+      })
+      .finally(() => {
+        attempt = undefined;
+      });
+    return attempt;
+  }
+
+  return {
+    connect() {
+      if (closed) return Promise.reject(new KafkaError("CLOSED", "publisher is closed", { retriable: false }));
+      if (producer !== undefined) return Promise.resolve();
+      return startAttempt();
+    },
+
+    async publish(topic: string, records: readonly OutgoingRecord[]): Promise<void> {
+      assertTopicName(topic);
+      const messages = toNativeMessages(records, maxMessageBytes);
+      if (closed) throw new KafkaError("CLOSED", "publisher is closed", { retriable: true });
+      if (producer === undefined) {
+        throw new KafkaError("BROKER_UNAVAILABLE", "not connected to Kafka yet", { retriable: true });
+      }
+      if (messages.length === 0) return;
+      try {
+        await producer.send({ topic, messages });
+      } catch (error) {
+        throw toKafkaError(error, `publish to ${topic}`);
+      }
+    },
+
+    isConnected() {
+      return producer !== undefined && !closed;
+    },
+
+    async flush(timeoutMs = 10_000) {
+      if (producer === undefined) return;
+      try {
+        await producer.flush({ timeout: timeoutMs });
+      } catch (error) {
+        throw toKafkaError(error, "flush");
+      }
+    },
+
+    close() {
+      closing ??= (async () => {
+        closed = true;
+        if (retryTimer !== undefined) clearTimeout(retryTimer);
+        await attempt?.catch(() => {});
+        const current = producer;
+        producer = undefined;
+        if (current === undefined) return;
+        try {
+          await current.flush({ timeout: 10_000 });
+        } catch (error) {
+          logger.warn("kafka publisher closed with undelivered records", { err: toKafkaError(error, "flush") });
+        }
+        await current.disconnect().catch((error: unknown) => {
+          logger.warn("kafka publisher disconnect failed", { err: toKafkaError(error, "disconnect") });
+        });
+        logger.info("kafka publisher closed");
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,64 @@
+import type { Logger } from "./logger.js";
+
+/** The logger shape the KafkaJS-compatible layer calls (`types/kafkajs.d.ts` Logger). */
+export interface KafkaJSLoggerShape {
+  info(message: string, extra?: object): void;
+  error(message: string, extra?: object): void;
+  warn(message: string, extra?: object): void;
+  debug(message: string, extra?: object): void;
+  namespace(namespace: string, logLevel?: number): KafkaJSLoggerShape;
+  setLogLevel(logLevel: number): void;
+}
+
+/** KafkaJS log levels (NOTHING=0 .. DEBUG=4). */
+const levelRank = { error: 1, warn: 2, info: 3, debug: 4 } as const;
+
+const redacted = "[REDACTED]";
+
+/** Replaces every occurrence of a secret value in `text`. Short values are skipped to avoid mangling ordinary words. */
+export function scrubSecrets(text: string, secrets: readonly string[]): string {
+  let result = text;
+  for (const secret of secrets) {
+    if (secret.length < 4) continue;
+    result = result.split(secret).join(redacted);
+  }
+  return result;
+}
+
+function scrubMeta(extra: object | undefined, secrets: readonly string[]): Record<string, unknown> {
+  const meta: Record<string, unknown> = {};
+  if (extra === undefined || extra === null) return meta;
+  for (const [key, value] of Object.entries(extra)) {
+    if (/password|secret|sasl\.|ssl\.key/i.test(key)) meta[key] = redacted;
+    else meta[key] = typeof value === "string" ? scrubSecrets(value, secrets) : value;
+  }
+  return meta;
+}
+
+/**
+ * Adapts our `Logger` to what librdkafka / the KafkaJS layer log through. librdkafka lines carry `fac` (facility, e.g.
+ * FAIL, REQTMOUT) and the client `name`; both are kept as fields. Secret values are scrubbed from every line even
+ * though librdkafka itself does not print them, because `debug` contexts can echo configuration.
+ */
+export function createLibrdkafkaLogger(
+  logger: Logger,
+  secrets: readonly string[],
+  initialLevel: number = levelRank.info,
+): KafkaJSLoggerShape {
+  let currentLevel: number = initialLevel;
+  const emit = (level: keyof typeof levelRank, message: string, extra?: object) => {
+    if (levelRank[level] > currentLevel) return;
+    logger[level](scrubSecrets(String(message), secrets), scrubMeta(extra, secrets));
+  };
+  const adapter: KafkaJSLoggerShape = {
+    info: (message, extra) => emit("info", message, extra),
+    error: (message, extra) => emit("error", message, extra),
+    warn: (message, extra) => emit("warn", message, extra),
+    debug: (message, extra) => emit("debug", message, extra),
+    namespace: (namespace) => createLibrdkafkaLogger(logger.child({ namespace }), secrets, currentLevel),
+    setLogLevel: (level) => {
+      if (typeof level === "number" && level >= 0 && level <= levelRank.debug) currentLevel = level;
+    },
+  };
+  return adapter;
+}

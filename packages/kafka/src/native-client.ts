@@ -1,0 +1,45 @@
+import type { KafkaJS as KafkaJSNamespace } from "@confluentinc/kafka-javascript";
+import type { ConnectionConfig } from "./connection-config.js";
+import { createLibrdkafkaLogger } from "./librdkafka-logger.js";
+import type { Logger } from "./logger.js";
+
+export type KafkaJSModule = typeof KafkaJSNamespace;
+
+let loading: Promise<KafkaJSModule> | undefined;
+
+/**
+ * Loads librdkafka on first use only, so code that merely imports this package's types or pure helpers (unit tests,
+ * config validation, `--check-config`) never loads the native addon.
+ */
+export function loadKafkaJS(): Promise<KafkaJSModule> {
+  loading ??= import("@confluentinc/kafka-javascript").then((module) => {
+    // The package is CommonJS: depending on the loader the namespace sits on the module or on its default export.
+    const candidate =
+      (module as { KafkaJS?: KafkaJSModule }).KafkaJS ??
+      (module as { default?: { KafkaJS?: KafkaJSModule } }).default?.KafkaJS;
+    if (candidate === undefined) throw new Error("@confluentinc/kafka-javascript does not export KafkaJS");
+    return candidate;
+  });
+  // A failed load (missing addon) is retried by the next caller instead of being cached forever.
+  loading.catch(() => {
+    loading = undefined;
+  });
+  return loading;
+}
+
+export type NativeKafka = InstanceType<KafkaJSModule["Kafka"]>;
+
+/** One `Kafka` factory per client, carrying brokers, client id and our logger adapter (secrets scrubbed). */
+export function newNativeKafka(
+  kafkaJS: KafkaJSModule,
+  connection: ConnectionConfig,
+  logger: Logger,
+): NativeKafka {
+  return new kafkaJS.Kafka({
+    kafkaJS: {
+      brokers: connection.kafkaJS.brokers,
+      clientId: connection.kafkaJS.clientId,
+      logger: createLibrdkafkaLogger(logger, connection.secrets),
+    },
+  });
+}
