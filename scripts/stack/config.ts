@@ -1,0 +1,93 @@
+// Where the local stack keeps its files and which ports/heaps it uses. Every value can be overridden by an
+// environment variable so two checkouts (or a CI box with busy ports) can run side by side.
+import { homedir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const COMPONENT_NAMES = ["kafka", "opensearch", "redis"] as const;
+export type ComponentName = (typeof COMPONENT_NAMES)[number];
+
+export interface StackConfig {
+  repoRoot: string;
+  /** Data, logs and pid files of this checkout's stack (`.stack/`, gitignored). */
+  stackDir: string;
+  /** Verified downloads shared by every checkout on the machine. */
+  cacheDir: string;
+  /** Maven local repository to resolve into; undefined = Maven's own default (~/.m2/repository). */
+  mavenRepoLocal: string | undefined;
+  host: string;
+  kafkaPort: number;
+  kafkaControllerPort: number;
+  opensearchPort: number;
+  redisPort: number;
+  kafkaHeap: string;
+  opensearchHeap: string;
+  /** Seconds `up`/`start` waits for a component to answer before giving up. */
+  readyTimeoutSec: number;
+  /** Unprivileged account OpenSearch runs as when the stack is started by root (OpenSearch refuses root). */
+  opensearchUser: string;
+}
+
+/** Every failure the stack reports on purpose: `code` is machine-readable, the message says what to do. */
+export class StackError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = "StackError";
+    this.code = code;
+  }
+}
+
+const repoRootDefault = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > 65535) {
+    throw new StackError("invalid_env", `${name}=${JSON.stringify(raw)} is not a TCP port (1-65535)`);
+  }
+  return value;
+}
+
+function heap(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (!/^[1-9][0-9]*[mMgG]$/.test(raw)) {
+    throw new StackError("invalid_env", `${name}=${JSON.stringify(raw)} is not a JVM heap size such as 512m or 1g`);
+  }
+  return raw;
+}
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new StackError("invalid_env", `${name}=${JSON.stringify(raw)} is not a positive integer`);
+  }
+  return value;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
+  const repoRoot = repoRootDefault;
+  return {
+    repoRoot,
+    stackDir: resolve(repoRoot, env.STACK_DIR || ".stack"),
+    cacheDir: resolve(env.STACK_CACHE_DIR || join(homedir(), ".cache", "barito-flow", "stack")),
+    mavenRepoLocal: env.STACK_MAVEN_REPO ? resolve(env.STACK_MAVEN_REPO) : undefined,
+    host: "127.0.0.1",
+    kafkaPort: port(env, "STACK_KAFKA_PORT", 9092),
+    kafkaControllerPort: port(env, "STACK_KAFKA_CONTROLLER_PORT", 9093),
+    opensearchPort: port(env, "STACK_OPENSEARCH_PORT", 9200),
+    redisPort: port(env, "STACK_REDIS_PORT", 6379),
+    kafkaHeap: heap(env, "STACK_KAFKA_HEAP", "512m"),
+    opensearchHeap: heap(env, "STACK_OPENSEARCH_HEAP", "512m"),
+    readyTimeoutSec: positiveInt(env, "STACK_READY_TIMEOUT", 180),
+    opensearchUser: env.STACK_OPENSEARCH_USER || "barito-stack",
+  };
+}
+
+export function isComponentName(value: string): value is ComponentName {
+  return (COMPONENT_NAMES as readonly string[]).includes(value);
+}
