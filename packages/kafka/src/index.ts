@@ -1,3 +1,14 @@
+export { createBatchConsumer, nextOffset } from "./batch-consumer.js";
+export { buildConnectionConfig } from "./connection-config.js";
+export type { ConnectionConfig } from "./connection-config.js";
+export { isKafkaError, KafkaError } from "./errors.js";
+export type { KafkaErrorCode, KafkaErrorOptions } from "./errors.js";
+export { createKafkaAdmin } from "./kafka-admin.js";
+export { createKafkaPublisher } from "./kafka-publisher.js";
+export { silentLogger } from "./logger.js";
+export type { Logger } from "./logger.js";
+export { topicNameProblem } from "./outgoing-record.js";
+export { classifyLibrdkafkaCode, toKafkaError } from "./to-kafka-error.js";
 export type {
   BatchConsumer,
   BatchConsumerOptions,
@@ -20,9 +31,3 @@ export type {
   TopicPartitionOffset,
   TopicSelector,
 } from "./types.js";
-export type { Logger } from "./logger.js";
-export { KafkaError, type KafkaErrorCode, isKafkaError } from "./errors.js";
-export { classifyLibrdkafkaCode, toKafkaError } from "./to-kafka-error.js";
-export { buildConnectionConfig, type ConnectionConfig } from "./connection-config.js";
-export { createKafkaPublisher, publisherProperties } from "./kafka-publisher.js";
-export { topicNameProblem } from "./outgoing-record.js";

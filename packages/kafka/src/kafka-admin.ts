@@ -13,17 +13,45 @@ import type {
   TopicPartitionOffset,
 } from "./types.js";
 
-type NativeAdmin = ReturnType<Awaited<ReturnType<typeof newNativeKafka>>["admin"]>;
+type NativeAdmin = ReturnType<ReturnType<typeof newNativeKafka>["admin"]>;
 
-function partitionsOption(field: string, value: number | undefined): number {
+/** -1 / undefined = broker default; otherwise a positive integer. */
+function topicSizeOption(field: string, value: unknown): number {
   if (value === undefined || value === -1) return -1;
-  if (!Number.isInteger(value) || value < 1 || value > 100_000) {
-    throw invalidArgument(field, "must be a positive integer, or -1 / undefined for the broker default");
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 1_000_000) {
+    throw invalidArgument(field, `must be -1 (broker default) or a positive integer, got ${JSON.stringify(value)}`);
   }
   return value;
 }
 
-/** Creates the Kafka admin adapter. Validates options at once; librdkafka is loaded by `connect()`. */
+function topicConfigEntries(config: unknown): Array<{ name: string; value: string }> {
+  if (config === undefined) return [];
+  if (typeof config !== "object" || config === null || Array.isArray(config)) {
+    throw invalidArgument("config", "must be an object of string values");
+  }
+  return Object.entries(config).map(([name, value]) => {
+    if (typeof value !== "string") throw invalidArgument(`config.${name}`, "must be a string");
+    return { name, value };
+  });
+}
+
+/** Rejects with TIMEOUT when `promise` has not settled after `ms`; the timer never keeps the process alive. */
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new KafkaError("TIMEOUT", `${what} timed out after ${ms} ms`, { retriable: true })),
+      ms,
+    );
+    timer.unref();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Creates the Kafka adapter of the `KafkaAdmin` port. Options are validated here (throws `KafkaError` INVALID_CONFIG);
+ * librdkafka is loaded by `connect()`.
+ */
 export function createKafkaAdmin(options: KafkaAdminOptions): KafkaAdmin {
   const connection = buildConnectionConfig(options);
   const requestTimeoutMs = integerOption("requestTimeoutMs", options.requestTimeoutMs, 10_000, 100, 600_000);
@@ -32,49 +60,41 @@ export function createKafkaAdmin(options: KafkaAdminOptions): KafkaAdmin {
   const logger = (options.logger ?? silentLogger).child({ component: "kafka-admin" });
 
   let admin: NativeAdmin | undefined;
-  let connecting: Promise<void> | undefined;
+  let connecting: Promise<NativeAdmin> | undefined;
   let closing: Promise<void> | undefined;
-  let knownTopics = new Set<string>();
-  let refreshing: Promise<string[]> | undefined;
+  const knownTopics = new Set<string>();
 
   function connected(): NativeAdmin {
     if (closing !== undefined) throw new KafkaError("CLOSED", "admin client is closed", { retriable: false });
     if (admin === undefined) {
-      throw new KafkaError("INVALID_STATE", "admin client is not connected; call connect() first", {
+      throw new KafkaError("INVALID_STATE", "admin client is not connected: call connect() first", {
         retriable: false,
       });
     }
     return admin;
   }
 
-  async function call<T>(what: string, run: (client: NativeAdmin) => Promise<T>): Promise<T> {
+  async function call<T>(what: string, run: (client: NativeAdmin) => Promise<T>, timeoutMs = requestTimeoutMs) {
     const client = connected();
     try {
-      return await run(client);
+      // The native call has its own timeout; ours is a backstop in case a callback never fires.
+      return await withTimeout(run(client), timeoutMs + 1_000, what);
     } catch (error) {
       throw toKafkaError(error, what);
     }
   }
 
-  /** One metadata round-trip shared by concurrent callers; refreshes the topic cache. */
-  function refreshTopics(timeoutMs = requestTimeoutMs): Promise<string[]> {
-    refreshing ??= call("list topics", (client) => client.listTopics({ timeout: timeoutMs }))
-      .then((topics) => {
-        knownTopics = new Set(topics);
-        return topics;
-      })
-      .finally(() => {
-        refreshing = undefined;
-      });
-    return refreshing;
+  async function refreshTopics(timeoutMs = requestTimeoutMs): Promise<string[]> {
+    const topics = await call("list topics", (client) => client.listTopics({ timeout: timeoutMs }), timeoutMs);
+    knownTopics.clear();
+    for (const topic of topics) knownTopics.add(topic);
+    return topics;
   }
 
   return {
-    connect() {
-      if (closing !== undefined) {
-        return Promise.reject(new KafkaError("CLOSED", "admin client is closed", { retriable: false }));
-      }
-      if (admin !== undefined) return Promise.resolve();
+    async connect() {
+      if (closing !== undefined) throw new KafkaError("CLOSED", "admin client is closed", { retriable: false });
+      if (admin !== undefined) return;
       connecting ??= (async () => {
         const kafkaJS = await loadKafkaJS();
         const candidate = newNativeKafka(kafkaJS, connection, logger).admin(properties);
@@ -82,37 +102,44 @@ export function createKafkaAdmin(options: KafkaAdminOptions): KafkaAdmin {
           await candidate.connect();
         } catch (error) {
           await candidate.disconnect().catch(() => {});
-          throw toKafkaError(error, "connect admin to Kafka");
+          throw toKafkaError(error, "connect Kafka admin");
         }
-        admin = candidate;
+        return candidate;
       })().finally(() => {
         connecting = undefined;
       });
-      return connecting;
+      const candidate = await connecting;
+      if (closing !== undefined) {
+        await candidate.disconnect().catch(() => {});
+        throw new KafkaError("CLOSED", "admin client was closed while connecting", { retriable: false });
+      }
+      admin = candidate;
     },
 
     async createTopic(spec: CreateTopicSpec) {
       if (typeof spec !== "object" || spec === null) throw invalidArgument("spec", "must be an object");
       assertTopicName(spec.topic, "topic");
-      const numPartitions = partitionsOption("partitions", spec.partitions);
-      const replicationFactor = partitionsOption("replicationFactor", spec.replicationFactor);
-      const configEntries = Object.entries(spec.config ?? {}).map(([name, value]) => {
-        if (typeof value !== "string") throw invalidArgument(`config.${name}`, "must be a string");
-        return { name, value };
-      });
-      const created = await call(`create topic ${spec.topic}`, (client) =>
-        client.createTopics({
-          timeout: requestTimeoutMs,
-          topics: [{ topic: spec.topic, numPartitions, replicationFactor, configEntries }],
-        }),
-      ).catch((error: KafkaError) => {
-        // Two producers creating the same topic at once: the loser sees "already exists", which is success here.
-        if (error.code === "TOPIC_ALREADY_EXISTS") return false;
+      const numPartitions = topicSizeOption("partitions", spec.partitions);
+      const replicationFactor = topicSizeOption("replicationFactor", spec.replicationFactor);
+      const configEntries = topicConfigEntries(spec.config);
+      try {
+        const created = await call("create topic", (client) =>
+          client.createTopics({
+            timeout: requestTimeoutMs,
+            topics: [{ topic: spec.topic, numPartitions, replicationFactor, configEntries }],
+          }),
+        );
+        knownTopics.add(spec.topic);
+        if (created) logger.info("kafka topic created", { topic: spec.topic, numPartitions, replicationFactor });
+        return created ? "created" : "exists";
+      } catch (error) {
+        // A concurrent creator won the race; the native layer maps most of these to `false`, this catches the rest.
+        if (error instanceof KafkaError && error.code === "TOPIC_ALREADY_EXISTS") {
+          knownTopics.add(spec.topic);
+          return "exists";
+        }
         throw error;
-      });
-      knownTopics.add(spec.topic);
-      if (created) logger.info("kafka topic created", { topic: spec.topic, numPartitions, replicationFactor });
-      return created ? "created" : "exists";
+      }
     },
 
     listTopics() {
@@ -120,24 +147,25 @@ export function createKafkaAdmin(options: KafkaAdminOptions): KafkaAdmin {
     },
 
     async topicExists(topic: string) {
-      assertTopicName(topic);
+      assertTopicName(topic, "topic");
       if (knownTopics.has(topic)) return true;
-      const topics = await refreshTopics();
-      return topics.includes(topic);
+      await refreshTopics();
+      return knownTopics.has(topic);
     },
 
     async deleteTopics(topics: string[]) {
       if (!Array.isArray(topics)) throw invalidArgument("topics", "must be an array of topic names");
-      topics.forEach((topic, index) => assertTopicName(topic, `topics[${index}]`));
+      for (const [index, topic] of topics.entries()) assertTopicName(topic, `topics[${index}]`);
       if (topics.length === 0) return;
       await call("delete topics", (client) => client.deleteTopics({ topics, timeout: requestTimeoutMs }));
       for (const topic of topics) knownTopics.delete(topic);
     },
 
     async fetchTopicOffsets(topic: string): Promise<PartitionOffsets[]> {
-      assertTopicName(topic);
-      const offsets = await call(`fetch offsets of ${topic}`, (client) =>
-        client.fetchTopicOffsets(topic, { timeout: requestTimeoutMs, isolationLevel: 0 }),
+      assertTopicName(topic, "topic");
+      const offsets = await call("fetch topic offsets", (client) =>
+        // biome-ignore lint/suspicious/noExplicitAny: the typings demand an enum value the default already is.
+        client.fetchTopicOffsets(topic, { timeout: requestTimeoutMs } as any),
       );
       return offsets
         .map(({ partition, low, high }) => ({ partition, low: String(low), high: String(high) }))
@@ -146,22 +174,27 @@ export function createKafkaAdmin(options: KafkaAdminOptions): KafkaAdmin {
 
     async fetchCommittedOffsets(groupId: string, topics?: string[]): Promise<TopicPartitionOffset[]> {
       if (typeof groupId !== "string" || groupId === "") throw invalidArgument("groupId", "must be a non-empty string");
-      topics?.forEach((topic, index) => assertTopicName(topic, `topics[${index}]`));
-      const result = await call(`fetch committed offsets of group ${groupId}`, (client) =>
-        client.fetchOffsets({ groupId, ...(topics ? { topics } : {}), timeout: requestTimeoutMs }),
+      if (topics !== undefined) {
+        if (!Array.isArray(topics)) throw invalidArgument("topics", "must be an array of topic names");
+        for (const [index, topic] of topics.entries()) assertTopicName(topic, `topics[${index}]`);
+      }
+      const result = await call("fetch committed offsets", (client) =>
+        client.fetchOffsets({ groupId, ...(topics === undefined ? {} : { topics }), timeout: requestTimeoutMs }),
       );
-      return result
-        .flatMap(({ topic, partitions }) =>
-          partitions.map(({ partition, offset }) => ({ topic, partition, offset: String(offset) })),
-        )
-        .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+      return result.flatMap(({ topic, partitions }) =>
+        partitions
+          .map(({ partition, offset }) => ({ topic, partition, offset: String(offset) }))
+          .sort((a, b) => a.partition - b.partition),
+      );
     },
 
     async ping() {
+      if (admin === undefined || closing !== undefined) return false;
       try {
         await refreshTopics(pingTimeoutMs);
         return true;
-      } catch {
+      } catch (error) {
+        logger.debug("kafka ping failed", { err: toKafkaError(error, "ping") });
         return false;
       }
     },
@@ -171,7 +204,8 @@ export function createKafkaAdmin(options: KafkaAdminOptions): KafkaAdmin {
         await connecting?.catch(() => {});
         const current = admin;
         admin = undefined;
-        await current?.disconnect().catch((error: unknown) => {
+        if (current === undefined) return;
+        await current.disconnect().catch((error: unknown) => {
           logger.warn("kafka admin disconnect failed", { err: toKafkaError(error, "disconnect") });
         });
       })();

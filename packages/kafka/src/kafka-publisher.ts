@@ -27,7 +27,13 @@ export function publisherProperties(options: KafkaPublisherOptions): LibrdkafkaP
   if (options.allowAutoTopicCreation !== undefined && typeof options.allowAutoTopicCreation !== "boolean") {
     throw invalidConfig("allowAutoTopicCreation", "must be a boolean");
   }
-  const unknownTopicTimeoutMs = integerOption("unknownTopicTimeoutMs", options.unknownTopicTimeoutMs, 5_000, 0, 900_000);
+  const unknownTopicTimeoutMs = integerOption(
+    "unknownTopicTimeoutMs",
+    options.unknownTopicTimeoutMs,
+    5_000,
+    0,
+    900_000,
+  );
   return {
     acks: -1,
     "enable.idempotence": true,

@@ -30,11 +30,7 @@ export function loadKafkaJS(): Promise<KafkaJSModule> {
 export type NativeKafka = InstanceType<KafkaJSModule["Kafka"]>;
 
 /** One `Kafka` factory per client, carrying brokers, client id and our logger adapter (secrets scrubbed). */
-export function newNativeKafka(
-  kafkaJS: KafkaJSModule,
-  connection: ConnectionConfig,
-  logger: Logger,
-): NativeKafka {
+export function newNativeKafka(kafkaJS: KafkaJSModule, connection: ConnectionConfig, logger: Logger): NativeKafka {
   return new kafkaJS.Kafka({
     kafkaJS: {
       brokers: connection.kafkaJS.brokers,

@@ -39,7 +39,8 @@ export function toNativeMessages(records: readonly OutgoingRecord[], maxMessageB
   return records.map((record, index) => {
     const field = `records[${index}]`;
     if (typeof record !== "object" || record === null) throw invalidArgument(field, "must be an object");
-    if (!(record.value instanceof Uint8Array)) throw invalidArgument(`${field}.value`, "must be a Buffer or Uint8Array");
+    if (!(record.value instanceof Uint8Array))
+      throw invalidArgument(`${field}.value`, "must be a Buffer or Uint8Array");
     const message: NativeMessage = { value: asBuffer(record.value) };
     let size = message.value.byteLength;
 
