@@ -1,1 +1,13 @@
-export {};
+export { RateLimitError, type RateLimitErrorCode } from "./errors.js";
+export { createLocalRateLimiter, type LocalRateLimiter, type LocalRateLimiterOptions } from "./local-rate-limiter.js";
+export type { Logger } from "./logger.js";
+export { type RateDecision, type RateLimitBackend, type RateLimiter, windowCapacity } from "./rate-limiter.js";
+export {
+  createRedisRateLimiter,
+  defaultKeyPrefix,
+  type FallbackChangeListener,
+  normaliseRedisAddress,
+  type RedisRateLimiter,
+  type RedisRateLimiterOptions,
+  redisKeyFor,
+} from "./redis-rate-limiter.js";
