@@ -1,0 +1,62 @@
+import { create, toBinary } from "@bufbuild/protobuf";
+import {
+  type Timber,
+  type TimberCollection,
+  TimberCollectionSchema,
+  type TimberContext,
+  TimberSchema,
+} from "@barito-flow/proto";
+import type { OutgoingRecord } from "./ports.js";
+
+export type MessageFormat = "Timber" | "TimberCollection";
+
+/** Header names shared with the consumer, which derives document ids from them. */
+export const headers = {
+  messageFormat: "message_format",
+  idempotencyKey: "idempotency-key",
+  idempotencyItem: "idempotency-item",
+} as const;
+
+/** A record plus the request field it came from, so a size violation can name it. */
+export interface BuiltRecord {
+  record: OutgoingRecord;
+  field: string;
+}
+
+/** barito-flow's timestamp: receive time, UTC, RFC 3339 with second precision. */
+export function baritoTimestamp(receivedAt: Date): string {
+  return `${receivedAt.toISOString().slice(0, 19)}Z`;
+}
+
+/**
+ * Byte-compatible with barito-flow: `Timber` writes one proto Timber per log with the collection's context
+ * copied into it; `TimberCollection` writes one record for the whole request with the `message_format` header.
+ */
+export function buildRecords(
+  items: readonly Timber[],
+  context: TimberContext,
+  format: MessageFormat,
+  receivedAt: Date,
+  idempotencyKey: string | undefined,
+  fieldOf: (index: number) => string,
+): BuiltRecord[] {
+  const timestamp = baritoTimestamp(receivedAt);
+  if (format === "TimberCollection") {
+    const collection: TimberCollection = create(TimberCollectionSchema, {
+      context,
+      items: items.map((item) => ({ ...item, timestamp })),
+    });
+    const recordHeaders: Record<string, string> = { [headers.messageFormat]: "TimberCollection" };
+    // The consumer numbers the items of a collection itself, so only the key travels.
+    if (idempotencyKey !== undefined) recordHeaders[headers.idempotencyKey] = idempotencyKey;
+    return [{ record: { value: toBinary(TimberCollectionSchema, collection), headers: recordHeaders }, field: "items" }];
+  }
+  return items.map((item, index) => {
+    const timber = create(TimberSchema, { context, timestamp, content: item.content });
+    const record: OutgoingRecord = { value: toBinary(TimberSchema, timber) };
+    if (idempotencyKey !== undefined) {
+      record.headers = { [headers.idempotencyKey]: idempotencyKey, [headers.idempotencyItem]: String(index) };
+    }
+    return { record, field: fieldOf(index) };
+  });
+}
