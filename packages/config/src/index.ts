@@ -1,1 +1,46 @@
-export {};
+export { type ConfigIssue, ConfigError } from "./config-error.js";
+export {
+  type ConsumerConfig,
+  type ConsumerSettings,
+  consumerEnvSchema,
+  consumerEnvShape,
+  type IndexMethod,
+  loadConsumerConfig,
+  type OpenSearchSettings,
+  type RedactionSettings,
+} from "./consumer-config.js";
+export { type DurationUnit, formatDuration, parseDuration } from "./duration.js";
+export {
+  booleanVar,
+  byteSizeVar,
+  csvVar,
+  durationVar,
+  type EnvVar,
+  enumVar,
+  integerVar,
+  listenAddressVar,
+  redisUrlVar,
+  stringVar,
+  urlVar,
+  type VarOptions,
+} from "./env-vars.js";
+export { type ListenAddress, parseListenAddress } from "./listen-address.js";
+export { type DeepReadonly, type Env, loadConfig } from "./load-config.js";
+export {
+  type KafkaMessageFormat,
+  loadProducerConfig,
+  type ProducerConfig,
+  type ProducerSettings,
+  producerEnvSchema,
+  producerEnvShape,
+  type RateLimitBackend,
+  type RateLimitSettings,
+} from "./producer-config.js";
+export { formatConfigForLog, REDACTED, redactConfig } from "./redact-config.js";
+export type {
+  KafkaConnectionConfig,
+  KafkaSaslMechanism,
+  LogConfig,
+  SharedConfig,
+  TlsFiles,
+} from "./shared-schema.js";

@@ -1,0 +1,194 @@
+import { z } from "zod";
+import {
+  booleanVar,
+  byteSizeVar,
+  checkUrl,
+  csvVar,
+  durationVar,
+  enumVar,
+  integerVar,
+  stringVar,
+  urlVar,
+} from "./env-vars.js";
+import { type DeepReadonly, type Env, loadConfig } from "./load-config.js";
+import {
+  allIssues,
+  checkPair,
+  checkSharedEnv,
+  inertSharedVariables,
+  type TlsFiles,
+  sharedEnvShape,
+  toSharedConfig,
+} from "./shared-schema.js";
+
+export type IndexMethod = "BulkProcessor" | "DataStream" | "SingleInsert";
+
+const inertConsumerVariables = [...inertSharedVariables, "BARITO_CONSUL_ELASTICSEARCH_NAME"] as const;
+
+/** Every consumer variable (names of barito-flow Go, §2.1 and §2.3, plus the new ones); see README.md. */
+export const consumerEnvShape = {
+  ...sharedEnvShape,
+  BARITO_ELASTICSEARCH_URLS: csvVar({
+    default: ["http://localhost:9200"],
+    item: (entry) => checkUrl(entry, ["http:", "https:"]),
+  }),
+  BARITO_CONSUL_ELASTICSEARCH_NAME: stringVar(),
+  BARITO_KAFKA_GROUP_ID: stringVar({ default: "barito-group" }),
+  BARITO_KAFKA_UNIQUE_GROUP_ID: booleanVar({ default: false }),
+  BARITO_ELASTICSEARCH_INDEX_METHOD: enumVar(["BulkProcessor", "DataStream", "SingleInsert"], {
+    default: "BulkProcessor",
+  }),
+  BARITO_ELASTICSEARCH_BULK_SIZE: integerVar({ default: 100, min: 1 }),
+  BARITO_ELASTICSEARCH_FLUSH_INTERVAL_MS: durationVar({ default: 500, unit: "ms", minMs: 1 }),
+  BARITO_ELASTICSEARCH_FLUSH_BYTES: byteSizeVar({ default: 5 * 1_048_576, min: 1 }),
+  BARITO_ELASTICSEARCH_MAX_IN_FLIGHT: integerVar({ default: 2, min: 1 }),
+  BARITO_ELASTICSEARCH_MAX_BUFFERED_DOCS: integerVar({ default: 20_000, min: 1 }),
+  BARITO_ELASTICSEARCH_DATASTREAM_DEFAULT_COMPONENT_TEMPLATE_NAME: stringVar({ default: "barito-default-replica" }),
+  BARITO_CONSUMER_ELASTICSEARCH_RETRIER_INTERVAL: durationVar({ default: "30s", unit: "s" }),
+  BARITO_CONSUMER_ELASTICSEARCH_RETRIER_MAX_RETRY: integerVar({ default: 10, min: 0 }),
+  ELASTIC_USERNAME: stringVar(),
+  ELASTIC_PASSWORD: stringVar({ trim: false }),
+  BARITO_CONSUMER_ELASTICSEARCH_CA_CERT: stringVar(),
+  BARITO_CONSUMER_ELASTICSEARCH_CLIENT_CERT: stringVar(),
+  BARITO_CONSUMER_ELASTICSEARCH_CLIENT_KEY: stringVar(),
+  BARITO_CONSUMER_REBALANCING_STRATEGY: enumVar(["RoundRobin", "Range"], { default: "RoundRobin" }),
+  BARITO_CONSUMER_GROUP_SESSION_TIMEOUT: durationVar({ default: 20, unit: "s", minMs: 1 }),
+  BARITO_CONSUMER_GROUP_HEARTBEAT_INTERVAL: durationVar({ default: 6, unit: "s", minMs: 1 }),
+  BARITO_CONSUMER_MAX_PROCESSING_TIME: durationVar({ default: 500, unit: "ms", minMs: 1 }),
+  BARITO_CONSUMER_CHANNEL_BUFFER_SIZE: integerVar({ default: 256, min: 1 }),
+  BARITO_CONSUMER_TOPIC_RESCAN_INTERVAL: durationVar({ default: "30s", unit: "s", minMs: 1 }),
+  BARITO_CONSUMER_INITIAL_OFFSET: enumVar(["earliest", "latest"], { default: "earliest" }),
+  BARITO_CONSUMER_INDEX_DATE: enumVar(["timestamp", "processing"], { default: "timestamp" }),
+  BARITO_CONSUMER_DLQ_TOPIC: stringVar({ default: "barito_dlq" }),
+  BARITO_PRINT_TPS: booleanVar({ default: false }),
+  REDACTOR_RULES_MAP: stringVar(),
+  BARITO_REDACTOR_RULES_FILE: stringVar(),
+  BARITO_MARKET_REDACT_ENDPOINT_URL: urlVar(),
+  BARITO_CLUSTER_NAME: stringVar(),
+  MARKET_REDACT_CLIENT_KEY: stringVar({ trim: false }),
+};
+
+export const consumerEnvSchema = z
+  .object(consumerEnvShape)
+  .superRefine((env, ctx) => {
+    checkSharedEnv(env, ctx);
+    checkPair(ctx, env, "BARITO_CONSUMER_ELASTICSEARCH_CLIENT_CERT", "BARITO_CONSUMER_ELASTICSEARCH_CLIENT_KEY");
+    if (env.ELASTIC_PASSWORD !== undefined && env.ELASTIC_USERNAME === undefined) {
+      ctx.addIssue({ code: "custom", path: ["ELASTIC_USERNAME"], message: "is required when ELASTIC_PASSWORD is set" });
+    }
+    const heartbeat = env.BARITO_CONSUMER_GROUP_HEARTBEAT_INTERVAL;
+    const session = env.BARITO_CONSUMER_GROUP_SESSION_TIMEOUT;
+    if (typeof heartbeat === "number" && typeof session === "number" && heartbeat >= session) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["BARITO_CONSUMER_GROUP_HEARTBEAT_INTERVAL"],
+        message: "must be lower than BARITO_CONSUMER_GROUP_SESSION_TIMEOUT",
+      });
+    }
+  }, allIssues)
+  .transform((env) => {
+    const tlsSet =
+      env.BARITO_CONSUMER_ELASTICSEARCH_CA_CERT !== undefined ||
+      env.BARITO_CONSUMER_ELASTICSEARCH_CLIENT_CERT !== undefined;
+    const tls: TlsFiles | undefined = tlsSet
+      ? {
+          caCertPath: env.BARITO_CONSUMER_ELASTICSEARCH_CA_CERT,
+          clientCertPath: env.BARITO_CONSUMER_ELASTICSEARCH_CLIENT_CERT,
+          clientKeyPath: env.BARITO_CONSUMER_ELASTICSEARCH_CLIENT_KEY,
+        }
+      : undefined;
+    const consumer: ConsumerSettings = {
+      groupId: env.BARITO_KAFKA_GROUP_ID,
+      uniqueGroupId: env.BARITO_KAFKA_UNIQUE_GROUP_ID,
+      rebalancingStrategy: env.BARITO_CONSUMER_REBALANCING_STRATEGY === "Range" ? "range" : "roundrobin",
+      sessionTimeoutMs: env.BARITO_CONSUMER_GROUP_SESSION_TIMEOUT,
+      heartbeatIntervalMs: env.BARITO_CONSUMER_GROUP_HEARTBEAT_INTERVAL,
+      maxProcessingTimeMs: env.BARITO_CONSUMER_MAX_PROCESSING_TIME,
+      channelBufferSize: env.BARITO_CONSUMER_CHANNEL_BUFFER_SIZE,
+      topicRescanIntervalMs: env.BARITO_CONSUMER_TOPIC_RESCAN_INTERVAL,
+      initialOffset: env.BARITO_CONSUMER_INITIAL_OFFSET,
+      dlqTopic: env.BARITO_CONSUMER_DLQ_TOPIC,
+      printTps: env.BARITO_PRINT_TPS,
+    };
+    const opensearch: OpenSearchSettings = {
+      urls: env.BARITO_ELASTICSEARCH_URLS,
+      indexMethod: env.BARITO_ELASTICSEARCH_INDEX_METHOD,
+      indexDate: env.BARITO_CONSUMER_INDEX_DATE,
+      bulkSize: env.BARITO_ELASTICSEARCH_BULK_SIZE,
+      flushIntervalMs: env.BARITO_ELASTICSEARCH_FLUSH_INTERVAL_MS,
+      flushBytes: env.BARITO_ELASTICSEARCH_FLUSH_BYTES,
+      maxInFlight: env.BARITO_ELASTICSEARCH_MAX_IN_FLIGHT,
+      maxBufferedDocs: env.BARITO_ELASTICSEARCH_MAX_BUFFERED_DOCS,
+      dataStreamComponentTemplate: env.BARITO_ELASTICSEARCH_DATASTREAM_DEFAULT_COMPONENT_TEMPLATE_NAME,
+      retryIntervalMs: env.BARITO_CONSUMER_ELASTICSEARCH_RETRIER_INTERVAL,
+      maxRetry: env.BARITO_CONSUMER_ELASTICSEARCH_RETRIER_MAX_RETRY,
+      auth:
+        env.ELASTIC_USERNAME === undefined
+          ? undefined
+          : { username: env.ELASTIC_USERNAME, password: env.ELASTIC_PASSWORD ?? "" },
+      tls,
+    };
+    const redaction: RedactionSettings = {
+      rulesMap: env.REDACTOR_RULES_MAP,
+      rulesFile: env.BARITO_REDACTOR_RULES_FILE,
+      marketEndpointUrl: env.BARITO_MARKET_REDACT_ENDPOINT_URL,
+      marketClientKey: env.MARKET_REDACT_CLIENT_KEY,
+      clusterName: env.BARITO_CLUSTER_NAME,
+    };
+    return {
+      ...toSharedConfig(env, env, "barito-flow-consumer", inertConsumerVariables),
+      consumer,
+      opensearch,
+      redaction,
+    };
+  });
+
+export interface ConsumerSettings {
+  groupId: string;
+  /** One consumer group per topic: `<groupId>_<topic>`. */
+  uniqueGroupId: boolean;
+  /** librdkafka `partition.assignment.strategy` value (inert in Go barito-flow). */
+  rebalancingStrategy: "roundrobin" | "range";
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  maxProcessingTimeMs: number;
+  channelBufferSize: number;
+  topicRescanIntervalMs: number;
+  initialOffset: "earliest" | "latest";
+  dlqTopic: string;
+  printTps: boolean;
+}
+
+export interface OpenSearchSettings {
+  urls: string[];
+  indexMethod: IndexMethod;
+  /** Which date names the daily index: the event's timestamp or the time of processing. */
+  indexDate: "timestamp" | "processing";
+  bulkSize: number;
+  flushIntervalMs: number;
+  flushBytes: number;
+  maxInFlight: number;
+  maxBufferedDocs: number;
+  dataStreamComponentTemplate: string;
+  retryIntervalMs: number;
+  /** 0 = retry forever. */
+  maxRetry: number;
+  auth: { username: string; password: string } | undefined;
+  tls: TlsFiles | undefined;
+}
+
+export interface RedactionSettings {
+  /** Inline rules (JSON), instead of fetching them from BaritoMarket. */
+  rulesMap: string | undefined;
+  rulesFile: string | undefined;
+  marketEndpointUrl: string | undefined;
+  marketClientKey: string | undefined;
+  clusterName: string | undefined;
+}
+
+export type ConsumerConfig = DeepReadonly<z.output<typeof consumerEnvSchema>>;
+
+/** `loadConfig(consumerEnvSchema, env)`: the consumer's validated, frozen configuration. Throws `ConfigError`. */
+export function loadConsumerConfig(env: Env = process.env): ConsumerConfig {
+  return loadConfig(consumerEnvSchema, env);
+}

@@ -1,0 +1,96 @@
+import { z } from "zod";
+import { booleanVar, durationVar, enumVar, integerVar, listenAddressVar, redisUrlVar, stringVar } from "./env-vars.js";
+import type { ListenAddress } from "./listen-address.js";
+import { type DeepReadonly, type Env, loadConfig } from "./load-config.js";
+import { allIssues, checkSharedEnv, inertSharedVariables, sharedEnvShape, toSharedConfig } from "./shared-schema.js";
+
+export type RateLimitBackend = "local" | "redis";
+export type KafkaMessageFormat = "Timber" | "TimberCollection";
+
+const inertProducerVariables = [
+  ...inertSharedVariables,
+  "BARITO_CONSUL_REDIS_NAME",
+  "BARITO_PRODUCER_MAX_TPS",
+] as const;
+
+/** Every producer variable (names of barito-flow Go, §2.1 and §2.2, plus the new ones); see README.md. */
+export const producerEnvShape = {
+  ...sharedEnvShape,
+  BARITO_PRODUCER_GRPC: listenAddressVar({ default: ":8082" }),
+  BARITO_PRODUCER_REST: listenAddressVar({ default: ":8080" }),
+  BARITO_PRODUCER_REST_API: booleanVar({ default: true }),
+  BARITO_GRPC_MAX_RECV_MSG_SIZE: integerVar({ default: 20_000_000, min: 1 }),
+  BARITO_PRODUCER_MAX_RETRY: integerVar({ default: 10, min: 0 }),
+  BARITO_PRODUCER_MAX_MESSAGE_BYTES: integerVar({ default: 1_000_000, min: 1 }),
+  BARITO_PRODUCER_MAX_BATCH_ITEMS: integerVar({ default: 10_000, min: 1 }),
+  BARITO_PRODUCER_REQUEST_TIMEOUT: durationVar({ default: "30s", unit: "s", minMs: 1 }),
+  BARITO_PRODUCER_RATE_LIMIT_RESET_INTERVAL: durationVar({ default: 10, unit: "s", minMs: 1 }),
+  BARITO_PRODUCER_IGNORE_KAFKA_OPTIONS: booleanVar({ default: false }),
+  BARITO_KAFKA_MESSAGE_FORMAT: enumVar(["Timber", "TimberCollection"], { default: "Timber" }),
+  BARITO_RATE_LIMITER_OPT: enumVar(["LOCAL", "REDIS"], {
+    default: "LOCAL",
+    hints: { gubernator: "GUBERNATOR is not supported, use REDIS (shared limits across producer replicas)" },
+  }),
+  BARITO_REDIS_URL: redisUrlVar({ default: "redis://localhost:6379" }),
+  BARITO_REDIS_PASSWORD: stringVar({ trim: false }),
+  BARITO_REDIS_KEY_PREFIX: stringVar({ default: "barito:producer:ratelimit:" }),
+  BARITO_CONSUL_REDIS_NAME: stringVar(),
+  BARITO_PRODUCER_MAX_TPS: stringVar(),
+};
+
+export const producerEnvSchema = z
+  .object(producerEnvShape)
+  .superRefine(checkSharedEnv, allIssues)
+  .transform((env) => {
+    const producer: ProducerSettings = {
+      grpcAddress: env.BARITO_PRODUCER_GRPC,
+      restEnabled: env.BARITO_PRODUCER_REST_API,
+      restAddress: env.BARITO_PRODUCER_REST,
+      grpcMaxRecvMsgSize: env.BARITO_GRPC_MAX_RECV_MSG_SIZE,
+      kafkaMaxRetry: env.BARITO_PRODUCER_MAX_RETRY,
+      maxMessageBytes: env.BARITO_PRODUCER_MAX_MESSAGE_BYTES,
+      maxBatchItems: env.BARITO_PRODUCER_MAX_BATCH_ITEMS,
+      requestTimeoutMs: env.BARITO_PRODUCER_REQUEST_TIMEOUT,
+      messageFormat: env.BARITO_KAFKA_MESSAGE_FORMAT,
+      ignoreKafkaTopicOptions: env.BARITO_PRODUCER_IGNORE_KAFKA_OPTIONS,
+    };
+    const rateLimit: RateLimitSettings = {
+      backend: env.BARITO_RATE_LIMITER_OPT === "REDIS" ? "redis" : "local",
+      intervalMs: env.BARITO_PRODUCER_RATE_LIMIT_RESET_INTERVAL,
+      redis: {
+        url: env.BARITO_REDIS_URL,
+        password: env.BARITO_REDIS_PASSWORD,
+        keyPrefix: env.BARITO_REDIS_KEY_PREFIX,
+      },
+    };
+    return { ...toSharedConfig(env, env, "barito-flow-producer", inertProducerVariables), producer, rateLimit };
+  });
+
+export interface ProducerSettings {
+  grpcAddress: ListenAddress;
+  /** Whether the REST/JSON listener runs (BARITO_PRODUCER_REST_API). */
+  restEnabled: boolean;
+  restAddress: ListenAddress;
+  grpcMaxRecvMsgSize: number;
+  kafkaMaxRetry: number;
+  maxMessageBytes: number;
+  maxBatchItems: number;
+  requestTimeoutMs: number;
+  messageFormat: KafkaMessageFormat;
+  /** Create new topics with broker defaults instead of the context's partitions/replication. */
+  ignoreKafkaTopicOptions: boolean;
+}
+
+export interface RateLimitSettings {
+  backend: RateLimitBackend;
+  /** Window length; capacity per window = max_tps x interval in seconds. */
+  intervalMs: number;
+  redis: { url: string; password: string | undefined; keyPrefix: string };
+}
+
+export type ProducerConfig = DeepReadonly<z.output<typeof producerEnvSchema>>;
+
+/** `loadConfig(producerEnvSchema, env)`: the producer's validated, frozen configuration. Throws `ConfigError`. */
+export function loadProducerConfig(env: Env = process.env): ProducerConfig {
+  return loadConfig(producerEnvSchema, env);
+}
