@@ -382,9 +382,18 @@ export const opensearch: Component = {
     await this.prepare(config, log);
 
     for (const dir of [paths.config, paths.data, paths.logs]) mkdirSync(dir, { recursive: true });
-    for (const entry of ["jvm.options", "jvm.options.d", "log4j2.properties"]) {
+    for (const entry of ["jvm.options.d", "log4j2.properties"]) {
       cpSync(join(paths.home, "config", entry), join(paths.config, entry), { recursive: true, force: true });
     }
+    // bin/opensearch runs from the install dir, so the relative gc/error/heap-dump paths of the stock
+    // jvm.options would point into the (read-only for the service user) install; make them ours.
+    const jvmOptions = readFileSync(join(paths.home, "config", "jvm.options"), "utf8")
+      .replaceAll("file=logs/", `file=${paths.logs}/`)
+      .replaceAll("Xloggc:logs/", `Xloggc:${paths.logs}/`)
+      .replaceAll("filecount=32,filesize=64m", "filecount=4,filesize=16m")
+      .replaceAll("ErrorFile=logs/", `ErrorFile=${paths.logs}/`)
+      .replace(/HeapDumpPath=data\b/, `HeapDumpPath=${paths.data}`);
+    writeFileSync(join(paths.config, "jvm.options"), jvmOptions);
     writeFileSync(join(paths.config, "opensearch.yml"), openSearchYml(config, paths));
     writeFileSync(paths.out, `\n=== ${new Date().toISOString()} starting OpenSearch ===\n`, { flag: "a" });
 
