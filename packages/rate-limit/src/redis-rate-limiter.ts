@@ -191,12 +191,17 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisR
   let initialConnection: Promise<void> | undefined =
     ownsClient && client.status !== "ready"
       ? new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, commandTimeoutMs);
-          timer.unref();
-          client.once("ready", () => {
+          const settle = () => {
             clearTimeout(timer);
+            client.off("ready", settle);
+            client.off("error", settle);
             resolve();
-          });
+          };
+          const timer = setTimeout(settle, commandTimeoutMs);
+          timer.unref();
+          // A refused connection need not wait for the timeout: the first take then goes to the fallback at once.
+          client.once("ready", settle);
+          client.once("error", settle);
         }).then(() => {
           initialConnection = undefined;
         })

@@ -1,0 +1,169 @@
+import { describe, expect, it } from "@jest/globals";
+import { RateLimitError } from "./errors.js";
+import { createLocalRateLimiter } from "./local-rate-limiter.js";
+import { windowCapacity } from "./rate-limiter.js";
+
+function fakeClock(start = 1_000_000) {
+  let now = start;
+  return {
+    now: () => now,
+    advance: (ms: number) => {
+      now += ms;
+    },
+    set: (ms: number) => {
+      now = ms;
+    },
+  };
+}
+
+describe("windowCapacity", () => {
+  it("is tps × interval seconds, rounded down, and 0 for a missing or bad limit", () => {
+    expect(windowCapacity(100, 10_000)).toBe(1_000);
+    expect(windowCapacity(3, 1_500)).toBe(4);
+    expect(windowCapacity(0, 10_000)).toBe(0);
+    expect(windowCapacity(-5, 10_000)).toBe(0);
+    expect(windowCapacity(Number.NaN, 10_000)).toBe(0);
+    expect(windowCapacity(Number.POSITIVE_INFINITY, 10_000)).toBe(0);
+  });
+});
+
+describe("createLocalRateLimiter", () => {
+  it("admits up to tps × interval per window, then rejects with the time left in the window", async () => {
+    const clock = fakeClock();
+    const limiter = createLocalRateLimiter({ intervalMs: 10_000, clock: clock.now });
+
+    expect(await limiter.take("app-a", 600, 100)).toEqual({
+      allowed: true,
+      remaining: 400,
+      retryAfterMs: 0,
+      backend: "local",
+      limit: 1_000,
+    });
+    clock.advance(2_500);
+    expect(await limiter.take("app-a", 400, 100)).toMatchObject({ allowed: true, remaining: 0 });
+    clock.advance(1_000);
+    expect(await limiter.take("app-a", 1, 100)).toEqual({
+      allowed: false,
+      remaining: 0,
+      retryAfterMs: 6_500,
+      backend: "local",
+      limit: 1_000,
+    });
+  });
+
+  it("admits a request whole or rejects it whole, and does not charge rejected requests", async () => {
+    const clock = fakeClock();
+    const limiter = createLocalRateLimiter({ intervalMs: 1_000, clock: clock.now });
+
+    expect(await limiter.take("k", 7, 10)).toMatchObject({ allowed: true, remaining: 3 });
+    // 5 does not fit into the 3 left: nothing of it is admitted and nothing is charged...
+    expect(await limiter.take("k", 5, 10)).toMatchObject({ allowed: false, remaining: 3 });
+    expect(await limiter.take("k", 5, 10)).toMatchObject({ allowed: false, remaining: 3 });
+    // ...so the 3 that are left can still be used.
+    expect(await limiter.take("k", 3, 10)).toMatchObject({ allowed: true, remaining: 0 });
+  });
+
+  it("starts a fresh window once the interval has passed", async () => {
+    const clock = fakeClock();
+    const limiter = createLocalRateLimiter({ intervalMs: 10_000, clock: clock.now });
+    await limiter.take("k", 20, 2);
+    expect(await limiter.take("k", 1, 2)).toMatchObject({ allowed: false, retryAfterMs: 10_000 });
+    clock.advance(9_999);
+    expect(await limiter.take("k", 1, 2)).toMatchObject({ allowed: false, retryAfterMs: 1 });
+    clock.advance(1);
+    expect(await limiter.take("k", 20, 2)).toMatchObject({ allowed: true, remaining: 0 });
+  });
+
+  it("keeps one window per key", async () => {
+    const clock = fakeClock();
+    const limiter = createLocalRateLimiter({ intervalMs: 1_000, clock: clock.now });
+    expect(await limiter.take("a", 5, 5)).toMatchObject({ allowed: true, remaining: 0 });
+    expect(await limiter.take("b", 5, 5)).toMatchObject({ allowed: true, remaining: 0 });
+    expect(await limiter.take("a", 1, 5)).toMatchObject({ allowed: false });
+    expect(await limiter.take("b", 1, 5)).toMatchObject({ allowed: false });
+  });
+
+  it("applies the limit passed with each call to the running window (barito passes it per request)", async () => {
+    const clock = fakeClock();
+    const limiter = createLocalRateLimiter({ intervalMs: 1_000, clock: clock.now });
+    expect(await limiter.take("k", 10, 10)).toMatchObject({ allowed: true, remaining: 0 });
+    expect(await limiter.take("k", 5, 15)).toMatchObject({ allowed: true, remaining: 0, limit: 15 });
+    // Lowering the limit below what is used already rejects everything until the window ends.
+    expect(await limiter.take("k", 1, 5)).toMatchObject({ allowed: false, remaining: 0, limit: 5 });
+  });
+
+  it("rejects every request with a cost when the limit is 0 or missing, like the Go limiter", async () => {
+    const limiter = createLocalRateLimiter({ intervalMs: 1_000, clock: fakeClock().now });
+    expect(await limiter.take("k", 1, 0)).toMatchObject({ allowed: false, remaining: 0, limit: 0 });
+    expect(await limiter.take("k", 1, -1)).toMatchObject({ allowed: false });
+    expect(await limiter.take("k", 0, 0)).toMatchObject({ allowed: true, remaining: 0 });
+  });
+
+  it("rejects a request larger than the whole window, with the window length as retry hint", async () => {
+    const limiter = createLocalRateLimiter({ intervalMs: 10_000, clock: fakeClock().now });
+    expect(await limiter.take("k", 1_001, 100)).toEqual({
+      allowed: false,
+      remaining: 1_000,
+      retryAfterMs: 10_000,
+      backend: "local",
+      limit: 1_000,
+    });
+  });
+
+  it("never over-admits under many concurrent takes", async () => {
+    const clock = fakeClock();
+    const limiter = createLocalRateLimiter({ intervalMs: 10_000, clock: clock.now });
+    const decisions = await Promise.all(Array.from({ length: 500 }, () => limiter.take("hot", 3, 10)));
+    const admitted = decisions.filter((d) => d.allowed).length;
+    // Capacity 100 = 33 requests of 3 (99 units); the 34th does not fit whole.
+    expect(admitted).toBe(33);
+    expect(Math.min(...decisions.map((d) => d.remaining))).toBe(1);
+  });
+
+  it("drops keys whose window has ended, so memory follows the keys active in one interval", async () => {
+    const clock = fakeClock();
+    const limiter = createLocalRateLimiter({ intervalMs: 1_000, clock: clock.now });
+    for (let i = 0; i < 1_000; i++) await limiter.take(`app-${i}`, 1, 10);
+    expect(limiter.trackedKeys).toBe(1_000);
+    clock.advance(1_000);
+    await limiter.take("late", 1, 10);
+    expect(limiter.trackedKeys).toBe(1);
+  });
+
+  it("caps the number of tracked keys by forgetting the oldest windows", async () => {
+    const clock = fakeClock();
+    const limiter = createLocalRateLimiter({ intervalMs: 60_000, clock: clock.now, maxKeys: 10 });
+    for (let i = 0; i < 50; i++) {
+      await limiter.take(`app-${i}`, 1, 1);
+      clock.advance(1);
+    }
+    expect(limiter.trackedKeys).toBe(10);
+    // The newest key is still tracked...
+    expect(await limiter.take("app-49", 60, 1)).toMatchObject({ allowed: false, remaining: 59 });
+  });
+
+  it("recovers when the clock goes backwards instead of freezing the window", async () => {
+    const clock = fakeClock(50_000);
+    const limiter = createLocalRateLimiter({ intervalMs: 1_000, clock: clock.now });
+    await limiter.take("k", 10, 10);
+    clock.set(10_000);
+    expect(await limiter.take("k", 10, 10)).toMatchObject({ allowed: true });
+  });
+
+  it("refuses bad arguments with a typed error instead of guessing", async () => {
+    const limiter = createLocalRateLimiter({ intervalMs: 1_000 });
+    for (const cost of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      await expect(limiter.take("k", cost, 10)).rejects.toMatchObject({ code: "INVALID_ARGUMENT", field: "cost" });
+    }
+    await expect(limiter.take(42 as unknown as string, 1, 10)).rejects.toBeInstanceOf(RateLimitError);
+    expect(() => createLocalRateLimiter({ intervalMs: 0 })).toThrow(RateLimitError);
+    expect(() => createLocalRateLimiter({ intervalMs: Number.NaN })).toThrow(/intervalMs/);
+    expect(() => createLocalRateLimiter({ intervalMs: 1_000, maxKeys: 0 })).toThrow(/maxKeys/);
+  });
+
+  it("refuses takes after close", async () => {
+    const limiter = createLocalRateLimiter({ intervalMs: 1_000 });
+    await limiter.close();
+    await expect(limiter.take("k", 1, 1)).rejects.toMatchObject({ code: "CLOSED" });
+  });
+});
