@@ -1,0 +1,90 @@
+import { Counter, Histogram, Registry, Summary, collectDefaultMetrics } from "prom-client";
+import type { ProduceObserver } from "./produce/producer-service.js";
+
+/**
+ * barito-flow's producer metric names (reference §12) plus request rate/latency by route and status.
+ * `app_name` is the topic without the suffix, as in the Go original (the prefix is kept).
+ */
+export function createProducerMetrics(topicSuffix: string) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const stored = new Counter({
+    name: "barito_producer_kafka_message_stored_total",
+    help: "Logs written to Kafka (error_type empty) or failed (send_log, create_topic, send_create_topic_event)",
+    labelNames: ["topic", "error_type"],
+    registers: [registry],
+  });
+  const tpsExceeded = new Counter({
+    name: "barito_producer_tps_exceeded_total",
+    help: "Logs rejected by the rate limiter",
+    labelNames: ["topic"],
+    registers: [registry],
+  });
+  const sendTime = new Summary({
+    name: "barito_producer_send_to_kafka_time_second",
+    help: "Time until Kafka acknowledged a write",
+    labelNames: ["topic"],
+    percentiles: [0.5, 0.9, 0.99],
+    maxAgeSeconds: 600,
+    ageBuckets: 5,
+    registers: [registry],
+  });
+  const clientFailed = new Counter({
+    name: "barito_producer_kafka_client_failed",
+    help: "Failed attempts to connect to Kafka at startup",
+    registers: [registry],
+  });
+  const producedBytes = new Counter({
+    name: "barito_producer_produced_total_log_bytes",
+    help: "Protobuf bytes written to Kafka",
+    labelNames: ["app_name"],
+    registers: [registry],
+  });
+  const exceededBytes = new Counter({
+    name: "barito_producer_tps_exceeded_log_bytes",
+    help: "Protobuf bytes rejected by the rate limiter",
+    labelNames: ["app_name"],
+    registers: [registry],
+  });
+  const requests = new Histogram({
+    name: "barito_producer_request_duration_seconds",
+    help: "Requests by protocol, route and status (HTTP status for REST, gRPC/Connect code name otherwise)",
+    labelNames: ["protocol", "route", "status"],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const rateLimiterFallback = new Counter({
+    name: "barito_producer_rate_limiter_fallback_total",
+    help: "Switches of the Redis rate limiter to local limits because Redis was unreachable",
+    registers: [registry],
+  });
+
+  const appName = (topic: string) => (topic.endsWith(topicSuffix) ? topic.slice(0, topic.length - topicSuffix.length) : topic);
+
+  const observer: ProduceObserver = {
+    rateLimited(topic, logs, bytes) {
+      tpsExceeded.inc({ topic }, logs);
+      exceededBytes.inc({ app_name: appName(topic) }, bytes);
+    },
+    stored(topic, logs, bytes, seconds) {
+      stored.inc({ topic, error_type: "" }, logs);
+      producedBytes.inc({ app_name: appName(topic) }, bytes);
+      sendTime.observe({ topic }, seconds);
+    },
+    failed(topic, errorType, logs) {
+      stored.inc({ topic, error_type: errorType }, logs);
+    },
+  };
+
+  return {
+    registry,
+    observer,
+    announcementFailed: (topic: string) => stored.inc({ topic, error_type: "send_create_topic_event" }),
+    kafkaClientFailed: () => clientFailed.inc(),
+    rateLimiterFallback: () => rateLimiterFallback.inc(),
+    observeRequest: (protocol: string, route: string, status: string, seconds: number) =>
+      requests.observe({ protocol, route, status }, seconds),
+  };
+}
+
+export type ProducerMetrics = ReturnType<typeof createProducerMetrics>;

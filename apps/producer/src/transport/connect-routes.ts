@@ -1,0 +1,44 @@
+import { Code, type ConnectRouter, ConnectError, type HandlerContext } from "@connectrpc/connect";
+import { Producer } from "@barito-flow/proto";
+import { ProduceError, retryAfterSeconds } from "../produce/produce-error.js";
+import type { ProducerService, RequestMeta } from "../produce/producer-service.js";
+
+/** Metadata keys that carry the machine-readable part of an error over gRPC, Connect and gRPC-Web. */
+export const errorMetadata = {
+  code: "barito-error-code",
+  retryAfter: "retry-after",
+  details: "barito-error-details",
+} as const;
+
+export function requestMeta(headers: Headers): RequestMeta {
+  const key = headers.get("idempotency-key")?.trim();
+  return key ? { idempotencyKey: key.slice(0, 256) } : {};
+}
+
+export function toConnectError(err: unknown): ConnectError {
+  if (err instanceof ProduceError) {
+    const metadata = new Headers({ [errorMetadata.code]: err.code });
+    if (err.retryAfterMs !== undefined) metadata.set(errorMetadata.retryAfter, String(retryAfterSeconds(err.retryAfterMs)));
+    if (err.details.length > 0) metadata.set(errorMetadata.details, JSON.stringify(err.details));
+    return new ConnectError(err.message, err.connectCode, metadata);
+  }
+  if (err instanceof ConnectError) return err;
+  return new ConnectError("internal error", Code.Internal, new Headers({ [errorMetadata.code]: "INTERNAL" }));
+}
+
+/** One implementation of producer.Producer, served as gRPC, Connect and gRPC-Web. */
+export function producerRoutes(service: ProducerService, onUnexpected: (err: unknown) => void) {
+  async function call<T>(ctx: HandlerContext, run: (meta: RequestMeta) => Promise<T>): Promise<T> {
+    try {
+      return await run(requestMeta(ctx.requestHeader));
+    } catch (err) {
+      if (!(err instanceof ProduceError)) onUnexpected(err);
+      throw toConnectError(err);
+    }
+  }
+  return (router: ConnectRouter) =>
+    router.service(Producer, {
+      produce: (timber, ctx) => call(ctx, (meta) => service.produce(timber, meta)),
+      produceBatch: (collection, ctx) => call(ctx, (meta) => service.produceBatch(collection, meta)),
+    });
+}
