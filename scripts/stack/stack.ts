@@ -233,6 +233,9 @@ async function main(argv: string[]): Promise<number> {
       let outcomes: Partial<Record<ComponentName, StartOutcome>> = {};
       try {
         outcomes = await stackUp({ config, ...(args.only ? { only: args.only } : {}) });
+      } catch (error) {
+        outcomes = (error as { outcomes?: typeof outcomes }).outcomes ?? {};
+        throw error;
       } finally {
         if (args.recordStarted) {
           const started = Object.entries(outcomes).filter(([, o]) => o === "started").map(([name]) => name);
