@@ -1,3 +1,4 @@
+export { type CreateRateLimiterOptions, createRateLimiter, type RateLimitSettings } from "./create-rate-limiter.js";
 export { RateLimitError, type RateLimitErrorCode } from "./errors.js";
 export { createLocalRateLimiter, type LocalRateLimiter, type LocalRateLimiterOptions } from "./local-rate-limiter.js";
 export type { Logger } from "./logger.js";

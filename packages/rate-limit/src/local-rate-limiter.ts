@@ -43,7 +43,11 @@ export function createLocalRateLimiter(options: LocalRateLimiterOptions): LocalR
   const clock = options.clock ?? Date.now;
   const maxKeys = options.maxKeys ?? 100_000;
   if (!Number.isSafeInteger(maxKeys) || maxKeys < 1) {
-    throw new RateLimitError("INVALID_OPTIONS", "maxKeys", `maxKeys must be a positive integer, got ${String(maxKeys)}`);
+    throw new RateLimitError(
+      "INVALID_OPTIONS",
+      "maxKeys",
+      `maxKeys must be a positive integer, got ${String(maxKeys)}`,
+    );
   }
 
   // Map iteration order is insertion order; windows are re-inserted when they restart, so the first entries are

@@ -186,7 +186,8 @@ describe("createRedisRateLimiter against the real Redis", () => {
     const warnings = logger.entries.filter((e) => e.level === "warn");
     expect(warnings).toHaveLength(1);
     expect(warnings[0]?.meta).toMatchObject({ redis: "127.0.0.1:1" });
-    expect(warnings[0]?.meta?.err).toBeDefined();
+    expect(warnings[0]?.meta?.err).toBeInstanceOf(Error);
+    expect(String(warnings[0]?.meta?.connectionError)).toMatch(/ECONNREFUSED/);
   });
 
   it("goes back to Redis when it answers again", async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@jest/globals";
+import { createRateLimiter } from "./create-rate-limiter.js";
 import { RateLimitError } from "./errors.js";
 import { createRedisRateLimiter, defaultKeyPrefix, normaliseRedisAddress, redisKeyFor } from "./redis-rate-limiter.js";
 
@@ -33,5 +34,15 @@ describe("createRedisRateLimiter options", () => {
       /probeIntervalMs/,
     );
     expect(() => createRedisRateLimiter({ redis: "http://x:1", intervalMs: 1_000 })).toThrow(/redis address/);
+  });
+});
+
+describe("createRateLimiter", () => {
+  it("builds the backend named in the settings and refuses incomplete ones", async () => {
+    const local = createRateLimiter({ backend: "local", intervalMs: 1_000 });
+    expect(await local.take("k", 1, 1)).toMatchObject({ allowed: true, backend: "local" });
+    await local.close();
+    expect(() => createRateLimiter({ backend: "redis", intervalMs: 1_000 })).toThrow(/redis\.url/);
+    expect(() => createRateLimiter({ backend: "gubernator" as "local", intervalMs: 1_000 })).toThrow(/unknown/);
   });
 });

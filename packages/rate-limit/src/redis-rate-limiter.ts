@@ -131,6 +131,8 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisR
   let probing = false;
   let closed = false;
   let lastConnectionErrorLogAt = 0;
+  // Commands fail with a generic "Stream isn't writeable" while disconnected; the socket error says why.
+  let lastConnectionError: unknown;
 
   const notify = (error?: unknown) => {
     try {
@@ -146,6 +148,7 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisR
     logger.warn("redis rate limiter unavailable, using the local per-replica limiter until it answers again", {
       redis: address,
       err: error,
+      ...(lastConnectionError === undefined ? {} : { connectionError: lastConnectionError }),
     });
     notify(error);
     probeTimer = setInterval(() => void probe(), probeIntervalMs);
@@ -155,6 +158,7 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisR
   const leaveFallback = () => {
     if (!usingFallback || closed) return;
     usingFallback = false;
+    lastConnectionError = undefined;
     clearInterval(probeTimer);
     probeTimer = undefined;
     logger.info("redis rate limiter recovered, limits are shared across replicas again", { redis: address });
@@ -176,6 +180,7 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisR
 
   const onReady = () => void probe();
   const onError = (err: unknown) => {
+    lastConnectionError = err;
     // ioredis emits an error per reconnect attempt; one line every 30 s is enough next to the fallback warning.
     const now = Date.now();
     if (now - lastConnectionErrorLogAt >= 30_000) {
@@ -184,7 +189,7 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisR
     }
   };
   client.on("ready", onReady);
-  if (ownsClient) client.on("error", onError);
+  client.on("error", onError);
 
   // A client we create is still connecting when the first requests arrive; give it up to one command timeout
   // before deciding Redis is down, so a normal start does not begin with a fallback warning.
@@ -254,7 +259,10 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisR
       clearInterval(probeTimer);
       client.off("ready", onReady);
       await local.close();
-      if (!ownsClient) return;
+      if (!ownsClient) {
+        client.off("error", onError);
+        return;
+      }
       try {
         await withTimeout(client.quit(), commandTimeoutMs, "redis QUIT");
       } catch {
