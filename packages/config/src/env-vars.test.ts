@@ -1,0 +1,211 @@
+import { describe, expect, it } from "@jest/globals";
+import { z } from "zod";
+import { ConfigError } from "./config-error.js";
+import {
+  booleanVar,
+  byteSizeVar,
+  csvVar,
+  durationVar,
+  enumVar,
+  integerVar,
+  listenAddressVar,
+  redisUrlVar,
+  stringVar,
+  urlVar,
+} from "./env-vars.js";
+import { loadConfig } from "./load-config.js";
+
+function issuesOf(run: () => unknown): { variable: string; message: string }[] {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof ConfigError) return [...error.issues];
+    throw error;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("booleanVar()", () => {
+  const schema = z.object({ FLAG: booleanVar({ default: true }), OPT: booleanVar() });
+
+  it.each([
+    ["true", true],
+    ["TRUE", true],
+    ["1", true],
+    ["Yes", true],
+    ["false", false],
+    ["False", false],
+    ["0", false],
+    ["no", false],
+    [" no ", false],
+  ])("reads %j as %s", (raw, expected) => {
+    expect(loadConfig(schema, { FLAG: raw }).FLAG).toBe(expected);
+  });
+
+  it("uses the default when unset or empty, undefined without a default", () => {
+    expect(loadConfig(schema, {})).toEqual({ FLAG: true, OPT: undefined });
+    expect(loadConfig(schema, { FLAG: "", OPT: "  " })).toEqual({ FLAG: true, OPT: undefined });
+  });
+
+  it("rejects anything else instead of coercing it", () => {
+    expect(issuesOf(() => loadConfig(schema, { FLAG: "enabled" }))).toEqual([
+      { variable: "FLAG", message: 'must be true/false, 1/0 or yes/no (got "enabled")' },
+    ]);
+  });
+});
+
+describe("integerVar()", () => {
+  const schema = z.object({ N: integerVar({ default: 5, min: 1, max: 10 }) });
+
+  it("parses whole numbers within bounds", () => {
+    expect(loadConfig(schema, { N: "7" }).N).toBe(7);
+    expect(loadConfig(schema, {}).N).toBe(5);
+  });
+
+  it.each([
+    ["abc", "must be a whole number"],
+    ["1.5", "must be a whole number"],
+    ["10abc", "must be a whole number"],
+    ["0", "must be at least 1 (got 0)"],
+    ["11", "must be at most 10 (got 11)"],
+    ["99999999999999999999", "is too large"],
+  ])("rejects %j", (raw, message) => {
+    expect(issuesOf(() => loadConfig(schema, { N: raw }))[0]?.message).toContain(message);
+  });
+});
+
+describe("csvVar()", () => {
+  it("trims entries and drops empty ones", () => {
+    const schema = z.object({ L: csvVar({ default: ["x"] }) });
+    expect(loadConfig(schema, { L: " a:1 , ,b:2,, " }).L).toEqual(["a:1", "b:2"]);
+    expect(loadConfig(schema, {}).L).toEqual(["x"]);
+  });
+
+  it("rejects a list of only separators and names bad entries", () => {
+    const schema = z.object({ L: csvVar({ item: (e) => (e.startsWith("ok") ? e : { error: "not ok" }) }) });
+    expect(issuesOf(() => loadConfig(schema, { L: ", ," }))[0]?.message).toBe("must contain at least one entry");
+    expect(issuesOf(() => loadConfig(schema, { L: "ok1,bad,ok2,worse" }))[0]?.message).toBe(
+      "entry 2: not ok; entry 4: not ok",
+    );
+  });
+});
+
+describe("durationVar()", () => {
+  const seconds = z.object({ D: durationVar({ default: 10, unit: "s" }) });
+  const millis = z.object({ D: durationVar({ default: "500ms", unit: "ms", minMs: 1 }) });
+
+  it.each([
+    ["30s", 30_000],
+    ["500ms", 500],
+    ["1m30s", 90_000],
+    ["1.5h", 5_400_000],
+    ["2", 2_000],
+    ["0", 0],
+  ])("reads %j (bare numbers in seconds) as %d ms", (raw, ms) => {
+    expect(loadConfig(seconds, { D: raw }).D).toBe(ms);
+  });
+
+  it("reads bare numbers in the variable's unit", () => {
+    expect(loadConfig(millis, { D: "250" }).D).toBe(250);
+    expect(loadConfig(millis, {}).D).toBe(500);
+    expect(loadConfig(seconds, {}).D).toBe(10_000);
+  });
+
+  it.each(["10 s", "-5s", "5x", "s", "1m30", "abc"])("rejects %j", (raw) => {
+    expect(issuesOf(() => loadConfig(seconds, { D: raw }))[0]?.message).toMatch(/must be a duration such as/);
+  });
+
+  it("applies bounds", () => {
+    expect(issuesOf(() => loadConfig(millis, { D: "0" }))[0]?.message).toBe("must be at least 1ms (got 0s)");
+  });
+
+  it("refuses an invalid default at schema creation (a programming error)", () => {
+    expect(() => durationVar({ default: "soon", unit: "s" })).toThrow(TypeError);
+  });
+});
+
+describe("listenAddressVar()", () => {
+  const schema = z.object({ A: listenAddressVar({ default: ":8080" }) });
+
+  it.each([
+    [":8080", { host: "0.0.0.0", port: 8080 }],
+    ["8081", { host: "0.0.0.0", port: 8081 }],
+    ["0.0.0.0:8082", { host: "0.0.0.0", port: 8082 }],
+    ["127.0.0.1:8083", { host: "127.0.0.1", port: 8083 }],
+    ["localhost:0", { host: "localhost", port: 0 }],
+    ["[::1]:9000", { host: "::1", port: 9000 }],
+  ])("reads %j", (raw, expected) => {
+    expect(loadConfig(schema, { A: raw }).A).toEqual(expected);
+  });
+
+  it("defaults", () => {
+    expect(loadConfig(schema, {}).A).toEqual({ host: "0.0.0.0", port: 8080 });
+  });
+
+  it.each(["host", ":99999", "a b:80", "http://x:80", ":-1"])("rejects %j", (raw) => {
+    expect(issuesOf(() => loadConfig(schema, { A: raw }))[0]?.message).toMatch(/must be a listen address/);
+  });
+});
+
+describe("enumVar()", () => {
+  const schema = z.object({ E: enumVar(["Timber", "TimberCollection"], { default: "Timber" }) });
+
+  it("matches without case and returns the canonical spelling", () => {
+    expect(loadConfig(schema, { E: "timbercollection" }).E).toBe("TimberCollection");
+    expect(loadConfig(schema, { E: " TIMBER " }).E).toBe("Timber");
+    expect(loadConfig(schema, {}).E).toBe("Timber");
+  });
+
+  it("names the allowed values", () => {
+    expect(issuesOf(() => loadConfig(schema, { E: "json" }))).toEqual([
+      { variable: "E", message: 'must be one of Timber, TimberCollection (got "json")' },
+    ]);
+  });
+});
+
+describe("byteSizeVar()", () => {
+  const schema = z.object({ B: byteSizeVar({ default: 100 }) });
+  it.each([
+    ["1024", 1024],
+    ["5MB", 5_000_000],
+    ["5MiB", 5_242_880],
+    ["1.5kb", 1_500],
+  ])("reads %j", (raw, bytes) => {
+    expect(loadConfig(schema, { B: raw }).B).toBe(bytes);
+  });
+  it("rejects unknown units", () => {
+    expect(issuesOf(() => loadConfig(schema, { B: "5 parsecs" }))[0]?.message).toMatch(/must be a size in bytes/);
+  });
+});
+
+describe("redisUrlVar()", () => {
+  const schema = z.object({ R: redisUrlVar({ default: "redis://localhost:6379" }) });
+  it.each([
+    ["localhost:6379", "redis://localhost:6379"],
+    ["redis://r:6380/2", "redis://r:6380/2"],
+    ["rediss://:pw@r:6380", "rediss://:pw@r:6380"],
+  ])("accepts %j", (raw, url) => {
+    expect(loadConfig(schema, { R: raw }).R).toBe(url);
+  });
+
+  it("rejects other schemes without echoing the value", () => {
+    const [issue] = issuesOf(() => loadConfig(schema, { R: "http://user:hunter2@localhost:6379" }));
+    expect(issue?.message).toMatch(/must be host:port or a redis:\/\/ or rediss:\/\/ URL/);
+    expect(issue?.message).not.toContain("hunter2");
+  });
+});
+
+describe("urlVar() and stringVar()", () => {
+  it("validates URLs and strips trailing slashes", () => {
+    const schema = z.object({ U: urlVar() });
+    expect(loadConfig(schema, { U: "https://market.example/api/" }).U).toBe("https://market.example/api");
+    expect(issuesOf(() => loadConfig(schema, { U: "market.example" }))[0]?.message).toMatch(/absolute URL/);
+    expect(issuesOf(() => loadConfig(schema, { U: "ftp://x" }))[0]?.message).toMatch(/must use http: or https:/);
+  });
+
+  it("trims strings except when asked not to, and enforces required", () => {
+    const schema = z.object({ S: stringVar(), P: stringVar({ trim: false }), R: stringVar({ required: true }) });
+    expect(loadConfig(schema, { S: " a ", P: " p ", R: "r" })).toEqual({ S: "a", P: " p ", R: "r" });
+    expect(issuesOf(() => loadConfig(schema, {}))).toEqual([{ variable: "R", message: "is required but not set" }]);
+  });
+});
