@@ -146,6 +146,7 @@ export function createBatchConsumer(options: BatchConsumerOptions): BatchConsume
     1,
     1_000,
   );
+  const commitTimeoutMs = integerOption("commitTimeoutMs", options.commitTimeoutMs, 10_000, 100, 600_000);
   const logger = (options.logger ?? silentLogger).child({ component: "kafka-consumer", groupId: options.groupId });
   const insideCallback = new AsyncLocalStorage<true>();
 
@@ -281,10 +282,27 @@ export function createBatchConsumer(options: BatchConsumerOptions): BatchConsume
       const valid = validateOffsets(offsets);
       if (valid.length === 0) return;
       const native = connected("commit");
+      let stored: Array<{ topic: string; partition: number; offset: string }>;
       try {
+        // The native commitOffsets only enqueues an asynchronous commit and never reports its outcome, so read the
+        // offsets back: the coordinator answers requests of one connection in order, so this sees the commit.
         await native.commitOffsets(valid);
+        stored = await native.committed(
+          valid.map(({ topic, partition }) => ({ topic, partition })),
+          commitTimeoutMs,
+        );
       } catch (error) {
         throw toKafkaError(error, "commit offsets");
+      }
+      const missing = valid.filter(({ topic, partition, offset }) => {
+        const found = stored.find((entry) => entry.topic === topic && entry.partition === partition);
+        return found === undefined || BigInt(found.offset) < BigInt(offset);
+      });
+      if (missing.length > 0) {
+        const list = missing.map(({ topic, partition, offset }) => `${topic}[${partition}]@${offset}`).join(", ");
+        throw new KafkaError("COMMIT_FAILED", `commit offsets: the group coordinator did not store ${list}`, {
+          retriable: true,
+        });
       }
     },
 
@@ -298,7 +316,7 @@ export function createBatchConsumer(options: BatchConsumerOptions): BatchConsume
       try {
         const result = await native.committed(
           partitions?.map(({ topic, partition }) => ({ topic, partition })),
-          10_000,
+          commitTimeoutMs,
         );
         return result.map(({ topic, partition, offset }) => ({
           topic,

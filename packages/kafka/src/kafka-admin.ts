@@ -91,7 +91,7 @@ export function createKafkaAdmin(options: KafkaAdminOptions): KafkaAdmin {
     return topics;
   }
 
-  return {
+  const api: KafkaAdmin = {
     async connect() {
       if (closing !== undefined) throw new KafkaError("CLOSED", "admin client is closed", { retriable: false });
       if (admin !== undefined) return;
@@ -178,12 +178,27 @@ export function createKafkaAdmin(options: KafkaAdminOptions): KafkaAdmin {
         if (!Array.isArray(topics)) throw invalidArgument("topics", "must be an array of topic names");
         for (const [index, topic] of topics.entries()) assertTopicName(topic, `topics[${index}]`);
       }
+      // Asking by explicit partitions (not by topic name) makes the broker answer for uncommitted partitions too;
+      // by name librdkafka fetches the group's whole commit list and partitions without a commit are missing.
+      const wanted =
+        topics === undefined
+          ? undefined
+          : await Promise.all(
+              topics.map(async (topic) => ({
+                topic,
+                partitions: (await api.fetchTopicOffsets(topic)).map(({ partition }) => partition),
+              })),
+            );
       const result = await call("fetch committed offsets", (client) =>
-        client.fetchOffsets({ groupId, ...(topics === undefined ? {} : { topics }), timeout: requestTimeoutMs }),
+        client.fetchOffsets({
+          groupId,
+          ...(wanted === undefined ? {} : { topics: wanted }),
+          timeout: requestTimeoutMs,
+        }),
       );
       return result.flatMap(({ topic, partitions }) =>
         partitions
-          .map(({ partition, offset }) => ({ topic, partition, offset: String(offset) }))
+          .map(({ partition, offset }) => ({ topic, partition, offset: Number(offset) < 0 ? "-1" : String(offset) }))
           .sort((a, b) => a.partition - b.partition),
       );
     },
@@ -212,4 +227,5 @@ export function createKafkaAdmin(options: KafkaAdminOptions): KafkaAdmin {
       return closing;
     },
   };
+  return api;
 }

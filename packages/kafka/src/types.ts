@@ -221,6 +221,8 @@ export interface BatchConsumerOptions extends KafkaConnectionOptions, RebalanceL
    * (`topic.metadata.refresh.interval.ms`). Default 10_000.
    */
   topicRefreshIntervalMs?: number;
+  /** Bound for `commit()` and `committed()` round-trips to the group coordinator. Default 10_000. */
+  commitTimeoutMs?: number;
   /** How many partitions are processed concurrently by `eachBatch`. Default 1. */
   partitionsConsumedConcurrently?: number;
 }
@@ -241,7 +243,11 @@ export interface BatchConsumer {
   subscribe(topics: readonly TopicSelector[]): Promise<void>;
   /** Starts the fetch loop and returns at once; `eachBatch` failures are retried as described on `BatchHandler`. */
   run(handler: BatchHandler): Promise<void>;
-  /** Commits `offset` = NEXT offset to read (last processed + 1) for each partition. */
+  /**
+   * Commits `offset` = NEXT offset to read (last processed + 1) for each partition, resolving only once the group
+   * coordinator stored them (read back); rejects with a retriable `COMMIT_FAILED` when it did not (e.g. the
+   * partition moved to another member in a rebalance).
+   */
   commit(offsets: readonly TopicPartitionOffset[]): Promise<void>;
   /** Committed offsets of this group for the given (default: assigned) partitions; "-1" when none. */
   committed(partitions?: readonly TopicPartition[]): Promise<TopicPartitionOffset[]>;

@@ -1,0 +1,217 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { createBatchConsumer, nextOffset } from "./batch-consumer.js";
+import { KafkaError } from "./errors.js";
+import { createKafkaAdmin } from "./kafka-admin.js";
+import { createKafkaPublisher } from "./kafka-publisher.js";
+import type {
+  BatchConsumer,
+  BatchConsumerOptions,
+  IncomingRecord,
+  KafkaAdmin,
+  MessagePublisher,
+  TopicPartition,
+} from "./types.js";
+
+const brokers = (process.env.KAFKA_BROKERS ?? "127.0.0.1:9092").split(",").map((broker) => broker.trim());
+const runId = randomUUID().slice(0, 8);
+const topic = (name: string) => `it-kafka-con-${runId}-${name}`;
+
+async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Highest processed offset per partition -> commit list (next offset = last + 1). */
+function commitsFor(records: IncomingRecord[]) {
+  const last = new Map<string, IncomingRecord>();
+  for (const record of records) last.set(`${record.topic}/${record.partition}`, record);
+  return [...last.values()].map((record) => ({
+    topic: record.topic,
+    partition: record.partition,
+    offset: nextOffset(record),
+  }));
+}
+
+describe("createBatchConsumer() against a real broker", () => {
+  let admin: KafkaAdmin;
+  let publisher: MessagePublisher;
+  const consumers: BatchConsumer[] = [];
+  const created: string[] = [];
+
+  beforeAll(async () => {
+    admin = createKafkaAdmin({ brokers, clientId: "it-consumer-admin" });
+    await admin.connect();
+    publisher = createKafkaPublisher({ brokers, clientId: "it-consumer-publisher" });
+    await publisher.connect();
+  });
+
+  afterAll(async () => {
+    await Promise.all(consumers.map((consumer) => consumer.disconnect()));
+    await publisher?.close();
+    await admin?.deleteTopics(created).catch(() => {});
+    await admin?.close();
+  });
+
+  function consumer(options: Partial<BatchConsumerOptions> & { groupId: string }): BatchConsumer {
+    const instance = createBatchConsumer({
+      brokers,
+      clientId: "it-consumer",
+      sessionTimeoutMs: 6_000,
+      maxPollIntervalMs: 10_000,
+      topicRefreshIntervalMs: 500,
+      ...options,
+    });
+    consumers.push(instance);
+    return instance;
+  }
+
+  async function createTopic(name: string, partitions: number): Promise<string> {
+    const full = topic(name);
+    await admin.createTopic({ topic: full, partitions });
+    created.push(full);
+    return full;
+  }
+
+  async function produce(target: string, count: number, label: string): Promise<void> {
+    await publisher.publish(
+      target,
+      Array.from({ length: count }, (_, i) => ({
+        value: Buffer.from(`${label}-${i}`),
+        key: `key-${i}`,
+        headers: { label },
+      })),
+    );
+  }
+
+  it("consumes every produced record, commits manually, and a second member resumes after the commit", async () => {
+    const target = await createTopic("roundtrip", 3);
+    const groupId = `it-group-${runId}-roundtrip`;
+    await produce(target, 60, "first");
+
+    const assigned: TopicPartition[] = [];
+    const first = consumer({ groupId, onAssigned: (partitions) => void assigned.push(...partitions) });
+    const seen: IncomingRecord[] = [];
+    await first.connect();
+    await first.subscribe([target]);
+    await first.run({
+      eachBatch: async (batch) => {
+        seen.push(...batch.messages);
+      },
+    });
+    await waitFor(() => seen.length >= 60, 30_000, "60 records");
+    expect(seen.map((r) => r.value?.toString()).sort()).toEqual(
+      Array.from({ length: 60 }, (_, i) => `first-${i}`).sort(),
+    );
+    expect(seen[0]?.headers.label?.toString()).toBe("first");
+    expect(seen[0]?.key?.toString()).toMatch(/^key-\d+$/);
+    expect(typeof seen[0]?.timestamp).toBe("number");
+    expect(assigned.map((p) => p.partition).sort()).toEqual([0, 1, 2]);
+
+    // Nothing is committed until commit() is called, even after processing.
+    expect((await admin.fetchCommittedOffsets(groupId, [target])).every((p) => p.offset === "-1")).toBe(true);
+
+    const commits = commitsFor(seen);
+    await first.commit(commits);
+    const committed = await admin.fetchCommittedOffsets(groupId, [target]);
+    const highs = await admin.fetchTopicOffsets(target);
+    expect(committed.map(({ partition, offset }) => ({ partition, offset }))).toEqual(
+      highs.map(({ partition, high }) => ({ partition, offset: high })),
+    );
+    expect((await first.committed()).map((p) => p.offset).sort()).toEqual(highs.map((p) => p.high).sort());
+
+    await first.disconnect();
+    await first.disconnect();
+
+    await produce(target, 30, "second");
+    const second = consumer({ groupId });
+    const resumed: IncomingRecord[] = [];
+    await second.connect();
+    await second.subscribe([target]);
+    await second.run({
+      eachBatch: async (batch) => {
+        resumed.push(...batch.messages);
+      },
+    });
+    await waitFor(() => resumed.length >= 30, 30_000, "30 new records");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Exactly the records after the committed offsets: nothing lost, nothing committed delivered again.
+    expect(resumed.map((r) => r.value?.toString()).sort()).toEqual(
+      Array.from({ length: 30 }, (_, i) => `second-${i}`).sort(),
+    );
+    await second.disconnect();
+  });
+
+  it("delivers a batch again when eachBatch throws, so no record is skipped", async () => {
+    const target = await createTopic("redeliver", 1);
+    await produce(target, 5, "retry");
+    const subject = consumer({ groupId: `it-group-${runId}-redeliver` });
+    let attempts = 0;
+    const processed: string[] = [];
+    await subject.connect();
+    await subject.subscribe([target]);
+    await subject.run({
+      eachBatch: async (batch) => {
+        attempts += 1;
+        if (attempts === 1) throw new Error("sink unavailable");
+        processed.push(...batch.messages.map((r) => r.value?.toString() ?? ""));
+      },
+    });
+    await waitFor(() => processed.length >= 5, 30_000, "redelivered records");
+    expect(attempts).toBeGreaterThanOrEqual(2);
+    expect(processed).toEqual(Array.from({ length: 5 }, (_, i) => `retry-${i}`));
+  });
+
+  it("picks up a topic created after the consumer started, through a regex subscription", async () => {
+    const prefix = `it-kafka-con-${runId}-rx-`;
+    const early = await createTopic("rx-early", 1);
+    const subject = consumer({ groupId: `it-group-${runId}-regex` });
+    const seenTopics = new Set<string>();
+    await subject.connect();
+    await subject.subscribe([new RegExp(`^${prefix.replaceAll(".", "\\.")}.*_logs$|^${early}$`)]);
+    await subject.run({
+      eachBatch: async (batch) => {
+        seenTopics.add(batch.topic);
+      },
+    });
+    await produce(early, 1, "early");
+    await waitFor(() => seenTopics.has(early), 30_000, "the early topic");
+
+    const late = `${prefix}late_logs`;
+    await admin.createTopic({ topic: late, partitions: 2 });
+    created.push(late);
+    await produce(late, 4, "late");
+    await waitFor(() => seenTopics.has(late), 30_000, "the topic created later");
+  });
+
+  it("re-subscribes to a changed topic list at runtime", async () => {
+    const a = await createTopic("set-a", 1);
+    const b = await createTopic("set-b", 1);
+    const subject = consumer({ groupId: `it-group-${runId}-set` });
+    const values: string[] = [];
+    await subject.connect();
+    await subject.subscribe([a]);
+    await subject.run({
+      eachBatch: async (batch) => {
+        values.push(...batch.messages.map((r) => r.value?.toString() ?? ""));
+      },
+    });
+    await produce(a, 1, "a");
+    await waitFor(() => values.includes("a-0"), 30_000, "topic a");
+    await subject.subscribe([a, b]);
+    await produce(b, 1, "b");
+    await waitFor(() => values.includes("b-0"), 30_000, "topic b after re-subscribe");
+  });
+
+  it("refuses invalid subscriptions and commits with INVALID_ARGUMENT", async () => {
+    const subject = consumer({ groupId: `it-group-${runId}-invalid` });
+    await subject.connect();
+    await expect(subject.subscribe([/logs$/])).rejects.toMatchObject({ code: "INVALID_ARGUMENT", field: "topics[0]" });
+    await expect(subject.commit([{ topic: "t", partition: 0, offset: "-5" }])).rejects.toBeInstanceOf(KafkaError);
+    await subject.disconnect();
+    await expect(subject.subscribe(["t"])).rejects.toMatchObject({ code: "CLOSED" });
+  });
+});
