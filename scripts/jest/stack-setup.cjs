@@ -2,9 +2,9 @@
 // and records what this run started so stack-teardown.cjs stops exactly that (a stack someone else started,
 // or left running on purpose, is never touched). Unit-only runs skip all of this.
 const { spawnSync } = require("node:child_process");
-const { existsSync, readdirSync, rmSync } = require("node:fs");
+const { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } = require("node:fs");
 const { join } = require("node:path");
-const { markerFile, repoRoot, stackScript } = require("./stack-paths.cjs");
+const { markerFile, otherLiveRuns, registerRun, repoRoot, stackScript } = require("./stack-paths.cjs");
 
 /** Values of a yargs-style array option: `--opt a b`, `--opt=a`, repeated. */
 function optionValues(argv, name) {
@@ -52,24 +52,48 @@ function reasonToSkip(globalConfig) {
       }
     });
     const files = ["packages", "apps", "scripts"].flatMap((root) => integrationTestFiles(join(repoRoot, root)));
-    if (!files.some((file) => regexes.some((regex) => regex.test(file)))) return "no integration test matches the given paths";
+    if (!files.some((file) => regexes.some((regex) => regex.test(file))))
+      return "no integration test matches the given paths";
   }
   return undefined;
+}
+
+/** Adds what this run started to the marker another live run already wrote. */
+function mergeMarker(extraFile) {
+  const read = (file) => {
+    try {
+      return JSON.parse(readFileSync(file, "utf8")).started ?? [];
+    } catch {
+      return [];
+    }
+  };
+  const started = [...new Set([...read(markerFile), ...read(extraFile)])];
+  writeFileSync(markerFile, `${JSON.stringify({ started }, null, 2)}\n`);
+  rmSync(extraFile, { force: true });
 }
 
 module.exports = async function stackSetup(globalConfig) {
   const skip = reasonToSkip(globalConfig);
   if (skip) return;
+  registerRun();
   const status = spawnSync(process.execPath, [stackScript, "status", "--quiet"], { cwd: repoRoot, stdio: "ignore" });
   if (status.status === 0) return;
 
-  // A marker left by a crashed earlier run would make teardown stop components this run did not start.
-  if (existsSync(markerFile)) rmSync(markerFile, { force: true });
+  // A marker left by a crashed earlier run (nobody else running) would make teardown stop components this
+  // run did not start; with other runs alive it still describes what they started, so keep it.
+  if (existsSync(markerFile) && otherLiveRuns().length === 0) rmSync(markerFile, { force: true });
   console.log("\n[jest] integration tests selected and the local stack is not (fully) running: pnpm stack up");
-  const up = spawnSync(process.execPath, [stackScript, "up", "--record-started", markerFile], { cwd: repoRoot, stdio: "inherit" });
+  const record = existsSync(markerFile) ? `${markerFile}.${process.pid}` : markerFile;
+  const up = spawnSync(process.execPath, [stackScript, "up", "--record-started", record], {
+    cwd: repoRoot,
+    stdio: "inherit",
+  });
+  if (record !== markerFile) mergeMarker(record);
   if (up.status !== 0) {
     // Jest skips globalTeardown when globalSetup throws: stop the half of the stack this run did start now.
     require("./stack-teardown.cjs")();
-    throw new Error(`the local stack did not come up (exit ${up.status ?? up.signal}); see the [stack] output above, or run: pnpm stack up`);
+    throw new Error(
+      `the local stack did not come up (exit ${up.status ?? up.signal}); see the [stack] output above, or run: pnpm stack up`,
+    );
   }
 };

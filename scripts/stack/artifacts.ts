@@ -2,7 +2,17 @@
 // the user's mirrors/proxies), checked against the sha256s pinned in stack.lock.json, and kept in the cache dir.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -69,7 +79,10 @@ export function readLock(): StackLock {
 export function lockedBundle(name: BundleName): LockedBundle {
   const bundle = readLock().bundles[name];
   if (!bundle || !Array.isArray(bundle.artifacts) || bundle.artifacts.length === 0) {
-    throw new StackError("lock_invalid", `${LOCK_FILE} has no artifacts for "${name}" (run: node scripts/stack/stack.ts relock)`);
+    throw new StackError(
+      "lock_invalid",
+      `${LOCK_FILE} has no artifacts for "${name}" (run: node scripts/stack/stack.ts relock)`,
+    );
   }
   return bundle;
 }
@@ -83,7 +96,8 @@ interface Coordinates {
 
 function parseCoordinates(coordinates: string): Coordinates {
   const [groupId, artifactId, version, type = "jar"] = coordinates.split(":");
-  if (!groupId || !artifactId || !version) throw new StackError("lock_invalid", `bad coordinates "${coordinates}" in ${LOCK_FILE}`);
+  if (!groupId || !artifactId || !version)
+    throw new StackError("lock_invalid", `bad coordinates "${coordinates}" in ${LOCK_FILE}`);
   return { groupId, artifactId, version, type };
 }
 
@@ -218,14 +232,20 @@ function failedArtifacts(bundle: LockedBundle, mavenOutput: string): string[] {
  * Makes sure every locked file of the bundle is in the cache, verified; returns the directory holding them.
  * Progress goes to `log`, one line per finished artifact plus byte counts for large ones.
  */
-export async function ensureBundle(config: StackConfig, name: BundleName, log: (line: string) => void): Promise<string> {
+export async function ensureBundle(
+  config: StackConfig,
+  name: BundleName,
+  log: (line: string) => void,
+): Promise<string> {
   const bundle = lockedBundle(name);
   const dir = bundleDir(config, name);
   if (isBundleCached(dir, bundle)) return dir;
 
   requireMaven();
   const total = bundle.artifacts.reduce((sum, a) => sum + a.size, 0);
-  log(`${name} ${bundle.version}: fetching ${bundle.artifacts.length} artifact(s), ${formatMb(total)}, from ${SOURCE} into ${dir}`);
+  log(
+    `${name} ${bundle.version}: fetching ${bundle.artifacts.length} artifact(s), ${formatMb(total)}, from ${SOURCE} into ${dir}`,
+  );
   const work = join(config.cacheDir, `.fetch-${name}-${process.pid}`);
   rmSync(work, { recursive: true, force: true });
   const outDir = join(work, "out");
@@ -244,21 +264,39 @@ export async function ensureBundle(config: StackConfig, name: BundleName, log: (
       if (done) {
         reported.add(artifact.file);
         log(`  [${reported.size}/${bundle.artifacts.length}] ${artifact.file} ${formatMb(artifact.size)} (100%)`);
-      } else if (bytes > 0 && artifact.size > 4 * 1048576 && now - lastBigAt >= 2000 && bytes !== lastBig.get(artifact.file)) {
+      } else if (
+        bytes > 0 &&
+        artifact.size > 4 * 1048576 &&
+        now - lastBigAt >= 2000 &&
+        bytes !== lastBig.get(artifact.file)
+      ) {
         lastBig.set(artifact.file, bytes);
         lastBigAt = now;
-        log(`      ${artifact.file} ${formatMb(bytes)} of ${formatMb(artifact.size)} (${Math.floor((bytes / artifact.size) * 100)}%)`);
+        log(
+          `      ${artifact.file} ${formatMb(bytes)} of ${formatMb(artifact.size)} (${Math.floor((bytes / artifact.size) * 100)}%)`,
+        );
       }
     }
   };
   const timer = setInterval(tick, 500);
   const result = await runMaven(
-    [...mavenArgs(config), "-f", join(work, "pom.xml"), `${DEPENDENCY_PLUGIN}:copy-dependencies`, `-DoutputDirectory=${outDir}`, "-DexcludeTransitive=true"],
+    [
+      ...mavenArgs(config),
+      "-f",
+      join(work, "pom.xml"),
+      `${DEPENDENCY_PLUGIN}:copy-dependencies`,
+      `-DoutputDirectory=${outDir}`,
+      "-DexcludeTransitive=true",
+    ],
     work,
   );
   clearInterval(timer);
   if (result.code !== 0) {
-    const tail = result.output.split("\n").filter((line) => /ERROR|Could not|Failed/.test(line)).slice(-8).join("\n");
+    const tail = result.output
+      .split("\n")
+      .filter((line) => /ERROR|Could not|Failed/.test(line))
+      .slice(-8)
+      .join("\n");
     const which = failedArtifacts(bundle, result.output);
     rmSync(work, { recursive: true, force: true });
     throw new StackError(
@@ -273,7 +311,10 @@ export async function ensureBundle(config: StackConfig, name: BundleName, log: (
     const file = join(outDir, artifact.file);
     if (!existsSync(file)) {
       rmSync(work, { recursive: true, force: true });
-      throw new StackError("download_failed", `${artifact.coordinates} was not delivered by mvn from ${SOURCE} (expected ${artifact.file})`);
+      throw new StackError(
+        "download_failed",
+        `${artifact.coordinates} was not delivered by mvn from ${SOURCE} (expected ${artifact.file})`,
+      );
     }
     const sha256 = await sha256File(file);
     if (sha256 !== artifact.sha256) {
@@ -314,10 +355,22 @@ export async function relock(config: StackConfig, log: (line: string) => void): 
     const listFile = join(work, "list.txt");
     log(`${name}: resolving ${spec.roots.join(", ")}`);
     const result = await runMaven(
-      [...mavenArgs(config), "-f", join(work, "pom.xml"), `${DEPENDENCY_PLUGIN}:list`, "-DincludeScope=runtime", `-DoutputFile=${listFile}`, "-DoutputAbsoluteArtifactFilename=true"],
+      [
+        ...mavenArgs(config),
+        "-f",
+        join(work, "pom.xml"),
+        `${DEPENDENCY_PLUGIN}:list`,
+        "-DincludeScope=runtime",
+        `-DoutputFile=${listFile}`,
+        "-DoutputAbsoluteArtifactFilename=true",
+      ],
       work,
     );
-    if (result.code !== 0) throw new StackError("download_failed", `resolving ${name} from ${SOURCE} failed:\n${result.output.slice(-2000)}`);
+    if (result.code !== 0)
+      throw new StackError(
+        "download_failed",
+        `resolving ${name} from ${SOURCE} failed:\n${result.output.slice(-2000)}`,
+      );
     const artifacts: LockedArtifact[] = [];
     for (const line of readFileSync(listFile, "utf8").split("\n")) {
       // groupId:artifactId:type[:classifier]:version:scope:/absolute/path
@@ -327,7 +380,8 @@ export async function relock(config: StackConfig, log: (line: string) => void): 
       const path = parts.at(-1) as string;
       const [groupId, artifactId, type] = parts;
       const version = parts.at(-3);
-      if (parts.length > 6) throw new StackError("relock_unsupported", `classifier artifacts are not supported: ${line.trim()}`);
+      if (parts.length > 6)
+        throw new StackError("relock_unsupported", `classifier artifacts are not supported: ${line.trim()}`);
       artifacts.push({
         coordinates: `${groupId}:${artifactId}:${version}:${type}`,
         file: path.split("/").at(-1) as string,

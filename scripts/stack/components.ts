@@ -2,13 +2,35 @@
 // probe readiness with its own protocol, and stop only what this stack started.
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chownSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chownSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { bundleDir, ensureBundle, lockedBundle } from "./artifacts.ts";
 import { type ComponentName, type StackConfig, StackError } from "./config.ts";
 import { requireJava } from "./java.ts";
 import { kafkaMetadata, openSearchHealth, redisPing } from "./probes.ts";
-import { isAlive, isPortOpen, ownedPid, portOwner, portOwnerPid, removePid, spawnDetached, stopProcess, tailFile, writePid } from "./processes.ts";
+import {
+  isAlive,
+  isPortOpen,
+  ownedPid,
+  portOwner,
+  portOwnerPid,
+  removePid,
+  spawnDetached,
+  stopProcess,
+  tailFile,
+  writePid,
+} from "./processes.ts";
 
 export type ComponentState = "running" | "starting" | "stopped" | "unavailable";
 
@@ -180,11 +202,21 @@ export const kafka: Component = {
     const base = { name: "kafka" as const, pid, owned: pid !== undefined, address: this.address(config), version };
     if (pid === undefined) {
       const open = await isPortOpen(config.host, config.kafkaPort, 500);
-      return { ...base, pid: open ? portOwnerPid(config.kafkaPort) : undefined, state: "stopped", detail: open ? `port taken by ${portOwner(config.kafkaPort) ?? "another process"}` : "" };
+      return {
+        ...base,
+        pid: open ? portOwnerPid(config.kafkaPort) : undefined,
+        state: "stopped",
+        detail: open ? `port taken by ${portOwner(config.kafkaPort) ?? "another process"}` : "",
+      };
     }
     try {
       const metadata = await kafkaMetadata(config.host, config.kafkaPort, 2000);
-      if (metadata.brokers.length > 0) return { ...base, state: "running", detail: `cluster ${metadata.clusterId}, ${metadata.brokers.length} broker(s)` };
+      if (metadata.brokers.length > 0)
+        return {
+          ...base,
+          state: "running",
+          detail: `cluster ${metadata.clusterId}, ${metadata.brokers.length} broker(s)`,
+        };
       return { ...base, state: "starting", detail: "no broker registered yet" };
     } catch (error) {
       return { ...base, state: "starting", detail: (error as Error).message };
@@ -224,15 +256,34 @@ export const kafka: Component = {
     if (!existsSync(join(paths.data, "meta.properties"))) {
       const clusterId = kafkaClusterId();
       log(`kafka: formatting ${paths.data} (cluster id ${clusterId})`);
-      const format = spawnSync(java.binary, [...jvm.filter((a) => !a.startsWith("-Xm")), "kafka.tools.StorageTool", "format", "-t", clusterId, "-c", paths.properties], {
-        encoding: "utf8",
-      });
+      const format = spawnSync(
+        java.binary,
+        [
+          ...jvm.filter((a) => !a.startsWith("-Xm")),
+          "kafka.tools.StorageTool",
+          "format",
+          "-t",
+          clusterId,
+          "-c",
+          paths.properties,
+        ],
+        {
+          encoding: "utf8",
+        },
+      );
       if (format.status !== 0) {
-        throw new StackError("kafka_format_failed", `kafka storage format failed (exit ${format.status}):\n${`${format.stdout}${format.stderr}`.trim().split("\n").slice(-TAIL_LINES).join("\n")}`);
+        throw new StackError(
+          "kafka_format_failed",
+          `kafka storage format failed (exit ${format.status}):\n${`${format.stdout}${format.stderr}`.trim().split("\n").slice(-TAIL_LINES).join("\n")}`,
+        );
       }
     }
 
-    writeFileSync(paths.out, `\n=== ${new Date().toISOString()} starting Kafka ${lockedBundle("kafka").version} ===\n`, { flag: "a" });
+    writeFileSync(
+      paths.out,
+      `\n=== ${new Date().toISOString()} starting Kafka ${lockedBundle("kafka").version} ===\n`,
+      { flag: "a" },
+    );
     const pid = spawnDetached({
       command: java.binary,
       args: [...jvm, "kafka.Kafka", paths.properties],
@@ -241,7 +292,12 @@ export const kafka: Component = {
       logFile: paths.out,
     });
     writePid(paths.pidFile, pid);
-    await waitReady(config, this, pid, async () => (await kafkaMetadata(config.host, config.kafkaPort, 2000)).brokers.length > 0);
+    await waitReady(
+      config,
+      this,
+      pid,
+      async () => (await kafkaMetadata(config.host, config.kafkaPort, 2000)).brokers.length > 0,
+    );
     return "started";
   },
 
@@ -307,14 +363,20 @@ function openSearchRunAs(config: StackConfig, log: Log): RunAs | undefined {
   let id = spawnSync("id", ["-u", user], { encoding: "utf8" });
   if (id.status !== 0) {
     log(`opensearch: creating system user ${user} (OpenSearch refuses to run as root)`);
-    const add = spawnSync("useradd", ["--system", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", user], { encoding: "utf8" });
-    if (add.status !== 0) throw new StackError("user_create_failed", `useradd ${user} failed: ${(add.stderr || add.stdout).trim()}`);
+    const add = spawnSync(
+      "useradd",
+      ["--system", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", user],
+      { encoding: "utf8" },
+    );
+    if (add.status !== 0)
+      throw new StackError("user_create_failed", `useradd ${user} failed: ${(add.stderr || add.stdout).trim()}`);
     id = spawnSync("id", ["-u", user], { encoding: "utf8" });
   }
   const gid = spawnSync("id", ["-g", user], { encoding: "utf8" });
   const uidValue = Number(id.stdout.trim());
   const gidValue = Number(gid.stdout.trim());
-  if (!Number.isInteger(uidValue) || !Number.isInteger(gidValue)) throw new StackError("user_lookup_failed", `cannot read the uid/gid of ${user}`);
+  if (!Number.isInteger(uidValue) || !Number.isInteger(gidValue))
+    throw new StackError("user_lookup_failed", `cannot read the uid/gid of ${user}`);
   return { uid: uidValue, gid: gidValue, user };
 }
 
@@ -335,7 +397,10 @@ function extractOpenSearch(config: StackConfig, paths: ReturnType<typeof openSea
   log(`opensearch: extracting ${zip}`);
   const unzip = spawnSync("unzip", ["-q", zip, "-d", scratch], { encoding: "utf8" });
   if (unzip.error || unzip.status !== 0) {
-    throw new StackError("extract_failed", `cannot extract ${zip} (needs unzip): ${unzip.error?.message ?? unzip.stderr.trim()}`);
+    throw new StackError(
+      "extract_failed",
+      `cannot extract ${zip} (needs unzip): ${unzip.error?.message ?? unzip.stderr.trim()}`,
+    );
   }
   rmSync(paths.home, { recursive: true, force: true });
   renameSync(join(scratch, `opensearch-${version}`), paths.home);
@@ -352,10 +417,21 @@ export const opensearch: Component = {
   async status(config) {
     const paths = openSearchPaths(config);
     const pid = ownedPid(paths.pidFile, paths.home);
-    const base = { name: "opensearch" as const, pid, owned: pid !== undefined, address: this.address(config), version: lockedBundle("opensearch").version };
+    const base = {
+      name: "opensearch" as const,
+      pid,
+      owned: pid !== undefined,
+      address: this.address(config),
+      version: lockedBundle("opensearch").version,
+    };
     if (pid === undefined) {
       const open = await isPortOpen(config.host, config.opensearchPort, 500);
-      return { ...base, pid: open ? portOwnerPid(config.opensearchPort) : undefined, state: "stopped", detail: open ? `port taken by ${portOwner(config.opensearchPort) ?? "another process"}` : "" };
+      return {
+        ...base,
+        pid: open ? portOwnerPid(config.opensearchPort) : undefined,
+        state: "stopped",
+        detail: open ? `port taken by ${portOwner(config.opensearchPort) ?? "another process"}` : "",
+      };
     }
     try {
       const info = await openSearchHealth(this.address(config), 2000);
@@ -417,7 +493,12 @@ export const opensearch: Component = {
       ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}),
     });
     writePid(paths.pidFile, pid);
-    await waitReady(config, this, pid, async () => (await openSearchHealth(this.address(config), 2000)).status !== "red");
+    await waitReady(
+      config,
+      this,
+      pid,
+      async () => (await openSearchHealth(this.address(config), 2000)).status !== "red",
+    );
     return "started";
   },
 
@@ -439,10 +520,8 @@ function redisPaths(config: StackConfig) {
   return { dir, pidFile: join(config.stackDir, "redis.pid"), log: join(dir, "redis.log") };
 }
 
-function redisMarker(config: StackConfig): string {
-  // redis-server rewrites its argv to "redis-server host:port", so only the binary name is stable.
-  return "redis-server";
-}
+// redis-server rewrites its argv to "redis-server host:port", so only the binary name is stable.
+const REDIS_MARKER = "redis-server";
 
 function redisServerInstalled(): boolean {
   const probe = spawnSync("redis-server", ["--version"], { encoding: "utf8" });
@@ -457,21 +536,33 @@ export const redis: Component = {
 
   async status(config) {
     const paths = redisPaths(config);
-    const ours = ownedPid(paths.pidFile, redisMarker(config));
+    const ours = ownedPid(paths.pidFile, REDIS_MARKER);
     const base = { name: "redis" as const, address: this.address(config), owned: ours !== undefined };
     try {
       const { version } = await redisPing(config.host, config.redisPort, 1500);
       const pid = ours ?? portOwnerPid(config.redisPort);
-      return { ...base, pid, state: "running", version, detail: ours !== undefined ? "started by this stack" : "already running on this machine (not ours: never stopped by the stack)" };
+      return {
+        ...base,
+        pid,
+        state: "running",
+        version,
+        detail:
+          ours !== undefined
+            ? "started by this stack"
+            : "already running on this machine (not ours: never stopped by the stack)",
+      };
     } catch (error) {
-      if (ours !== undefined) return { ...base, pid: ours, state: "starting", version: "", detail: (error as Error).message };
+      if (ours !== undefined)
+        return { ...base, pid: ours, state: "starting", version: "", detail: (error as Error).message };
       const installed = redisServerInstalled();
       return {
         ...base,
         pid: undefined,
         state: installed ? "stopped" : "unavailable",
         version: "",
-        detail: installed ? "" : "no Redis answers and redis-server is not installed: Redis-backed features (distributed rate limit) are unavailable",
+        detail: installed
+          ? ""
+          : "no Redis answers and redis-server is not installed: Redis-backed features (distributed rate limit) are unavailable",
       };
     }
   },
@@ -480,7 +571,7 @@ export const redis: Component = {
 
   async start(config, log) {
     const paths = redisPaths(config);
-    if (ownedPid(paths.pidFile, redisMarker(config)) !== undefined) return "already-running";
+    if (ownedPid(paths.pidFile, REDIS_MARKER) !== undefined) return "already-running";
     try {
       await redisPing(config.host, config.redisPort, 1500);
       return "external";
@@ -489,14 +580,29 @@ export const redis: Component = {
     }
     removePid(paths.pidFile);
     if (!redisServerInstalled()) {
-      log("redis: no Redis answers and redis-server is not installed: Redis-backed features (distributed rate limit) are unavailable");
+      log(
+        "redis: no Redis answers and redis-server is not installed: Redis-backed features (distributed rate limit) are unavailable",
+      );
       return "unavailable";
     }
     await ensurePortFree(config, config.redisPort, "STACK_REDIS_PORT", "Redis");
     mkdirSync(paths.dir, { recursive: true });
     const pid = spawnDetached({
       command: "redis-server",
-      args: ["--bind", config.host, "--port", String(config.redisPort), "--dir", paths.dir, "--save", "", "--appendonly", "no", "--daemonize", "no"],
+      args: [
+        "--bind",
+        config.host,
+        "--port",
+        String(config.redisPort),
+        "--dir",
+        paths.dir,
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--daemonize",
+        "no",
+      ],
       cwd: paths.dir,
       env: process.env,
       logFile: paths.log,
@@ -511,7 +617,7 @@ export const redis: Component = {
 
   async stop(config, options) {
     const paths = redisPaths(config);
-    const pid = ownedPid(paths.pidFile, redisMarker(config));
+    const pid = ownedPid(paths.pidFile, REDIS_MARKER);
     removePidIfStale(paths.pidFile, pid);
     if (pid === undefined) {
       try {

@@ -46,7 +46,10 @@ export function requireJava(): JavaRuntime {
   const text = `${probe.stderr ?? ""}${probe.stdout ?? ""}`;
   const match = /version "([^"]+)"/.exec(text);
   if (probe.status !== 0 || !match?.[1]) {
-    throw new StackError("java_broken", `${binary} -version failed: ${text.trim().split("\n")[0] ?? probe.error?.message ?? "no output"}`);
+    throw new StackError(
+      "java_broken",
+      `${binary} -version failed: ${text.trim().split("\n")[0] ?? probe.error?.message ?? "no output"}`,
+    );
   }
   const version = match[1];
   const parts = version.split(/[._-]/).map(Number);

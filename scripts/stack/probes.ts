@@ -17,7 +17,9 @@ function kafkaRoundTrip(host: string, port: number, request: Buffer, timeoutMs: 
       socket.destroy();
       reject(error);
     };
-    socket.setTimeout(timeoutMs, () => fail(new Error(`no Kafka response from ${host}:${port} within ${timeoutMs} ms`)));
+    socket.setTimeout(timeoutMs, () =>
+      fail(new Error(`no Kafka response from ${host}:${port} within ${timeoutMs} ms`)),
+    );
     socket.once("error", fail);
     socket.once("connect", () => socket.write(request));
     socket.on("data", (chunk) => {
@@ -99,12 +101,19 @@ export async function openSearchHealth(baseUrl: string, timeoutMs = 3000): Promi
   const rootResponse = await fetch(`${baseUrl}/`, { signal });
   const root = (await rootResponse.json()) as { version?: { number?: string; distribution?: string } };
   const status = health.status;
-  if (status !== "green" && status !== "yellow" && status !== "red") throw new Error(`unexpected cluster health ${JSON.stringify(status)}`);
+  if (status !== "green" && status !== "yellow" && status !== "red")
+    throw new Error(`unexpected cluster health ${JSON.stringify(status)}`);
   return { status, version: root.version?.number ?? "unknown", clusterName: health.cluster_name ?? "" };
 }
 
 /** Sends inline commands over a raw socket; resolves with the raw reply once `complete` accepts it. */
-function redisExchange(host: string, port: number, command: string, complete: (reply: string) => boolean, timeoutMs: number): Promise<string> {
+function redisExchange(
+  host: string,
+  port: number,
+  command: string,
+  complete: (reply: string) => boolean,
+  timeoutMs: number,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port });
     let reply = "";
@@ -120,21 +129,26 @@ function redisExchange(host: string, port: number, command: string, complete: (r
       reply += chunk.toString("utf8");
       if (complete(reply)) finish();
     });
-    socket.once("close", () => finish(complete(reply) ? undefined : new Error(`Redis at ${host}:${port} closed the connection`)));
+    socket.once("close", () =>
+      finish(complete(reply) ? undefined : new Error(`Redis at ${host}:${port} closed the connection`)),
+    );
   });
 }
 
 /** PING then INFO server; resolves with the server version. */
 export async function redisPing(host: string, port: number, timeoutMs = 2000): Promise<{ version: string }> {
   const pong = await redisExchange(host, port, "PING\r\n", (r) => r.includes("\r\n"), timeoutMs);
-  if (!pong.startsWith("+PONG")) throw new Error(`Redis at ${host}:${port} answered PING with ${JSON.stringify(pong.trim())}`);
+  if (!pong.startsWith("+PONG"))
+    throw new Error(`Redis at ${host}:${port} answered PING with ${JSON.stringify(pong.trim())}`);
   const info = await redisExchange(
     host,
     port,
     "INFO server\r\n",
     (r) => {
       const match = /^\$(\d+)\r\n/.exec(r);
-      return r.startsWith("-") ? r.includes("\r\n") : match !== null && Buffer.byteLength(r) >= match[0].length + Number(match[1]) + 2;
+      return r.startsWith("-")
+        ? r.includes("\r\n")
+        : match !== null && Buffer.byteLength(r) >= match[0].length + Number(match[1]) + 2;
     },
     timeoutMs,
   ).catch(() => "");

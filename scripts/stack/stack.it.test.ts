@@ -69,10 +69,15 @@ describe("local stack", () => {
   });
 
   it("OpenSearch 2.19 reports a yellow or green cluster", async () => {
-    const health = (await (await fetch(`${openSearchUrl}/_cluster/health`)).json()) as { status: string; number_of_nodes: number };
+    const health = (await (await fetch(`${openSearchUrl}/_cluster/health`)).json()) as {
+      status: string;
+      number_of_nodes: number;
+    };
     expect(["yellow", "green"]).toContain(health.status);
     expect(health.number_of_nodes).toBe(1);
-    const root = (await (await fetch(`${openSearchUrl}/`)).json()) as { version: { number: string; distribution: string } };
+    const root = (await (await fetch(`${openSearchUrl}/`)).json()) as {
+      version: { number: string; distribution: string };
+    };
     expect(root.version.distribution).toBe("opensearch");
     expect(root.version.number).toMatch(/^2\.19\./);
   });

@@ -1,11 +1,18 @@
 // `pnpm stack up | down | status | logs | reset | start <c> | stop <c>`: the local Kafka + OpenSearch + Redis
 // stack without Docker. Also importable (Node 24 runs .ts directly) by scripts such as the chaos test runner:
 // stackUp(), stackDown(), stackStatus(), startComponent(), stopComponent(), resetStack().
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { relock } from "./artifacts.ts";
 import { COMPONENTS, type ComponentStatus, type Log, type StartOutcome, type StopOutcome } from "./components.ts";
-import { COMPONENT_NAMES, type ComponentName, isComponentName, loadConfig, type StackConfig, StackError } from "./config.ts";
+import {
+  COMPONENT_NAMES,
+  type ComponentName,
+  isComponentName,
+  loadConfig,
+  type StackConfig,
+  StackError,
+} from "./config.ts";
 import { isAlive, readPid, tailFile } from "./processes.ts";
 
 export { type ComponentName, StackError, type StackConfig, loadConfig } from "./config.ts";
@@ -37,7 +44,8 @@ async function withStackLock<T>(config: StackConfig, action: () => Promise<T>): 
         rmSync(lockFile, { force: true });
         continue;
       }
-      if (Date.now() > deadline) throw new StackError("busy", `another stack command (pid ${holder}) holds ${lockFile}`);
+      if (Date.now() > deadline)
+        throw new StackError("busy", `another stack command (pid ${holder}) holds ${lockFile}`);
       if (!announced) {
         console.error(`[stack] waiting for another stack command (pid ${holder}) to finish`);
         announced = true;
@@ -68,7 +76,10 @@ async function startUnlocked(config: StackConfig, name: ComponentName, log: Log)
   const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
   if (outcome === "started") log(`${name}: ready on ${component.address(config)} (${seconds}s)`);
   else if (outcome === "already-running") log(`${name}: already running on ${component.address(config)}`);
-  else if (outcome === "external") log(`${name}: using the Redis already running on ${component.address(config)} (not started by the stack, never stopped by it)`);
+  else if (outcome === "external")
+    log(
+      `${name}: using the Redis already running on ${component.address(config)} (not started by the stack, never stopped by it)`,
+    );
   return outcome;
 }
 
@@ -90,7 +101,11 @@ export async function stackUp(options: StackOptions = {}): Promise<Partial<Recor
     });
     if (failures.length > 0) {
       const error = failures[0] as Error;
-      if (failures.length > 1) error.message += `\n(and ${failures.length - 1} more: ${failures.slice(1).map((f) => f.message.split("\n")[0]).join("; ")})`;
+      if (failures.length > 1)
+        error.message += `\n(and ${failures.length - 1} more: ${failures
+          .slice(1)
+          .map((f) => f.message.split("\n")[0])
+          .join("; ")})`;
       Object.assign(error, { outcomes });
       throw error;
     }
@@ -98,7 +113,10 @@ export async function stackUp(options: StackOptions = {}): Promise<Partial<Recor
   });
 }
 
-export async function startComponent(name: ComponentName, options: Omit<StackOptions, "only"> = {}): Promise<StartOutcome> {
+export async function startComponent(
+  name: ComponentName,
+  options: Omit<StackOptions, "only"> = {},
+): Promise<StartOutcome> {
   const config = options.config ?? loadConfig();
   const log = options.log ?? defaultLog;
   return withStackLock(config, () => startUnlocked(config, name, log));
@@ -109,20 +127,26 @@ async function stopUnlocked(config: StackConfig, name: ComponentName, force: boo
   const outcome = await COMPONENTS[name].stop(config, { force });
   const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
   if (outcome === "stopped") log(`${name}: stopped (${seconds}s)`);
-  else if (outcome === "killed") log(`${name}: killed with SIGKILL (${force ? "--force" : "did not stop after SIGTERM"}, ${seconds}s)`);
+  else if (outcome === "killed")
+    log(`${name}: killed with SIGKILL (${force ? "--force" : "did not stop after SIGTERM"}, ${seconds}s)`);
   else if (outcome === "not-ours") log(`${name}: left alone (running, but not started by the stack)`);
   else log(`${name}: not running`);
   return outcome;
 }
 
 /** Stops one component this stack started. force = SIGKILL at once (a crash, for chaos tests). Data is kept. */
-export async function stopComponent(name: ComponentName, options: Omit<StackOptions, "only"> & { force?: boolean } = {}): Promise<StopOutcome> {
+export async function stopComponent(
+  name: ComponentName,
+  options: Omit<StackOptions, "only"> & { force?: boolean } = {},
+): Promise<StopOutcome> {
   const config = options.config ?? loadConfig();
   return withStackLock(config, () => stopUnlocked(config, name, options.force ?? false, options.log ?? defaultLog));
 }
 
 /** Stops what the stack started (all selected components, in parallel). Data is kept. */
-export async function stackDown(options: StackOptions & { force?: boolean } = {}): Promise<Partial<Record<ComponentName, StopOutcome>>> {
+export async function stackDown(
+  options: StackOptions & { force?: boolean } = {},
+): Promise<Partial<Record<ComponentName, StopOutcome>>> {
   const config = options.config ?? loadConfig();
   const log = options.log ?? defaultLog;
   const names = selected(options.only);
@@ -186,13 +210,25 @@ interface CliArgs {
 
 function parseComponent(value: string, flag: string): ComponentName {
   if (!isComponentName(value)) {
-    throw new StackError("usage", `${flag}: unknown component "${value}" (expected one of ${COMPONENT_NAMES.join(", ")})`);
+    throw new StackError(
+      "usage",
+      `${flag}: unknown component "${value}" (expected one of ${COMPONENT_NAMES.join(", ")})`,
+    );
   }
   return value;
 }
 
 function parseArgs(argv: string[]): CliArgs {
-  const args: CliArgs = { command: argv[0] ?? "help", positional: [], only: undefined, lines: 50, quiet: false, json: false, force: false, recordStarted: undefined };
+  const args: CliArgs = {
+    command: argv[0] ?? "help",
+    positional: [],
+    only: undefined,
+    lines: 50,
+    quiet: false,
+    json: false,
+    force: false,
+    recordStarted: undefined,
+  };
   for (let i = 1; i < argv.length; i++) {
     const arg = argv[i] as string;
     const value = (): string => {
@@ -202,11 +238,15 @@ function parseArgs(argv: string[]): CliArgs {
     };
     if (arg === "--only" || arg.startsWith("--only=")) {
       const list = arg.includes("=") ? arg.slice("--only=".length) : value();
-      args.only = list.split(",").filter(Boolean).map((name) => parseComponent(name.trim(), "--only"));
+      args.only = list
+        .split(",")
+        .filter(Boolean)
+        .map((name) => parseComponent(name.trim(), "--only"));
     } else if (arg === "-n" || arg === "--lines") {
       const raw = value();
       args.lines = Number(raw);
-      if (!Number.isInteger(args.lines) || args.lines < 1) throw new StackError("usage", `${arg}: "${raw}" is not a positive integer`);
+      if (!Number.isInteger(args.lines) || args.lines < 1)
+        throw new StackError("usage", `${arg}: "${raw}" is not a positive integer`);
     } else if (arg === "--quiet" || arg === "-q") args.quiet = true;
     else if (arg === "--json") args.json = true;
     else if (arg === "--force") args.force = true;
@@ -218,10 +258,21 @@ function parseArgs(argv: string[]): CliArgs {
 }
 
 function printStatus(statuses: ComponentStatus[]): void {
-  const rows = statuses.map((s) => [s.name, s.state, s.pid === undefined ? "-" : String(s.pid), s.address, s.version || "-", s.owned ? "stack" : s.state === "running" ? "external" : "-", s.detail]);
+  const rows = statuses.map((s) => [
+    s.name,
+    s.state,
+    s.pid === undefined ? "-" : String(s.pid),
+    s.address,
+    s.version || "-",
+    s.owned ? "stack" : s.state === "running" ? "external" : "-",
+    s.detail,
+  ]);
   const header = ["COMPONENT", "STATE", "PID", "ADDRESS", "VERSION", "OWNER", "DETAIL"];
   const widths = header.map((h, col) => Math.max(h.length, ...rows.map((row) => (row[col] ?? "").length)));
-  for (const row of [header, ...rows]) console.log(row.map((cell, col) => (col === row.length - 1 ? cell : (cell ?? "").padEnd(widths[col] ?? 0))).join("  "));
+  for (const row of [header, ...rows])
+    console.log(
+      row.map((cell, col) => (col === row.length - 1 ? cell : (cell ?? "").padEnd(widths[col] ?? 0))).join("  "),
+    );
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -238,13 +289,17 @@ async function main(argv: string[]): Promise<number> {
         throw error;
       } finally {
         if (args.recordStarted) {
-          const started = Object.entries(outcomes).filter(([, o]) => o === "started").map(([name]) => name);
+          const started = Object.entries(outcomes)
+            .filter(([, o]) => o === "started")
+            .map(([name]) => name);
           writeFileSync(args.recordStarted, `${JSON.stringify({ started }, null, 2)}\n`);
         }
       }
       console.log("");
       printStatus(await stackStatus({ config, ...(args.only ? { only: args.only } : {}) }));
-      console.log(`\n[stack] up in ${((Date.now() - startedAt) / 1000).toFixed(1)}s; data and logs in ${config.stackDir}`);
+      console.log(
+        `\n[stack] up in ${((Date.now() - startedAt) / 1000).toFixed(1)}s; data and logs in ${config.stackDir}`,
+      );
       return 0;
     }
     case "down":
@@ -258,14 +313,16 @@ async function main(argv: string[]): Promise<number> {
       return args.quiet && !allRunning ? 1 : 0;
     }
     case "logs": {
-      const names = args.positional.length > 0 ? args.positional.map((p) => parseComponent(p, "logs")) : [...COMPONENT_NAMES];
+      const names =
+        args.positional.length > 0 ? args.positional.map((p) => parseComponent(p, "logs")) : [...COMPONENT_NAMES];
       console.log(names.map((name) => componentLogs(name, args.lines, config)).join("\n\n"));
       return 0;
     }
     case "start":
     case "stop": {
       const name = args.positional[0];
-      if (!name || args.positional.length > 1) throw new StackError("usage", `${args.command} takes exactly one component (${COMPONENT_NAMES.join(", ")})`);
+      if (!name || args.positional.length > 1)
+        throw new StackError("usage", `${args.command} takes exactly one component (${COMPONENT_NAMES.join(", ")})`);
       const component = parseComponent(name, args.command);
       if (args.command === "start") {
         const outcome = await startComponent(component, { config });
