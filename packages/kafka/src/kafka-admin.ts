@@ -91,6 +91,27 @@ export function createKafkaAdmin(options: KafkaAdminOptions): KafkaAdmin {
     return topics;
   }
 
+  /**
+   * The controller acknowledges a creation before every partition has a leader; until then produce requests and
+   * offset lookups fail. Waiting here (bounded, best effort) makes "created" mean "usable".
+   */
+  async function waitForLeaders(topic: string): Promise<void> {
+    const deadline = Date.now() + requestTimeoutMs;
+    while (Date.now() < deadline) {
+      try {
+        const [metadata] = await call("describe topic", (client) =>
+          client.fetchTopicMetadata({ topics: [topic], timeout: Math.max(100, deadline - Date.now()) }),
+        );
+        const partitions = metadata?.partitions ?? [];
+        if (partitions.length > 0 && partitions.every((p) => p.partitionErrorCode === 0 && p.leader >= 0)) return;
+      } catch {
+        // Not visible yet on the broker we asked: try again until the deadline.
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100).unref());
+    }
+    logger.warn("kafka topic has partitions without a leader", { topic, waitedMs: requestTimeoutMs });
+  }
+
   const api: KafkaAdmin = {
     async connect() {
       if (closing !== undefined) throw new KafkaError("CLOSED", "admin client is closed", { retriable: false });
@@ -122,6 +143,7 @@ export function createKafkaAdmin(options: KafkaAdminOptions): KafkaAdmin {
       const numPartitions = topicSizeOption("partitions", spec.partitions);
       const replicationFactor = topicSizeOption("replicationFactor", spec.replicationFactor);
       const configEntries = topicConfigEntries(spec.config);
+      let outcome: "created" | "exists";
       try {
         const created = await call("create topic", (client) =>
           client.createTopics({
@@ -129,17 +151,18 @@ export function createKafkaAdmin(options: KafkaAdminOptions): KafkaAdmin {
             topics: [{ topic: spec.topic, numPartitions, replicationFactor, configEntries }],
           }),
         );
-        knownTopics.add(spec.topic);
-        if (created) logger.info("kafka topic created", { topic: spec.topic, numPartitions, replicationFactor });
-        return created ? "created" : "exists";
+        outcome = created ? "created" : "exists";
       } catch (error) {
         // A concurrent creator won the race; the native layer maps most of these to `false`, this catches the rest.
-        if (error instanceof KafkaError && error.code === "TOPIC_ALREADY_EXISTS") {
-          knownTopics.add(spec.topic);
-          return "exists";
-        }
-        throw error;
+        if (!(error instanceof KafkaError && error.code === "TOPIC_ALREADY_EXISTS")) throw error;
+        outcome = "exists";
       }
+      knownTopics.add(spec.topic);
+      if (outcome === "created") {
+        logger.info("kafka topic created", { topic: spec.topic, numPartitions, replicationFactor });
+      }
+      await waitForLeaders(spec.topic);
+      return outcome;
     },
 
     listTopics() {

@@ -1,0 +1,98 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { createKafkaAdmin } from "./kafka-admin.js";
+import type { KafkaAdmin } from "./types.js";
+
+const brokers = (process.env.KAFKA_BROKERS ?? "127.0.0.1:9092").split(",").map((broker) => broker.trim());
+const runId = randomUUID().slice(0, 8);
+const topic = (name: string) => `it-kafka-adm-${runId}-${name}`;
+
+describe("createKafkaAdmin() against a real broker", () => {
+  let admin: KafkaAdmin;
+  let rival: KafkaAdmin;
+  const created: string[] = [];
+
+  beforeAll(async () => {
+    admin = createKafkaAdmin({ brokers, clientId: "it-admin" });
+    rival = createKafkaAdmin({ brokers, clientId: "it-admin-rival" });
+    await Promise.all([admin.connect(), rival.connect()]);
+  });
+
+  afterAll(async () => {
+    await admin?.deleteTopics(created).catch(() => {});
+    await Promise.all([admin?.close(), rival?.close()]);
+  });
+
+  it("creates a topic once and reports 'exists' afterwards, with the requested partitions", async () => {
+    const name = topic("once");
+    created.push(name);
+    expect(await admin.createTopic({ topic: name, partitions: 4 })).toBe("created");
+    expect(await admin.createTopic({ topic: name, partitions: 4 })).toBe("exists");
+    expect(await admin.fetchTopicOffsets(name)).toEqual(
+      [0, 1, 2, 3].map((partition) => ({ partition, low: "0", high: "0" })),
+    );
+  });
+
+  it("resolves concurrent creations of one topic from two clients as one 'created' and the rest 'exists'", async () => {
+    const name = topic("race");
+    created.push(name);
+    const outcomes = await Promise.all([
+      admin.createTopic({ topic: name, partitions: 2 }),
+      rival.createTopic({ topic: name, partitions: 2 }),
+      admin.createTopic({ topic: name, partitions: 2 }),
+      rival.createTopic({ topic: name, partitions: 2 }),
+    ]);
+    expect(outcomes.filter((outcome) => outcome === "created")).toHaveLength(1);
+    expect(outcomes.filter((outcome) => outcome === "exists")).toHaveLength(3);
+  });
+
+  it("uses broker defaults for partitions and replication factor -1 / undefined", async () => {
+    const name = topic("defaults");
+    created.push(name);
+    expect(await admin.createTopic({ topic: name, partitions: -1, replicationFactor: -1 })).toBe("created");
+    expect((await admin.fetchTopicOffsets(name)).length).toBeGreaterThanOrEqual(1);
+  });
+
+  it("answers topicExists from its cache and refreshes on a miss, so a topic created elsewhere is seen", async () => {
+    const name = topic("seen-later");
+    expect(await admin.topicExists(name)).toBe(false);
+    created.push(name);
+    await rival.createTopic({ topic: name, partitions: 1 });
+    expect(await admin.topicExists(name)).toBe(true);
+    expect(await admin.listTopics()).toContain(name);
+  });
+
+  it("reports a group without commits as offset -1 for every partition", async () => {
+    const name = topic("no-commits");
+    created.push(name);
+    await admin.createTopic({ topic: name, partitions: 2 });
+    expect(await admin.fetchCommittedOffsets(`it-group-${runId}-none`, [name])).toEqual([
+      { topic: name, partition: 0, offset: "-1" },
+      { topic: name, partition: 1, offset: "-1" },
+    ]);
+  });
+
+  it("rejects invalid specs with INVALID_ARGUMENT and a field path", async () => {
+    await expect(admin.createTopic({ topic: "bad topic" })).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+      field: "topic",
+    });
+    await expect(admin.createTopic({ topic: topic("bad-partitions"), partitions: 0 })).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+      field: "partitions",
+    });
+  });
+
+  it("pings a live cluster true, and an unreachable one false within the ping timeout", async () => {
+    expect(await admin.ping()).toBe(true);
+    const unreachable = createKafkaAdmin({ brokers: ["127.0.0.1:1"], clientId: "it-admin-dead", pingTimeoutMs: 500 });
+    try {
+      await unreachable.connect().catch(() => {});
+      const started = Date.now();
+      expect(await unreachable.ping()).toBe(false);
+      expect(Date.now() - started).toBeLessThan(3_000);
+    } finally {
+      await unreachable.close();
+    }
+  });
+});
