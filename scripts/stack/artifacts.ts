@@ -292,10 +292,11 @@ export async function ensureBundle(
   );
   clearInterval(timer);
   if (result.code !== 0) {
+    // Maven's useful lines name the artifact or the network problem; the rest is boilerplate ("Re-run ...").
     const tail = result.output
       .split("\n")
-      .filter((line) => /ERROR|Could not|Failed/.test(line))
-      .slice(-8)
+      .filter((line) => /Could not|Failed to|not found|Connect|timed out|Unknown host/i.test(line))
+      .slice(-4)
       .join("\n");
     const which = failedArtifacts(bundle, result.output);
     rmSync(work, { recursive: true, force: true });
