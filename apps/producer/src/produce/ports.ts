@@ -9,6 +9,7 @@ export interface OutgoingRecord {
 export interface LogPublisher {
   /** Resolves only when Kafka acknowledged every record; rejects with a KafkaError-like `{code, retriable}`. */
   publish(topic: string, records: readonly OutgoingRecord[]): Promise<void>;
+  /** False while Kafka is known to be unreachable: requests then fail fast with 503 instead of timing out. */
   isConnected(): boolean;
 }
 

@@ -56,7 +56,10 @@ describe("createProducerService()", () => {
     const batch = create(TimberCollectionSchema, { context, items: [{ content }, { content }] });
     await expect(service.produceBatch(batch, { idempotencyKey: "k1" })).resolves.toEqual({ topic: "billing_logs" });
     await topics.close();
-    expect(created).toEqual([{ topic: "billing_logs", partitions: 3, replicationFactor: 1 }]);
+    expect(created).toEqual([
+      { topic: "billing_logs", partitions: 3, replicationFactor: 1 },
+      { topic: "new_topic_events", partitions: -1, replicationFactor: -1 },
+    ]);
     const logs = written.find((w) => w.topic === "billing_logs");
     expect(logs?.records).toHaveLength(2);
     const first = fromBinary(TimberSchema, logs?.records[0]?.value as Uint8Array);

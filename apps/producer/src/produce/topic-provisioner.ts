@@ -50,9 +50,23 @@ export function createTopicProvisioner(options: TopicProvisionerOptions): TopicP
     });
   }
 
+  // The event topic is ours to create too: brokers commonly disable auto-creation, and the publisher never
+  // auto-creates (a typo in a topic name must not silently create it).
+  let eventTopicReady: Promise<unknown> | undefined;
+  function ensureEventTopic(): Promise<unknown> {
+    eventTopicReady ??= options.admin
+      .createTopic({ topic: options.newTopicEventTopic, partitions: -1, replicationFactor: -1 })
+      .catch((err: unknown) => {
+        eventTopicReady = undefined;
+        throw err;
+      });
+    return eventTopicReady;
+  }
+
   async function announce(topic: string): Promise<void> {
     for (let attempt = 0; !closed; attempt++) {
       try {
+        await ensureEventTopic();
         await options.publisher.publish(options.newTopicEventTopic, [{ value: Buffer.from(topic) }]);
         options.logger.info("announced new topic", { topic, eventTopic: options.newTopicEventTopic });
         return;

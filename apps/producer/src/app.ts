@@ -1,0 +1,219 @@
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
+import { type Http2Server, type Http2Session, createServer as createHttp2Server } from "node:http2";
+import type { AddressInfo } from "node:net";
+import type { ProducerConfig } from "@barito-flow/config";
+import type { Logger } from "@barito-flow/logger";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node";
+import { getRequestListener } from "@hono/node-server";
+import { Hono } from "hono";
+import { watchKafka } from "./kafka-health.js";
+import type { ProducerMetrics } from "./metrics.js";
+import { ProduceError } from "./produce/produce-error.js";
+import type { LogPublisher, RateLimiter, TopicAdmin } from "./produce/ports.js";
+import { createProducerService } from "./produce/producer-service.js";
+import { createTopicProvisioner } from "./produce/topic-provisioner.js";
+import { compressionZstd } from "./transport/compression-zstd.js";
+import { producerRoutes } from "./transport/connect-routes.js";
+import { createRestApp, type Readiness } from "./transport/rest-app.js";
+
+export interface ProducerAppDeps {
+  config: ProducerConfig;
+  logger: Logger;
+  publisher: LogPublisher & { flush?(timeoutMs?: number): Promise<void> };
+  admin: TopicAdmin & { ping(): Promise<boolean> };
+  rateLimiter: RateLimiter;
+  metrics: ProducerMetrics;
+}
+
+export interface ListenAddresses {
+  rest: { host: string; port: number } | undefined;
+  grpc: { host: string; port: number };
+  metrics: { host: string; port: number };
+}
+
+export interface ProducerApp {
+  /** Starts the listeners; resolves with the bound ports (useful with port 0). */
+  listen(addresses: ListenAddresses): Promise<{ rest?: number; grpc: number; metrics: number }>;
+  readiness(): Readiness;
+  /** Graceful stop: readiness off, stop accepting, finish in-flight requests, flush Kafka. */
+  close(timeoutMs: number): Promise<void>;
+}
+
+/** Composes the produce path with its four protocols, health and metrics. Touches no env and no signals. */
+export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
+  const { config, logger, publisher, admin, rateLimiter, metrics } = deps;
+  const shutdown = new AbortController();
+  let inFlight = 0;
+  let idle: (() => void) | undefined;
+
+  const kafka = watchKafka(() => admin.ping(), {
+    intervalMs: 2_000,
+    logger: logger.child({ component: "kafka-health" }),
+    isConnected: () => publisher.isConnected(),
+  });
+  const probedPublisher = {
+    publish: publisher.publish.bind(publisher),
+    isConnected: () => kafka.isReachable(),
+  };
+
+  const topics = createTopicProvisioner({
+    admin,
+    publisher,
+    newTopicEventTopic: config.kafka.newTopicEventTopic,
+    ignoreKafkaOptions: config.producer.ignoreKafkaTopicOptions,
+    logger: logger.child({ component: "topics" }),
+    onAnnouncementFailed: metrics.announcementFailed,
+  });
+  const core = createProducerService({
+    publisher: probedPublisher,
+    topics,
+    rateLimiter,
+    logger: logger.child({ component: "produce" }),
+    observer: metrics.observer,
+    settings: {
+      topicPrefix: config.kafka.topicPrefix,
+      topicSuffix: config.kafka.topicSuffix,
+      maxBatchItems: config.producer.maxBatchItems,
+      messageFormat: config.producer.messageFormat,
+      maxMessageBytes: config.producer.maxMessageBytes,
+    },
+  });
+
+  // Counts requests so shutdown can wait for them, and refuses new ones once shutdown began.
+  async function tracked<T>(run: () => Promise<T>): Promise<T> {
+    if (shutdown.signal.aborted) {
+      throw new ProduceError("SHUTTING_DOWN", "the producer is shutting down; retry on another instance", { retryAfterMs: 1000 });
+    }
+    inFlight++;
+    try {
+      return await run();
+    } finally {
+      inFlight--;
+      if (inFlight === 0) idle?.();
+    }
+  }
+  const service = {
+    produce: (...args: Parameters<typeof core.produce>) => tracked(() => core.produce(...args)),
+    produceBatch: (...args: Parameters<typeof core.produceBatch>) => tracked(() => core.produceBatch(...args)),
+  };
+
+  function readiness(): Readiness {
+    const kafkaReachable = kafka.isReachable();
+    const accepting = !shutdown.signal.aborted;
+    return { ready: kafkaReachable && accepting, checks: { kafka: kafkaReachable, accepting } };
+  }
+  const onUnexpected = (err: unknown) => logger.error("unexpected error while producing", { err });
+
+  const timing: Interceptor = (next) => async (req) => {
+    const started = performance.now();
+    const route = req.method.name;
+    const protocol = rpcProtocol(req.header.get("content-type"));
+    try {
+      const res = await next(req);
+      metrics.observeRequest(protocol, route, "ok", (performance.now() - started) / 1000);
+      return res;
+    } catch (err) {
+      const code = ConnectError.from(err).code;
+      metrics.observeRequest(protocol, route, Code[code] ?? String(code), (performance.now() - started) / 1000);
+      throw err;
+    }
+  };
+  const rpcOptions = {
+    routes: producerRoutes(service, onUnexpected),
+    acceptCompression: [compressionZstd, compressionGzip],
+    readMaxBytes: config.producer.grpcMaxRecvMsgSize,
+    interceptors: [timing],
+    shutdownSignal: shutdown.signal,
+  };
+
+  const restApp = createRestApp({
+    service,
+    maxBodyBytes: config.producer.grpcMaxRecvMsgSize,
+    restApi: config.producer.restEnabled,
+    readiness,
+    onUnexpected,
+    onRequest: (route, status, seconds) => metrics.observeRequest("rest", route, String(status), seconds),
+  });
+  // Connect and gRPC-Web share the REST port; everything that is not an RPC path falls through to Hono.
+  const restListener = getRequestListener(restApp.fetch);
+  const restHandler = connectNodeAdapter({
+    ...rpcOptions,
+    fallback: (req, res) => restListener(req as IncomingMessage, res as ServerResponse),
+  });
+  const grpcHandler = connectNodeAdapter(rpcOptions);
+
+  const metricsApp = new Hono();
+  metricsApp.get("/metrics", async (c) => c.text(await metrics.registry.metrics(), 200, { "content-type": metrics.registry.contentType }));
+  metricsApp.get("/healthz", (c) => c.json({ status: "ok" }));
+  metricsApp.get("/readyz", (c) => {
+    const r = readiness();
+    return c.json({ status: r.ready ? "ready" : "not_ready", checks: r.checks }, r.ready ? 200 : 503);
+  });
+
+  const servers: Array<Server | Http2Server> = [];
+  const sessions = new Set<Http2Session>();
+
+  function listenOn(server: Server | Http2Server, address: { host: string; port: number }): Promise<number> {
+    return new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(address.port, address.host, () => {
+        server.off("error", reject);
+        resolve((server.address() as AddressInfo).port);
+      });
+    });
+  }
+
+  return {
+    readiness,
+    async listen(addresses) {
+      // gRPC needs HTTP/2 with trailers; a cleartext port cannot serve HTTP/1.1 and h2c at once, hence two ports.
+      const grpcServer = createHttp2Server({}, grpcHandler);
+      grpcServer.on("session", (session) => {
+        sessions.add(session);
+        session.once("close", () => sessions.delete(session));
+      });
+      const metricsServer = createServer(getRequestListener(metricsApp.fetch));
+      servers.push(grpcServer, metricsServer);
+      const ports: { rest?: number; grpc: number; metrics: number } = {
+        grpc: await listenOn(grpcServer, addresses.grpc),
+        metrics: await listenOn(metricsServer, addresses.metrics),
+      };
+      if (addresses.rest) {
+        const restServer = createServer((req: IncomingMessage, res: ServerResponse) => restHandler(req, res));
+        // Slow-loris protection: a client must send its headers and body within these bounds.
+        restServer.headersTimeout = 30_000;
+        restServer.requestTimeout = config.producer.requestTimeoutMs + 30_000;
+        servers.push(restServer);
+        ports.rest = await listenOn(restServer, addresses.rest);
+      }
+      logger.info("producer listening", { ...ports });
+      return ports;
+    },
+    async close(timeoutMs) {
+      shutdown.abort();
+      const deadline = Date.now() + timeoutMs;
+      for (const server of servers) server.close();
+      for (const session of sessions) session.close();
+      if (inFlight > 0) {
+        await new Promise<void>((resolve) => {
+          idle = resolve;
+          setTimeout(resolve, Math.max(0, deadline - Date.now())).unref();
+        });
+      }
+      kafka.stop();
+      await topics.close();
+      await publisher.flush?.(Math.max(1000, deadline - Date.now())).catch((err: unknown) => {
+        logger.warn("Kafka flush at shutdown failed", { err });
+      });
+      for (const server of servers) if ("closeAllConnections" in server) server.closeAllConnections();
+      logger.info("producer stopped", { inFlightAbandoned: inFlight });
+    },
+  };
+}
+
+function rpcProtocol(contentType: string | null): string {
+  if (contentType?.startsWith("application/grpc-web")) return "grpc-web";
+  if (contentType?.startsWith("application/grpc")) return "grpc";
+  return "connect";
+}
