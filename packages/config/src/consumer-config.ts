@@ -2,6 +2,7 @@ import { z } from "zod";
 import {
   booleanVar,
   byteSizeVar,
+  checkKafkaName,
   checkUrl,
   csvVar,
   durationVar,
@@ -59,7 +60,7 @@ export const consumerEnvShape = {
   BARITO_CONSUMER_TOPIC_RESCAN_INTERVAL: durationVar({ default: "30s", unit: "s", minMs: 1 }),
   BARITO_CONSUMER_INITIAL_OFFSET: enumVar(["earliest", "latest"], { default: "earliest" }),
   BARITO_CONSUMER_INDEX_DATE: enumVar(["timestamp", "processing"], { default: "timestamp" }),
-  BARITO_CONSUMER_DLQ_TOPIC: stringVar({ default: "barito_dlq" }),
+  BARITO_CONSUMER_DLQ_TOPIC: stringVar({ default: "barito_dlq", check: checkKafkaName }),
   BARITO_PRINT_TPS: booleanVar({ default: false }),
   REDACTOR_RULES_MAP: stringVar(),
   BARITO_REDACTOR_RULES_FILE: stringVar(),

@@ -45,12 +45,34 @@ function envVar<T>(parse: (raw: string) => Parsed<T>, options: VarOptions<T> | u
     }) as EnvVar<T | undefined>;
 }
 
-/** Free text; trimmed unless `trim: false` (passwords keep their exact bytes). */
-export function stringVar<O extends VarOptions<string> & { trim?: boolean }>(
-  options?: O,
-): EnvVar<VarOutput<string, O>> {
+export interface StringVarOptions extends VarOptions<string> {
+  /** Default true; passwords pass `false` so they keep their exact bytes. */
+  trim?: boolean;
+  /** Checks the (trimmed) value; return an error message to reject it. */
+  check?: (value: string) => string | undefined;
+}
+
+/** Free text, optionally checked. */
+export function stringVar<O extends StringVarOptions>(options?: O): EnvVar<VarOutput<string, O>> {
   const trim = options?.trim ?? true;
-  return envVar((raw) => ok(trim ? raw.trim() : raw), options) as EnvVar<VarOutput<string, O>>;
+  return envVar((raw) => {
+    const value = trim ? raw.trim() : raw;
+    const problem = options?.check?.(value);
+    return problem === undefined ? ok(value) : fail(problem);
+  }, options) as EnvVar<VarOutput<string, O>>;
+}
+
+const kafkaNameCharacters = /^[A-Za-z0-9._-]*$/;
+
+/**
+ * Kafka topic names (and the prefix/suffix they are built from) allow only ASCII letters, digits, `.`, `_` and `-`,
+ * at most 249 characters; caught at startup instead of at the first produce.
+ */
+export function checkKafkaName(value: string): string | undefined {
+  if (!kafkaNameCharacters.test(value))
+    return `may contain only letters, digits, ".", "_" and "-" (got ${shown(value)})`;
+  if (value.length > 249) return "must be at most 249 characters";
+  return undefined;
 }
 
 const truthy = new Set(["true", "1", "yes"]);

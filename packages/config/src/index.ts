@@ -13,6 +13,9 @@ export { type DurationUnit, formatDuration, parseDuration } from "./duration.js"
 export {
   booleanVar,
   byteSizeVar,
+  checkHostPort,
+  checkKafkaName,
+  checkUrl,
   csvVar,
   durationVar,
   type EnvVar,
@@ -20,6 +23,7 @@ export {
   integerVar,
   listenAddressVar,
   redisUrlVar,
+  type StringVarOptions,
   stringVar,
   urlVar,
   type VarOptions,

@@ -212,3 +212,12 @@ describe("loadProducerConfig()", () => {
     expect(message).not.toContain("hunter2");
   });
 });
+
+describe("Kafka names", () => {
+  it("rejects characters Kafka does not allow in topic names", () => {
+    expect(
+      issuesOf({ BARITO_KAFKA_TOPIC_SUFFIX: "/logs", BARITO_NEW_TOPIC_EVENT: "new topics" }).map((i) => i.variable),
+    ).toEqual(["BARITO_KAFKA_TOPIC_SUFFIX", "BARITO_NEW_TOPIC_EVENT"]);
+    expect(loadProducerConfig({ BARITO_KAFKA_TOPIC_PREFIX: "cluster-a." }).kafka.topicPrefix).toBe("cluster-a.");
+  });
+});
