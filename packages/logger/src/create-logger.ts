@@ -1,3 +1,4 @@
+import type { Writable } from "node:stream";
 import winston from "winston";
 import { formatJsonLine, formatPrettyLine, type LogEntry } from "./format-entry.js";
 import { type LogLevel, type LogMeta, type LogThreshold, type Logger, logLevels } from "./logger.js";
@@ -14,7 +15,7 @@ export interface CreateLoggerOptions {
   /** Fields on every entry, e.g. `{ service: "barito-producer" }`. */
   base?: LogMeta;
   /** Where lines go. Default `process.stdout`. */
-  stream?: NodeJS.WritableStream;
+  stream?: Writable;
   /** Colours in `pretty` format. Default: only when the stream is a terminal. */
   colors?: boolean;
   /** Clock for the `time` field; tests inject a fixed one. */
