@@ -10,6 +10,6 @@ describe("README.md", () => {
   const names = [...new Set([...Object.keys(producerEnvShape), ...Object.keys(consumerEnvShape)])];
 
   it.each(names)("documents %s in a table row", (name) => {
-    expect(readme).toMatch(new RegExp(`^\\| \`${name}\` \\|`, "m"));
+    expect(readme).toMatch(new RegExp(`^\\|\\s*\`${name}\`\\s*\\|`, "m"));
   });
 });
