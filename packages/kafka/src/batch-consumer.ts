@@ -93,6 +93,8 @@ export function validateOffsets(offsets: readonly TopicPartitionOffset[]): Topic
 
 function consumerProperties(options: BatchConsumerOptions): LibrdkafkaProperties {
   return {
+    // Reconnect promptly after a broker outage (librdkafka's default backoff grows to 10 s).
+    "reconnect.backoff.max.ms": 1_000,
     "js.consumer.max.batch.size": integerOption("maxBatchSize", options.maxBatchSize, 500, 1, 1_000_000),
     "topic.metadata.refresh.interval.ms": integerOption(
       "topicRefreshIntervalMs",

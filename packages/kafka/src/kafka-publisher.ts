@@ -35,6 +35,9 @@ export function publisherProperties(options: KafkaPublisherOptions): LibrdkafkaP
     900_000,
   );
   return {
+    // librdkafka's default (10 s) lets a broker that came back sit unused for up to 10 s, which blows the delivery
+    // bound; 1 s keeps reconnects prompt at negligible cost.
+    "reconnect.backoff.max.ms": 1_000,
     acks: -1,
     "enable.idempotence": true,
     "max.in.flight.requests.per.connection": 5,
@@ -65,6 +68,16 @@ export function publisherProperties(options: KafkaPublisherOptions): LibrdkafkaP
   };
 }
 
+/** Resolves/rejects like `promise`, or rejects with `onTimeout()` after `ms`; the timer never keeps Node alive. */
+function settleWithin<T>(promise: Promise<T>, ms: number, onTimeout: () => unknown): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 /**
  * Creates the Kafka adapter of the `MessagePublisher` port. Options are validated here (throws `KafkaError`
  * INVALID_CONFIG); nothing touches the network or loads librdkafka until `connect()`.
@@ -77,7 +90,9 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): MessagePub
     ...options.librdkafka,
   };
   const maxMessageBytes = Number(properties["message.max.bytes"]);
+  const deliveryTimeoutMs = Number(properties["message.timeout.ms"]);
   const reconnectIntervalMs = integerOption("reconnectIntervalMs", options.reconnectIntervalMs, 2_000, 10, 600_000);
+  const connectTimeoutMs = integerOption("connectTimeoutMs", options.connectTimeoutMs, 10_000, 100, 600_000);
   const logger = (options.logger ?? silentLogger).child({ component: "kafka-publisher" });
 
   let producer: NativeProducer | undefined;
@@ -134,7 +149,18 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): MessagePub
     connect() {
       if (closed) return Promise.reject(new KafkaError("CLOSED", "publisher is closed", { retriable: false }));
       if (producer !== undefined) return Promise.resolve();
-      return startAttempt();
+      // librdkafka's initial metadata wait is a fixed 30 s; the caller gets an answer sooner while the attempt (and
+      // the retries after it) go on in the background.
+      return settleWithin(
+        startAttempt(),
+        connectTimeoutMs,
+        () =>
+          new KafkaError(
+            "BROKER_UNAVAILABLE",
+            `Kafka not reachable within ${connectTimeoutMs} ms; still connecting in the background`,
+            { retriable: true },
+          ),
+      );
     },
 
     async publish(topic: string, records: readonly OutgoingRecord[]): Promise<void> {
@@ -146,7 +172,16 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): MessagePub
       }
       if (messages.length === 0) return;
       try {
-        await producer.send({ topic, messages });
+        // Backstop: librdkafka expires records on a periodic scan, which can overshoot message.timeout.ms; the
+        // caller's bound is kept regardless (a record may still land later: at-least-once, as with any timeout).
+        await settleWithin(
+          producer.send({ topic, messages }),
+          deliveryTimeoutMs + 2_000,
+          () =>
+            new KafkaError("TIMEOUT", `publish to ${topic}: not acknowledged within ${deliveryTimeoutMs} ms`, {
+              retriable: true,
+            }),
+        );
       } catch (error) {
         throw toKafkaError(error, `publish to ${topic}`);
       }
@@ -169,7 +204,8 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): MessagePub
       closing ??= (async () => {
         closed = true;
         if (retryTimer !== undefined) clearTimeout(retryTimer);
-        await attempt?.catch(() => {});
+        // An attempt in flight disconnects its own client when it ends (it sees `closed`); wait for it only briefly.
+        if (attempt !== undefined) await settleWithin(attempt, 2_000, () => undefined).catch(() => {});
         const current = producer;
         producer = undefined;
         if (current === undefined) return;

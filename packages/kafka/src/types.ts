@@ -73,6 +73,11 @@ export interface KafkaPublisherOptions extends KafkaConnectionOptions {
    * (`topic.metadata.propagation.max.ms`). Default 5_000 (bounded by deliveryTimeoutMs).
    */
   unknownTopicTimeoutMs?: number;
+  /**
+   * How long `connect()` waits before rejecting with a retriable `BROKER_UNAVAILABLE` (the attempt continues in the
+   * background). Default 10_000.
+   */
+  connectTimeoutMs?: number;
   /** Delay between background connection attempts while the cluster is unreachable at start. Default 2_000. */
   reconnectIntervalMs?: number;
 }
