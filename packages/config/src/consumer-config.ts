@@ -161,7 +161,7 @@ export interface ConsumerSettings {
 }
 
 export interface OpenSearchSettings {
-  urls: string[];
+  urls: readonly string[];
   indexMethod: IndexMethod;
   /** Which date names the daily index: the event's timestamp or the time of processing. */
   indexDate: "timestamp" | "processing";

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "@jest/globals";
 import { ConfigError } from "./config-error.js";
+import { loadConsumerConfig } from "./consumer-config.js";
 import { loadProducerConfig } from "./producer-config.js";
+import type { KafkaConnectionConfig } from "./shared-schema.js";
 
 function issuesOf(env: Record<string, string>) {
   try {
@@ -219,5 +221,13 @@ describe("Kafka names", () => {
       issuesOf({ BARITO_KAFKA_TOPIC_SUFFIX: "/logs", BARITO_NEW_TOPIC_EVENT: "new topics" }).map((i) => i.variable),
     ).toEqual(["BARITO_KAFKA_TOPIC_SUFFIX", "BARITO_NEW_TOPIC_EVENT"]);
     expect(loadProducerConfig({ BARITO_KAFKA_TOPIC_PREFIX: "cluster-a." }).kafka.topicPrefix).toBe("cluster-a.");
+  });
+});
+
+describe("types", () => {
+  it("lets both configs' kafka section be passed where a KafkaConnectionConfig is expected", () => {
+    const producerKafka: KafkaConnectionConfig = loadProducerConfig({}).kafka;
+    const consumerKafka: KafkaConnectionConfig = loadConsumerConfig({}).kafka;
+    expect(producerKafka.clientId).not.toBe(consumerKafka.clientId);
   });
 });

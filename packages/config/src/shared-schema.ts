@@ -24,7 +24,7 @@ export interface TlsFiles {
 
 /** Everything needed to open a Kafka connection; shared by producer and consumer. */
 export interface KafkaConnectionConfig {
-  brokers: string[];
+  brokers: readonly string[];
   clientId: string;
   /** undefined = plaintext. */
   tls: TlsFiles | undefined;
