@@ -206,6 +206,82 @@ describe("createBatchConsumer() against a real broker", () => {
     await waitFor(() => values.includes("b-0"), 30_000, "topic b after re-subscribe");
   });
 
+  it("awaits onRevoked before handing partitions to a new member, so offsets committed there are not re-delivered", async () => {
+    const target = await createTopic("rebalance", 4);
+    const groupId = `it-group-${runId}-rebalance`;
+    await produce(target, 40, "old");
+
+    const processedByA = new Map<number, IncomingRecord>();
+    const revokedFromA: TopicPartition[] = [];
+    let countA = 0;
+    const memberA = consumer({
+      groupId,
+      clientId: "it-member-a",
+      onRevoked: async (partitions) => {
+        revokedFromA.push(...partitions);
+        const done = partitions.flatMap(({ partition }) => {
+          const last = processedByA.get(partition);
+          return last ? [{ topic: target, partition, offset: nextOffset(last) }] : [];
+        });
+        await memberA.commit(done);
+      },
+    });
+    await memberA.connect();
+    await memberA.subscribe([target]);
+    await memberA.run({
+      eachBatch: async (batch) => {
+        countA += batch.messages.length;
+        const last = batch.messages.at(-1);
+        if (last) processedByA.set(batch.partition, last);
+      },
+    });
+    await waitFor(() => countA >= 40, 30_000, "member A to process the backlog");
+
+    const receivedByB: IncomingRecord[] = [];
+    const memberB = consumer({ groupId, clientId: "it-member-b" });
+    await memberB.connect();
+    await memberB.subscribe([target]);
+    await memberB.run({
+      eachBatch: async (batch) => {
+        receivedByB.push(...batch.messages);
+      },
+    });
+    await waitFor(() => memberB.assignment().length > 0, 30_000, "member B to get partitions");
+    expect(revokedFromA.length).toBeGreaterThan(0);
+    expect(memberA.assignment().length + memberB.assignment().length).toBe(4);
+
+    await produce(target, 20, "new");
+    await waitFor(
+      () => receivedByB.filter((r) => r.value?.toString().startsWith("new")).length + countA - 40 >= 20,
+      30_000,
+      "the new records",
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // B took over partitions A had processed and committed in onRevoked: it sees only records produced later.
+    expect(receivedByB.filter((r) => r.value?.toString().startsWith("old"))).toEqual([]);
+  });
+
+  it("rejects disconnect() from inside eachBatch instead of deadlocking, and tolerates concurrent disconnects", async () => {
+    const target = await createTopic("inside", 1);
+    await produce(target, 1, "inside");
+    const subject = consumer({ groupId: `it-group-${runId}-inside` });
+    let insideError: unknown;
+    await subject.connect();
+    await subject.subscribe([target]);
+    await subject.run({
+      eachBatch: async () => {
+        insideError ??= await subject.disconnect().then(
+          () => "resolved",
+          (error: unknown) => error,
+        );
+      },
+    });
+    await waitFor(() => insideError !== undefined, 30_000, "a batch");
+    expect(insideError).toMatchObject({ code: "INVALID_STATE" });
+    await Promise.all([subject.disconnect(), subject.disconnect(), subject.disconnect()]);
+    expect(subject.assignment()).toEqual([]);
+  });
+
   it("refuses invalid subscriptions and commits with INVALID_ARGUMENT", async () => {
     const subject = consumer({ groupId: `it-group-${runId}-invalid` });
     await subject.connect();
