@@ -186,7 +186,7 @@ export function toKafkaError(error: unknown, context?: string): KafkaError {
     [/too large/i, "MESSAGE_TOO_LARGE", false],
     [/queue (is )?full/i, "QUEUE_FULL", true],
     [/unknown topic|topic.*(does not exist|not found)/i, "TOPIC_NOT_FOUND", true],
-    [/disconnected|all brokers|connection refused|transport/i, "BROKER_UNAVAILABLE", true],
+    [/disconnected|all broker|connection refused|transport/i, "BROKER_UNAVAILABLE", true],
   ];
   for (const [pattern, code, retriable] of byText) {
     if (pattern.test(message)) return new KafkaError(code, `${prefix}${message}`, { retriable, cause: error });
