@@ -176,7 +176,7 @@ export function createKafkaAdmin(options: KafkaAdminOptions): KafkaAdmin {
       return knownTopics.has(topic);
     },
 
-    async deleteTopics(topics: string[]) {
+    async deleteTopics(topics: readonly string[]) {
       if (!Array.isArray(topics)) throw invalidArgument("topics", "must be an array of topic names");
       for (const [index, topic] of topics.entries()) assertTopicName(topic, `topics[${index}]`);
       if (topics.length === 0) return;
@@ -195,7 +195,7 @@ export function createKafkaAdmin(options: KafkaAdminOptions): KafkaAdmin {
         .sort((a, b) => a.partition - b.partition);
     },
 
-    async fetchCommittedOffsets(groupId: string, topics?: string[]): Promise<TopicPartitionOffset[]> {
+    async fetchCommittedOffsets(groupId: string, topics?: readonly string[]): Promise<TopicPartitionOffset[]> {
       if (typeof groupId !== "string" || groupId === "") throw invalidArgument("groupId", "must be a non-empty string");
       if (topics !== undefined) {
         if (!Array.isArray(topics)) throw invalidArgument("topics", "must be an array of topic names");

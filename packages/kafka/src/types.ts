@@ -27,7 +27,7 @@ export interface KafkaSaslOptions {
 /** What every client of this package (publisher, admin, consumer) needs to reach the cluster. */
 export interface KafkaConnectionOptions {
   /** Bootstrap brokers as `host:port`. */
-  brokers: string[];
+  brokers: readonly string[];
   clientId: string;
   tls?: KafkaTlsOptions | boolean;
   sasl?: KafkaSaslOptions;
@@ -152,14 +152,14 @@ export interface KafkaAdmin {
   listTopics(): Promise<string[]>;
   /** Answers from a cache of known topics; a miss refreshes the cache once before answering false. */
   topicExists(topic: string): Promise<boolean>;
-  deleteTopics(topics: string[]): Promise<void>;
+  deleteTopics(topics: readonly string[]): Promise<void>;
   /** Low/high watermarks per partition (lag = high - committed). */
   fetchTopicOffsets(topic: string): Promise<PartitionOffsets[]>;
   /**
    * Committed offsets of a consumer group (next offset to read, see `TopicPartitionOffset`); partitions without a
    * commit are reported with offset "-1".
    */
-  fetchCommittedOffsets(groupId: string, topics?: string[]): Promise<TopicPartitionOffset[]>;
+  fetchCommittedOffsets(groupId: string, topics?: readonly string[]): Promise<TopicPartitionOffset[]>;
   /** Cheap metadata round-trip with a short timeout, for /readyz. Never throws. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
