@@ -6,8 +6,10 @@ const roots = ["<rootDir>/packages", "<rootDir>/apps", "<rootDir>/scripts"];
 module.exports = {
   globalSetup: "<rootDir>/scripts/jest/stack-setup.cjs",
   globalTeardown: "<rootDir>/scripts/jest/stack-teardown.cjs",
+  // Integration tests wait on real servers (topic creation, rebalances, bulk refreshes).
+  testTimeout: 60_000,
   projects: [
     { ...preset, displayName: "unit", roots, testMatch: ["**/*.test.ts"], testPathIgnorePatterns: [...preset.testPathIgnorePatterns, "\\.it\\.test\\.ts$"] },
-    { ...preset, displayName: "integration", roots, testMatch: ["**/*.it.test.ts"], testTimeout: 120_000 },
+    { ...preset, displayName: "integration", roots, testMatch: ["**/*.it.test.ts"] },
   ],
 };

@@ -13,7 +13,8 @@ mkdirSync(resultsDir, { recursive: true });
 rmSync(resultsFile, { force: true });
 
 const jest = join(root, "node_modules", ".bin", "jest");
-const run = spawnSync(jest, ["--json", `--outputFile=${resultsFile}`, ...process.argv.slice(2)], {
+// --forceExit: a native client thread left by a failing test must not hang CI; leaks show up as warnings.
+const run = spawnSync(jest, ["--json", `--outputFile=${resultsFile}`, "--forceExit", ...process.argv.slice(2)], {
   cwd: root,
   stdio: "inherit",
 });
