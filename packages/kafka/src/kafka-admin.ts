@@ -186,13 +186,22 @@ export function createKafkaAdmin(options: KafkaAdminOptions): KafkaAdmin {
 
     async fetchTopicOffsets(topic: string): Promise<PartitionOffsets[]> {
       assertTopicName(topic, "topic");
-      const offsets = await call("fetch topic offsets", (client) =>
-        // biome-ignore lint/suspicious/noExplicitAny: the typings demand an enum value the default already is.
-        client.fetchTopicOffsets(topic, { timeout: requestTimeoutMs } as any),
-      );
-      return offsets
-        .map(({ partition, low, high }) => ({ partition, low: String(low), high: String(high) }))
-        .sort((a, b) => a.partition - b.partition);
+      // A partition whose new leader has not loaded its log yet answers -1; that is transient, so ask again
+      // (bounded) rather than hand out a watermark no lag computation can use.
+      const deadline = Date.now() + requestTimeoutMs;
+      for (;;) {
+        const offsets = await call("fetch topic offsets", (client) =>
+          // biome-ignore lint/suspicious/noExplicitAny: the typings demand an enum value the default already is.
+          client.fetchTopicOffsets(topic, { timeout: requestTimeoutMs } as any),
+        );
+        const result = offsets
+          .map(({ partition, low, high }) => ({ partition, low: String(low), high: String(high) }))
+          .sort((a, b) => a.partition - b.partition);
+        if (result.every(({ low, high }) => Number(low) >= 0 && Number(high) >= 0) || Date.now() > deadline) {
+          return result;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100).unref());
+      }
     },
 
     async fetchCommittedOffsets(groupId: string, topics?: readonly string[]): Promise<TopicPartitionOffset[]> {
