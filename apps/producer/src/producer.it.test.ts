@@ -247,4 +247,25 @@ describe("producer (real Kafka)", () => {
     expect((await fetch(`${p.rest}/readyz`)).status).toBe(503);
     expect((await fetch(`${p.rest}/healthz`)).status).toBe(200);
   });
+
+  it("shuts down without losing an acknowledged request: every 200 is in Kafka, the rest got a retryable 503", async () => {
+    const p = await start();
+    const send = (i: number) =>
+      post(`${p.rest}/produce`, { context: context("drain"), content: { i } }).then(
+        async (res) => ({ i, status: res.status, code: res.status === 200 ? "" : ((await res.json()) as { code: string }).code }),
+        () => ({ i, status: 0, code: "CONNECTION" }),
+      );
+    await send(-1); // creates the topic
+    const inFlight = Array.from({ length: 40 }, (_, i) => send(i));
+    await new Promise((r) => setTimeout(r, 5));
+    await p.app.close(5_000);
+    const results = await Promise.all(inFlight);
+    const acknowledged = results.filter((r) => r.status === 200).map((r) => r.i);
+    for (const r of results.filter((x) => x.status !== 200)) {
+      expect([0, 503]).toContain(r.status);
+      if (r.status === 503) expect(r.code).toBe("SHUTTING_DOWN");
+    }
+    const stored = readTopic(`${p.prefix}drain_logs`).map((r) => (toJson(TimberSchema, fromBinary(TimberSchema, r.value)).content as { i: number }).i);
+    for (const i of acknowledged) expect(stored).toContain(i);
+  });
 });

@@ -1,0 +1,26 @@
+import * as zlib from "node:zlib";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { describe, expect, it } from "@jest/globals";
+import { compressionZstd } from "./compression-zstd.js";
+
+describe("compressionZstd", () => {
+  it("round-trips and interoperates with plain zstd frames", async () => {
+    const payload = Buffer.from(JSON.stringify({ message: "x".repeat(1000) }));
+    const compressed = await compressionZstd.compress(payload);
+    expect(compressed.byteLength).toBeLessThan(payload.byteLength);
+    expect(Buffer.from(zlib.zstdDecompressSync(compressed))).toEqual(payload);
+    expect(Buffer.from(await compressionZstd.decompress(zlib.zstdCompressSync(payload), 10_000))).toEqual(payload);
+  });
+
+  it("refuses a frame that expands beyond the read limit (zstd bomb) without allocating it", async () => {
+    const bomb = zlib.zstdCompressSync(Buffer.alloc(50_000_000));
+    expect(bomb.byteLength).toBeLessThan(10_000);
+    const error = await compressionZstd.decompress(bomb, 1_000_000).catch((e: unknown) => e);
+    expect(ConnectError.from(error).code).toBe(Code.ResourceExhausted);
+  });
+
+  it("reports garbage as an invalid argument, not a crash", async () => {
+    const error = await compressionZstd.decompress(Buffer.from("not zstd at all"), 1_000).catch((e: unknown) => e);
+    expect(ConnectError.from(error).code).toBe(Code.InvalidArgument);
+  });
+});
