@@ -83,7 +83,9 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
   // Counts requests so shutdown can wait for them, and refuses new ones once shutdown began.
   async function tracked<T>(run: () => Promise<T>): Promise<T> {
     if (shutdown.signal.aborted) {
-      throw new ProduceError("SHUTTING_DOWN", "the producer is shutting down; retry on another instance", { retryAfterMs: 1000 });
+      throw new ProduceError("SHUTTING_DOWN", "the producer is shutting down; retry on another instance", {
+        retryAfterMs: 1000,
+      });
     }
     inFlight++;
     try {
@@ -144,7 +146,9 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
   const grpcHandler = connectNodeAdapter(rpcOptions);
 
   const metricsApp = new Hono();
-  metricsApp.get("/metrics", async (c) => c.text(await metrics.registry.metrics(), 200, { "content-type": metrics.registry.contentType }));
+  metricsApp.get("/metrics", async (c) =>
+    c.text(await metrics.registry.metrics(), 200, { "content-type": metrics.registry.contentType }),
+  );
   metricsApp.get("/healthz", (c) => c.json({ status: "ok" }));
   metricsApp.get("/readyz", (c) => {
     const r = readiness();

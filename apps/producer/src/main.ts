@@ -24,14 +24,19 @@ try {
   }
   throw err;
 }
-const logger = createLogger({ level: config.log.level, format: config.log.format, base: { service: "barito-producer" } });
+const logger = createLogger({
+  level: config.log.level,
+  format: config.log.format,
+  base: { service: "barito-producer" },
+});
 if (flags.includes("--check-config")) {
   logger.info("configuration is valid", { config: redactConfig(config) });
   await logger.close();
   process.exit(0);
 }
 logger.info("starting producer", { config: redactConfig(config) });
-for (const name of config.inertVariables) logger.warn("variable accepted for compatibility but has no effect", { variable: name });
+for (const name of config.inertVariables)
+  logger.warn("variable accepted for compatibility but has no effect", { variable: name });
 
 function kafkaConnection(config: ProducerConfig, log: Logger): KafkaConnectionOptions {
   const { brokers, clientId, tls, sasl } = config.kafka;

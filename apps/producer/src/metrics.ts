@@ -59,7 +59,8 @@ export function createProducerMetrics(topicSuffix: string) {
     registers: [registry],
   });
 
-  const appName = (topic: string) => (topic.endsWith(topicSuffix) ? topic.slice(0, topic.length - topicSuffix.length) : topic);
+  const appName = (topic: string) =>
+    topic.endsWith(topicSuffix) ? topic.slice(0, topic.length - topicSuffix.length) : topic;
 
   const observer: ProduceObserver = {
     rateLimited(topic, logs, bytes) {

@@ -27,7 +27,10 @@ interface Started {
   prefix: string;
 }
 
-async function start(env: Record<string, string> = {}, options: { redis?: boolean; brokers?: string; prefix?: string } = {}): Promise<Started> {
+async function start(
+  env: Record<string, string> = {},
+  options: { redis?: boolean; brokers?: string; prefix?: string } = {},
+): Promise<Started> {
   const prefix = options.prefix ?? `it${run}${cleanups.length}_`;
   const config = loadProducerConfig({
     BARITO_KAFKA_BROKERS: options.brokers ?? brokers,
@@ -55,7 +58,8 @@ async function start(env: Record<string, string> = {}, options: { redis?: boolea
     await Promise.allSettled([publisher.close(), admin.close(), rateLimiter.close()]);
   });
   // Readiness follows the Kafka probe; wait for the first one.
-  for (let i = 0; i < 50 && !app.readiness().ready && !options.brokers; i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 50 && !app.readiness().ready && !options.brokers; i++)
+    await new Promise((r) => setTimeout(r, 100));
   return {
     app,
     rest: `http://127.0.0.1:${ports.rest}`,
@@ -72,7 +76,10 @@ afterAll(async () => {
 /** Every record of a topic as [value, headers], read by kcat (length-prefixed values, then headers). */
 function readTopic(topic: string): Array<{ value: Buffer; headers: string }> {
   const kcat = (format: string) =>
-    execFileSync("kcat", ["-b", brokers, "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", format], { timeout: 20_000, stdio: ["ignore", "pipe", "pipe"] });
+    execFileSync("kcat", ["-b", brokers, "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", format], {
+      timeout: 20_000,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
   const raw = kcat("%R%s");
   const headers = kcat("%h\n").toString().split("\n");
   const records: Array<{ value: Buffer; headers: string }> = [];
@@ -85,7 +92,9 @@ function readTopic(topic: string): Array<{ value: Buffer; headers: string }> {
 }
 
 function partitionsOf(topic: string): number {
-  const metadata = JSON.parse(execFileSync("kcat", ["-b", brokers, "-L", "-t", topic, "-J"], { timeout: 10_000 }).toString());
+  const metadata = JSON.parse(
+    execFileSync("kcat", ["-b", brokers, "-L", "-t", topic, "-J"], { timeout: 10_000 }).toString(),
+  );
   return metadata.topics[0].partitions.length;
 }
 
@@ -101,23 +110,41 @@ const context = (app: string, extra: Record<string, unknown> = {}) => ({
 });
 
 function post(url: string, body: unknown, headers: Record<string, string> = {}) {
-  return fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+  return fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
 }
 
 describe("producer (real Kafka)", () => {
   it("stores a REST /produce log as a barito Timber record, creates the topic with the context's partitions and announces it", async () => {
     const p = await start();
-    const res = await post(`${p.rest}/produce`, { context: context("billing"), content: { message: "paid", amount: 12.5, nested: { ok: true } } }, {
-      "Idempotency-Key": "req-1",
-    });
+    const res = await post(
+      `${p.rest}/produce`,
+      { context: context("billing"), content: { message: "paid", amount: 12.5, nested: { ok: true } } },
+      {
+        "Idempotency-Key": "req-1",
+      },
+    );
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ topic: `${p.prefix}billing_logs` });
 
     const [record, ...rest] = readTopic(`${p.prefix}billing_logs`);
     expect(rest).toHaveLength(0);
     const timber = fromBinary(TimberSchema, record?.value as Buffer);
-    expect(toJson(TimberSchema, timber.context ? { ...timber, content: timber.content } : timber, { useProtoFieldName: true })).toMatchObject({
-      context: { kafka_topic: "billing", kafka_partition: 3, es_index_prefix: "billing", app_max_tps: 100, app_secret: "s3cret" },
+    expect(
+      toJson(TimberSchema, timber.context ? { ...timber, content: timber.content } : timber, {
+        useProtoFieldName: true,
+      }),
+    ).toMatchObject({
+      context: {
+        kafka_topic: "billing",
+        kafka_partition: 3,
+        es_index_prefix: "billing",
+        app_max_tps: 100,
+        app_secret: "s3cret",
+      },
       content: { message: "paid", amount: 12.5, nested: { ok: true } },
     });
     expect(timber.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
@@ -142,16 +169,19 @@ describe("producer (real Kafka)", () => {
     const items = [{ content: { n: 1 } }, { content: { n: 2 } }, { content: { n: 3 } }];
     expect((await post(`${timberMode.rest}/produce_batch`, { context: context("orders"), items })).status).toBe(200);
     const records = readTopic(`${timberMode.prefix}orders_logs`).map((r) => fromBinary(TimberSchema, r.value));
-    expect(records.map((t) => toJson(TimberSchema, t).content).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))).toEqual([
-      { n: 1 },
-      { n: 2 },
-      { n: 3 },
-    ]);
+    expect(
+      records
+        .map((t) => toJson(TimberSchema, t).content)
+        .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+    ).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
     expect(records.every((t) => t.context?.kafkaTopic === "orders")).toBe(true);
 
     const collectionMode = await start({ BARITO_KAFKA_MESSAGE_FORMAT: "TimberCollection" });
     // camelCase keys are accepted as well as snake_case.
-    const camel = { context: { kafkaTopic: "orders", kafkaPartition: 1, esIndexPrefix: "orders", appMaxTps: 100 }, items };
+    const camel = {
+      context: { kafkaTopic: "orders", kafkaPartition: 1, esIndexPrefix: "orders", appMaxTps: 100 },
+      items,
+    };
     expect((await post(`${collectionMode.rest}/produce_batch`, camel)).status).toBe(200);
     const [record, ...more] = readTopic(`${collectionMode.prefix}orders_logs`);
     expect(more).toHaveLength(0);
@@ -163,17 +193,38 @@ describe("producer (real Kafka)", () => {
 
   it("serves the same service over gRPC with zstd, Connect and gRPC-Web", async () => {
     const p = await start();
-    const timber = { context: { kafkaTopic: "rpc", kafkaPartition: 1, kafkaReplicationFactor: 1, esIndexPrefix: "rpc", appMaxTps: 100 }, content: { fields: {} } };
-    const grpc = createClient(Producer, createGrpcTransport({ baseUrl: p.grpc, sendCompression: compressionZstd, acceptCompression: [compressionZstd] }));
+    const timber = {
+      context: {
+        kafkaTopic: "rpc",
+        kafkaPartition: 1,
+        kafkaReplicationFactor: 1,
+        esIndexPrefix: "rpc",
+        appMaxTps: 100,
+      },
+      content: { fields: {} },
+    };
+    const grpc = createClient(
+      Producer,
+      createGrpcTransport({ baseUrl: p.grpc, sendCompression: compressionZstd, acceptCompression: [compressionZstd] }),
+    );
     const connect = createClient(Producer, createConnectTransport({ baseUrl: p.rest, httpVersion: "1.1" }));
     const grpcWeb = createClient(Producer, createGrpcWebTransport({ baseUrl: p.rest, httpVersion: "1.1" }));
     expect((await grpc.produce(timber, { headers: { "idempotency-key": "g1" } })).topic).toBe(`${p.prefix}rpc_logs`);
-    expect((await grpc.produceBatch({ context: timber.context, items: [{ content: { fields: {} } }, { content: { fields: {} } }] })).topic).toBe(`${p.prefix}rpc_logs`);
+    expect(
+      (
+        await grpc.produceBatch({
+          context: timber.context,
+          items: [{ content: { fields: {} } }, { content: { fields: {} } }],
+        })
+      ).topic,
+    ).toBe(`${p.prefix}rpc_logs`);
     expect((await connect.produce(timber)).topic).toBe(`${p.prefix}rpc_logs`);
     expect((await grpcWeb.produce(timber)).topic).toBe(`${p.prefix}rpc_logs`);
     expect(readTopic(`${p.prefix}rpc_logs`)).toHaveLength(5);
 
-    const invalid = await grpc.produce({ ...timber, context: { ...timber.context, esIndexPrefix: "UPPER" } }).catch((e: unknown) => e);
+    const invalid = await grpc
+      .produce({ ...timber, context: { ...timber.context, esIndexPrefix: "UPPER" } })
+      .catch((e: unknown) => e);
     expect(ConnectError.from(invalid).code).toBe(Code.InvalidArgument);
     expect(ConnectError.from(invalid).metadata.get("barito-error-code")).toBe("INVALID_ARGUMENT");
   });
@@ -191,7 +242,12 @@ describe("producer (real Kafka)", () => {
     expect((await post(`${p.rest}/produce_batch`, batch(2))).status).toBe(200);
     const grpc = createClient(Producer, createGrpcTransport({ baseUrl: p.grpc, sendCompression: compressionZstd }));
     const err = ConnectError.from(
-      await grpc.produce({ context: { kafkaTopic: "limited", esIndexPrefix: "limited", appMaxTps: 1 }, content: { fields: {} } }).catch((e: unknown) => e),
+      await grpc
+        .produce({
+          context: { kafkaTopic: "limited", esIndexPrefix: "limited", appMaxTps: 1 },
+          content: { fields: {} },
+        })
+        .catch((e: unknown) => e),
     );
     expect(err.code).toBe(Code.ResourceExhausted);
     expect(Number(err.metadata.get("retry-after"))).toBeGreaterThanOrEqual(1);
@@ -232,7 +288,10 @@ describe("producer (real Kafka)", () => {
     }
     const empty = await post(`${p.rest}/produce_batch`, { context: context("ok"), items: [] });
     expect(empty.status).toBe(400);
-    const tooBig = await post(`${p.rest}/produce`, { context: context("ok"), content: { blob: "x".repeat(1_100_000) } });
+    const tooBig = await post(`${p.rest}/produce`, {
+      context: context("ok"),
+      content: { blob: "x".repeat(1_100_000) },
+    });
     expect(tooBig.status).toBe(413);
     expect(await tooBig.json()).toMatchObject({ code: "PAYLOAD_TOO_LARGE", details: [{ field: "content" }] });
     expect(() => readTopic(`${p.prefix}ok_logs`)).toThrow();
@@ -252,7 +311,11 @@ describe("producer (real Kafka)", () => {
     const p = await start();
     const send = (i: number) =>
       post(`${p.rest}/produce`, { context: context("drain"), content: { i } }).then(
-        async (res) => ({ i, status: res.status, code: res.status === 200 ? "" : ((await res.json()) as { code: string }).code }),
+        async (res) => ({
+          i,
+          status: res.status,
+          code: res.status === 200 ? "" : ((await res.json()) as { code: string }).code,
+        }),
         () => ({ i, status: 0, code: "CONNECTION" }),
       );
     await send(-1); // creates the topic
@@ -265,7 +328,9 @@ describe("producer (real Kafka)", () => {
       expect([0, 503]).toContain(r.status);
       if (r.status === 503) expect(r.code).toBe("SHUTTING_DOWN");
     }
-    const stored = readTopic(`${p.prefix}drain_logs`).map((r) => (toJson(TimberSchema, fromBinary(TimberSchema, r.value)).content as { i: number }).i);
+    const stored = readTopic(`${p.prefix}drain_logs`).map(
+      (r) => (toJson(TimberSchema, fromBinary(TimberSchema, r.value)).content as { i: number }).i,
+    );
     for (const i of acknowledged) expect(stored).toContain(i);
   });
 });

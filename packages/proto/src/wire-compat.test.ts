@@ -5,13 +5,13 @@ import { TimberCollectionSchema, TimberContextSchema, TimberSchema } from "./ind
 // Bytes written by hand from barito-proto's field numbers and wire types, so that a renumbered or retyped
 // field in producer.proto fails here instead of silently breaking Go clients.
 const expectedContext = Buffer.concat([
-  Buffer.from([0x0a, 4]), Buffer.from("demo"), // 1: kafka_topic (string)
+  Buffer.from([0x0a, 4, ...Buffer.from("demo")]), // 1: kafka_topic (string)
   Buffer.from([0x10, 3]), // 2: kafka_partition (int32 varint)
   Buffer.from([0x18, 1]), // 3: kafka_replication_factor
-  Buffer.from([0x22, 2]), Buffer.from("ix"), // 4: es_index_prefix
-  Buffer.from([0x2a, 1]), Buffer.from("t"), // 5: es_document_type
+  Buffer.from([0x22, 2, ...Buffer.from("ix")]), // 4: es_index_prefix
+  Buffer.from([0x2a, 1, ...Buffer.from("t")]), // 5: es_document_type
   Buffer.from([0x30, 10]), // 6: app_max_tps
-  Buffer.from([0x3a, 1]), Buffer.from("s"), // 7: app_secret
+  Buffer.from([0x3a, 1, ...Buffer.from("s")]), // 7: app_secret
   Buffer.from([0x40, 1]), // 8: disable_app_tps (bool)
   Buffer.from([0x48, 20]), // 9: app_group_max_tps
 ]);

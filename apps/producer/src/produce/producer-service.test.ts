@@ -7,7 +7,13 @@ import { ProduceError } from "./produce-error.js";
 import { createProducerService, type ProducerSettings } from "./producer-service.js";
 import { createTopicProvisioner } from "./topic-provisioner.js";
 
-const context = { kafkaTopic: "billing", esIndexPrefix: "billing", appMaxTps: 10, kafkaPartition: 3, kafkaReplicationFactor: 1 };
+const context = {
+  kafkaTopic: "billing",
+  esIndexPrefix: "billing",
+  appMaxTps: 10,
+  kafkaPartition: 3,
+  kafkaReplicationFactor: 1,
+};
 const content = { fields: { message: { kind: { case: "stringValue" as const, value: "paid" } } } };
 
 function setup(overrides: Partial<ProducerSettings> = {}, opts: { connected?: boolean; failPublish?: unknown } = {}) {
@@ -38,16 +44,38 @@ function setup(overrides: Partial<ProducerSettings> = {}, opts: { connected?: bo
       return { allowed: true, retryAfterMs: 0 };
     },
   };
-  const topics = createTopicProvisioner({ admin, publisher, newTopicEventTopic: "new_topic_events", ignoreKafkaOptions: false, logger: noopLogger });
+  const topics = createTopicProvisioner({
+    admin,
+    publisher,
+    newTopicEventTopic: "new_topic_events",
+    ignoreKafkaOptions: false,
+    logger: noopLogger,
+  });
   const service = createProducerService({
     publisher,
     topics,
     rateLimiter,
     logger: noopLogger,
     clock: () => new Date("2026-03-04T05:06:07.890Z"),
-    settings: { topicPrefix: "", topicSuffix: "_logs", maxBatchItems: 100, messageFormat: "Timber", maxMessageBytes: 1_000_000, ...overrides },
+    settings: {
+      topicPrefix: "",
+      topicSuffix: "_logs",
+      maxBatchItems: 100,
+      messageFormat: "Timber",
+      maxMessageBytes: 1_000_000,
+      ...overrides,
+    },
   });
-  return { service, written, created, charged, topics, deny: () => { allow = false; } };
+  return {
+    service,
+    written,
+    created,
+    charged,
+    topics,
+    deny: () => {
+      allow = false;
+    },
+  };
 }
 
 describe("createProducerService()", () => {
@@ -72,7 +100,9 @@ describe("createProducerService()", () => {
 
   it("writes one TimberCollection record with the message_format header in collection mode", async () => {
     const { service, written } = setup({ messageFormat: "TimberCollection" });
-    await service.produceBatch(create(TimberCollectionSchema, { context, items: [{ content }, { content }, { content }] }));
+    await service.produceBatch(
+      create(TimberCollectionSchema, { context, items: [{ content }, { content }, { content }] }),
+    );
     const logs = written.find((w) => w.topic === "billing_logs");
     expect(logs?.records).toHaveLength(1);
     expect(logs?.records[0]?.headers).toEqual({ message_format: "TimberCollection" });
@@ -81,7 +111,10 @@ describe("createProducerService()", () => {
 
   it("rejects invalid input naming every field, before anything reaches Kafka", async () => {
     const { service, written } = setup();
-    const bad = create(TimberCollectionSchema, { context: { kafkaTopic: "bad topic!", esIndexPrefix: "Upper", appMaxTps: 0 }, items: [{}] });
+    const bad = create(TimberCollectionSchema, {
+      context: { kafkaTopic: "bad topic!", esIndexPrefix: "Upper", appMaxTps: 0 },
+      items: [{}],
+    });
     const error = await service.produceBatch(bad).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ProduceError);
     expect((error as ProduceError).code).toBe("INVALID_ARGUMENT");
@@ -96,15 +129,22 @@ describe("createProducerService()", () => {
 
   it("rejects an empty batch and one over the item limit", async () => {
     const { service } = setup({ maxBatchItems: 2 });
-    await expect(service.produceBatch(create(TimberCollectionSchema, { context, items: [] }))).rejects.toMatchObject({ details: [{ field: "items" }] });
+    await expect(service.produceBatch(create(TimberCollectionSchema, { context, items: [] }))).rejects.toMatchObject({
+      details: [{ field: "items" }],
+    });
     const three = create(TimberCollectionSchema, { context, items: [{ content }, { content }, { content }] });
-    await expect(service.produceBatch(three)).rejects.toMatchObject({ code: "INVALID_ARGUMENT", details: [{ field: "items" }] });
+    await expect(service.produceBatch(three)).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+      details: [{ field: "items" }],
+    });
   });
 
   it("answers 429-style with a retry hint when the limit is hit, and writes nothing", async () => {
     const { service, written, deny } = setup();
     deny();
-    const error = (await service.produce(create(TimberSchema, { context, content })).catch((e: unknown) => e)) as ProduceError;
+    const error = (await service
+      .produce(create(TimberSchema, { context, content }))
+      .catch((e: unknown) => e)) as ProduceError;
     expect(error.code).toBe("RATE_LIMITED");
     expect(error.httpStatus).toBe(429);
     expect(error.retryAfterMs).toBe(2500);
@@ -113,7 +153,9 @@ describe("createProducerService()", () => {
 
   it("uses the app-group bucket when disable_app_tps is set", async () => {
     const { service, charged } = setup({ topicPrefix: "c1-" });
-    await service.produce(create(TimberSchema, { context: { ...context, disableAppTps: true, appGroupMaxTps: 50 }, content }));
+    await service.produce(
+      create(TimberSchema, { context: { ...context, disableAppTps: true, appGroupMaxTps: 50 }, content }),
+    );
     expect(charged).toEqual([{ key: "app_group:c1-", cost: 1, tps: 50 }]);
   });
 
@@ -121,17 +163,25 @@ describe("createProducerService()", () => {
     const { service } = setup({ maxMessageBytes: 200 });
     const big = { fields: { message: { kind: { case: "stringValue" as const, value: "x".repeat(100) } } } };
     const batch = create(TimberCollectionSchema, { context, items: [{ content }, { content: big }] });
-    await expect(service.produceBatch(batch)).rejects.toMatchObject({ code: "PAYLOAD_TOO_LARGE", details: [{ field: "items[1]" }] });
+    await expect(service.produceBatch(batch)).rejects.toMatchObject({
+      code: "PAYLOAD_TOO_LARGE",
+      details: [{ field: "items[1]" }],
+    });
   });
 
   it("answers UNAVAILABLE with a retry hint when Kafka is down, and PARTIALLY_WRITTEN when a batch write fails", async () => {
-    await expect(setup({}, { connected: false }).service.produce(create(TimberSchema, { context, content }))).rejects.toMatchObject({
+    await expect(
+      setup({}, { connected: false }).service.produce(create(TimberSchema, { context, content })),
+    ).rejects.toMatchObject({
       code: "KAFKA_UNAVAILABLE",
       retryAfterMs: 5000,
     });
     const failing = setup({}, { failPublish: { code: "TIMEOUT", retriable: true } });
     const batch = create(TimberCollectionSchema, { context, items: [{ content }, { content }] });
-    await expect(failing.service.produceBatch(batch)).rejects.toMatchObject({ code: "PARTIALLY_WRITTEN", httpStatus: 503 });
+    await expect(failing.service.produceBatch(batch)).rejects.toMatchObject({
+      code: "PARTIALLY_WRITTEN",
+      httpStatus: 503,
+    });
     await failing.topics.close();
   });
 });

@@ -72,15 +72,21 @@ export function createProducerService(options: ProducerServiceOptions): Producer
     const bytes = built.reduce((sum, { record }) => sum + record.value.byteLength, 0);
 
     if (!publisher.isConnected()) {
-      throw new ProduceError("KAFKA_UNAVAILABLE", "Kafka is not reachable; retry later", { retryAfterMs: kafkaRetryAfterMs });
+      throw new ProduceError("KAFKA_UNAVAILABLE", "Kafka is not reachable; retry later", {
+        retryAfterMs: kafkaRetryAfterMs,
+      });
     }
     const { key, tps } = rateLimitKey(topic, context);
     const decision = await rateLimiter.take(key, items.length, tps);
     if (!decision.allowed) {
       observer.rateLimited?.(topic, items.length, bytes);
-      throw new ProduceError("RATE_LIMITED", `rate limit of ${tps} logs/s exceeded for ${context.disableAppTps ? "the app group" : `topic ${topic}`}`, {
-        retryAfterMs: Math.max(1, decision.retryAfterMs),
-      });
+      throw new ProduceError(
+        "RATE_LIMITED",
+        `rate limit of ${tps} logs/s exceeded for ${context.disableAppTps ? "the app group" : `topic ${topic}`}`,
+        {
+          retryAfterMs: Math.max(1, decision.retryAfterMs),
+        },
+      );
     }
 
     try {
@@ -134,7 +140,8 @@ function checkRecordSizes(built: readonly BuiltRecord[], maxMessageBytes: number
 }
 
 function kafkaFailure(err: unknown, topic: string, records: number, logger: Logger): ProduceError {
-  const code = typeof err === "object" && err !== null && "code" in err ? String((err as { code: unknown }).code) : "UNKNOWN";
+  const code =
+    typeof err === "object" && err !== null && "code" in err ? String((err as { code: unknown }).code) : "UNKNOWN";
   if (code === "MESSAGE_TOO_LARGE") {
     return new ProduceError("PAYLOAD_TOO_LARGE", "Kafka rejected a record as too large", { cause: err });
   }
@@ -142,10 +149,14 @@ function kafkaFailure(err: unknown, topic: string, records: number, logger: Logg
   // Some records of a multi-record write may already be stored: a retry is safe only with an Idempotency-Key,
   // which lets the consumer drop the duplicates.
   return records > 1
-    ? new ProduceError("PARTIALLY_WRITTEN", "Kafka did not acknowledge every log of the batch; retry (with the same Idempotency-Key to avoid duplicates)", {
-        retryAfterMs: kafkaRetryAfterMs,
-        cause: err,
-      })
+    ? new ProduceError(
+        "PARTIALLY_WRITTEN",
+        "Kafka did not acknowledge every log of the batch; retry (with the same Idempotency-Key to avoid duplicates)",
+        {
+          retryAfterMs: kafkaRetryAfterMs,
+          cause: err,
+        },
+      )
     : new ProduceError("KAFKA_UNAVAILABLE", "Kafka did not acknowledge the log; retry later", {
         retryAfterMs: kafkaRetryAfterMs,
         cause: err,

@@ -49,7 +49,9 @@ export function buildRecords(
     const recordHeaders: Record<string, string> = { [headers.messageFormat]: "TimberCollection" };
     // The consumer numbers the items of a collection itself, so only the key travels.
     if (idempotencyKey !== undefined) recordHeaders[headers.idempotencyKey] = idempotencyKey;
-    return [{ record: { value: toBinary(TimberCollectionSchema, collection), headers: recordHeaders }, field: "items" }];
+    return [
+      { record: { value: toBinary(TimberCollectionSchema, collection), headers: recordHeaders }, field: "items" },
+    ];
   }
   return items.map((item, index) => {
     const timber = create(TimberSchema, { context, timestamp, content: item.content });

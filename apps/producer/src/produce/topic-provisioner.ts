@@ -73,7 +73,12 @@ export function createTopicProvisioner(options: TopicProvisionerOptions): TopicP
       } catch (err) {
         options.onAnnouncementFailed?.(topic);
         const delay = Math.min(maxDelayMs, minDelayMs * 2 ** Math.min(attempt, 16)) * (0.5 + Math.random() / 2);
-        options.logger.warn("announcing new topic failed, retrying", { topic, attempt, retryInMs: Math.round(delay), err });
+        options.logger.warn("announcing new topic failed, retrying", {
+          topic,
+          attempt,
+          retryInMs: Math.round(delay),
+          err,
+        });
         await sleep(delay);
       }
     }
@@ -87,7 +92,11 @@ export function createTopicProvisioner(options: TopicProvisionerOptions): TopicP
     }
     const spec = options.ignoreKafkaOptions
       ? { topic, partitions: -1, replicationFactor: -1 }
-      : { topic, partitions: partitions > 0 ? partitions : -1, replicationFactor: replicationFactor > 0 ? replicationFactor : -1 };
+      : {
+          topic,
+          partitions: partitions > 0 ? partitions : -1,
+          replicationFactor: replicationFactor > 0 ? replicationFactor : -1,
+        };
     options.logger.info("creating topic", spec);
     const outcome = await options.admin.createTopic(spec);
     known.add(topic);

@@ -57,7 +57,10 @@ function validateContext(
       reason: 'must not contain \\ / * ? " < > | space , # or :',
     });
   } else if (/^[-_+]/.test(prefix) || prefix === "." || prefix === "..") {
-    violations.push({ field: `${path}.es_index_prefix`, reason: "must not start with '-', '_' or '+', nor be '.' or '..'" });
+    violations.push({
+      field: `${path}.es_index_prefix`,
+      reason: "must not start with '-', '_' or '+', nor be '.' or '..'",
+    });
   } else if (Buffer.byteLength(prefix) > maxIndexBytes - dailySuffixBytes) {
     violations.push({
       field: `${path}.es_index_prefix`,
@@ -69,13 +72,19 @@ function validateContext(
       violations.push({ field: `${path}.app_group_max_tps`, reason: "must be > 0 when disable_app_tps is true" });
     }
   } else if (context.appMaxTps <= 0) {
-    violations.push({ field: `${path}.app_max_tps`, reason: "must be > 0 (or set disable_app_tps with app_group_max_tps)" });
+    violations.push({
+      field: `${path}.app_max_tps`,
+      reason: "must be > 0 (or set disable_app_tps with app_group_max_tps)",
+    });
   }
   if (context.kafkaPartition < 0) {
     violations.push({ field: `${path}.kafka_partition`, reason: "must be >= 0 (0 = broker default)" });
   }
   if (context.kafkaReplicationFactor < 0 || context.kafkaReplicationFactor > 32767) {
-    violations.push({ field: `${path}.kafka_replication_factor`, reason: "must be between 0 (broker default) and 32767" });
+    violations.push({
+      field: `${path}.kafka_replication_factor`,
+      reason: "must be between 0 (broker default) and 32767",
+    });
   }
 }
 
@@ -102,7 +111,10 @@ export function validateCollection(collection: TimberCollection, limits: Validat
   if (collection.items.length === 0) {
     violations.push({ field: "items", reason: "must contain at least one log" });
   } else if (collection.items.length > limits.maxBatchItems) {
-    violations.push({ field: "items", reason: `at most ${limits.maxBatchItems} logs per batch (got ${collection.items.length})` });
+    violations.push({
+      field: "items",
+      reason: `at most ${limits.maxBatchItems} logs per batch (got ${collection.items.length})`,
+    });
   }
   collection.items.forEach((item, index) => {
     // Report at most a handful of item errors: a 10k-item batch of bad items must not produce a 10k-entry answer.

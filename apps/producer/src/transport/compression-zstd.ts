@@ -21,7 +21,10 @@ export const compressionZstd: Compression = {
       return new Uint8Array(await zstdDecompress(bytes, { maxOutputLength: readMaxBytes }));
     } catch (err) {
       if ((err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE" || err instanceof RangeError) {
-        throw new ConnectError(`message is larger than ${readMaxBytes} bytes after zstd decompression`, Code.ResourceExhausted);
+        throw new ConnectError(
+          `message is larger than ${readMaxBytes} bytes after zstd decompression`,
+          Code.ResourceExhausted,
+        );
       }
       throw new ConnectError("invalid zstd-compressed message", Code.InvalidArgument, undefined, undefined, err);
     }

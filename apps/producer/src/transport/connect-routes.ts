@@ -18,7 +18,8 @@ export function requestMeta(headers: Headers): RequestMeta {
 export function toConnectError(err: unknown): ConnectError {
   if (err instanceof ProduceError) {
     const metadata = new Headers({ [errorMetadata.code]: err.code });
-    if (err.retryAfterMs !== undefined) metadata.set(errorMetadata.retryAfter, String(retryAfterSeconds(err.retryAfterMs)));
+    if (err.retryAfterMs !== undefined)
+      metadata.set(errorMetadata.retryAfter, String(retryAfterSeconds(err.retryAfterMs)));
     if (err.details.length > 0) metadata.set(errorMetadata.details, JSON.stringify(err.details));
     return new ConnectError(err.message, err.connectCode, metadata);
   }

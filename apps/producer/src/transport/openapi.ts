@@ -3,12 +3,27 @@ const context = {
   type: "object",
   required: ["kafka_topic", "es_index_prefix"],
   properties: {
-    kafka_topic: { type: "string", description: "Topic = BARITO_KAFKA_TOPIC_PREFIX + kafka_topic + BARITO_KAFKA_TOPIC_SUFFIX; [a-zA-Z0-9._-]" },
-    kafka_partition: { type: "integer", minimum: 0, description: "Partitions when the topic is created (0 = broker default)" },
-    kafka_replication_factor: { type: "integer", minimum: 0, description: "Replication when the topic is created (0 = broker default)" },
-    es_index_prefix: { type: "string", description: "Index prefix: lowercase, no \\ / * ? \" < > | space , # :" },
+    kafka_topic: {
+      type: "string",
+      description: "Topic = BARITO_KAFKA_TOPIC_PREFIX + kafka_topic + BARITO_KAFKA_TOPIC_SUFFIX; [a-zA-Z0-9._-]",
+    },
+    kafka_partition: {
+      type: "integer",
+      minimum: 0,
+      description: "Partitions when the topic is created (0 = broker default)",
+    },
+    kafka_replication_factor: {
+      type: "integer",
+      minimum: 0,
+      description: "Replication when the topic is created (0 = broker default)",
+    },
+    es_index_prefix: { type: "string", description: 'Index prefix: lowercase, no \\ / * ? " < > | space , # :' },
     es_document_type: { type: "string", description: "Ignored (documents are typeless)" },
-    app_max_tps: { type: "integer", minimum: 1, description: "Logs per second for this topic (required unless disable_app_tps)" },
+    app_max_tps: {
+      type: "integer",
+      minimum: 1,
+      description: "Logs per second for this topic (required unless disable_app_tps)",
+    },
     app_secret: { type: "string" },
     disable_app_tps: { type: "boolean", description: "Use the app-group limit instead of the per-app one" },
     app_group_max_tps: { type: "integer", minimum: 1 },
@@ -18,7 +33,11 @@ const context = {
 const timber = {
   type: "object",
   required: ["context", "content"],
-  properties: { context, content: { type: "object", description: "The log document" }, timestamp: { type: "string", description: "Ignored: set to the receive time" } },
+  properties: {
+    context,
+    content: { type: "object", description: "The log document" },
+    timestamp: { type: "string", description: "Ignored: set to the receive time" },
+  },
 };
 const error = {
   type: "object",
@@ -26,10 +45,22 @@ const error = {
   properties: {
     code: {
       type: "string",
-      enum: ["INVALID_ARGUMENT", "PAYLOAD_TOO_LARGE", "RATE_LIMITED", "KAFKA_UNAVAILABLE", "PARTIALLY_WRITTEN", "SHUTTING_DOWN", "INTERNAL", "NOT_FOUND"],
+      enum: [
+        "INVALID_ARGUMENT",
+        "PAYLOAD_TOO_LARGE",
+        "RATE_LIMITED",
+        "KAFKA_UNAVAILABLE",
+        "PARTIALLY_WRITTEN",
+        "SHUTTING_DOWN",
+        "INTERNAL",
+        "NOT_FOUND",
+      ],
     },
     message: { type: "string" },
-    details: { type: "array", items: { type: "object", properties: { field: { type: "string" }, reason: { type: "string" } } } },
+    details: {
+      type: "array",
+      items: { type: "object", properties: { field: { type: "string" }, reason: { type: "string" } } },
+    },
   },
 };
 const retryAfter = { "Retry-After": { description: "Seconds until a retry can succeed", schema: { type: "integer" } } };
@@ -41,11 +72,28 @@ const idempotencyKey = {
   schema: { type: "string", maxLength: 256 },
 };
 const responses = {
-  "200": { description: "Stored in Kafka", content: { "application/json": { schema: { type: "object", properties: { topic: { type: "string" } } } } } },
-  "400": { description: "Invalid request", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
-  "413": { description: "Body or record too large", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
-  "429": { description: "Rate limit exceeded", headers: retryAfter, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
-  "503": { description: "Kafka unavailable or shutting down", headers: retryAfter, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
+  "200": {
+    description: "Stored in Kafka",
+    content: { "application/json": { schema: { type: "object", properties: { topic: { type: "string" } } } } },
+  },
+  "400": {
+    description: "Invalid request",
+    content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+  },
+  "413": {
+    description: "Body or record too large",
+    content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+  },
+  "429": {
+    description: "Rate limit exceeded",
+    headers: retryAfter,
+    content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+  },
+  "503": {
+    description: "Kafka unavailable or shutting down",
+    headers: retryAfter,
+    content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+  },
 };
 
 export const openApiDocument = {
@@ -71,7 +119,14 @@ export const openApiDocument = {
               schema: {
                 type: "object",
                 required: ["context", "items"],
-                properties: { context, items: { type: "array", minItems: 1, items: { type: "object", properties: { content: { type: "object" } } } } },
+                properties: {
+                  context,
+                  items: {
+                    type: "array",
+                    minItems: 1,
+                    items: { type: "object", properties: { content: { type: "object" } } },
+                  },
+                },
               },
             },
           },
@@ -80,7 +135,12 @@ export const openApiDocument = {
       },
     },
     "/healthz": { get: { summary: "Process alive", responses: { "200": { description: "alive" } } } },
-    "/readyz": { get: { summary: "Kafka reachable and not shutting down", responses: { "200": { description: "ready" }, "503": { description: "not ready" } } } },
+    "/readyz": {
+      get: {
+        summary: "Kafka reachable and not shutting down",
+        responses: { "200": { description: "ready" }, "503": { description: "not ready" } },
+      },
+    },
   },
   components: { schemas: { Error: error } },
 } as const;

@@ -87,7 +87,10 @@ export function createRestApp(options: RestAppOptions): Hono {
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/readyz", (c) => {
     const readiness = options.readiness();
-    return c.json({ status: readiness.ready ? "ready" : "not_ready", checks: readiness.checks }, readiness.ready ? 200 : 503);
+    return c.json(
+      { status: readiness.ready ? "ready" : "not_ready", checks: readiness.checks },
+      readiness.ready ? 200 : 503,
+    );
   });
   app.get("/openapi.json", (c) => c.json(openApiDocument));
 
@@ -96,9 +99,11 @@ export function createRestApp(options: RestAppOptions): Hono {
       maxSize: options.maxBodyBytes,
       onError: (c) =>
         c.json(
-          errorBody("PAYLOAD_TOO_LARGE", `request body larger than ${options.maxBodyBytes} bytes (BARITO_GRPC_MAX_RECV_MSG_SIZE)`, [
-            { field: "body", reason: `at most ${options.maxBodyBytes} bytes` },
-          ]),
+          errorBody(
+            "PAYLOAD_TOO_LARGE",
+            `request body larger than ${options.maxBodyBytes} bytes (BARITO_GRPC_MAX_RECV_MSG_SIZE)`,
+            [{ field: "body", reason: `at most ${options.maxBodyBytes} bytes` }],
+          ),
           413,
         ),
     });
