@@ -4,7 +4,6 @@ import type { AddressInfo } from "node:net";
 import type { ProducerConfig } from "@barito-flow/config";
 import type { Logger } from "@barito-flow/logger";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node";
 import { getRequestListener } from "@hono/node-server";
 import { Hono } from "hono";
 import { watchKafka } from "./kafka-health.js";
@@ -13,9 +12,10 @@ import { ProduceError } from "./produce/produce-error.js";
 import type { LogPublisher, RateLimiter, TopicAdmin } from "./produce/ports.js";
 import { createProducerService } from "./produce/producer-service.js";
 import { createTopicProvisioner } from "./produce/topic-provisioner.js";
-import { compressionZstd } from "./transport/compression-zstd.js";
+import { compressionGzip, compressionZstd } from "./transport/compression.js";
 import { producerRoutes } from "./transport/connect-routes.js";
 import { createRestApp, type Readiness } from "./transport/rest-app.js";
+import { createRpcNodeHandler } from "./transport/rpc-node-handler.js";
 
 export interface ProducerAppDeps {
   config: ProducerConfig;
@@ -127,6 +127,7 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
     readMaxBytes: config.producer.grpcMaxRecvMsgSize,
     interceptors: [timing],
     shutdownSignal: shutdown.signal,
+    onHandlerFailure: (err: unknown) => logger.error("RPC handler failed", { err }),
   };
 
   const restApp = createRestApp({
@@ -139,11 +140,11 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
   });
   // Connect and gRPC-Web share the REST port; everything that is not an RPC path falls through to Hono.
   const restListener = getRequestListener(restApp.fetch);
-  const restHandler = connectNodeAdapter({
+  const restHandler = createRpcNodeHandler({
     ...rpcOptions,
     fallback: (req, res) => restListener(req as IncomingMessage, res as ServerResponse),
   });
-  const grpcHandler = connectNodeAdapter(rpcOptions);
+  const grpcHandler = createRpcNodeHandler(rpcOptions);
 
   const metricsApp = new Hono();
   metricsApp.get("/metrics", async (c) =>

@@ -13,7 +13,7 @@ import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } f
 import { afterAll, describe, expect, it } from "@jest/globals";
 import { createProducerApp, type ProducerApp } from "./app.js";
 import { createProducerMetrics } from "./metrics.js";
-import { compressionZstd } from "./transport/compression-zstd.js";
+import { compressionZstd } from "./transport/compression.js";
 
 const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
 const run = randomUUID().slice(0, 8);

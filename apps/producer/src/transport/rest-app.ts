@@ -61,7 +61,7 @@ function fieldOfDecodeError(message: string): string {
     const [, messageName, fieldName] = field;
     return messageName === "TimberContext" ? `context.${fieldName}` : (fieldName ?? "body");
   }
-  if (message.includes("google.protobuf.Struct")) return "content";
+  if (message.includes("google.protobuf.Struct") || message.includes("google.protobuf.Value")) return "content";
   return "body";
 }
 
@@ -97,6 +97,7 @@ export function createRestApp(options: RestAppOptions): Hono {
   if (options.restApi) {
     const limit = bodyLimit({
       maxSize: options.maxBodyBytes,
+      // The unread rest of the body is still on the socket: close it rather than parse it as the next request.
       onError: (c) =>
         c.json(
           errorBody(
@@ -105,6 +106,7 @@ export function createRestApp(options: RestAppOptions): Hono {
             [{ field: "body", reason: `at most ${options.maxBodyBytes} bytes` }],
           ),
           413,
+          { Connection: "close" },
         ),
     });
     app.post("/produce", limit, async (c) => {

@@ -1,7 +1,7 @@
 import * as zlib from "node:zlib";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "@jest/globals";
-import { compressionZstd } from "./compression-zstd.js";
+import { compressionGzip, compressionZstd } from "./compression.js";
 
 describe("compressionZstd", () => {
   it("round-trips and interoperates with plain zstd frames", async () => {
@@ -17,6 +17,10 @@ describe("compressionZstd", () => {
     expect(bomb.byteLength).toBeLessThan(10_000);
     const error = await compressionZstd.decompress(bomb, 1_000_000).catch((e: unknown) => e);
     expect(ConnectError.from(error).code).toBe(Code.ResourceExhausted);
+    const gzipError = await compressionGzip
+      .decompress(zlib.gzipSync(Buffer.alloc(50_000_000)), 1_000_000)
+      .catch((e: unknown) => e);
+    expect(ConnectError.from(gzipError).code).toBe(Code.ResourceExhausted);
   });
 
   it("reports garbage as an invalid argument, not a crash", async () => {

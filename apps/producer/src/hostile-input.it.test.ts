@@ -1,0 +1,229 @@
+// Thousands of generated malformed and edge-case requests against every protocol of a producer on the real
+// Kafka: every answer must be a well-formed 4xx (or a success for valid input), never a 5xx or a crash, and
+// valid traffic sent at the same time must be unaffected.
+import { request } from "node:http";
+import { connect as connectHttp2, constants as h2 } from "node:http2";
+import { randomUUID } from "node:crypto";
+import { loadProducerConfig } from "@barito-flow/config";
+import { createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
+import { noopLogger } from "@barito-flow/logger";
+import { createLocalRateLimiter } from "@barito-flow/rate-limit";
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import fc from "fast-check";
+import { createProducerApp, type ProducerApp } from "./app.js";
+import { createProducerMetrics } from "./metrics.js";
+
+const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
+const run = randomUUID().slice(0, 8);
+let app: ProducerApp;
+let rest = "";
+let grpcPort = 0;
+let close: () => Promise<void>;
+
+const validContext = {
+  kafka_topic: `hostile${run}`,
+  kafka_partition: 1,
+  kafka_replication_factor: 1,
+  es_index_prefix: "hostile",
+  app_max_tps: 1_000_000,
+};
+
+beforeAll(async () => {
+  const config = loadProducerConfig({
+    BARITO_KAFKA_BROKERS: brokers,
+    BARITO_NEW_TOPIC_EVENT: `it${run}_new_topic_events`,
+    BARITO_GRPC_MAX_RECV_MSG_SIZE: "200000",
+    BARITO_PRODUCER_MAX_MESSAGE_BYTES: "50000",
+    BARITO_PRODUCER_MAX_BATCH_ITEMS: "50",
+  });
+  const kafka = { brokers: [brokers], clientId: `hostile-${run}` };
+  const publisher = createKafkaPublisher({ ...kafka, deliveryTimeoutMs: 10_000 });
+  const admin = createKafkaAdmin(kafka);
+  await Promise.all([publisher.connect(), admin.connect()]);
+  const rateLimiter = createLocalRateLimiter({ intervalMs: 10_000 });
+  app = createProducerApp({
+    config,
+    logger: noopLogger,
+    publisher,
+    admin,
+    rateLimiter,
+    metrics: createProducerMetrics("_logs"),
+  });
+  const loopback = { host: "127.0.0.1", port: 0 };
+  const ports = await app.listen({ rest: loopback, grpc: loopback, metrics: loopback });
+  rest = `http://127.0.0.1:${ports.rest}`;
+  grpcPort = ports.grpc;
+  close = async () => {
+    await app.close(2_000);
+    await Promise.allSettled([publisher.close(), admin.close(), rateLimiter.close()]);
+  };
+  for (let i = 0; i < 50 && !app.readiness().ready; i++) await new Promise((r) => setTimeout(r, 100));
+});
+
+afterAll(() => close());
+
+/**
+ * POST with node:http rather than fetch: a server may answer 413 before reading a huge body and close the
+ * connection, which fetch reports as a network error even though the answer arrived.
+ */
+function postRaw(
+  path: string,
+  body: string | Uint8Array,
+  contentType = "application/json",
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${rest}${path}`, { method: "POST", headers: { "content-type": contentType } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+      res.on("error", reject);
+    });
+    req.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code !== "EPIPE" && err.code !== "ECONNRESET") reject(err);
+    });
+    req.end(body);
+  });
+}
+
+function expectWellFormedRestAnswer(answer: { status: number; text: string }) {
+  expect([200, 400, 413, 429]).toContain(answer.status);
+  const json = JSON.parse(answer.text) as Record<string, unknown>;
+  if (answer.status === 200) expect(typeof json.topic).toBe("string");
+  else {
+    expect(typeof json.code).toBe("string");
+    expect(typeof json.message).toBe("string");
+    expect(Array.isArray(json.details)).toBe(true);
+  }
+}
+
+/** Sends one gRPC unary call over a raw HTTP/2 stream (so the payload can be anything), returns grpc-status. */
+function rawGrpc(payload: Buffer, encoding?: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const session = connectHttp2(`http://127.0.0.1:${grpcPort}`);
+    session.on("error", reject);
+    const frame = Buffer.alloc(5 + payload.length);
+    frame[0] = encoding ? 1 : 0;
+    frame.writeUInt32BE(payload.length, 1);
+    payload.copy(frame, 5);
+    const stream = session.request({
+      [h2.HTTP2_HEADER_METHOD]: "POST",
+      [h2.HTTP2_HEADER_PATH]: "/producer.Producer/ProduceBatch",
+      "content-type": "application/grpc",
+      te: "trailers",
+      ...(encoding ? { "grpc-encoding": encoding } : {}),
+    });
+    let status = -1;
+    stream.on("response", (headers) => {
+      if (headers["grpc-status"] !== undefined) status = Number(headers["grpc-status"]);
+    });
+    stream.on("trailers", (trailers) => {
+      status = Number(trailers["grpc-status"]);
+    });
+    stream.on("data", () => undefined);
+    stream.on("close", () => {
+      session.close();
+      resolve(status);
+    });
+    stream.on("error", reject);
+    stream.end(frame);
+  });
+}
+
+const jsonValue = fc.jsonValue({ maxDepth: 4 });
+const hostileContext = fc.oneof(
+  fc.constant(undefined),
+  jsonValue,
+  fc.record(
+    {
+      kafka_topic: fc.oneof(fc.string(), jsonValue),
+      es_index_prefix: fc.oneof(fc.string(), jsonValue),
+      app_max_tps: fc.oneof(fc.integer(), fc.double(), fc.string(), jsonValue),
+      kafka_partition: fc.oneof(fc.integer(), fc.string()),
+      disable_app_tps: fc.oneof(fc.boolean(), fc.string()),
+      app_group_max_tps: fc.integer(),
+    },
+    { requiredKeys: [] },
+  ),
+);
+
+describe("producer under hostile input (real Kafka)", () => {
+  it("answers broken and mistyped JSON bodies on every REST route with a well-formed 4xx, never a 5xx", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom("/produce", "/produce_batch"),
+        fc.oneof(
+          fc.string(),
+          jsonValue.map((v) => JSON.stringify(v)),
+          fc
+            .record(
+              {
+                context: hostileContext,
+                content: jsonValue,
+                items: fc.array(fc.record({ content: jsonValue }), { maxLength: 5 }),
+              },
+              { requiredKeys: [] },
+            )
+            .map((v) => JSON.stringify(v)),
+          fc.uint8Array({ maxLength: 200 }).map((bytes) => Buffer.from(bytes).toString("latin1")),
+        ),
+        async (path, body) => expectWellFormedRestAnswer(await postRaw(path, body)),
+      ),
+      { numRuns: 600 },
+    );
+  });
+
+  it("refuses oversized bodies, deep nesting, invalid UTF-8 and huge batches with 4xx", async () => {
+    const big = JSON.stringify({ context: validContext, content: { blob: "x".repeat(300_000) } });
+    expect((await postRaw("/produce", big)).status).toBe(413);
+    const record = JSON.stringify({ context: validContext, content: { blob: "x".repeat(60_000) } });
+    expect((await postRaw("/produce", record)).status).toBe(413);
+    const deep = `{"context":${JSON.stringify(validContext)},"content":{"a":${"[".repeat(50_000)}${"]".repeat(50_000)}}}`;
+    expectWellFormedRestAnswer(await postRaw("/produce", deep));
+    const deepObjects = `{"context":${JSON.stringify(validContext)},"content":${'{"a":'.repeat(20_000)}1${"}".repeat(20_000)}}`;
+    expectWellFormedRestAnswer(await postRaw("/produce", deepObjects));
+    const invalidUtf8 = Buffer.concat([
+      Buffer.from(`{"context":${JSON.stringify(validContext)},"content":{"m":"`),
+      Buffer.from([0xff, 0xfe, 0xc3]),
+      Buffer.from('"}}'),
+    ]);
+    expectWellFormedRestAnswer(await postRaw("/produce", invalidUtf8));
+    const many = JSON.stringify({ context: validContext, items: Array.from({ length: 51 }, () => ({ content: {} })) });
+    expect((await postRaw("/produce_batch", many)).status).toBe(400);
+  });
+
+  it("answers garbage protobuf and compression bombs on gRPC and Connect with client errors, never INTERNAL", async () => {
+    const internal = 13;
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 300 }), async (bytes) => {
+        const status = await rawGrpc(Buffer.from(bytes));
+        expect(status).toBeGreaterThan(0);
+        expect(status).not.toBe(internal);
+        const connect = await postRaw("/producer.Producer/ProduceBatch", bytes, "application/proto");
+        expect(connect.status).toBeGreaterThanOrEqual(400);
+        expect(connect.status).toBeLessThan(500);
+      }),
+      { numRuns: 300 },
+    );
+    const { zstdCompressSync, gzipSync } = await import("node:zlib");
+    const bomb = Buffer.alloc(5_000_000);
+    expect(await rawGrpc(zstdCompressSync(bomb), "zstd")).toBe(8); // RESOURCE_EXHAUSTED
+    expect(await rawGrpc(gzipSync(bomb), "gzip")).toBe(8);
+    expect(await rawGrpc(Buffer.from("not zstd"), "zstd")).not.toBe(internal);
+  });
+
+  it("keeps serving valid traffic while hostile requests flow", async () => {
+    const hostile = Array.from({ length: 200 }, (_, i) =>
+      postRaw(i % 2 ? "/produce" : "/produce_batch", i % 3 ? "{" : '{"context":7}'),
+    );
+    const valid = Array.from({ length: 100 }, (_, i) =>
+      postRaw(
+        "/produce_batch",
+        JSON.stringify({ context: validContext, items: [{ content: { i } }, { content: { i, second: true } }] }),
+      ),
+    );
+    const [hostileAnswers, validAnswers] = await Promise.all([Promise.all(hostile), Promise.all(valid)]);
+    for (const answer of hostileAnswers) expect(answer.status).toBe(400);
+    for (const answer of validAnswers) expect(answer.status).toBe(200);
+    expect(app.readiness().ready).toBe(true);
+  });
+});
