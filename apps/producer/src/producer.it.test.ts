@@ -201,7 +201,7 @@ describe("producer (real Kafka)", () => {
         esIndexPrefix: "rpc",
         appMaxTps: 100,
       },
-      content: { fields: {} },
+      content: {},
     };
     const grpc = createClient(
       Producer,
@@ -214,7 +214,7 @@ describe("producer (real Kafka)", () => {
       (
         await grpc.produceBatch({
           context: timber.context,
-          items: [{ content: { fields: {} } }, { content: { fields: {} } }],
+          items: [{ content: {} }, { content: {} }],
         })
       ).topic,
     ).toBe(`${p.prefix}rpc_logs`);
@@ -245,7 +245,7 @@ describe("producer (real Kafka)", () => {
       await grpc
         .produce({
           context: { kafkaTopic: "limited", esIndexPrefix: "limited", appMaxTps: 1 },
-          content: { fields: {} },
+          content: {},
         })
         .catch((e: unknown) => e),
     );

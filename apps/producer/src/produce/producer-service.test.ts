@@ -14,7 +14,7 @@ const context = {
   kafkaPartition: 3,
   kafkaReplicationFactor: 1,
 };
-const content = { fields: { message: { kind: { case: "stringValue" as const, value: "paid" } } } };
+const content = { message: "paid" };
 
 function setup(overrides: Partial<ProducerSettings> = {}, opts: { connected?: boolean; failPublish?: unknown } = {}) {
   const written: Array<{ topic: string; records: readonly OutgoingRecord[] }> = [];
@@ -161,7 +161,7 @@ describe("createProducerService()", () => {
 
   it("refuses records above the size limit with PAYLOAD_TOO_LARGE naming the item", async () => {
     const { service } = setup({ maxMessageBytes: 200 });
-    const big = { fields: { message: { kind: { case: "stringValue" as const, value: "x".repeat(100) } } } };
+    const big = { message: "x".repeat(300) };
     const batch = create(TimberCollectionSchema, { context, items: [{ content }, { content: big }] });
     await expect(service.produceBatch(batch)).rejects.toMatchObject({
       code: "PAYLOAD_TOO_LARGE",
