@@ -1,0 +1,74 @@
+import { create, toBinary } from "@bufbuild/protobuf";
+import { TimberCollectionSchema, TimberSchema } from "@barito-flow/proto";
+import { describe, expect, it } from "@jest/globals";
+import { dailyIndex, decodeRecord } from "./documents.js";
+
+const context = { kafkaTopic: "shop", esIndexPrefix: "shop", appMaxTps: 1 };
+const record = (value: Uint8Array | null, headers: Record<string, string> = {}) => ({
+  topic: "shop_logs",
+  partition: 2,
+  offset: "41",
+  value: value ? Buffer.from(value) : null,
+  headers,
+});
+
+describe("decodeRecord()", () => {
+  it("keeps the content's key order and numbers and appends @timestamp from the record", () => {
+    const value = toBinary(
+      TimberSchema,
+      create(TimberSchema, { context, timestamp: "2026-01-01T00:00:00Z", content: { z: 1, a: 1.5, m: { y: true } } }),
+    );
+    const decoded = decodeRecord(record(value));
+    expect(decoded).toEqual({
+      ok: true,
+      documents: [
+        {
+          itemIndex: 0,
+          id: "shop_logs-2-41",
+          indexPrefix: "shop",
+          timestamp: "2026-01-01T00:00:00Z",
+          json: '{"z":1,"a":1.5,"m":{"y":true},"@timestamp":"2026-01-01T00:00:00Z"}',
+        },
+      ],
+    });
+  });
+
+  it("applies the collection's context to every item and numbers the ids; an idempotency key wins", () => {
+    const value = toBinary(
+      TimberCollectionSchema,
+      create(TimberCollectionSchema, {
+        context,
+        items: [
+          { timestamp: "t", content: { n: 1 } },
+          { timestamp: "t", content: { n: 2 } },
+        ],
+      }),
+    );
+    const plain = decodeRecord(record(value, { message_format: "TimberCollection" }));
+    expect(plain.ok && plain.documents.map((d) => [d.id, d.indexPrefix])).toEqual([
+      ["shop_logs-2-41-0", "shop"],
+      ["shop_logs-2-41-1", "shop"],
+    ]);
+    const keyed = decodeRecord(record(value, { message_format: "TimberCollection", "idempotency-key": "k" }));
+    expect(keyed.ok && keyed.documents.map((d) => d.id)).toEqual(["k-0", "k-1"]);
+  });
+
+  it("reports undecodable, empty and prefix-less records instead of throwing", () => {
+    expect(decodeRecord(record(Buffer.from([0xff, 0xff, 0xff])))).toMatchObject({
+      ok: false,
+      errorType: "decode_error",
+    });
+    expect(decodeRecord(record(null))).toMatchObject({ ok: false, errorType: "empty_record" });
+    const noPrefix = toBinary(TimberSchema, create(TimberSchema, { context: { kafkaTopic: "x" }, content: {} }));
+    expect(decodeRecord(record(noPrefix))).toMatchObject({ ok: false, errorType: "missing_index_prefix" });
+  });
+});
+
+describe("dailyIndex()", () => {
+  const now = new Date("2030-12-31T23:59:59Z");
+  it("uses the UTC date of the timestamp, or processing time when asked or unparsable", () => {
+    expect(dailyIndex("app", "2026-03-04T23:30:00-02:00", false, now)).toBe("app-2026.03.05");
+    expect(dailyIndex("app", "2026-03-04T01:00:00Z", true, now)).toBe("app-2030.12.31");
+    expect(dailyIndex("app", "yesterday-ish", false, now)).toBe("app-2030.12.31");
+  });
+});

@@ -1,0 +1,96 @@
+import { fromBinary } from "@bufbuild/protobuf";
+import { type Timber, TimberCollectionSchema, type TimberContext, TimberSchema } from "@barito-flow/proto";
+
+/** Kafka header names written by apps/producer (see its records.ts). */
+export const recordHeaders = {
+  messageFormat: "message_format",
+  idempotencyKey: "idempotency-key",
+  idempotencyItem: "idempotency-item",
+} as const;
+
+export interface SourceRecord {
+  topic: string;
+  partition: number;
+  offset: string;
+  value: Buffer | null;
+  headers: Record<string, Buffer | string>;
+}
+
+/** One log ready for the sink: serialised JSON (key order and numbers as received) and its routing. */
+export interface LogDocument {
+  itemIndex: number;
+  id: string;
+  indexPrefix: string;
+  timestamp: string;
+  json: string;
+}
+
+export type Decoded = { ok: true; documents: LogDocument[] } | { ok: false; errorType: string; reason: string };
+
+function header(record: SourceRecord, name: string): string | undefined {
+  const value = record.headers[name];
+  return value === undefined ? undefined : value.toString();
+}
+
+/**
+ * Turns one Kafka record (a barito `Timber`, or a `TimberCollection` when the `message_format` header says so)
+ * into documents. Never throws: an undecodable record comes back as `ok: false` for the dead-letter topic.
+ */
+export function decodeRecord(record: SourceRecord): Decoded {
+  if (!record.value || record.value.byteLength === 0)
+    return { ok: false, errorType: "empty_record", reason: "record has no value" };
+  const isCollection = header(record, recordHeaders.messageFormat) === "TimberCollection";
+  let items: Array<{ timber: Timber; context: TimberContext | undefined }>;
+  try {
+    if (isCollection) {
+      const collection = fromBinary(TimberCollectionSchema, record.value);
+      // barito-flow semantics: the collection's context applies to every item.
+      items = collection.items.map((timber) => ({ timber, context: collection.context ?? timber.context }));
+    } else {
+      const timber = fromBinary(TimberSchema, record.value);
+      items = [{ timber, context: timber.context }];
+    }
+  } catch (err) {
+    return {
+      ok: false,
+      errorType: "decode_error",
+      reason: `not a barito Timber/TimberCollection: ${(err as Error).message}`,
+    };
+  }
+  const key = header(record, recordHeaders.idempotencyKey);
+  const keyItem = header(record, recordHeaders.idempotencyItem);
+  const documents: LogDocument[] = [];
+  for (const [index, { timber, context }] of items.entries()) {
+    const indexPrefix = context?.esIndexPrefix ?? "";
+    if (!indexPrefix)
+      return {
+        ok: false,
+        errorType: "missing_index_prefix",
+        reason: `item ${index}: context.es_index_prefix is empty`,
+      };
+    // protobuf-es exposes google.protobuf.Struct as a plain JSON object, in wire order.
+    const content = timber.content ?? {};
+    const own = content["@timestamp"];
+    const timestamp = typeof own === "string" ? own : timber.timestamp;
+    const json = JSON.stringify(
+      "@timestamp" in content || !timber.timestamp ? content : { ...content, "@timestamp": timber.timestamp },
+    );
+    // Deterministic ids make redelivery overwrite instead of duplicate; an idempotency key also absorbs client retries.
+    const id =
+      key !== undefined
+        ? `${key}-${keyItem ?? index}`
+        : `${record.topic}-${record.partition}-${record.offset}${isCollection ? `-${index}` : ""}`;
+    documents.push({ itemIndex: index, id, indexPrefix, timestamp, json });
+  }
+  return { ok: true, documents };
+}
+
+/** `<prefix>-YYYY.MM.DD` in UTC, from the document's timestamp, or from processing time when asked or unparsable. */
+export function dailyIndex(prefix: string, timestamp: string, useProcessingTime: boolean, now: Date): string {
+  const parsed = useProcessingTime ? Number.NaN : Date.parse(timestamp);
+  const date = Number.isNaN(parsed) ? now : new Date(parsed);
+  const yyyy = date.getUTCFullYear();
+  const mm = String(date.getUTCMonth() + 1).padStart(2, "0");
+  const dd = String(date.getUTCDate()).padStart(2, "0");
+  return `${prefix}-${yyyy}.${mm}.${dd}`;
+}
