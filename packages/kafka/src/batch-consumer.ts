@@ -298,7 +298,8 @@ export function createBatchConsumer(options: BatchConsumerOptions): BatchConsume
       }
       const missing = valid.filter(({ topic, partition, offset }) => {
         const found = stored.find((entry) => entry.topic === topic && entry.partition === partition);
-        return found === undefined || BigInt(found.offset) < BigInt(offset);
+        // A deleted topic or an unknown partition answers with no offset at all (null): not stored either.
+        return found?.offset == null || BigInt(found.offset) < BigInt(offset);
       });
       if (missing.length > 0) {
         const list = missing.map(({ topic, partition, offset }) => `${topic}[${partition}]@${offset}`).join(", ");
