@@ -103,6 +103,7 @@ export function createConsumerApp(config: ConsumerConfig, logger: Logger): Consu
     dlq,
     dlqTopic: settings.dlqTopic,
     topicPattern: logTopicPattern(config.kafka.topicPrefix, config.kafka.topicSuffix),
+    excludedTopics: [settings.dlqTopic, config.kafka.newTopicEventTopic],
     indexMethod: opensearch.indexMethod,
     useProcessingDate: opensearch.indexDate === "processing",
     ensureDataStream: async (prefix) => {

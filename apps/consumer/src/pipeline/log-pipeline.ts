@@ -25,6 +25,8 @@ export interface LogPipelineOptions {
   dlqTopic: string;
   /** Topics to read: `^<prefix>.*<suffix>$`. */
   topicPattern: RegExp;
+  /** Topics that may match the pattern but are never logs (the dead-letter and new-topic event topics). */
+  excludedTopics: readonly string[];
   indexMethod: IndexMethod;
   useProcessingDate: boolean;
   /** DataStream mode: makes sure the template of a data stream exists before its first write. */
@@ -144,6 +146,11 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
   async function handleBatch(batch: IncomingBatch): Promise<void> {
     const last = batch.messages.at(-1);
     if (!last) return;
+    // Reading our own dead letters would re-reject them forever.
+    if (options.excludedTopics.includes(batch.topic)) {
+      tracker.markDone(batch.topic, batch.partition, nextOffset(last));
+      return;
+    }
     metrics.incoming.inc({ topic: batch.topic }, batch.messages.length);
     metrics.lag.set(
       { topic: batch.topic, partition: String(batch.partition) },
