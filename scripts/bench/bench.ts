@@ -1,0 +1,262 @@
+// `pnpm bench producer`: throughput of the producer against the real local Kafka, next to kcat writing records of
+// the same size straight to Kafka. Bounded: each scenario runs for BENCH_SECONDS (default 10) on loopback.
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { zstdCompress, zstdDecompress } from "node:zlib";
+import { promisify } from "node:util";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const target = process.argv[2] ?? "producer";
+if (target !== "producer") {
+  console.error(`unknown benchmark '${target}'; available: producer`);
+  process.exit(2);
+}
+const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 8);
+const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
+const run = randomUUID().slice(0, 6);
+const logsPerBatch = 100;
+
+function step(message: string) {
+  console.log(`[bench] ${message}`);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
+
+// ~500 B of JSON content per log.
+function content(i: number): Record<string, unknown> {
+  return {
+    message: `GET /api/v1/orders/${i} 200 ${"lorem ipsum dolor sit amet ".repeat(12)}`,
+    level: "info",
+    service: "checkout",
+    host: "web-17.example.internal",
+    trace_id: randomUUID(),
+    duration_ms: 12.5,
+    i,
+  };
+}
+const context = {
+  kafka_topic: `bench${run}`,
+  kafka_partition: 3,
+  kafka_replication_factor: 1,
+  es_index_prefix: "bench",
+  app_max_tps: 100_000_000,
+};
+const batchBody = JSON.stringify({
+  context,
+  items: Array.from({ length: logsPerBatch }, (_, i) => ({ content: content(i) })),
+});
+const singleBody = JSON.stringify({ context, content: content(0) });
+
+interface Result {
+  scenario: string;
+  requests: number;
+  logs: number;
+  errors: number;
+  seconds: number;
+  logsPerSecond: number;
+  requestsPerSecond: number;
+  p50ms?: number;
+  p95ms?: number;
+  p99ms?: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted.length ? (sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0) : 0;
+}
+
+async function drive(scenario: string, logsPerRequest: number, call: () => Promise<boolean>): Promise<Result> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  const progress = setInterval(() => {
+    const elapsed = (performance.now() - started) / 1000;
+    process.stdout.write(
+      `\r[bench] ${scenario}: ${elapsed.toFixed(0)}/${seconds}s, ${latencies.length} requests, ${errors} errors   `,
+    );
+  }, 1000);
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) {
+        const t = performance.now();
+        const ok = await call().catch(() => false);
+        if (ok) latencies.push(performance.now() - t);
+        else errors++;
+      }
+    }),
+  );
+  clearInterval(progress);
+  process.stdout.write("\n");
+  const elapsed = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return {
+    scenario,
+    requests: latencies.length,
+    logs: latencies.length * logsPerRequest,
+    errors,
+    seconds: elapsed,
+    logsPerSecond: (latencies.length * logsPerRequest) / elapsed,
+    requestsPerSecond: latencies.length / elapsed,
+    p50ms: percentile(latencies, 50),
+    p95ms: percentile(latencies, 95),
+    p99ms: percentile(latencies, 99),
+  };
+}
+
+async function main() {
+  step("making sure the local stack runs");
+  if (
+    spawnSync(process.execPath, ["scripts/stack/stack.ts", "up", "--only", "kafka"], { cwd: root, stdio: "inherit" })
+      .status !== 0
+  )
+    process.exit(1);
+  step("building the producer");
+  execFileSync("pnpm", ["turbo", "run", "build", "--filter=producer...", "--output-logs=errors-only"], {
+    cwd: root,
+    stdio: "inherit",
+  });
+
+  const [rest, grpc, metrics] = [await freePort(), await freePort(), await freePort()];
+  const producer: ChildProcess = spawn(process.execPath, [join(root, "apps/producer/dist/main.js"), "producer"], {
+    env: {
+      ...process.env,
+      NODE_ENV: "production",
+      LOG_LEVEL: "warn",
+      BARITO_KAFKA_BROKERS: brokers,
+      BARITO_KAFKA_TOPIC_PREFIX: `bench${run}_`,
+      BARITO_PRODUCER_REST: `127.0.0.1:${rest}`,
+      BARITO_PRODUCER_GRPC: `127.0.0.1:${grpc}`,
+      EXPORTER_PORT: `127.0.0.1:${metrics}`,
+    },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  const results: Result[] = [];
+  try {
+    for (let i = 0; i < 100; i++) {
+      if (
+        (await fetch(`http://127.0.0.1:${rest}/readyz`).then(
+          (r) => r.status,
+          () => 0,
+        )) === 200
+      )
+        break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    step(
+      `producer ready on :${rest} (REST) and :${grpc} (gRPC); ${seconds}s per scenario, ${concurrency} concurrent clients`,
+    );
+    const post = (path: string, body: string) => () =>
+      fetch(`http://127.0.0.1:${rest}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      }).then(async (r) => {
+        await r.arrayBuffer();
+        return r.ok;
+      });
+    await post("/produce_batch", batchBody)(); // creates the topic
+
+    results.push(await drive("REST /produce_batch (100 logs)", logsPerBatch, post("/produce_batch", batchBody)));
+
+    const requireFromProducer = createRequire(join(root, "apps/producer/package.json"));
+    const { createClient } = requireFromProducer("@connectrpc/connect") as typeof import("@connectrpc/connect");
+    const { createGrpcTransport } = requireFromProducer(
+      "@connectrpc/connect-node",
+    ) as typeof import("@connectrpc/connect-node");
+    const { fromJson } = requireFromProducer("@bufbuild/protobuf") as typeof import("@bufbuild/protobuf");
+    const proto = requireFromProducer("@barito-flow/proto") as typeof import("@barito-flow/proto");
+    const zstd = {
+      name: "zstd",
+      compress: async (bytes: Uint8Array) => new Uint8Array(await promisify(zstdCompress)(bytes)),
+      decompress: async (bytes: Uint8Array) => new Uint8Array(await promisify(zstdDecompress)(bytes)),
+    };
+    const client = createClient(
+      proto.Producer,
+      createGrpcTransport({ baseUrl: `http://127.0.0.1:${grpc}`, sendCompression: zstd, acceptCompression: [zstd] }),
+    );
+    const collection = fromJson(proto.TimberCollectionSchema, JSON.parse(batchBody));
+    results.push(
+      await drive("gRPC ProduceBatch zstd (100 logs)", logsPerBatch, () =>
+        client.produceBatch(collection).then(() => true),
+      ),
+    );
+
+    results.push(await drive("REST /produce (1 log)", 1, post("/produce", singleBody)));
+  } finally {
+    producer.kill("SIGTERM");
+  }
+
+  step("kcat baseline: the same number of ~500 B records straight to Kafka (zstd, acks=all, idempotent)");
+  const records = Math.max(20_000, Math.round(Math.max(...results.map((r) => r.logs))));
+  const file = join(tmpdir(), `bench-${run}.txt`);
+  const line = `${JSON.stringify({ context, timestamp: "2026-01-01T00:00:00Z", content: content(0) })}\n`;
+  writeFileSync(file, line.repeat(records));
+  const topic = `bench${run}_kcat`;
+  const started = performance.now();
+  execFileSync(
+    "kcat",
+    [
+      "-b",
+      brokers,
+      "-P",
+      "-t",
+      topic,
+      "-z",
+      "zstd",
+      "-X",
+      "acks=all",
+      "-X",
+      "enable.idempotence=true",
+      "-X",
+      "linger.ms=5",
+      "-l",
+      file,
+    ],
+    { stdio: "inherit" },
+  );
+  const kcatSeconds = (performance.now() - started) / 1000;
+  rmSync(file, { force: true });
+  const kcatRate = records / kcatSeconds;
+
+  console.log(
+    `\nrecord size: ~${Buffer.byteLength(line)} B; machine: ${process.platform} ${process.arch}, Node ${process.versions.node}\n`,
+  );
+  console.log("| scenario | logs/s | requests/s | p50 ms | p95 ms | p99 ms | errors | × kcat |");
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  for (const r of results) {
+    console.log(
+      `| ${r.scenario} | ${r.logsPerSecond.toFixed(0)} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50ms?.toFixed(1)} | ${r.p95ms?.toFixed(1)} | ${r.p99ms?.toFixed(1)} | ${r.errors} | ${(r.logsPerSecond / kcatRate).toFixed(2)} |`,
+    );
+  }
+  console.log(`| kcat -P (${records} records) | ${kcatRate.toFixed(0)} | | | | | | 1.00 |`);
+  const outDir = join(root, ".bench");
+  mkdirSync(outDir, { recursive: true });
+  const out = join(outDir, `producer-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+  writeFileSync(
+    out,
+    JSON.stringify(
+      { seconds, concurrency, results, kcat: { records, seconds: kcatSeconds, logsPerSecond: kcatRate } },
+      null,
+      2,
+    ),
+  );
+  step(`results written to ${out}`);
+}
+
+await main();
