@@ -1,11 +1,11 @@
 // The producer process: the only place that reads the environment, opens ports and handles signals.
 // Usage: node dist/main.js [producer|p] [--check-config]
-import { setTimeout as sleep } from "node:timers/promises";
 import { ConfigError, loadProducerConfig, type ProducerConfig, redactConfig } from "@barito-flow/config";
 import { createKafkaAdmin, createKafkaPublisher, type KafkaConnectionOptions } from "@barito-flow/kafka";
 import { createLogger, type Logger } from "@barito-flow/logger";
 import { createRateLimiter } from "@barito-flow/rate-limit";
 import { createProducerApp } from "./app.js";
+import { connectKafkaWithRetry } from "./kafka-startup.js";
 import { createProducerMetrics } from "./metrics.js";
 
 const [command = "producer", ...flags] = process.argv.slice(2);
@@ -75,31 +75,24 @@ await app.listen({
 });
 
 // Listening before Kafka answers lets probes and clients see a clear 503 instead of a closed port.
-// BARITO_KAFKA_MAX_RETRY (0 = forever) and BARITO_KAFKA_RETRY_INTERVAL bound the startup attempts.
 async function connectKafka(): Promise<void> {
-  const { connectMaxRetry, connectRetryIntervalMs } = config.kafka;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await Promise.all([publisher.connect(), admin.connect()]);
-      logger.info("connected to Kafka", { attempt });
-      return;
-    } catch (err) {
-      metrics.kafkaClientFailed();
-      if (connectMaxRetry > 0 && attempt >= connectMaxRetry) {
-        logger.error("giving up connecting to Kafka (BARITO_KAFKA_MAX_RETRY reached)", { attempt, err });
-        await shutdown("kafka-unreachable", 1);
-        return;
-      }
-      logger.warn("Kafka not reachable yet, retrying", { attempt, retryInMs: connectRetryIntervalMs, err });
-      await sleep(connectRetryIntervalMs, undefined, { ref: false });
-    }
-  }
+  const connected = await connectKafkaWithRetry({
+    connect: () => Promise.all([publisher.connect(), admin.connect()]),
+    maxRetry: config.kafka.connectMaxRetry,
+    retryIntervalMs: config.kafka.connectRetryIntervalMs,
+    logger,
+    onAttemptFailed: () => metrics.kafkaClientFailed(),
+    signal: startupAbort.signal,
+  });
+  if (!connected && !startupAbort.signal.aborted) await shutdown("kafka-unreachable", 1);
 }
+const startupAbort = new AbortController();
 
 let stopping = false;
 async function shutdown(reason: string, exitCode: number): Promise<void> {
   if (stopping) return;
   stopping = true;
+  startupAbort.abort();
   logger.info("shutting down", { reason, timeoutMs: config.shutdownTimeoutMs });
   const hardStop = setTimeout(() => {
     logger.error("shutdown timed out, exiting");
