@@ -2,10 +2,10 @@ import { type Server, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ConsumerConfig } from "@barito-flow/config";
 import {
+  connectionFromSettings,
   createBatchConsumer,
   createKafkaAdmin,
   createKafkaPublisher,
-  type KafkaConnectionOptions,
 } from "@barito-flow/kafka";
 import type { Logger } from "@barito-flow/logger";
 import {
@@ -38,21 +38,10 @@ export function logTopicPattern(prefix: string, suffix: string): RegExp {
   return new RegExp(`^${escapeRegex(prefix)}.*${escapeRegex(suffix)}$`);
 }
 
-export function kafkaConnection(config: ConsumerConfig, logger: Logger): KafkaConnectionOptions {
-  const { brokers, clientId, tls, sasl } = config.kafka;
-  return {
-    brokers: [...brokers],
-    clientId,
-    logger,
-    ...(tls ? { tls: { ca: tls.caCertPath, cert: tls.clientCertPath, key: tls.clientKeyPath } } : {}),
-    ...(sasl ? { sasl: { ...sasl } } : {}),
-  } as KafkaConnectionOptions;
-}
-
 /** Composes Kafka → decode → OpenSearch with its dead-letter topic, health and metrics. Reads no env. */
 export function createConsumerApp(config: ConsumerConfig, logger: Logger): ConsumerApp {
   const metrics = createConsumerMetrics();
-  const connection = kafkaConnection(config, logger.child({ component: "kafka" }));
+  const connection = connectionFromSettings(config.kafka, logger.child({ component: "kafka" }));
   const { opensearch, consumer: settings } = config;
 
   const client = createOpenSearchClient({

@@ -91,7 +91,12 @@ describe("consumer (real Kafka and OpenSearch)", () => {
     await app.start();
     // The records written before start map "amount" as a number first: records on other partitions are not
     // ordered relative to them, so the conflicting one is written only after these are indexed.
-    expect(await waitFor(() => search(), (hits) => hits.length >= 3)).toHaveLength(3);
+    expect(
+      await waitFor(
+        () => search(),
+        (hits) => hits.length >= 3,
+      ),
+    ).toHaveLength(3);
     const collection = Buffer.from(
       toBinary(
         TimberCollectionSchema,

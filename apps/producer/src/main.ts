@@ -1,8 +1,8 @@
 // The producer process: the only place that reads the environment, opens ports and handles signals.
 // Usage: node dist/main.js [producer|p] [--check-config]
 import { ConfigError, loadProducerConfig, type ProducerConfig, redactConfig } from "@barito-flow/config";
-import { createKafkaAdmin, createKafkaPublisher, type KafkaConnectionOptions } from "@barito-flow/kafka";
-import { createLogger, type Logger } from "@barito-flow/logger";
+import { connectionFromSettings, createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
+import { createLogger } from "@barito-flow/logger";
 import { createRateLimiter } from "@barito-flow/rate-limit";
 import { createProducerApp } from "./app.js";
 import { connectKafkaWithRetry } from "./kafka-startup.js";
@@ -38,24 +38,13 @@ logger.info("starting producer", { config: redactConfig(config) });
 for (const name of config.inertVariables)
   logger.warn("variable accepted for compatibility but has no effect", { variable: name });
 
-function kafkaConnection(config: ProducerConfig, log: Logger): KafkaConnectionOptions {
-  const { brokers, clientId, tls, sasl } = config.kafka;
-  return {
-    brokers: [...brokers],
-    clientId,
-    logger: log,
-    ...(tls ? { tls: { ca: tls.caCertPath, cert: tls.clientCertPath, key: tls.clientKeyPath } } : {}),
-    ...(sasl ? { sasl: { ...sasl } } : {}),
-  } as KafkaConnectionOptions;
-}
-
 const metrics = createProducerMetrics(config.kafka.topicSuffix);
 const publisher = createKafkaPublisher({
-  ...kafkaConnection(config, logger.child({ component: "kafka" })),
+  ...connectionFromSettings(config.kafka, logger.child({ component: "kafka" })),
   maxMessageBytes: config.producer.maxMessageBytes,
   deliveryTimeoutMs: config.producer.requestTimeoutMs,
 });
-const admin = createKafkaAdmin(kafkaConnection(config, logger.child({ component: "kafka-admin" })));
+const admin = createKafkaAdmin(connectionFromSettings(config.kafka, logger.child({ component: "kafka-admin" })));
 const rateLimiter = createRateLimiter(
   { ...config.rateLimit, redis: { ...config.rateLimit.redis } },
   {

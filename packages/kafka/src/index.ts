@@ -1,5 +1,6 @@
 export { createBatchConsumer, nextOffset } from "./batch-consumer.js";
 export { buildConnectionConfig } from "./connection-config.js";
+export { connectionFromSettings, type KafkaConnectionSettings } from "./connection-from-settings.js";
 export type { ConnectionConfig } from "./connection-config.js";
 export { isKafkaError, KafkaError } from "./errors.js";
 export type { KafkaErrorCode, KafkaErrorOptions } from "./errors.js";
