@@ -15,6 +15,8 @@ describe("OffsetTracker", () => {
     tracker.restore([{ topic: "t", partition: 1 }]);
     expect(tracker.takeDirty((_, partition) => partition === 0)).toEqual([]);
     expect(tracker.takeDirty()).toEqual([{ topic: "t", partition: 1, offset: "3" }]);
+    tracker.markDone("t", 1, "2");
+    expect(tracker.takeDirty()).toEqual([]);
     tracker.markDone("t", 1, "4");
     tracker.forget([{ topic: "t", partition: 1 }]);
     expect(tracker.takeDirty()).toEqual([]);

@@ -13,6 +13,9 @@ export class OffsetTracker {
 
   markDone(topic: string, partition: number, nextOffset: string): void {
     const key = OffsetTracker.key(topic, partition);
+    // A batch finishing late (after its partition was revoked and handed back) must not move the position back.
+    const current = this.done.get(key);
+    if (current && BigInt(current.offset) >= BigInt(nextOffset)) return;
     this.done.set(key, { topic, partition, offset: nextOffset });
     this.dirty.add(key);
   }
