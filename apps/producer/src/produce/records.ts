@@ -4,9 +4,10 @@ import {
   type TimberCollection,
   TimberCollectionSchema,
   type TimberContext,
-  TimberSchema,
+  TimberContextSchema,
 } from "@barito-flow/proto";
 import type { OutgoingRecord } from "./ports.js";
+import { encodeTimber } from "./timber-encoding.js";
 
 export type MessageFormat = "Timber" | "TimberCollection";
 
@@ -53,9 +54,9 @@ export function buildRecords(
       { record: { value: toBinary(TimberCollectionSchema, collection), headers: recordHeaders }, field: "items" },
     ];
   }
+  const contextBytes = toBinary(TimberContextSchema, context);
   return items.map((item, index) => {
-    const timber = create(TimberSchema, { context, timestamp, content: item.content });
-    const record: OutgoingRecord = { value: toBinary(TimberSchema, timber) };
+    const record: OutgoingRecord = { value: encodeTimber(contextBytes, timestamp, item.content) };
     if (idempotencyKey !== undefined) {
       record.headers = { [headers.idempotencyKey]: idempotencyKey, [headers.idempotencyItem]: String(index) };
     }

@@ -1,0 +1,50 @@
+import { create, toBinary } from "@bufbuild/protobuf";
+import { TimberContextSchema, TimberSchema } from "@barito-flow/proto";
+import { describe, expect, it } from "@jest/globals";
+import fc from "fast-check";
+import { encodeTimber } from "./timber-encoding.js";
+
+const context = create(TimberContextSchema, {
+  kafkaTopic: "shop",
+  kafkaPartition: 3,
+  esIndexPrefix: "shop",
+  appMaxTps: 10,
+});
+const contextBytes = toBinary(TimberContextSchema, context);
+
+describe("encodeTimber()", () => {
+  it("writes exactly the bytes of protobuf-es toBinary for any JSON content", () => {
+    const content = fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 5 }), { maxKeys: 12 });
+    fc.assert(
+      fc.property(content, fc.string(), fc.boolean(), (json, timestamp, withContext) => {
+        // JSON cannot carry -0; the producer only ever sees parsed JSON.
+        const parsed = JSON.parse(JSON.stringify(json));
+        const expected = toBinary(
+          TimberSchema,
+          create(TimberSchema, { context: withContext ? context : undefined, timestamp, content: parsed }),
+        );
+        expect(Buffer.from(encodeTimber(withContext ? contextBytes : undefined, timestamp, parsed))).toEqual(
+          Buffer.from(expected),
+        );
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("handles multi-byte text, long strings and empty content", () => {
+    const content = {
+      ключ: "значение ✓",
+      long: "x".repeat(300_000),
+      nested: { list: [1, "two", null, true, { a: [] }] },
+      empty: {},
+    };
+    expect(Buffer.from(encodeTimber(contextBytes, "2026-01-01T00:00:00Z", content))).toEqual(
+      Buffer.from(
+        toBinary(TimberSchema, create(TimberSchema, { context, timestamp: "2026-01-01T00:00:00Z", content })),
+      ),
+    );
+    expect(Buffer.from(encodeTimber(undefined, "", {}))).toEqual(
+      Buffer.from(toBinary(TimberSchema, create(TimberSchema, { content: {} }))),
+    );
+  });
+});
