@@ -39,7 +39,16 @@ export function logTopicPattern(prefix: string, suffix: string): RegExp {
 }
 
 /** Composes Kafka → decode → OpenSearch with its dead-letter topic, health and metrics. Reads no env. */
-export function createConsumerApp(config: ConsumerConfig, logger: Logger): ConsumerApp {
+export interface ConsumerAppOptions {
+  /** Documents of one partition waiting in the sink before that partition is paused (default 5000). */
+  maxInFlightPerPartition?: number;
+}
+
+export function createConsumerApp(
+  config: ConsumerConfig,
+  logger: Logger,
+  appOptions: ConsumerAppOptions = {},
+): ConsumerApp {
   const metrics = createConsumerMetrics();
   const connection = connectionFromSettings(config.kafka, logger.child({ component: "kafka" }));
   const { opensearch, consumer: settings } = config;
@@ -100,6 +109,7 @@ export function createConsumerApp(config: ConsumerConfig, logger: Logger): Consu
     },
     metrics,
     logger: logger.child({ component: "pipeline" }),
+    ...(appOptions.maxInFlightPerPartition ? { maxInFlightPerPartition: appOptions.maxInFlightPerPartition } : {}),
   });
 
   const http = new Hono();

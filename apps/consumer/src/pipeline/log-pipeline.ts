@@ -7,12 +7,12 @@ import type {
   RebalanceListener,
   TopicPartition,
 } from "@barito-flow/kafka";
-import { nextOffset } from "@barito-flow/kafka";
 import type { Logger } from "@barito-flow/logger";
 import type { BulkSink, ItemOutcome } from "@barito-flow/opensearch-sink";
 import type { ConsumerMetrics } from "../metrics.js";
 import { dailyIndex, decodeRecord, type LogDocument } from "./documents.js";
 import { OffsetTracker } from "./offset-tracker.js";
+import { PartitionProgress } from "./partition-progress.js";
 
 export type IndexMethod = "BulkProcessor" | "DataStream" | "SingleInsert";
 
@@ -34,6 +34,11 @@ export interface LogPipelineOptions {
   metrics: ConsumerMetrics;
   logger: Logger;
   commitIntervalMs?: number;
+  /**
+   * Documents of one partition that may wait in the sink before that partition is paused. Bounds memory, and
+   * keeps a topic whose documents fail (retried for as long as it takes) from holding up the others.
+   */
+  maxInFlightPerPartition?: number;
   now?: () => Date;
 }
 
@@ -52,6 +57,10 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
   const { sink, dlq, metrics, logger } = options;
   const now = options.now ?? (() => new Date());
   const tracker = new OffsetTracker();
+  const partitions = new Map<string, PartitionProgress>();
+  const paused = new Set<string>();
+  const maxInFlight = options.maxInFlightPerPartition ?? 5_000;
+  const partitionKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
   const dataStreams = new Map<string, Promise<void>>();
   let consumer: BatchConsumer | undefined;
   let stopping = false;
@@ -143,12 +152,35 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
     if (outcome.status === "rejected") await deadLetter(record, doc.itemIndex, outcome);
   }
 
+  /** Called once per finished unit; moves the commit position and resumes a paused partition that drained. */
+  function unitFinished(topic: string, partition: number, progress: PartitionProgress, offset: string): void {
+    const key = partitionKey(topic, partition);
+    // The partition was revoked meanwhile: its new owner reads these records again.
+    if (partitions.get(key) !== progress) return;
+    if (progress.finish(offset) && progress.committable) tracker.markDone(topic, partition, progress.committable);
+    if (paused.has(key) && progress.inFlight <= maxInFlight / 2 && !stopping) {
+      paused.delete(key);
+      consumer?.resume([{ topic, partition }]);
+    }
+  }
+
+  /**
+   * Hands the batch to the sink and returns at once: waiting here would hold the fetch loop (and, past the poll
+   * interval, the group membership) for as long as OpenSearch needs. Completion is tracked per record instead.
+   */
   async function handleBatch(batch: IncomingBatch): Promise<void> {
     const last = batch.messages.at(-1);
     if (!last) return;
+    const key = partitionKey(batch.topic, batch.partition);
+    let progress = partitions.get(key);
+    if (!progress) {
+      progress = new PartitionProgress();
+      partitions.set(key, progress);
+    }
     // Reading our own dead letters would re-reject them forever.
     if (options.excludedTopics.includes(batch.topic)) {
-      tracker.markDone(batch.topic, batch.partition, nextOffset(last));
+      for (const record of batch.messages) progress.track(record.offset, 0);
+      if (progress.committable) tracker.markDone(batch.topic, batch.partition, progress.committable);
       return;
     }
     metrics.incoming.inc({ topic: batch.topic }, batch.messages.length);
@@ -156,38 +188,50 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
       { topic: batch.topic, partition: String(batch.partition) },
       Math.max(0, Number(batch.highWatermark) - Number(last.offset) - 1),
     );
-    const work: Array<Promise<void>> = [];
-    let logs = 0;
+    const owner = progress;
     for (const record of batch.messages) {
       const decoded = decodeRecord(record);
+      const units = decoded.ok ? decoded.documents.length : 1;
+      owner.track(record.offset, units);
+      const done = () => {
+        processedCount++;
+        unitFinished(record.topic, record.partition, owner, record.offset);
+      };
+      // A unit that fails (only at shutdown: the sink or the dead-letter publisher closed) stays unfinished, so
+      // its record is not committed and is read again after the restart.
+      const failed = (err: unknown) => logger.debug("document not finished", { err, offset: record.offset });
       if (!decoded.ok) {
         metrics.convertError.inc({ index: "no_index" });
-        work.push(deadLetter(record, -1, { httpStatus: 0, ...decoded }));
-        logs++;
+        deadLetter(record, -1, { httpStatus: 0, ...decoded }).then(done, failed);
         continue;
       }
-      for (const doc of decoded.documents) work.push(indexDocument(record, doc));
-      logs += decoded.documents.length;
-      // Back-pressure: while OpenSearch is slow or down, stop pulling more of this partition into memory.
-      if (sink.isSaturated()) await sink.waitForCapacity();
+      for (const doc of decoded.documents) indexDocument(record, doc).then(done, failed);
     }
-    const results = await Promise.allSettled(work);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-    // Throwing makes the consumer deliver the batch again; deterministic ids make the replay harmless.
-    if (failed) {
-      if (!stopping) await sleep(1000);
-      throw failed.reason;
+    // Records without documents (an empty collection) finish at once.
+    if (owner.committable) tracker.markDone(batch.topic, batch.partition, owner.committable);
+    if (owner.inFlight > maxInFlight && !paused.has(key)) {
+      paused.add(key);
+      consumer?.pause([{ topic: batch.topic, partition: batch.partition }]);
+      logger.info("partition paused until its documents are indexed", {
+        topic: batch.topic,
+        partition: batch.partition,
+        inFlight: owner.inFlight,
+      });
     }
-    processedCount += logs;
-    tracker.markDone(batch.topic, batch.partition, nextOffset(last));
+    // The sink's own buffer bound: stop pulling new records into memory while it is full.
+    if (sink.isSaturated()) await sink.waitForCapacity();
   }
 
   return {
     async start() {
       consumer = options.createConsumer({
-        onRevoked: async (partitions, lost) => {
-          if (!lost) await commitDone(partitions);
-          tracker.forget(partitions);
+        onRevoked: async (revoked, lost) => {
+          if (!lost) await commitDone(revoked);
+          tracker.forget(revoked);
+          for (const { topic, partition } of revoked) {
+            partitions.delete(partitionKey(topic, partition));
+            paused.delete(partitionKey(topic, partition));
+          }
         },
       });
       await consumer.connect();
@@ -207,8 +251,9 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
       if (consumer) consumer.pause(consumer.assignment());
       const deadline = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
       await Promise.race([sink.drain(), deadline]);
-      // Let handlers whose documents were just acknowledged mark their batches done.
-      await sleep(50);
+      // Let the outcomes just acknowledged (and their dead-letter writes) mark their records finished.
+      const until = Date.now() + Math.min(5_000, timeoutMs);
+      while ([...partitions.values()].some((p) => p.inFlight > 0) && Date.now() < until) await sleep(20);
       await commitDone();
       await consumer?.disconnect().catch((err: unknown) => logger.warn("leaving the group failed", { err }));
       running = false;
