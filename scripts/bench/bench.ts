@@ -13,8 +13,8 @@ import { promisify } from "node:util";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const target = process.argv[2] ?? "producer";
-if (target !== "producer") {
-  console.error(`unknown benchmark '${target}'; available: producer`);
+if (target !== "producer" && target !== "consumer") {
+  console.error(`unknown benchmark '${target}'; available: producer, consumer`);
   process.exit(2);
 }
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -328,4 +328,138 @@ async function main() {
   step(`results written to ${out}`);
 }
 
-await main();
+/**
+ * `pnpm bench consumer`: docs/s draining a pre-filled topic (BENCH_RECORDS, default 200k records of ~500 B) into
+ * OpenSearch, next to the ceiling: the same documents sent straight to _bulk with the best of a few batch sizes.
+ */
+async function benchConsumer() {
+  const records = Number(process.env.BENCH_RECORDS ?? 200_000);
+  const opensearch = process.env.OPENSEARCH_URL ?? "http://127.0.0.1:9200";
+  step("making sure the local stack runs");
+  if (
+    spawnSync(process.execPath, ["scripts/stack/stack.ts", "up", "--only", "kafka,opensearch"], {
+      cwd: root,
+      stdio: "inherit",
+    }).status !== 0
+  )
+    process.exit(1);
+  step("building the consumer");
+  execFileSync("pnpm", ["turbo", "run", "build", "--filter=consumer...", "--output-logs=errors-only"], {
+    cwd: root,
+    stdio: "inherit",
+  });
+
+  const requireFromConsumer = createRequire(join(root, "apps/consumer/package.json"));
+  const { create, toBinary } = requireFromConsumer("@bufbuild/protobuf") as typeof import("@bufbuild/protobuf");
+  const proto = requireFromConsumer("@barito-flow/proto") as typeof import("@barito-flow/proto");
+  const kafka = requireFromConsumer("@barito-flow/kafka") as typeof import("@barito-flow/kafka");
+  const prefix = `benchc${run}_`;
+  const indexPrefix = `benchc${run}`;
+  const topic = `${prefix}app_logs`;
+  const admin = kafka.createKafkaAdmin({ brokers: [brokers], clientId: `bench-${run}` });
+  const writer = kafka.createKafkaPublisher({ brokers: [brokers], clientId: `bench-writer-${run}` });
+  await Promise.all([admin.connect(), writer.connect()]);
+  await admin.createTopic({ topic, partitions: 4, replicationFactor: 1 });
+  const timestamp = "2026-01-01T00:00:00Z";
+  step(`pre-filling ${topic} with ${records} records`);
+  for (let sent = 0; sent < records; sent += 5_000) {
+    const batch = Array.from({ length: Math.min(5_000, records - sent) }, (_, i) => ({
+      key: String(sent + i),
+      value: toBinary(
+        proto.TimberSchema,
+        create(proto.TimberSchema, {
+          context: { kafkaTopic: "app", esIndexPrefix: indexPrefix, appMaxTps: 1 },
+          timestamp,
+          content: content(sent + i) as never,
+        }),
+      ),
+    }));
+    await writer.publish(topic, batch);
+    process.stdout.write(`\r[bench] pre-filled ${Math.min(records, sent + 5_000)}/${records}`);
+  }
+  process.stdout.write("\n");
+
+  const count = async (pattern: string) => {
+    await fetch(`${opensearch}/${pattern}/_refresh`, { method: "POST" }).catch(() => undefined);
+    const res = await fetch(`${opensearch}/${pattern}/_count`).catch(() => undefined);
+    return res?.ok ? ((await res.json()) as { count: number }).count : 0;
+  };
+  const metricsPort = await freePort();
+  step("draining with the consumer");
+  const started = performance.now();
+  const consumer = spawn(process.execPath, [join(root, "apps/consumer/dist/main.js"), "consumer"], {
+    env: {
+      ...process.env,
+      NODE_ENV: "production",
+      LOG_LEVEL: "warn",
+      BARITO_KAFKA_BROKERS: brokers,
+      BARITO_ELASTICSEARCH_URLS: opensearch,
+      BARITO_KAFKA_TOPIC_PREFIX: prefix,
+      BARITO_KAFKA_GROUP_ID: `benchc${run}`,
+      BARITO_CONSUMER_DLQ_TOPIC: `benchc${run}_dlq`,
+      BARITO_ELASTICSEARCH_BULK_SIZE: process.env.BENCH_BULK_SIZE ?? "1000",
+      EXPORTER_PORT: `127.0.0.1:${metricsPort}`,
+    },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  let indexed = 0;
+  const deadline = Date.now() + 600_000;
+  while (indexed < records && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 1000));
+    indexed = await count(`${indexPrefix}-*`);
+    process.stdout.write(
+      `\r[bench] consumer: ${indexed}/${records} documents, ${((performance.now() - started) / 1000).toFixed(0)}s   `,
+    );
+  }
+  process.stdout.write("\n");
+  const consumerSeconds = (performance.now() - started) / 1000;
+  consumer.kill("SIGTERM");
+
+  step("ceiling: the same documents straight to _bulk");
+  const doc = JSON.stringify({ ...content(0), "@timestamp": timestamp });
+  let best = { batch: 0, rate: 0 };
+  for (const batch of [500, 2_000]) {
+    const index = `${indexPrefix}-ceiling-${batch}`;
+    const bodyFor = (from: number) => {
+      let body = "";
+      for (let i = from; i < from + batch; i++) body += `{"index":{"_index":"${index}","_id":"${i}"}}\n${doc}\n`;
+      return body;
+    };
+    const t = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 2 }, async () => {
+        while (next < records) {
+          const from = next;
+          next += batch;
+          await fetch(`${opensearch}/_bulk`, {
+            method: "POST",
+            headers: { "content-type": "application/x-ndjson" },
+            body: bodyFor(from),
+          }).then((r) => r.arrayBuffer());
+        }
+      }),
+    );
+    const rate = (Math.ceil(records / batch) * batch) / ((performance.now() - t) / 1000);
+    step(`_bulk with ${batch} documents per request: ${rate.toFixed(0)} docs/s`);
+    if (rate > best.rate) best = { batch, rate };
+  }
+  await fetch(`${opensearch}/${indexPrefix}-*`, { method: "DELETE" }).catch(() => undefined);
+  await admin.deleteTopics([topic, `benchc${run}_dlq`]).catch(() => undefined);
+  await Promise.allSettled([admin.close(), writer.close()]);
+
+  const consumerRate = indexed / consumerSeconds;
+  console.log("\n| scenario | docs/s | × ceiling |\n| --- | ---: | ---: |");
+  console.log(
+    `| consumer, ${records} records of ~500 B, 4 partitions (${indexed} indexed in ${consumerSeconds.toFixed(1)} s, includes startup) | ${consumerRate.toFixed(0)} | ${(consumerRate / best.rate).toFixed(2)} |`,
+  );
+  console.log(`| _bulk ceiling (${best.batch} docs per request, 2 in flight) | ${best.rate.toFixed(0)} | 1.00 |`);
+  const outDir = join(root, ".bench");
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(
+    join(outDir, `consumer-${new Date().toISOString().replace(/[:.]/g, "-")}.json`),
+    JSON.stringify({ records, indexed, consumerSeconds, consumerRate, ceiling: best }, null, 2),
+  );
+}
+
+await (target === "consumer" ? benchConsumer() : main());
