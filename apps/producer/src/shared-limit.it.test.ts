@@ -1,0 +1,104 @@
+// Two producer PROCESSES (the built app, as deployed) with BARITO_RATE_LIMITER_OPT=REDIS share one app's limit
+// through the real Redis: what one admits, the other cannot admit again in the same window.
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+
+const root = join(__dirname, "..", "..", "..");
+const run = randomUUID().slice(0, 8);
+const children: ChildProcess[] = [];
+const restPorts: number[] = [];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
+
+beforeAll(async () => {
+  execFileSync("pnpm", ["turbo", "run", "build", "--filter=producer...", "--output-logs=errors-only"], {
+    cwd: root,
+    stdio: "pipe",
+  });
+  for (let i = 0; i < 2; i++) {
+    const [rest, grpc, metrics] = [await freePort(), await freePort(), await freePort()];
+    restPorts.push(rest);
+    children.push(
+      spawn(process.execPath, [join(root, "apps/producer/dist/main.js"), "producer"], {
+        env: {
+          ...process.env,
+          LOG_LEVEL: "error",
+          BARITO_KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? "127.0.0.1:9092",
+          BARITO_KAFKA_TOPIC_PREFIX: `shared${run}_`,
+          BARITO_NEW_TOPIC_EVENT: `shared${run}_new_topic_events`,
+          BARITO_RATE_LIMITER_OPT: "REDIS",
+          BARITO_REDIS_URL: "127.0.0.1:6379",
+          BARITO_REDIS_KEY_PREFIX: `barito-it:${run}:`,
+          BARITO_PRODUCER_REST: `127.0.0.1:${rest}`,
+          BARITO_PRODUCER_GRPC: `127.0.0.1:${grpc}`,
+          EXPORTER_PORT: `127.0.0.1:${metrics}`,
+        },
+        stdio: "ignore",
+      }),
+    );
+  }
+  for (const port of restPorts) {
+    for (let i = 0; i < 150; i++) {
+      if (
+        (await fetch(`http://127.0.0.1:${port}/readyz`).then(
+          (r) => r.status,
+          () => 0,
+        )) === 200
+      )
+        break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+});
+
+afterAll(async () => {
+  for (const child of children) {
+    if (child.exitCode !== null) continue;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM");
+    await exited;
+  }
+});
+
+const batch = (n: number) =>
+  JSON.stringify({
+    context: {
+      kafka_topic: "shared",
+      kafka_partition: 1,
+      kafka_replication_factor: 1,
+      es_index_prefix: "shared",
+      app_max_tps: 1,
+    },
+    items: Array.from({ length: n }, (_, i) => ({ content: { i } })),
+  });
+const post = (port: number, n: number) =>
+  fetch(`http://127.0.0.1:${port}/produce_batch`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: batch(n),
+  });
+
+describe("two producer processes on one Redis", () => {
+  it("admit at most tps × interval logs of one app between them", async () => {
+    const [a, b] = restPorts as [number, number];
+    // app_max_tps 1 × the default 10 s window = 10 logs.
+    expect((await post(a, 7)).status).toBe(200);
+    const refused = await post(b, 4);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect((await post(b, 3)).status).toBe(200);
+    expect((await post(a, 1)).status).toBe(429);
+  });
+});
