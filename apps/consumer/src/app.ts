@@ -19,6 +19,7 @@ import { getRequestListener } from "@hono/node-server";
 import { Hono } from "hono";
 import { createConsumerMetrics } from "./metrics.js";
 import { createLogPipeline } from "./pipeline/log-pipeline.js";
+import { createRedactionMetrics, createRedactor, createRulesSource } from "./redaction/index.js";
 
 export interface ConsumerApp {
   start(): Promise<void>;
@@ -84,6 +85,18 @@ export function createConsumerApp(
   const dlq = createKafkaPublisher({ ...connection, clientId: `${connection.clientId}-dlq` });
   const admin = createKafkaAdmin(connection);
 
+  const redactionMetrics = createRedactionMetrics(metrics.registry);
+  const redactor = createRedactor({
+    onDocument: (app, bytes) => redactionMetrics.documentBytes.inc({ app_name: app }, bytes),
+  });
+  const rulesSource = createRulesSource({
+    settings: config.redaction,
+    redactor,
+    metrics: redactionMetrics,
+    logger: logger.child({ component: "redaction" }),
+  });
+  let rulesLoaded: Promise<void> | undefined;
+
   const pipeline = createLogPipeline({
     createConsumer: (listener) =>
       createBatchConsumer({
@@ -110,15 +123,21 @@ export function createConsumerApp(
     metrics,
     logger: logger.child({ component: "pipeline" }),
     ...(appOptions.maxInFlightPerPartition ? { maxInFlightPerPartition: appOptions.maxInFlightPerPartition } : {}),
+    ...(rulesSource.kind === "none" ? {} : { redact: redactor.redact }),
   });
 
   const http = new Hono();
   const readiness = () => {
     const sinkHealth = sink.health();
     const consuming = pipeline.isRunning();
+    const rules = rulesSource.status();
     return {
-      ready: consuming && sinkHealth.state === "ok",
-      checks: { consuming, opensearch: sinkHealth.state },
+      ready: consuming && sinkHealth.state === "ok" && rules.loaded,
+      checks: {
+        consuming,
+        opensearch: sinkHealth.state,
+        ...(rules.kind === "none" ? {} : { redactionRules: rules.loaded ? "loaded" : "loading" }),
+      },
     };
   };
   http.get("/healthz", (c) => c.json({ status: "ok" }));
@@ -136,6 +155,12 @@ export function createConsumerApp(
     readiness,
     processed: () => pipeline.processed(),
     async start() {
+      // Nothing is consumed before the first rules arrive: indexing unredacted logs cannot be undone.
+      rulesLoaded ??= rulesSource.start().catch((err: unknown) => {
+        rulesLoaded = undefined;
+        throw err;
+      });
+      await rulesLoaded;
       // The dead-letter topic must exist before the first poison record; the publisher never auto-creates.
       await admin.connect();
       await admin.createTopic({ topic: settings.dlqTopic, partitions: -1, replicationFactor: -1 });
@@ -152,6 +177,7 @@ export function createConsumerApp(
     },
     stop(timeoutMs) {
       stopped ??= (async () => {
+        rulesSource.stop();
         await pipeline.stop(timeoutMs);
         await sink.close({ timeoutMs: 1_000 });
         await Promise.allSettled([dlq.close(), admin.close(), client.close()]);

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { ConfigError, type ConsumerConfig, loadConsumerConfig, redactConfig } from "@barito-flow/config";
 import { createLogger } from "@barito-flow/logger";
 import { createConsumerApp } from "./app.js";
+import { RulesFormatError, validateInlineRules } from "./redaction/index.js";
 
 const [command = "consumer", ...flags] = process.argv.slice(2);
 if (command !== "consumer" && command !== "c") {
@@ -17,6 +18,15 @@ try {
 } catch (err) {
   if (err instanceof ConfigError) {
     console.error(err.message);
+    process.exit(2);
+  }
+  throw err;
+}
+try {
+  validateInlineRules(config.redaction);
+} catch (err) {
+  if (err instanceof RulesFormatError) {
+    console.error(`REDACTOR_RULES_MAP: ${err.message}`);
     process.exit(2);
   }
   throw err;

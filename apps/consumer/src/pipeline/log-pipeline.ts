@@ -39,6 +39,8 @@ export interface LogPipelineOptions {
    * keeps a topic whose documents fail (retried for as long as it takes) from holding up the others.
    */
   maxInFlightPerPartition?: number;
+  /** Redaction (barito's rules, keyed by `es_index_prefix`) applied to each document's JSON before indexing. */
+  redact?: (indexPrefix: string, json: string) => string;
   now?: () => Date;
 }
 
@@ -141,7 +143,7 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
       action: dataStream ? "create" : "index",
       index,
       id: doc.id,
-      document: doc.json,
+      document: options.redact ? options.redact(doc.indexPrefix, doc.json) : doc.json,
     });
     metrics.stored.inc({
       index,
