@@ -50,16 +50,15 @@ beforeAll(async () => {
     );
   }
   for (const port of restPorts) {
-    for (let i = 0; i < 150; i++) {
-      if (
-        (await fetch(`http://127.0.0.1:${port}/readyz`).then(
-          (r) => r.status,
-          () => 0,
-        )) === 200
-      )
-        break;
-      await new Promise((r) => setTimeout(r, 100));
+    let status = 0;
+    for (let i = 0; i < 300 && status !== 200; i++) {
+      status = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+        (r) => r.status,
+        () => 0,
+      );
+      if (status !== 200) await new Promise((r) => setTimeout(r, 100));
     }
+    if (status !== 200) throw new Error(`producer on :${port} did not become ready (last /readyz status ${status})`);
   }
 });
 
