@@ -1,5 +1,6 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { type Timber, TimberCollectionSchema, type TimberContext, TimberSchema } from "@barito-flow/proto";
+import { collectionItemBytes, timberContentJson } from "./struct-json.js";
 
 /** Kafka header names written by apps/producer (see its records.ts). */
 export const recordHeaders = {
@@ -59,6 +60,9 @@ export function decodeRecord(record: SourceRecord): Decoded {
   }
   const key = header(record, recordHeaders.idempotencyKey);
   const keyItem = header(record, recordHeaders.idempotencyItem);
+  // The items' own bytes give the content JSON in wire order (see struct-json.ts); the decoded objects are the fallback.
+  const wireItems = isCollection ? collectionItemBytes(record.value) : [record.value];
+  const itemBytes = wireItems?.length === items.length ? wireItems : undefined;
   const documents: LogDocument[] = [];
   for (const [index, { timber, context }] of items.entries()) {
     const indexPrefix = context?.esIndexPrefix ?? "";
@@ -72,9 +76,15 @@ export function decodeRecord(record: SourceRecord): Decoded {
     const content = timber.content ?? {};
     const own = content["@timestamp"];
     const timestamp = typeof own === "string" ? own : timber.timestamp;
-    const json = JSON.stringify(
-      "@timestamp" in content || !timber.timestamp ? content : { ...content, "@timestamp": timber.timestamp },
-    );
+    const addTimestamp = !("@timestamp" in content) && timber.timestamp !== "";
+    const bytes = itemBytes?.[index];
+    const wireJson = bytes ? timberContentJson(bytes) : undefined;
+    const json =
+      wireJson === undefined
+        ? JSON.stringify(addTimestamp ? { ...content, "@timestamp": timber.timestamp } : content)
+        : !addTimestamp
+          ? wireJson
+          : `${wireJson === "{}" ? "{" : `${wireJson.slice(0, -1)},`}"@timestamp":${JSON.stringify(timber.timestamp)}}`;
     // Deterministic ids make redelivery overwrite instead of duplicate; an idempotency key also absorbs client retries.
     const id =
       key !== undefined
