@@ -187,6 +187,38 @@ describe("createBatchConsumer() against a real broker", () => {
     await waitFor(() => seenTopics.has(late), 30_000, "the topic created later");
   });
 
+  it("refreshTopics() makes a regex subscription see a new topic long before the periodic refresh", async () => {
+    const prefix = `it-kafka-con-${runId}-rf-`;
+    const early = await createTopic("rf-early", 1);
+    // The subscription's first metadata must already list it: the periodic refresh will not come to the rescue.
+    await waitFor(async () => (await admin.listTopics()).includes(early), 10_000, "the early topic's metadata");
+    // One hour: only the forced refresh can reveal the late topic within this test.
+    const subject = consumer({
+      groupId: `it-group-${runId}-refresh`,
+      topicRefreshIntervalMs: 3_600_000,
+      librdkafka: { "metadata.max.age.ms": 1_000 },
+    });
+    const seenTopics = new Set<string>();
+    await subject.connect();
+    await subject.subscribe([new RegExp(`^${prefix.replaceAll(".", "\\.")}.*_logs$|^${early}$`)]);
+    await subject.run({
+      eachBatch: async (batch) => {
+        seenTopics.add(batch.topic);
+      },
+    });
+    await produce(early, 1, "early");
+    await waitFor(() => seenTopics.has(early), 30_000, "the early topic");
+
+    const late = `${prefix}late_logs`;
+    await admin.createTopic({ topic: late, partitions: 1 });
+    created.push(late);
+    await produce(late, 3, "late");
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(seenTopics.has(late)).toBe(false);
+    await subject.refreshTopics();
+    await waitFor(() => seenTopics.has(late), 15_000, "the topic revealed by refreshTopics()");
+  });
+
   it("re-subscribes to a changed topic list at runtime", async () => {
     const a = await createTopic("set-a", 1);
     const b = await createTopic("set-b", 1);

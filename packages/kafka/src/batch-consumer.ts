@@ -247,6 +247,24 @@ export function createBatchConsumer(options: BatchConsumerOptions): BatchConsume
       logger.info("kafka consumer subscribed", { topics: selectors.map(String) });
     },
 
+    async refreshTopics() {
+      const native = connected("refreshTopics");
+      // A metadata request for ALL topics is the one that makes librdkafka re-match a regex subscription (a
+      // request for named topics does not); the KafkaJS-style client only reaches it through its internal handle.
+      const internal = (
+        native as unknown as {
+          _getInternalClient(): {
+            getMetadata(options: { allTopics: boolean; timeout: number }, callback: (err: unknown) => void): void;
+          };
+        }
+      )._getInternalClient();
+      await new Promise<void>((resolve, reject) => {
+        internal.getMetadata({ allTopics: true, timeout: commitTimeoutMs }, (err) =>
+          err ? reject(toKafkaError(err, "refresh topic metadata")) : resolve(),
+        );
+      });
+    },
+
     async run(handler: BatchHandler) {
       if (typeof handler?.eachBatch !== "function") throw invalidArgument("handler.eachBatch", "must be a function");
       const native = connected("run");

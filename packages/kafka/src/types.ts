@@ -246,6 +246,11 @@ export interface BatchConsumer {
    * a regex (`/^prefix.*_logs$/`) picks up topics created later on its own within `topicRefreshIntervalMs`.
    */
   subscribe(topics: readonly TopicSelector[]): Promise<void>;
+  /**
+   * Fetches the cluster's full topic list now, so a regex subscription sees a just-created topic at once instead
+   * of at the next periodic refresh (`topicRefreshIntervalMs`). Use it when a new topic is announced.
+   */
+  refreshTopics(): Promise<void>;
   /** Starts the fetch loop and returns at once; `eachBatch` failures are retried as described on `BatchHandler`. */
   run(handler: BatchHandler): Promise<void>;
   /**
