@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { type Server, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ConsumerConfig } from "@barito-flow/config";
@@ -18,7 +19,8 @@ import {
 import { getRequestListener } from "@hono/node-server";
 import { Hono } from "hono";
 import { createConsumerMetrics } from "./metrics.js";
-import { createLogPipeline } from "./pipeline/log-pipeline.js";
+import { createLogPipeline, type LogPipeline } from "./pipeline/log-pipeline.js";
+import { createTopicDiscovery } from "./pipeline/topic-discovery.js";
 import { createRedactionMetrics, createRedactor, createRulesSource } from "./redaction/index.js";
 
 export interface ConsumerApp {
@@ -97,44 +99,86 @@ export function createConsumerApp(
   });
   let rulesLoaded: Promise<void> | undefined;
 
-  const pipeline = createLogPipeline({
-    createConsumer: (listener) =>
+  const excludedTopics = [settings.dlqTopic, config.kafka.newTopicEventTopic];
+  const logTopics = logTopicPattern(config.kafka.topicPrefix, config.kafka.topicSuffix);
+
+  function newPipeline(groupId: string, subscription: readonly (string | RegExp)[]): LogPipeline {
+    return createLogPipeline({
+      createConsumer: (listener) =>
+        createBatchConsumer({
+          ...connection,
+          ...listener,
+          groupId,
+          fromBeginning: settings.initialOffset === "earliest",
+          sessionTimeoutMs: settings.sessionTimeoutMs,
+          // The periodic metadata refresh is the rescan of a pattern subscription; announcements force one sooner.
+          topicRefreshIntervalMs: settings.topicRescanIntervalMs,
+          partitionsConsumedConcurrently: 4,
+          librdkafka: { "partition.assignment.strategy": "cooperative-sticky" },
+        }),
+      sink,
+      dlq,
+      dlqTopic: settings.dlqTopic,
+      subscription,
+      excludedTopics,
+      indexMethod: opensearch.indexMethod,
+      useProcessingDate: opensearch.indexDate === "processing",
+      ensureDataStream: async (prefix) => {
+        await ensureIndexTemplate(client, baritoDataStreamTemplate(prefix, opensearch.dataStreamComponentTemplate));
+      },
+      metrics,
+      logger: logger.child({ component: "pipeline", groupId }),
+      ...(appOptions.maxInFlightPerPartition ? { maxInFlightPerPartition: appOptions.maxInFlightPerPartition } : {}),
+      ...(rulesSource.kind === "none" ? {} : { redact: redactor.redact }),
+    });
+  }
+
+  // One group for every log topic (a pattern subscription), or barito's BARITO_KAFKA_UNIQUE_GROUP_ID mode: a
+  // group `<group>_<topic>` and a pipeline per topic, started as topics are discovered.
+  const pipelines = new Map<string, LogPipeline>();
+  const shared = settings.uniqueGroupId ? undefined : newPipeline(settings.groupId, [logTopics]);
+  if (shared) pipelines.set(settings.groupId, shared);
+  const discovery = createTopicDiscovery({
+    listTopics: () => admin.listTopics(),
+    isLogTopic: (topic) => logTopics.test(topic) && !excludedTopics.includes(topic),
+    createEventConsumer: () =>
       createBatchConsumer({
         ...connection,
-        ...listener,
-        groupId: settings.groupId,
-        fromBeginning: settings.initialOffset === "earliest",
+        // Every consumer process must see every announcement, so each reads them in a group of its own.
+        groupId: `${settings.groupId}-nte-${randomUUID()}`,
+        fromBeginning: false,
         sessionTimeoutMs: settings.sessionTimeoutMs,
-        // Regex subscriptions see new topics at each metadata refresh: this bounds discovery time.
-        topicRefreshIntervalMs: Math.min(2_000, settings.topicRescanIntervalMs),
-        partitionsConsumedConcurrently: 4,
-        librdkafka: { "partition.assignment.strategy": "cooperative-sticky" },
       }),
-    sink,
-    dlq,
-    dlqTopic: settings.dlqTopic,
-    topicPattern: logTopicPattern(config.kafka.topicPrefix, config.kafka.topicSuffix),
-    excludedTopics: [settings.dlqTopic, config.kafka.newTopicEventTopic],
-    indexMethod: opensearch.indexMethod,
-    useProcessingDate: opensearch.indexDate === "processing",
-    ensureDataStream: async (prefix) => {
-      await ensureIndexTemplate(client, baritoDataStreamTemplate(prefix, opensearch.dataStreamComponentTemplate));
+    eventTopic: config.kafka.newTopicEventTopic,
+    rescanIntervalMs: settings.topicRescanIntervalMs,
+    onTopics: async (topics, source) => {
+      if (shared) {
+        if (source === "start") return;
+        await shared.refreshTopics();
+        // The announcement can arrive before the broker serving our metadata knows the topic: look once more.
+        setTimeout(() => void shared.refreshTopics().catch(() => {}), 1_000).unref();
+        return;
+      }
+      for (const topic of topics) {
+        const groupId = `${settings.groupId}_${topic}`;
+        const pipeline = newPipeline(groupId, [topic]);
+        pipelines.set(groupId, pipeline);
+        await pipeline.start();
+      }
     },
-    metrics,
-    logger: logger.child({ component: "pipeline" }),
-    ...(appOptions.maxInFlightPerPartition ? { maxInFlightPerPartition: appOptions.maxInFlightPerPartition } : {}),
-    ...(rulesSource.kind === "none" ? {} : { redact: redactor.redact }),
+    logger: logger.child({ component: "discovery" }),
   });
+  let consuming = false;
 
   const http = new Hono();
   const readiness = () => {
     const sinkHealth = sink.health();
-    const consuming = pipeline.isRunning();
+    const running = consuming && [...pipelines.values()].every((pipeline) => pipeline.isRunning());
     const rules = rulesSource.status();
     return {
-      ready: consuming && sinkHealth.state === "ok" && rules.loaded,
+      ready: running && sinkHealth.state === "ok" && rules.loaded,
       checks: {
-        consuming,
+        consuming: running,
         opensearch: sinkHealth.state,
         ...(rules.kind === "none" ? {} : { redactionRules: rules.loaded ? "loaded" : "loading" }),
       },
@@ -153,7 +197,7 @@ export function createConsumerApp(
 
   return {
     readiness,
-    processed: () => pipeline.processed(),
+    processed: () => [...pipelines.values()].reduce((sum, pipeline) => sum + pipeline.processed(), 0),
     async start() {
       // Nothing is consumed before the first rules arrive: indexing unredacted logs cannot be undone.
       rulesLoaded ??= rulesSource.start().catch((err: unknown) => {
@@ -164,8 +208,12 @@ export function createConsumerApp(
       // The dead-letter topic must exist before the first poison record; the publisher never auto-creates.
       await admin.connect();
       await admin.createTopic({ topic: settings.dlqTopic, partitions: -1, replicationFactor: -1 });
+      // Subscribing to a missing announcement topic would only log errors until the first producer creates it.
+      await admin.createTopic({ topic: config.kafka.newTopicEventTopic, partitions: -1, replicationFactor: -1 });
       await dlq.connect();
-      await pipeline.start();
+      await shared?.start();
+      await discovery.start();
+      consuming = true;
     },
     listen(address) {
       server = createServer(getRequestListener(http.fetch));
@@ -178,7 +226,8 @@ export function createConsumerApp(
     stop(timeoutMs) {
       stopped ??= (async () => {
         rulesSource.stop();
-        await pipeline.stop(timeoutMs);
+        await discovery.stop();
+        await Promise.all([...pipelines.values()].map((pipeline) => pipeline.stop(timeoutMs)));
         await sink.close({ timeoutMs: 1_000 });
         await Promise.allSettled([dlq.close(), admin.close(), client.close()]);
         server?.close();

@@ -44,9 +44,6 @@ if (flags.includes("--check-config")) {
 logger.info("starting consumer", { config: redactConfig(config) });
 for (const name of config.inertVariables)
   logger.warn("variable accepted for compatibility but has no effect", { variable: name });
-if (config.consumer.uniqueGroupId) {
-  logger.warn("BARITO_KAFKA_UNIQUE_GROUP_ID is not supported yet: all log topics share BARITO_KAFKA_GROUP_ID");
-}
 
 const app = createConsumerApp(config, logger);
 await app.listen(config.metrics.address);

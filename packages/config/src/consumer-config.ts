@@ -57,7 +57,7 @@ export const consumerEnvShape = {
   BARITO_CONSUMER_GROUP_HEARTBEAT_INTERVAL: durationVar({ default: 6, unit: "s", minMs: 1 }),
   BARITO_CONSUMER_MAX_PROCESSING_TIME: durationVar({ default: 500, unit: "ms", minMs: 1 }),
   BARITO_CONSUMER_CHANNEL_BUFFER_SIZE: integerVar({ default: 256, min: 1 }),
-  BARITO_CONSUMER_TOPIC_RESCAN_INTERVAL: durationVar({ default: "30s", unit: "s", minMs: 1 }),
+  BARITO_CONSUMER_TOPIC_RESCAN_INTERVAL: durationVar({ default: "30s", unit: "s", minMs: 1_000 }),
   BARITO_CONSUMER_INITIAL_OFFSET: enumVar(["earliest", "latest"], { default: "earliest" }),
   BARITO_CONSUMER_INDEX_DATE: enumVar(["timestamp", "processing"], { default: "timestamp" }),
   BARITO_CONSUMER_DLQ_TOPIC: stringVar({ default: "barito_dlq", check: checkKafkaName }),

@@ -23,8 +23,8 @@ export interface LogPipelineOptions {
   /** Publisher for the dead-letter topic. */
   dlq: MessagePublisher;
   dlqTopic: string;
-  /** Topics to read: `^<prefix>.*<suffix>$`. */
-  topicPattern: RegExp;
+  /** What to read: `^<prefix>.*<suffix>$` (one group for all log topics) or one topic (a group per topic). */
+  subscription: readonly (string | RegExp)[];
   /** Topics that may match the pattern but are never logs (the dead-letter and new-topic event topics). */
   excludedTopics: readonly string[];
   indexMethod: IndexMethod;
@@ -49,6 +49,8 @@ export interface LogPipeline {
   /** Number of logs processed (indexed, duplicate or dead-lettered) since start; for BARITO_PRINT_TPS. */
   processed(): number;
   isRunning(): boolean;
+  /** Makes a pattern subscription see topics created since the last metadata refresh. */
+  refreshTopics(): Promise<void>;
   /** Stops fetching, waits for in-flight work (bounded), commits what is done, leaves the group. */
   stop(timeoutMs: number): Promise<void>;
 }
@@ -237,15 +239,18 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
         },
       });
       await consumer.connect();
-      await consumer.subscribe([options.topicPattern]);
+      await consumer.subscribe(options.subscription);
       await consumer.run({ eachBatch: handleBatch });
       running = true;
       committer = setInterval(() => void commitDone(), options.commitIntervalMs ?? 1000);
       committer.unref();
-      logger.info("consuming", { pattern: options.topicPattern.source, indexMethod: options.indexMethod });
+      logger.info("consuming", { subscription: options.subscription.map(String), indexMethod: options.indexMethod });
     },
     processed: () => processedCount,
     isRunning: () => running && !stopping,
+    async refreshTopics() {
+      if (running && !stopping) await consumer?.refreshTopics();
+    },
     async stop(timeoutMs) {
       if (stopping) return;
       stopping = true;
