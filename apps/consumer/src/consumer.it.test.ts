@@ -114,6 +114,19 @@ describe("consumer (real Kafka and OpenSearch)", () => {
       { value: Buffer.from("definitely not protobuf \u0000\u00ff") },
       // "amount" is a number in the first document; an object here is a mapping conflict (HTTP 400).
       { value: timber({ message: "conflict", amount: { not: "a number" } }) },
+      // Written straight to Kafka, past the producer's validation: an index name OpenSearch refuses.
+      {
+        value: Buffer.from(
+          toBinary(
+            TimberSchema,
+            create(TimberSchema, {
+              context: { ...context, esIndexPrefix: "Not A*Valid,Index" },
+              timestamp: "2026-03-04T05:06:07Z",
+              content: { message: "bad index" },
+            }),
+          ),
+        ),
+      },
       { value: timber({ message: "after the poison" }) },
     ]);
 
@@ -157,9 +170,9 @@ describe("consumer (real Kafka and OpenSearch)", () => {
           return [];
         }
       },
-      (lines) => lines.length >= 2,
+      (lines) => lines.length >= 3,
     );
-    expect(dead).toHaveLength(2);
+    expect(dead).toHaveLength(3);
     const decodeFailure = dead.find((h) => h.includes("barito-dlq-error-type=decode_error"));
     const conflict = dead.find((h) => h.includes("barito-dlq-http-status=400"));
     expect(decodeFailure).toContain(`barito-dlq-source-topic=${topic}`);
@@ -167,6 +180,10 @@ describe("consumer (real Kafka and OpenSearch)", () => {
       /barito-dlq-error-type=(mapper_parsing_exception|illegal_argument_exception|document_parsing_exception)/,
     );
     expect(conflict).toContain("barito-dlq-item-index=0");
+    // Refused before it reaches OpenSearch (the sink checks index names), with the rule that was broken.
+    expect(dead.find((h) => h.includes("barito-dlq-error-type=invalid_index"))).toMatch(
+      /barito-dlq-reason=index: must be lowercase/,
+    );
     expect(app.readiness().ready).toBe(true);
   });
 
@@ -183,7 +200,7 @@ describe("consumer (real Kafka and OpenSearch)", () => {
     await replay.start();
     await waitFor(
       async () => replay.processed(),
-      (n) => n >= 8,
+      (n) => n >= 9,
     );
     const docs = await search();
     expect(docs).toHaveLength(6);

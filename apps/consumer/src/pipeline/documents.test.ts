@@ -51,6 +51,15 @@ describe("decodeRecord()", () => {
     ]);
     const keyed = decodeRecord(record(value, { message_format: "TimberCollection", "idempotency-key": "k" }));
     expect(keyed.ok && keyed.documents.map((d) => d.id)).toEqual(["k-0", "k-1"]);
+    // Over OpenSearch's 512-byte id limit: hashed, still one id per key and item.
+    const long = "k".repeat(600);
+    const hashed = decodeRecord(record(value, { message_format: "TimberCollection", "idempotency-key": long }));
+    const ids = hashed.ok ? hashed.documents.map((d) => d.id) : [];
+    expect(ids).toHaveLength(2);
+    expect(new Set(ids).size).toBe(2);
+    for (const id of ids) expect(id).toMatch(/^sha256-[0-9a-f]{64}$/);
+    const again = decodeRecord(record(value, { message_format: "TimberCollection", "idempotency-key": long }));
+    expect(again.ok && again.documents.map((d) => d.id)).toEqual(ids);
   });
 
   it("reports undecodable, empty and prefix-less records instead of throwing", () => {

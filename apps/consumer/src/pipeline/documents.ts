@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { fromBinary } from "@bufbuild/protobuf";
 import { type Timber, TimberCollectionSchema, type TimberContext, TimberSchema } from "@barito-flow/proto";
 import { collectionItemBytes, timberContentJson } from "./struct-json.js";
@@ -92,7 +93,7 @@ export function decodeRecord(record: SourceRecord): Decoded {
     // Deterministic ids make redelivery overwrite instead of duplicate; an idempotency key also absorbs client retries.
     const id =
       key !== undefined
-        ? `${key}-${keyItem ?? index}`
+        ? keyedId(`${key}-${keyItem ?? index}`)
         : `${record.topic}-${record.partition}-${record.offset}${isCollection ? `-${index}` : ""}`;
     documents.push({ itemIndex: index, id, indexPrefix, timestamp, json });
   }
@@ -100,6 +101,13 @@ export function decodeRecord(record: SourceRecord): Decoded {
 }
 
 /** `<prefix>-YYYY.MM.DD` in UTC, from the document's timestamp, or from processing time when asked or unparsable. */
+const maxIdBytes = 512;
+
+/** OpenSearch refuses ids over 512 bytes; a longer client key is hashed so its retries still collapse into one. */
+function keyedId(id: string): string {
+  return Buffer.byteLength(id) <= maxIdBytes ? id : `sha256-${createHash("sha256").update(id).digest("hex")}`;
+}
+
 export function dailyIndex(prefix: string, timestamp: string, useProcessingTime: boolean, now: Date): string {
   const parsed = useProcessingTime ? Number.NaN : Date.parse(timestamp);
   const date = Number.isNaN(parsed) ? now : new Date(parsed);

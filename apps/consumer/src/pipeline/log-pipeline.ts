@@ -8,7 +8,7 @@ import type {
   TopicPartition,
 } from "@barito-flow/kafka";
 import type { Logger } from "@barito-flow/logger";
-import type { BulkSink, ItemOutcome } from "@barito-flow/opensearch-sink";
+import { type BulkSink, type ItemOutcome, isSinkError } from "@barito-flow/opensearch-sink";
 import type { ConsumerMetrics } from "../metrics.js";
 import { dailyIndex, decodeRecord, type LogDocument } from "./documents.js";
 import { OffsetTracker } from "./offset-tracker.js";
@@ -135,18 +135,52 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
     }
   }
 
+  /** Retries a failing template creation (OpenSearch away) until it succeeds, is refused, or we shut down. */
+  async function dataStreamReady(prefix: string): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await ensureDataStream(prefix);
+      } catch (err) {
+        if (stopping || (isSinkError(err) && !err.retriable)) throw err;
+        logger.warn("ensuring the data stream template failed, retrying", { err, prefix, attempt });
+        await sleep(Math.min(10_000, 200 * 2 ** Math.min(attempt, 6)));
+      }
+    }
+  }
+
+  /**
+   * A document the sink or OpenSearch refuses before any bulk item exists (an invalid index name or id, a refused
+   * data stream template) is poison like any 400: dead-lettered, or its partition would never commit again.
+   */
+  function refusal(err: unknown): Extract<ItemOutcome, { status: "rejected" }> | undefined {
+    if (!isSinkError(err) || err.retriable) return undefined;
+    return {
+      status: "rejected",
+      httpStatus: err.status ?? 0,
+      errorType: err.errorType ?? `invalid_${err.field ?? "operation"}`,
+      reason: err.message,
+    };
+  }
+
   async function indexDocument(record: IncomingRecord, doc: LogDocument): Promise<void> {
     const dataStream = options.indexMethod === "DataStream";
-    if (dataStream) await ensureDataStream(doc.indexPrefix);
     const index = dataStream
       ? doc.indexPrefix
       : dailyIndex(doc.indexPrefix, doc.timestamp, options.useProcessingDate, now());
-    const outcome: ItemOutcome = await sink.add({
-      action: dataStream ? "create" : "index",
-      index,
-      id: doc.id,
-      document: options.redact ? options.redact(doc.indexPrefix, doc.json) : doc.json,
-    });
+    let outcome: ItemOutcome;
+    try {
+      if (dataStream) await dataStreamReady(doc.indexPrefix);
+      outcome = await sink.add({
+        action: dataStream ? "create" : "index",
+        index,
+        id: doc.id,
+        document: options.redact ? options.redact(doc.indexPrefix, doc.json) : doc.json,
+      });
+    } catch (err) {
+      const refused = refusal(err);
+      if (!refused) throw err;
+      outcome = refused;
+    }
     metrics.stored.inc({
       index,
       status: String(outcome.httpStatus),
