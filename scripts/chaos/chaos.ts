@@ -18,9 +18,10 @@ import {
   stopComponent,
 } from "../stack/stack.ts";
 import { AppProcess, freePorts, scrapeMetricSum, type UnexpectedExit, waitHttpOk } from "./apps.ts";
-import { content, jsonEqual, type TopicSpec } from "./content.ts";
-import { State, Traffic } from "./traffic.ts";
-import { countDocs, type Hit, KafkaProbe, listIndices, refresh, scanAll } from "./verify.ts";
+import type { TopicSpec } from "./content.ts";
+import { selfCheck, verifyIndices } from "./oracle.ts";
+import { Traffic } from "./traffic.ts";
+import { countDocs, KafkaProbe, listIndices, refresh } from "./verify.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -62,6 +63,7 @@ interface Options {
   build: boolean;
   keepStack: boolean;
   seed: number;
+  selfCheck: boolean;
   opensearchDownSeconds: number;
   kafkaDownSeconds: number;
   redisDownSeconds: number;
@@ -84,7 +86,9 @@ const USAGE = `usage: pnpm chaos [options]
   --stack-dir DIR          private stack directory (default .chaos/stack; wiped at start)
   --keep-stack             leave the private stack running at the end
   --no-build               do not run the apps' build first
-  --seed N                 traffic randomness (default: random)`;
+  --seed N                 traffic randomness (default: random)
+  --self-check             after the verdict, plant one missing/duplicated/corrupted/unknown document and
+                           check that a second verification sees exactly those`;
 
 function parseOptions(argv: string[]): Options {
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
@@ -103,6 +107,7 @@ function parseOptions(argv: string[]): Options {
     build: true,
     keepStack: false,
     seed: Math.floor(Math.random() * 2 ** 31),
+    selfCheck: false,
     opensearchDownSeconds: 20,
     kafkaDownSeconds: 15,
     redisDownSeconds: 10,
@@ -168,6 +173,9 @@ function parseOptions(argv: string[]): Options {
         break;
       case "--keep-stack":
         options.keepStack = true;
+        break;
+      case "--self-check":
+        options.selfCheck = true;
         break;
       case "--no-build":
         options.build = false;
@@ -250,7 +258,11 @@ async function main(): Promise<number> {
             : kind === "producer-kill"
               ? 1
               : 0;
-  const slots = options.faults.map((kind) => holdOf(kind) + options.gapSeconds);
+  // Expected time from lift to recovery on this machine (component boot, group session timeout after a SIGKILL):
+  // part of each fault's slot, so the paced traffic rarely has to wait for the schedule.
+  const recoveryOf = (kind: FaultKind): number =>
+    kind === "opensearch-stop" ? 20 : kind === "kafka-stop" ? 12 : kind === "consumer-kill" ? 20 : 2;
+  const slots = options.faults.map((kind) => holdOf(kind) + recoveryOf(kind) + options.gapSeconds);
   const plannedSeconds = options.gapSeconds + slots.reduce((a, b) => a + b, 0);
   const rate = options.rate ?? Math.max(50, options.logs / plannedSeconds);
   const thresholds: number[] = [];
@@ -293,12 +305,13 @@ async function main(): Promise<number> {
     { kafkaTopic: "orders", partitions: 3, indexPrefix: "chaos-orders", appMaxTps: 1_000_000 },
     { kafkaTopic: "payments", partitions: 2, indexPrefix: "chaos-payments", appMaxTps: 1_000_000 },
     { kafkaTopic: "audit", partitions: 1, indexPrefix: "chaos-audit", appMaxTps: 1_000_000 },
-    // Rate-limited near its share of the traffic: bursts after outages meet 429 / RESOURCE_EXHAUSTED.
+    // Rate-limited near its share of the traffic: bursts after outages meet 429 / RESOURCE_EXHAUSTED. The window
+    // (10 s × tps) must hold the largest batch twice: a batch larger than the window is refused forever (FINDINGS.md).
     {
       kafkaTopic: "search",
       partitions: 4,
       indexPrefix: "chaos-search",
-      appMaxTps: Math.max(20, Math.ceil((rate / 4) * 1.5)),
+      appMaxTps: Math.max(Math.ceil(options.maxBatch / 5), Math.ceil((rate / 4) * 1.5)),
     },
   ];
   const kafkaTopics = topics.map((t) => `${prefix}${t.kafkaTopic}_logs`);
@@ -659,71 +672,29 @@ async function main(): Promise<number> {
     // ---- verify
     await refresh(opensearch, "chaos-*");
     say("reading every document back from OpenSearch");
-    const capacity = traffic.nextExtra;
-    const counts = new Uint8Array(capacity);
-    const problems = {
-      corrupted: [] as string[],
-      unexpected: [] as string[],
-      wrongIndex: [] as string[],
+    const ledger = {
+      run,
+      state: traffic.state,
+      topicOf: traffic.topicOf,
+      capacity: traffic.nextExtra,
+      topics,
     };
-    let corrupted = 0;
-    let unexpected = 0;
-    let wrongIndex = 0;
-    const scanned = await scanAll(opensearch, "chaos-*", (hit: Hit) => {
-      const source = hit._source;
-      const id = typeof source.id === "string" ? source.id : "";
-      const match = /^(.+)-(\d+)$/.exec(id);
-      const seq = match && match[1] === run ? Number(match[2]) : -1;
-      if (seq < 0 || seq >= capacity || traffic.state[seq] === State.unsent) {
-        unexpected++;
-        if (problems.unexpected.length < 20) problems.unexpected.push(`${hit._index}/${hit._id}: id ${id || "(none)"}`);
-        return;
-      }
-      if (counts[seq] !== 255) counts[seq] = (counts[seq] as number) + 1;
-      const spec = topics[traffic.topicOf[seq] as number] as TopicSpec;
-      const { "@timestamp": timestamp, ...rest } = source;
-      if (typeof timestamp !== "string" || !jsonEqual(rest, content(run, seq, spec.kafkaTopic))) {
-        corrupted++;
-        if (problems.corrupted.length < 20)
-          problems.corrupted.push(`${hit._index}/${hit._id}: ${JSON.stringify(source).slice(0, 300)}`);
-      }
-      if (!hit._index.startsWith(`${spec.indexPrefix}-`)) {
-        wrongIndex++;
-        if (problems.wrongIndex.length < 20)
-          problems.wrongIndex.push(`${hit._index}/${hit._id}: expected ${spec.indexPrefix}-*`);
-      }
-    });
-    let missing = 0;
-    let duplicated = 0;
-    let failedPresent = 0;
-    let failedAbsent = 0;
-    let rejectedPresent = 0;
-    let ackedPresent = 0;
-    const missingSamples: string[] = [];
-    const duplicatedSamples: string[] = [];
-    for (let seq = 0; seq < capacity; seq++) {
-      const state = traffic.state[seq];
-      const n = counts[seq] as number;
-      if (state === State.acked) {
-        if (n === 0) {
-          missing++;
-          if (missingSamples.length < 20)
-            missingSamples.push(`${run}-${seq} (${topics[traffic.topicOf[seq] as number]?.kafkaTopic})`);
-        } else ackedPresent++;
-      } else if (state === State.failed || state === State.gaveUp) {
-        if (n === 1) failedPresent++;
-        else if (n === 0) failedAbsent++;
-      } else if (state === State.rejected && n > 0) rejectedPresent++;
-      if (n > 1) {
-        duplicated++;
-        if (duplicatedSamples.length < 20) duplicatedSamples.push(`${run}-${seq} ×${n}`);
-      }
-    }
+    const verdict = await verifyIndices(opensearch, "chaos-*", ledger);
+    const { missing, duplicated, corrupted, wrongIndex, unexpected, rejectedPresent } = verdict;
     const indices = await listIndices(opensearch);
     const foreignIndices = indices.filter((i) => !topics.some((t) => i.index.startsWith(`${t.indexPrefix}-`)));
     const dlqRecords = await probe.topicRecords(dlqTopic).catch(() => -1);
     const dlqSamples = dlqRecords > 0 ? await probe.readDlq(dlqTopic, dlqRecords, 20).catch(() => []) : [];
     await probe.close();
+    let oracleSelfCheck: { ok: boolean; detail: string } | undefined;
+    if (options.selfCheck) {
+      say("self-check: planting a missing, a duplicated, a corrupted and an unknown document, verifying again");
+      oracleSelfCheck = await selfCheck(opensearch, "chaos-*", ledger, verdict).catch((error) => ({
+        ok: false,
+        detail: `self-check failed: ${(error as Error).message}`,
+      }));
+      say(`self-check: ${oracleSelfCheck.ok ? "ok" : "FAILED"}: ${oracleSelfCheck.detail}`);
+    }
 
     const stats = traffic.stats;
     const invariants = [
@@ -757,6 +728,12 @@ async function main(): Promise<number> {
         detail: `${faults.length}/${options.faults.length}`,
       },
     ];
+    if (oracleSelfCheck)
+      invariants.push({
+        name: "the oracle detects planted faults",
+        ok: oracleSelfCheck.ok,
+        detail: oracleSelfCheck.detail,
+      });
     const passed = invariants.every((i) => i.ok);
     const report = {
       run,
@@ -779,13 +756,13 @@ async function main(): Promise<number> {
       acknowledged: stats.acked,
       failed: {
         logs: stats.failed,
-        presentOnce: failedPresent,
-        absent: failedAbsent,
+        presentOnce: verdict.failedPresent,
+        absent: verdict.failedAbsent,
         resentUnderNewIds: stats.resentLogs,
       },
       rejected: stats.rejected,
       gaveUp: stats.gaveUp,
-      indexed: { documents: scanned, acknowledgedPresent: ackedPresent, indices },
+      indexed: { documents: verdict.documents, acknowledgedPresent: verdict.ackedPresent, indices },
       missing,
       duplicated,
       corrupted,
@@ -793,14 +770,8 @@ async function main(): Promise<number> {
       unexpected: { documents: unexpected, refusedButPresent: rejectedPresent, foreignIndices },
       deadLettered: dlqRecords,
       dlqSamples,
-      samples: {
-        missing: missingSamples,
-        duplicated: duplicatedSamples,
-        corrupted: problems.corrupted,
-        unexpected: problems.unexpected,
-        wrongIndex: problems.wrongIndex,
-        refused: stats.unexpectedRefusals.slice(0, 20),
-      },
+      samples: { ...verdict.samples, refused: stats.unexpectedRefusals.slice(0, 20) },
+      oracleSelfCheck,
       catchUpSeconds: catchupSeconds,
       faults,
       unexpectedExits: unexpectedExits.map((e) => ({ ...e, at: since(e.at) })),
