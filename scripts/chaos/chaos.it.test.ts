@@ -51,6 +51,7 @@ describe("pnpm chaos, CI size (private stack)", () => {
         join(dir, "run"),
         "--report",
         reportFile,
+        "--self-check",
       ],
       { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
     );
@@ -77,6 +78,8 @@ describe("pnpm chaos, CI size (private stack)", () => {
     expect(report.unexpected.documents).toBe(0);
     expect(report.faults.map((f) => f.kind)).toEqual(["consumer-kill", "opensearch-stop", "producer-kill"]);
     expect(report.faults.every((f) => f.liftedAt !== undefined)).toBe(true);
+    // The oracle proved it can see a missing, a duplicated, a corrupted and an unknown document.
+    expect(report.invariants.find((i) => i.name === "the oracle detects planted faults")?.ok).toBe(true);
     expect(report.passed).toBe(true);
     expect(code).toBe(0);
   }, 420_000);
