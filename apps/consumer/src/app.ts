@@ -58,6 +58,7 @@ export function createConsumerApp(
 
   const client = createOpenSearchClient({
     nodes: [...opensearch.urls],
+    compression: opensearch.compression === "gzip",
     ...(opensearch.auth ? { username: opensearch.auth.username, password: opensearch.auth.password } : {}),
     ...(opensearch.tls
       ? {

@@ -38,6 +38,7 @@ describe("loadConsumerConfig()", () => {
       flushBytes: 5_242_880,
       maxInFlight: 2,
       maxBufferedDocs: 20_000,
+      compression: "none",
       dataStreamComponentTemplate: "barito-default-replica",
       retryIntervalMs: 30_000,
       maxRetry: 10,
@@ -64,6 +65,7 @@ describe("loadConsumerConfig()", () => {
       BARITO_ELASTICSEARCH_FLUSH_BYTES: "1MiB",
       BARITO_ELASTICSEARCH_MAX_IN_FLIGHT: "4",
       BARITO_ELASTICSEARCH_MAX_BUFFERED_DOCS: "1000",
+      BARITO_ELASTICSEARCH_COMPRESSION: "none",
       BARITO_ELASTICSEARCH_DATASTREAM_DEFAULT_COMPONENT_TEMPLATE_NAME: "tpl",
       BARITO_CONSUMER_ELASTICSEARCH_RETRIER_INTERVAL: "5s",
       BARITO_CONSUMER_ELASTICSEARCH_RETRIER_MAX_RETRY: "0",
@@ -97,6 +99,7 @@ describe("loadConsumerConfig()", () => {
       flushBytes: 1_048_576,
       maxInFlight: 4,
       maxBufferedDocs: 1000,
+      compression: "none",
       dataStreamComponentTemplate: "tpl",
       retryIntervalMs: 5_000,
       maxRetry: 0,
@@ -123,6 +126,19 @@ describe("loadConsumerConfig()", () => {
       marketClientKey: "ck",
       clusterName: "cluster-a",
     });
+  });
+
+  it("compresses bulk bodies unless every OpenSearch URL is loopback (auto), or as told", () => {
+    const compression = (env: Record<string, string>) => loadConsumerConfig(env).opensearch.compression;
+    expect(compression({ BARITO_ELASTICSEARCH_URLS: "http://127.0.0.1:9200,http://[::1]:9201" })).toBe("none");
+    expect(compression({ BARITO_ELASTICSEARCH_URLS: "http://127.0.0.1:9200,https://os.internal:9200" })).toBe("gzip");
+    expect(
+      compression({ BARITO_ELASTICSEARCH_URLS: "http://LOCALHOST:9200", BARITO_ELASTICSEARCH_COMPRESSION: "gzip" }),
+    ).toBe("gzip");
+    expect(
+      compression({ BARITO_ELASTICSEARCH_URLS: "https://os:9200", BARITO_ELASTICSEARCH_COMPRESSION: "none" }),
+    ).toBe("none");
+    expect(() => loadConsumerConfig({ BARITO_ELASTICSEARCH_COMPRESSION: "zstd" })).toThrow(ConfigError);
   });
 
   it("rejects unknown index methods (Go panicked on first store)", () => {

@@ -44,6 +44,7 @@ export const consumerEnvShape = {
   BARITO_ELASTICSEARCH_FLUSH_BYTES: byteSizeVar({ default: 5 * 1_048_576, min: 1 }),
   BARITO_ELASTICSEARCH_MAX_IN_FLIGHT: integerVar({ default: 2, min: 1 }),
   BARITO_ELASTICSEARCH_MAX_BUFFERED_DOCS: integerVar({ default: 20_000, min: 1 }),
+  BARITO_ELASTICSEARCH_COMPRESSION: enumVar(["auto", "gzip", "none"], { default: "auto" }),
   BARITO_ELASTICSEARCH_DATASTREAM_DEFAULT_COMPONENT_TEMPLATE_NAME: stringVar({ default: "barito-default-replica" }),
   BARITO_CONSUMER_ELASTICSEARCH_RETRIER_INTERVAL: durationVar({ default: "30s", unit: "s" }),
   BARITO_CONSUMER_ELASTICSEARCH_RETRIER_MAX_RETRY: integerVar({ default: 10, min: 0 }),
@@ -120,6 +121,7 @@ export const consumerEnvSchema = z
       flushBytes: env.BARITO_ELASTICSEARCH_FLUSH_BYTES,
       maxInFlight: env.BARITO_ELASTICSEARCH_MAX_IN_FLIGHT,
       maxBufferedDocs: env.BARITO_ELASTICSEARCH_MAX_BUFFERED_DOCS,
+      compression: resolveCompression(env.BARITO_ELASTICSEARCH_COMPRESSION, env.BARITO_ELASTICSEARCH_URLS),
       dataStreamComponentTemplate: env.BARITO_ELASTICSEARCH_DATASTREAM_DEFAULT_COMPONENT_TEMPLATE_NAME,
       retryIntervalMs: env.BARITO_CONSUMER_ELASTICSEARCH_RETRIER_INTERVAL,
       maxRetry: env.BARITO_CONSUMER_ELASTICSEARCH_RETRIER_MAX_RETRY,
@@ -143,6 +145,21 @@ export const consumerEnvSchema = z
       redaction,
     };
   });
+
+const loopbackHosts = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/**
+ * `auto`: gzip pays where bytes cost (a real network, often billed across zones), not on loopback, where it only
+ * burns CPU on both ends (the consumer compresses, the cluster decompresses) that the cluster needs for indexing.
+ */
+export function resolveCompression(setting: "auto" | "gzip" | "none", urls: readonly string[]): "gzip" | "none" {
+  if (setting !== "auto") return setting;
+  const local = urls.every((url) => {
+    const host = new URL(url).hostname.toLowerCase();
+    return loopbackHosts.has(host) || host.startsWith("127.");
+  });
+  return local ? "none" : "gzip";
+}
 
 export interface ConsumerSettings {
   groupId: string;
@@ -170,6 +187,8 @@ export interface OpenSearchSettings {
   flushBytes: number;
   maxInFlight: number;
   maxBufferedDocs: number;
+  /** Request body compression, `auto` resolved: gzip unless every URL is a loopback address. */
+  compression: "gzip" | "none";
   dataStreamComponentTemplate: string;
   retryIntervalMs: number;
   /** 0 = retry forever. */

@@ -38,21 +38,45 @@ export function indexNameProblem(index: unknown): string | null {
   return null;
 }
 
+// Index names repeat (one per app and day): remember the valid ones instead of re-checking each document.
+const validIndexNames = new Set<string>();
+const VALID_INDEX_NAMES_KEPT = 1_024;
+
+function checkIndex(index: unknown): void {
+  if (typeof index === "string" && validIndexNames.has(index)) return;
+  const problem = indexNameProblem(index);
+  if (problem) throw invalid("index", problem);
+  if (validIndexNames.size >= VALID_INDEX_NAMES_KEPT) validIndexNames.clear();
+  validIndexNames.add(index as string);
+}
+
+/** Index of the first character that is not JSON whitespace (what `trimStart()` would keep, without the copy). */
+function firstNonSpace(text: string): number {
+  let i = 0;
+  for (; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code !== 0x20 && code !== 0x09 && code !== 0x0a && code !== 0x0d) break;
+  }
+  return i;
+}
+
 /** Validates one operation and turns it into NDJSON lines. Throws `SinkError` (INVALID_OPERATION, with field). */
 export function serialiseOperation(op: BulkOperation): SerialisedOperation {
   if (typeof op !== "object" || op === null) throw invalid("operation", "must be an object");
   const { action, index, id, document } = op;
   if (action !== "index" && action !== "create") throw invalid("action", 'must be "index" or "create"');
-  const indexProblem = indexNameProblem(index);
-  if (indexProblem) throw invalid("index", indexProblem);
+  checkIndex(index);
   if (typeof id !== "string" || id.length === 0) throw invalid("id", "must be a non-empty string");
-  if (Buffer.byteLength(id) > MAX_ID_BYTES) throw invalid("id", `must be at most ${MAX_ID_BYTES} bytes`);
+  // A UTF-8 character takes at most 3 bytes per UTF-16 unit: short ids need no byte count.
+  if (id.length * 3 > MAX_ID_BYTES && Buffer.byteLength(id) > MAX_ID_BYTES) {
+    throw invalid("id", `must be at most ${MAX_ID_BYTES} bytes`);
+  }
 
   let sourceLine: string;
   if (typeof document === "string") {
     // A raw newline would split the NDJSON body and corrupt every other item of the request.
     if (/[\r\n]/.test(document)) throw invalid("document", "serialised JSON must not contain raw line breaks");
-    if (!document.trimStart().startsWith("{")) throw invalid("document", "must be a JSON object");
+    if (document.charCodeAt(firstNonSpace(document)) !== 0x7b) throw invalid("document", "must be a JSON object");
     sourceLine = document;
   } else if (typeof document === "object" && document !== null && !Array.isArray(document)) {
     let text: unknown;
@@ -67,7 +91,8 @@ export function serialiseOperation(op: BulkOperation): SerialisedOperation {
     throw invalid("document", "must be a JSON object or its serialised string");
   }
 
-  const actionLine = JSON.stringify({ [action]: { _index: index, _id: id } });
+  // Same text as JSON.stringify({ [action]: { _index, _id } }), without building the objects.
+  const actionLine = `{"${action}":{"_index":${JSON.stringify(index)},"_id":${JSON.stringify(id)}}}`;
   return {
     action,
     index,

@@ -135,6 +135,24 @@ const requestError = (status?: number) =>
   });
 
 describe("BulkSink", () => {
+  it("submit() reports each outcome to its callback, throws for invalid input and a closed sink", async () => {
+    const { sink, client, clock } = setup({ maxDocs: 2, flushIntervalMs: 10_000 });
+    client.setResponder((ops) =>
+      ops.map((o) => (o.id === "id-1" ? { status: 400, error: { type: "x" } } : { status: 201 })),
+    );
+    const results: Array<ItemOutcome | Error> = [];
+    sink.submit(op(0), (result) => results.push(result));
+    sink.submit(op(1), (result) => results.push(result));
+    expect(() => sink.submit(op(2, { index: "Bad" }), () => {})).toThrow(SinkError);
+    await clock.advance(0);
+    expect(results).toEqual([
+      { status: "indexed", httpStatus: 201 },
+      expect.objectContaining({ status: "rejected", httpStatus: 400, errorType: "x" }),
+    ]);
+    await sink.close();
+    expect(() => sink.submit(op(3), () => {})).toThrow(SinkClosedError);
+  });
+
   it("flushes when maxDocs operations are buffered, without waiting for the timer", async () => {
     const { sink, client, clock } = setup({ maxDocs: 3, flushIntervalMs: 10_000 });
     const outcomes = [0, 1, 2].map((i) => track(sink.add(op(i))));

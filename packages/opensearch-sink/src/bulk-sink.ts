@@ -22,8 +22,7 @@ interface PendingOperation extends SerialisedOperation {
   /** Per-item retries already scheduled for this operation. */
   attempts: number;
   settled: boolean;
-  resolve(outcome: ItemOutcome): void;
-  reject(error: Error): void;
+  done(result: ItemOutcome | Error): void;
 }
 
 const LATENCY_RING_SIZE = 256;
@@ -156,8 +155,11 @@ export function createBulkSink(options: BulkSinkOptions): BulkSink {
     if (op.settled) return;
     op.settled = true;
     pending.delete(op);
-    if (result instanceof Error) op.reject(result);
-    else op.resolve(result);
+    try {
+      op.done(result);
+    } catch (err) {
+      logger?.error("bulk sink outcome callback threw", { err });
+    }
     updateSaturation();
     if (pending.size === 0 && drainWaiters.length > 0) {
       const waiters = drainWaiters;
@@ -224,12 +226,16 @@ export function createBulkSink(options: BulkSinkOptions): BulkSink {
     while (inFlight < maxInFlight && isReady()) {
       const batch = cutBatch();
       inFlight += 1;
-      void sendBatch(batch)
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        inFlight -= 1;
+        pump();
+      };
+      void sendBatch(batch, release)
         .catch((err: unknown) => logger?.error("bulk sink batch failed unexpectedly", { err }))
-        .finally(() => {
-          inFlight -= 1;
-          pump();
-        });
+        .finally(release);
     }
     if (forced === 0 && flushWaiters.length > 0) {
       const waiters = flushWaiters;
@@ -265,7 +271,11 @@ export function createBulkSink(options: BulkSinkOptions): BulkSink {
     }
   }
 
-  async function sendBatch(batch: PendingOperation[]): Promise<void> {
+  /**
+   * Sends one batch until every operation in it is settled or requeued. `release` frees its in-flight slot; it is
+   * called as soon as a response arrived, so the next request leaves before this one's outcomes are processed.
+   */
+  async function sendBatch(batch: PendingOperation[], release: () => void = () => {}): Promise<void> {
     let requestAttempt = 0;
     for (;;) {
       const live = batch.filter((op) => !op.settled);
@@ -355,6 +365,7 @@ export function createBulkSink(options: BulkSinkOptions): BulkSink {
       }
 
       consecutiveFailures = 0;
+      release();
       const stats: FlushStats = {
         docs: live.length,
         bytes,
@@ -366,6 +377,7 @@ export function createBulkSink(options: BulkSinkOptions): BulkSink {
         retried: 0,
       };
       const retry: PendingOperation[] = [];
+      const retryStatuses = new Set<number>();
       let retryAttempt = 0;
       live.forEach((op, i) => {
         const item = items[i] as BulkResponseItem;
@@ -376,6 +388,7 @@ export function createBulkSink(options: BulkSinkOptions): BulkSink {
           stats.duplicates += 1;
           settle(op, { status: "duplicate", httpStatus: 409 });
         } else if (isRetriableItemStatus(item.status)) {
+          retryStatuses.add(item.status);
           op.attempts += 1;
           retryAttempt = Math.max(retryAttempt, op.attempts);
           retry.push(op);
@@ -396,7 +409,7 @@ export function createBulkSink(options: BulkSinkOptions): BulkSink {
         const delayMs = fullJitterDelay(retryAttempt, minDelayMs, maxDelayMs, random);
         logger?.warn("bulk items failed temporarily; retrying them", {
           count: retry.length,
-          statuses: [...new Set(retry.map((op) => (items[live.indexOf(op)] as BulkResponseItem).status))],
+          statuses: [...retryStatuses],
           attempt: retryAttempt,
           delayMs,
         });
@@ -408,28 +421,25 @@ export function createBulkSink(options: BulkSinkOptions): BulkSink {
     }
   }
 
+  function submit(op: BulkOperation, done: (result: ItemOutcome | Error) => void): void {
+    if (closing || closed) throw new SinkClosedError();
+    const serialised = serialiseOperation(op) as PendingOperation;
+    // The serialised object becomes the pending entry itself: one allocation per document on the hot path.
+    serialised.dueAt = clock.now() + flushIntervalMs;
+    serialised.attempts = 0;
+    serialised.settled = false;
+    serialised.done = done;
+    pending.add(serialised);
+    buffer.push(serialised);
+    bufferBytes += serialised.bytes;
+    if (!saturated && pending.size >= maxBufferedDocs) updateSaturation();
+    // With every slot busy, the request that finishes next pumps; nothing to do per document.
+    if (inFlight < maxInFlight) pump();
+  }
+
   function add(op: BulkOperation): Promise<ItemOutcome> {
-    if (closing || closed) return Promise.reject(new SinkClosedError());
-    let serialised: SerialisedOperation;
-    try {
-      serialised = serialiseOperation(op);
-    } catch (error) {
-      return Promise.reject(error);
-    }
     return new Promise<ItemOutcome>((resolve, reject) => {
-      const entry: PendingOperation = {
-        ...serialised,
-        dueAt: clock.now() + flushIntervalMs,
-        attempts: 0,
-        settled: false,
-        resolve,
-        reject,
-      };
-      pending.add(entry);
-      buffer.push(entry);
-      bufferBytes += entry.bytes;
-      updateSaturation();
-      pump();
+      submit(op, (result) => (result instanceof Error ? reject(result) : resolve(result)));
     });
   }
 
@@ -495,6 +505,7 @@ export function createBulkSink(options: BulkSinkOptions): BulkSink {
 
   return {
     add,
+    submit,
     flush,
     drain,
     close,

@@ -153,6 +153,12 @@ export interface CloseOptions {
 export interface BulkSink {
   /** Queues one operation; resolves with its final outcome. Rejects only for invalid input or a closed sink. */
   add(op: BulkOperation): Promise<ItemOutcome>;
+  /**
+   * `add()` without a promise per document, for hot loops: `done` is called once with the final outcome, or with a
+   * `SinkClosedError` when the sink closes first. Invalid input throws (`SinkError` INVALID_OPERATION) synchronously,
+   * and so does a closed sink; `done` is then never called.
+   */
+  submit(op: BulkOperation, done: (result: ItemOutcome | Error) => void): void;
   /** True while the sink holds too many operations; pause the source until `onDrain` / `waitForCapacity`. */
   isSaturated(): boolean;
   /** Called every time saturation ends. Returns an unsubscribe function. */

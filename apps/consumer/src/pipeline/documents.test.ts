@@ -1,7 +1,7 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { TimberCollectionSchema, TimberSchema } from "@barito-flow/proto";
 import { describe, expect, it } from "@jest/globals";
-import { dailyIndex, decodeRecord } from "./documents.js";
+import { createDailyIndexer, dailyIndex, decodeRecord } from "./documents.js";
 
 const context = { kafkaTopic: "shop", esIndexPrefix: "shop", appMaxTps: 1 };
 const record = (value: Uint8Array | null, headers: Record<string, string> = {}) => ({
@@ -79,5 +79,31 @@ describe("dailyIndex()", () => {
     expect(dailyIndex("app", "2026-03-04T23:30:00-02:00", false, now)).toBe("app-2026.03.05");
     expect(dailyIndex("app", "2026-03-04T01:00:00Z", true, now)).toBe("app-2030.12.31");
     expect(dailyIndex("app", "yesterday-ish", false, now)).toBe("app-2030.12.31");
+  });
+});
+
+describe("createDailyIndexer()", () => {
+  it("names the same index as dailyIndex() across day boundaries, prefixes and time zones", () => {
+    const now = new Date("2030-12-31T23:59:59Z");
+    const index = createDailyIndexer(false, () => now);
+    const cases: Array<[string, string]> = [
+      ["app", "2026-03-04T00:00:00Z"],
+      ["app", "2026-03-04T23:59:59.999Z"],
+      ["app", "2026-03-05T00:00:00Z"],
+      ["app", "2026-03-04T23:30:00-02:00"],
+      ["other", "2026-03-04T12:00:00Z"],
+      ["app", "1969-12-31T23:00:00Z"],
+      ["app", "1970-01-01T00:00:00Z"],
+      ["app", "not a date"],
+      ["app", "2026-03-03T23:59:59Z"],
+    ];
+    for (const [prefix, timestamp] of cases) {
+      expect(index(prefix, timestamp)).toBe(dailyIndex(prefix, timestamp, false, now));
+    }
+    let clock = new Date("2026-01-01T23:59:59Z");
+    const processing = createDailyIndexer(true, () => clock);
+    expect(processing("app", "2020-01-01T00:00:00Z")).toBe("app-2026.01.01");
+    clock = new Date("2026-01-02T00:00:00Z");
+    expect(processing("app", "2020-01-01T00:00:00Z")).toBe("app-2026.01.02");
   });
 });

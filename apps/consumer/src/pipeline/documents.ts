@@ -100,7 +100,6 @@ export function decodeRecord(record: SourceRecord): Decoded {
   return { ok: true, documents };
 }
 
-/** `<prefix>-YYYY.MM.DD` in UTC, from the document's timestamp, or from processing time when asked or unparsable. */
 const maxIdBytes = 512;
 
 /** OpenSearch refuses ids over 512 bytes; a longer client key is hashed so its retries still collapse into one. */
@@ -108,6 +107,7 @@ function keyedId(id: string): string {
   return Buffer.byteLength(id) <= maxIdBytes ? id : `sha256-${createHash("sha256").update(id).digest("hex")}`;
 }
 
+/** `<prefix>-YYYY.MM.DD` in UTC, from the document's timestamp, or from processing time when asked or unparsable. */
 export function dailyIndex(prefix: string, timestamp: string, useProcessingTime: boolean, now: Date): string {
   const parsed = useProcessingTime ? Number.NaN : Date.parse(timestamp);
   const date = Number.isNaN(parsed) ? now : new Date(parsed);
@@ -115,4 +115,27 @@ export function dailyIndex(prefix: string, timestamp: string, useProcessingTime:
   const mm = String(date.getUTCMonth() + 1).padStart(2, "0");
   const dd = String(date.getUTCDate()).padStart(2, "0");
   return `${prefix}-${yyyy}.${mm}.${dd}`;
+}
+
+const dayMs = 86_400_000;
+
+/**
+ * `dailyIndex` for a stream of documents: the name of the last UTC day seen for each prefix is reused, so most
+ * documents cost one `Date.parse` (and processing time is read only when needed).
+ */
+export function createDailyIndexer(
+  useProcessingTime: boolean,
+  now: () => Date,
+): (prefix: string, timestamp: string) => string {
+  const last = new Map<string, { from: number; name: string }>();
+  return (prefix, timestamp) => {
+    const parsed = useProcessingTime ? Number.NaN : Date.parse(timestamp);
+    const at = Number.isNaN(parsed) ? now().getTime() : parsed;
+    const cached = last.get(prefix);
+    if (cached && at >= cached.from && at < cached.from + dayMs) return cached.name;
+    const name = dailyIndex(prefix, "", true, new Date(at));
+    if (last.size >= 1_024) last.clear();
+    last.set(prefix, { from: at - (((at % dayMs) + dayMs) % dayMs), name });
+    return name;
+  };
 }

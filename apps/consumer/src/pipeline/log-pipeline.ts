@@ -10,7 +10,7 @@ import type {
 import type { Logger } from "@barito-flow/logger";
 import { type BulkSink, type ItemOutcome, isSinkError } from "@barito-flow/opensearch-sink";
 import type { ConsumerMetrics } from "../metrics.js";
-import { dailyIndex, decodeRecord, type LogDocument } from "./documents.js";
+import { createDailyIndexer, decodeRecord, type LogDocument } from "./documents.js";
 import { OffsetTracker } from "./offset-tracker.js";
 import { PartitionProgress } from "./partition-progress.js";
 
@@ -66,6 +66,9 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
   const maxInFlight = options.maxInFlightPerPartition ?? 5_000;
   const partitionKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
   const dataStreams = new Map<string, Promise<void>>();
+  /** Data streams whose template is known to exist: their documents skip the asynchronous check. */
+  const readyStreams = new Set<string>();
+  const indexFor = createDailyIndexer(options.useProcessingDate, now);
   let consumer: BatchConsumer | undefined;
   let stopping = false;
   let running = false;
@@ -162,32 +165,89 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
     };
   }
 
-  async function indexDocument(record: IncomingRecord, doc: LogDocument): Promise<void> {
-    const dataStream = options.indexMethod === "DataStream";
-    const index = dataStream
-      ? doc.indexPrefix
-      : dailyIndex(doc.indexPrefix, doc.timestamp, options.useProcessingDate, now());
+  /** Final step of one document: metrics, then the dead-letter write when refused, then `done`. */
+  function documentSettled(
+    record: IncomingRecord,
+    doc: LogDocument,
+    index: string,
+    result: ItemOutcome | Error,
+    done: () => void,
+    failed: (err: unknown) => void,
+  ): void {
     let outcome: ItemOutcome;
-    try {
-      if (dataStream) await dataStreamReady(doc.indexPrefix);
-      outcome = await sink.add({
-        action: dataStream ? "create" : "index",
-        index,
-        id: doc.id,
-        document: options.redact ? options.redact(doc.indexPrefix, doc.json) : doc.json,
-      });
-    } catch (err) {
-      const refused = refusal(err);
-      if (!refused) throw err;
+    if (result instanceof Error) {
+      const refused = refusal(result);
+      if (!refused) {
+        failed(result);
+        return;
+      }
       outcome = refused;
-    }
+    } else outcome = result;
     metrics.stored.inc({
       index,
       status: String(outcome.httpStatus),
       result: outcome.status,
       error: outcome.status === "rejected" ? outcome.errorType : "",
     });
-    if (outcome.status === "rejected") await deadLetter(record, doc.itemIndex, outcome);
+    if (outcome.status === "rejected") deadLetter(record, doc.itemIndex, outcome).then(done, failed);
+    else done();
+  }
+
+  function submitDocument(
+    record: IncomingRecord,
+    doc: LogDocument,
+    index: string,
+    done: () => void,
+    failed: (err: unknown) => void,
+  ): void {
+    const settled = (result: ItemOutcome | Error) => documentSettled(record, doc, index, result, done, failed);
+    try {
+      sink.submit(
+        {
+          action: options.indexMethod === "DataStream" ? "create" : "index",
+          index,
+          id: doc.id,
+          document: options.redact ? options.redact(doc.indexPrefix, doc.json) : doc.json,
+        },
+        settled,
+      );
+    } catch (err) {
+      settled(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  /**
+   * Hands one document to the sink; `done` runs once it is indexed, a duplicate or dead-lettered. Callbacks, not
+   * promises: this runs for every document, and a promise chain per document costs CPU that OpenSearch, on the
+   * same machine, would rather have.
+   */
+  function indexDocument(
+    record: IncomingRecord,
+    doc: LogDocument,
+    done: () => void,
+    failed: (err: unknown) => void,
+  ): void {
+    if (options.indexMethod !== "DataStream") {
+      submitDocument(record, doc, indexFor(doc.indexPrefix, doc.timestamp), done, failed);
+    } else if (readyStreams.has(doc.indexPrefix)) {
+      submitDocument(record, doc, doc.indexPrefix, done, failed);
+    } else {
+      dataStreamReady(doc.indexPrefix).then(
+        () => {
+          readyStreams.add(doc.indexPrefix);
+          submitDocument(record, doc, doc.indexPrefix, done, failed);
+        },
+        (err: unknown) =>
+          documentSettled(
+            record,
+            doc,
+            doc.indexPrefix,
+            err instanceof Error ? err : new Error(String(err)),
+            done,
+            failed,
+          ),
+      );
+    }
   }
 
   /** Called once per finished unit; moves the commit position and resumes a paused partition that drained. */
@@ -243,7 +303,7 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
         deadLetter(record, -1, { httpStatus: 0, ...decoded }).then(done, failed);
         continue;
       }
-      for (const doc of decoded.documents) indexDocument(record, doc).then(done, failed);
+      for (const doc of decoded.documents) indexDocument(record, doc, done, failed);
     }
     // Records without documents (an empty collection) finish at once.
     if (owner.committable) tracker.markDone(batch.topic, batch.partition, owner.committable);
@@ -258,6 +318,10 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
     }
     // The sink's own buffer bound: stop pulling new records into memory while it is full.
     if (sink.isSaturated()) await sink.waitForCapacity();
+    // Batches already fetched follow each other in microtasks, which would starve I/O: bulk responses (whose
+    // acknowledgements free memory and commit offsets) and requests waiting to be sent. One turn of the event loop
+    // per batch keeps the sink's requests flowing while Kafka records are being decoded.
+    else await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
   return {
