@@ -5,7 +5,7 @@
 // catch up, then reads everything back from OpenSearch: every acknowledged log exactly once with its content
 // intact, failed ones absent or present once, nothing else. Exit 0 only if every invariant holds.
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -86,6 +86,7 @@ const USAGE = `usage: pnpm chaos [options]
   --stack-dir DIR          private stack directory (default .chaos/stack; wiped at start)
   --keep-stack             leave the private stack running at the end
   --no-build               do not run the apps' build first
+  --print-report FILE      print a saved report.json again and exit
   --seed N                 traffic randomness (default: random)
   --self-check             after the verdict, plant one missing/duplicated/corrupted/unknown document and
                            check that a second verification sees exactly those`;
@@ -177,6 +178,12 @@ function parseOptions(argv: string[]): Options {
       case "--self-check":
         options.selfCheck = true;
         break;
+      case "--print-report": {
+        const file = value() ?? usage("--print-report needs a file");
+        printReport(JSON.parse(readFileSync(file, "utf8")));
+        process.exit(0);
+        break;
+      }
       case "--no-build":
         options.build = false;
         break;
@@ -839,11 +846,10 @@ function printReport(r: any): void {
       `unexpected exits: ${r.unexpectedExits.map((e: UnexpectedExit) => `${e.app} at ${e.at}s code ${e.code} signal ${e.signal}`).join("; ")}`,
     );
   lines.push("", "throughput (every 5 s): t acked/s indexed/s [fault]");
-  lines.push(
-    r.throughput
-      .map((s: Sample) => `${s.t}s ${s.ackedPerSec}/${s.indexedPerSec}${s.fault ? ` [${s.fault}]` : ""}`)
-      .join(" | "),
+  const cells = r.throughput.map(
+    (s: Sample) => `${s.t}s ${s.ackedPerSec}/${s.indexedPerSec}${s.fault ? ` [${s.fault}]` : ""}`,
   );
+  for (let i = 0; i < cells.length; i += 5) lines.push(`  ${cells.slice(i, i + 5).join(" | ")}`);
   lines.push("", "invariants:");
   for (const i of r.invariants) lines.push(`  ${i.ok ? "ok  " : "FAIL"} ${i.name} (${i.detail})`);
   for (const [name, list] of Object.entries(r.samples as Record<string, unknown[]>))
