@@ -85,6 +85,29 @@ function postRaw(
   });
 }
 
+/** Like postRaw, with the response headers and raw bytes. */
+function postHeaders(
+  path: string,
+  body: Uint8Array,
+  contentType: string,
+): Promise<{ status: number; text: string; raw: Buffer; headers: Record<string, string | string[] | undefined> }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${rest}${path}`, { method: "POST", headers: { "content-type": contentType } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("end", () => {
+        const raw = Buffer.concat(chunks);
+        resolve({ status: res.statusCode ?? 0, text: raw.toString("utf8"), raw, headers: res.headers });
+      });
+      res.on("error", reject);
+    });
+    req.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code !== "EPIPE" && err.code !== "ECONNRESET") reject(err);
+    });
+    req.end(body);
+  });
+}
+
 function expectWellFormedRestAnswer(answer: { status: number; text: string }) {
   expect([200, 400, 413, 429]).toContain(answer.status);
   const json = JSON.parse(answer.text) as Record<string, unknown>;
@@ -98,6 +121,14 @@ function expectWellFormedRestAnswer(answer: { status: number; text: string }) {
 
 /** Sends one gRPC unary call over a raw HTTP/2 stream (so the payload can be anything), returns grpc-status. */
 function rawGrpc(payload: Buffer, encoding?: string): Promise<number> {
+  return rawGrpcAnswer(payload, encoding).then((answer) => answer.status);
+}
+
+/** grpc-status plus the barito error metadata of the answer (from the trailers, or the headers if trailers-only). */
+function rawGrpcAnswer(
+  payload: Buffer,
+  encoding?: string,
+): Promise<{ status: number; errorCode?: string; details?: string }> {
   return new Promise((resolve, reject) => {
     const session = connectHttp2(`http://127.0.0.1:${grpcPort}`);
     session.on("error", reject);
@@ -113,17 +144,33 @@ function rawGrpc(payload: Buffer, encoding?: string): Promise<number> {
       ...(encoding ? { "grpc-encoding": encoding } : {}),
     });
     let status = -1;
+    let meta: Record<string, string | string[] | undefined> = {};
     stream.on("response", (headers) => {
-      if (headers["grpc-status"] !== undefined) status = Number(headers["grpc-status"]);
+      if (headers["grpc-status"] !== undefined) {
+        status = Number(headers["grpc-status"]);
+        meta = headers;
+      }
     });
     stream.on("trailers", (trailers) => {
       status = Number(trailers["grpc-status"]);
+      meta = trailers;
     });
     stream.on("data", () => undefined);
-    stream.on("close", () => {
-      session.close();
-      resolve(status);
+    const done = () => {
+      // Like a real gRPC client, the call ends with its status even when the server refused it before reading the
+      // whole request (an oversize message): the rest of the request is abandoned.
+      session.destroy();
+      resolve({
+        status,
+        errorCode: meta["barito-error-code"] as string | undefined,
+        details: meta["barito-error-details"] as string | undefined,
+      });
+    };
+    stream.on("response", (headers) => {
+      if (headers["grpc-status"] !== undefined) done();
     });
+    stream.on("trailers", () => done());
+    stream.on("close", done);
     stream.on("error", reject);
     stream.end(frame);
   });
@@ -206,9 +253,62 @@ describe("producer under hostile input (real Kafka)", () => {
     );
     const { zstdCompressSync, gzipSync } = await import("node:zlib");
     const bomb = Buffer.alloc(5_000_000);
-    expect(await rawGrpc(zstdCompressSync(bomb), "zstd")).toBe(8); // RESOURCE_EXHAUSTED
-    expect(await rawGrpc(gzipSync(bomb), "gzip")).toBe(8);
     expect(await rawGrpc(Buffer.from("not zstd"), "zstd")).not.toBe(internal);
+    // Compression bombs are oversize requests: INVALID_ARGUMENT + PAYLOAD_TOO_LARGE, not RESOURCE_EXHAUSTED.
+    for (const answer of [
+      await rawGrpcAnswer(zstdCompressSync(bomb), "zstd"),
+      await rawGrpcAnswer(gzipSync(bomb), "gzip"),
+    ]) {
+      expect(answer).toMatchObject({ status: 3, errorCode: "PAYLOAD_TOO_LARGE" });
+      expect(JSON.parse(answer.details ?? "[]")).toEqual([
+        { field: "body", reason: "at most 200000 bytes (BARITO_GRPC_MAX_RECV_MSG_SIZE)" },
+      ]);
+    }
+  });
+
+  it("tells oversize requests from rate limiting on every protocol: INVALID_ARGUMENT + PAYLOAD_TOO_LARGE naming the limit", async () => {
+    const { create, toBinary } = await import("@bufbuild/protobuf");
+    const { TimberCollectionSchema } = await import("@barito-flow/proto");
+    // Valid protobuf, 300 kB > the 200 kB limit of this producer.
+    const oversize = Buffer.from(
+      toBinary(
+        TimberCollectionSchema,
+        create(TimberCollectionSchema, { items: [{ content: { blob: "x".repeat(300_000) } }] }),
+      ),
+    );
+    const expectedDetails = [{ field: "body", reason: "at most 200000 bytes (BARITO_GRPC_MAX_RECV_MSG_SIZE)" }];
+
+    const grpc = await rawGrpcAnswer(oversize);
+    expect(grpc).toMatchObject({ status: 3, errorCode: "PAYLOAD_TOO_LARGE" });
+    expect(JSON.parse(grpc.details ?? "[]")).toEqual(expectedDetails);
+
+    const connect = await postHeaders("/producer.Producer/ProduceBatch", oversize, "application/proto");
+    expect(connect.status).toBe(400);
+    expect(JSON.parse(connect.text)).toMatchObject({
+      code: "invalid_argument",
+      message: expect.stringContaining("200000 bytes"),
+    });
+    expect(connect.headers["barito-error-code"]).toBe("PAYLOAD_TOO_LARGE");
+    expect(JSON.parse(String(connect.headers["barito-error-details"]))).toEqual(expectedDetails);
+
+    const frame = Buffer.alloc(5 + oversize.length);
+    frame.writeUInt32BE(oversize.length, 1);
+    oversize.copy(frame, 5);
+    const grpcWeb = await postHeaders("/producer.Producer/ProduceBatch", frame, "application/grpc-web+proto");
+    // An error answer is the trailer frame alone (flag 0x80).
+    expect(grpcWeb.raw[0]).toBe(0x80);
+    const trailer = grpcWeb.raw.subarray(5).toString("utf8");
+    expect(trailer).toMatch(/grpc-status: 3\r\n/);
+    expect(trailer).toMatch(/barito-error-code: PAYLOAD_TOO_LARGE\r\n/);
+
+    // REST answers 413 with the same code (and, like the answers above, closes the connection: the keep-alive
+    // client's next request must not wait behind the unread body).
+    const rest = await postRaw(
+      "/produce_batch",
+      JSON.stringify({ context: validContext, items: [{ content: { blob: "x".repeat(300_000) } }] }),
+    );
+    expect(rest.status).toBe(413);
+    expect(JSON.parse(rest.text)).toMatchObject({ code: "PAYLOAD_TOO_LARGE" });
   });
 
   it("keeps serving valid traffic while hostile requests flow", async () => {

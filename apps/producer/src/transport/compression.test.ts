@@ -16,11 +16,14 @@ describe("compressionZstd", () => {
     const bomb = zlib.zstdCompressSync(Buffer.alloc(50_000_000));
     expect(bomb.byteLength).toBeLessThan(10_000);
     const error = await compressionZstd.decompress(bomb, 1_000_000).catch((e: unknown) => e);
-    expect(ConnectError.from(error).code).toBe(Code.ResourceExhausted);
+    // Oversize, not rate limiting: INVALID_ARGUMENT with the machine-readable code and the limit.
+    expect(ConnectError.from(error).code).toBe(Code.InvalidArgument);
+    expect(ConnectError.from(error).metadata.get("barito-error-code")).toBe("PAYLOAD_TOO_LARGE");
+    expect(ConnectError.from(error).metadata.get("barito-error-details")).toContain("at most 1000000 bytes");
     const gzipError = await compressionGzip
       .decompress(zlib.gzipSync(Buffer.alloc(50_000_000)), 1_000_000)
       .catch((e: unknown) => e);
-    expect(ConnectError.from(gzipError).code).toBe(Code.ResourceExhausted);
+    expect(ConnectError.from(gzipError).code).toBe(Code.InvalidArgument);
   });
 
   it("reports garbage as an invalid argument, not a crash", async () => {

@@ -27,6 +27,17 @@ export function toConnectError(err: unknown): ConnectError {
   return new ConnectError("internal error", Code.Internal, new Headers({ [errorMetadata.code]: "INTERNAL" }));
 }
 
+/** The answer for a request above the size limit; the same error the produce path gives for oversize records. */
+export function payloadTooLarge(readMaxBytes: number): ConnectError {
+  return toConnectError(
+    new ProduceError(
+      "PAYLOAD_TOO_LARGE",
+      `request message larger than ${readMaxBytes} bytes (BARITO_GRPC_MAX_RECV_MSG_SIZE)`,
+      { details: [{ field: "body", reason: `at most ${readMaxBytes} bytes (BARITO_GRPC_MAX_RECV_MSG_SIZE)` }] },
+    ),
+  );
+}
+
 /** One implementation of producer.Producer, served as gRPC, Connect and gRPC-Web. */
 export function producerRoutes(service: ProducerService, onUnexpected: (err: unknown) => void) {
   async function call<T>(ctx: HandlerContext, run: (meta: RequestMeta) => Promise<T>): Promise<T> {

@@ -8,22 +8,31 @@ import {
   type ConnectRouter,
 } from "@connectrpc/connect";
 import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
+import { codeFromString, codeToHttpStatus, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
+import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { trailerFlag, trailerParse, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
 import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
+import { errorMetadata, payloadTooLarge } from "./connect-routes.js";
 
 type NodeRequest = IncomingMessage | Http2ServerRequest;
 type NodeResponse = ServerResponse | Http2ServerResponse;
 
 export interface RpcNodeHandlerOptions extends ConnectRouterOptions {
+  /** The request size limit (BARITO_GRPC_MAX_RECV_MSG_SIZE), also given to connect as `readMaxBytes`. */
+  readMaxBytes: number;
   routes: (router: ConnectRouter) => void;
   fallback?: (req: NodeRequest, res: NodeResponse) => void;
   onHandlerFailure: (err: unknown) => void;
 }
 
 /**
- * connect-node's adapter, plus one correction: connect reports a request body that is not valid protobuf as
- * INTERNAL ("parse binary: ..."), i.e. HTTP 500 — a server fault — although the client sent garbage. Clients and
- * alerting must see a client error, so those answers are rewritten to INVALID_ARGUMENT (HTTP 400) on every
- * protocol. Nothing else is touched.
+ * connect-node's adapter, plus corrections of two framework answers, on every protocol (gRPC, Connect, gRPC-Web):
+ * - a request body that is not valid protobuf is INTERNAL ("parse binary: ..."), i.e. a server fault, although the
+ *   client sent garbage: answered INVALID_ARGUMENT;
+ * - a message above `readMaxBytes` is RESOURCE_EXHAUSTED, the code of rate limiting, so clients could not tell "never
+ *   retry this" from "retry later": answered INVALID_ARGUMENT with `barito-error-code: PAYLOAD_TOO_LARGE` and
+ *   `barito-error-details` naming the limit, like every other oversize rejection.
+ * Nothing else is touched.
  */
 export function createRpcNodeHandler(options: RpcNodeHandlerOptions) {
   const router = createConnectRouter(options);
@@ -39,7 +48,7 @@ export function createRpcNodeHandler(options: RpcNodeHandlerOptions) {
       return;
     }
     handler(universalRequestFromNodeRequest(req, res, undefined, undefined))
-      .then((response) => reclassifyParseErrors(response))
+      .then((response) => reclassifyFrameworkErrors(response, options.readMaxBytes, req.httpVersionMajor === 1))
       .then((response) => universalResponseToNodeResponse(response, res))
       .catch((err: unknown) => {
         if (ConnectError.from(err).code !== Code.Aborted) options.onHandlerFailure(err);
@@ -48,43 +57,37 @@ export function createRpcNodeHandler(options: RpcNodeHandlerOptions) {
 }
 
 const parseFailure = "parse binary";
+const readLimitMessage = /larger than configured readMaxBytes/;
 
-async function reclassifyParseErrors(response: UniversalServerResponse): Promise<UniversalServerResponse> {
-  for (const headers of [response.header, response.trailer]) {
-    if (
-      headers?.get("grpc-status") === String(Code.Internal) &&
-      decodeURIComponent(headers.get("grpc-message") ?? "").startsWith(parseFailure)
-    ) {
-      headers.set("grpc-status", String(Code.InvalidArgument));
-    }
-  }
-  const contentType = response.header?.get("content-type") ?? "";
-  const isConnectError = response.status === 500 && contentType.startsWith("application/json");
-  const isGrpcWeb = contentType.startsWith("application/grpc-web");
-  if (!response.body || !(isConnectError || isGrpcWeb)) return response;
+/** The error to answer instead of a framework error, or undefined to keep it. */
+function replacementFor(code: Code, message: string, readMaxBytes: number): ConnectError | undefined {
+  if (code === Code.Internal && message.startsWith(parseFailure))
+    return new ConnectError(message, Code.InvalidArgument);
+  if (code === Code.ResourceExhausted && readLimitMessage.test(message)) return payloadTooLarge(readMaxBytes);
+  return undefined;
+}
 
-  // Unary error bodies are small; buffering them is cheap.
+/** grpc-status / grpc-message plus the error's metadata, as gRPC and gRPC-Web send them in trailers. */
+function applyToTrailer(target: Headers, error: ConnectError): void {
+  target.delete("grpc-status-details-bin");
+  setTrailerStatus(target, error);
+  for (const [key, value] of error.metadata) target.set(key, value);
+}
+
+function grpcError(headers: Headers | undefined): { code: Code; message: string } | undefined {
+  const status = headers?.get("grpc-status");
+  if (status === null || status === undefined || status === "0") return undefined;
+  return { code: Number(status) as Code, message: decodeURIComponent(headers?.get("grpc-message") ?? "") };
+}
+
+async function readBody(response: UniversalServerResponse): Promise<Buffer> {
   const chunks: Uint8Array[] = [];
-  for await (const chunk of response.body) chunks.push(chunk);
-  let body = Buffer.concat(chunks);
-  let status = response.status;
-  if (isConnectError) {
-    const error = JSON.parse(body.toString("utf8")) as { code?: string; message?: string };
-    if (error.code === "internal" && error.message?.startsWith(parseFailure)) {
-      status = 400;
-      body = Buffer.from(JSON.stringify({ ...error, code: "invalid_argument" }));
-      response.header?.set("content-length", String(body.byteLength));
-    }
-  } else if (
-    body.includes(`grpc-message: ${encodeURIComponent(parseFailure)}`) ||
-    body.includes(`grpc-message:${encodeURIComponent(parseFailure)}`)
-  ) {
-    // The gRPC-Web trailer frame is text; "13" -> " 3" keeps the frame length.
-    const text = body
-      .toString("latin1")
-      .replace(/grpc-status: ?13\r\n/, (match) => match.replace("13", match.includes(": ") ? " 3" : "3 "));
-    body = Buffer.from(text, "latin1");
-  }
+  if (response.body) for await (const chunk of response.body) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+function withBody(response: UniversalServerResponse, status: number, body: Uint8Array): UniversalServerResponse {
+  if (response.header?.has("content-length")) response.header.set("content-length", String(body.byteLength));
   return {
     ...response,
     status,
@@ -92,4 +95,68 @@ async function reclassifyParseErrors(response: UniversalServerResponse): Promise
       yield body;
     })(),
   };
+}
+
+async function reclassifyFrameworkErrors(
+  response: UniversalServerResponse,
+  readMaxBytes: number,
+  http1: boolean,
+): Promise<UniversalServerResponse> {
+  // An oversize request is answered before its body was read; over HTTP/1.1 the unread rest is still on the socket,
+  // so the connection is closed after the answer (a keep-alive client would otherwise wait on it forever).
+  const closeIfOversize = (replacement: ConnectError) => {
+    if (http1 && replacement.metadata.get(errorMetadata.code) === "PAYLOAD_TOO_LARGE") {
+      response.header?.set("connection", "close");
+    }
+  };
+  // gRPC: the status is in the trailers, or in the headers of a trailers-only answer.
+  for (const headers of [response.header, response.trailer]) {
+    const error = grpcError(headers);
+    const replacement = error && replacementFor(error.code, error.message, readMaxBytes);
+    if (headers && replacement) applyToTrailer(headers, replacement);
+  }
+  const contentType = response.header?.get("content-type") ?? "";
+  const isConnectError = response.status >= 400 && contentType.startsWith("application/json");
+  const isGrpcWeb = contentType.startsWith("application/grpc-web");
+  if (!response.body || !(isConnectError || isGrpcWeb)) return response;
+
+  // Unary answers to rejected requests are small; buffering them is cheap. Successful gRPC-Web answers are
+  // buffered too (one message plus the trailer frame).
+  const body = await readBody(response);
+  if (isConnectError) {
+    let error: { code?: string; message?: string } = {};
+    try {
+      error = JSON.parse(body.toString("utf8")) as typeof error;
+    } catch {
+      return withBody(response, response.status, body);
+    }
+    const code = typeof error.code === "string" ? codeFromString(error.code) : undefined;
+    const replacement = code === undefined ? undefined : replacementFor(code, error.message ?? "", readMaxBytes);
+    if (!replacement) return withBody(response, response.status, body);
+    // Connect unary errors carry their metadata as plain response headers.
+    for (const [key, value] of replacement.metadata) response.header?.set(key, value);
+    closeIfOversize(replacement);
+    return withBody(response, codeToHttpStatus(replacement.code), errorToJsonBytes(replacement, {}));
+  }
+  // gRPC-Web: the last frame (flag 0x80) holds the trailers as text.
+  let offset = 0;
+  while (offset + 5 <= body.byteLength) {
+    const length = body.readUInt32BE(offset + 1);
+    if ((body[offset] ?? 0) & trailerFlag && offset + 5 + length <= body.byteLength) {
+      const trailer = trailerParse(body.subarray(offset + 5, offset + 5 + length));
+      const error = grpcError(trailer);
+      const replacement = error && replacementFor(error.code, error.message, readMaxBytes);
+      if (!replacement) break;
+      applyToTrailer(trailer, replacement);
+      closeIfOversize(replacement);
+      const data = trailerSerialize(trailer);
+      const frame = Buffer.alloc(5 + data.byteLength);
+      frame[0] = body[offset] ?? trailerFlag;
+      frame.writeUInt32BE(data.byteLength, 1);
+      frame.set(data, 5);
+      return withBody(response, response.status, Buffer.concat([body.subarray(0, offset), frame]));
+    }
+    offset += 5 + length;
+  }
+  return withBody(response, response.status, body);
 }
