@@ -7,6 +7,7 @@ import {
   TimberContextSchema,
 } from "@barito-flow/proto";
 import type { OutgoingRecord } from "./ports.js";
+import { ProduceError } from "./produce-error.js";
 import { encodeTimber } from "./timber-encoding.js";
 
 export type MessageFormat = "Timber" | "TimberCollection";
@@ -50,16 +51,45 @@ export function buildRecords(
     const recordHeaders: Record<string, string> = { [headers.messageFormat]: "TimberCollection" };
     // The consumer numbers the items of a collection itself, so only the key travels.
     if (idempotencyKey !== undefined) recordHeaders[headers.idempotencyKey] = idempotencyKey;
-    return [
-      { record: { value: toBinary(TimberCollectionSchema, collection), headers: recordHeaders }, field: "items" },
-    ];
+    let value: Uint8Array;
+    try {
+      value = toBinary(TimberCollectionSchema, collection);
+    } catch (err) {
+      if (err instanceof RangeError)
+        throw ProduceError.invalid([{ field: "items", reason: "content nested too deeply" }]);
+      throw err;
+    }
+    return [{ record: { value, headers: recordHeaders }, field: "items" }];
   }
   const contextBytes = toBinary(TimberContextSchema, context);
-  return items.map((item, index) => {
-    const record: OutgoingRecord = { value: encodeTimber(contextBytes, timestamp, item.content) };
+  const built: BuiltRecord[] = new Array(items.length);
+  for (let index = 0; index < items.length; index++) {
+    const record: OutgoingRecord = {
+      value: encodeContent(contextBytes, timestamp, items[index]?.content, index, fieldOf),
+    };
     if (idempotencyKey !== undefined) {
       record.headers = { [headers.idempotencyKey]: idempotencyKey, [headers.idempotencyItem]: String(index) };
     }
-    return { record, field: fieldOf(index) };
-  });
+    built[index] = { record, field: fieldOf(index) };
+  }
+  return built;
+}
+
+function encodeContent(
+  contextBytes: Uint8Array,
+  timestamp: string,
+  content: Timber["content"],
+  index: number,
+  fieldOf: (index: number) => string,
+): Uint8Array {
+  try {
+    return encodeTimber(contextBytes, timestamp, content);
+  } catch (err) {
+    // The encoder recurses: content nested thousands of levels deep (REST bodies are no longer walked by fromJson
+    // first) overflows the stack. That is the client's input, not a server fault.
+    if (err instanceof RangeError) {
+      throw ProduceError.invalid([{ field: `${fieldOf(index)}`, reason: "content nested too deeply" }]);
+    }
+    throw err;
+  }
 }

@@ -5,6 +5,7 @@ import { bodyLimit } from "hono/body-limit";
 import { type FieldViolation, ProduceError, retryAfterSeconds } from "../produce/produce-error.js";
 import type { ProducerService } from "../produce/producer-service.js";
 import { openApiDocument } from "./openapi.js";
+import { plainCollectionFromJson, plainTimberFromJson } from "./rest-json.js";
 import { requestMeta } from "./connect-routes.js";
 
 export interface Readiness {
@@ -33,8 +34,15 @@ function errorBody(code: string, message: string, details: FieldViolation[] = []
   return { code, message, details };
 }
 
-/** Reads a JSON body into a proto message, naming the offending field when the shape is wrong. */
-async function parseBody<Desc extends DescMessage>(schema: Desc, text: string): Promise<MessageShape<Desc>> {
+/**
+ * Reads a JSON body into a proto message, naming the offending field when the shape is wrong. `plain` reads the
+ * common shape without `fromJson` (see rest-json.ts); whatever it declines goes through `fromJson`.
+ */
+function parseBody<Desc extends DescMessage>(
+  schema: Desc,
+  text: string,
+  plain: (json: Record<string, unknown>) => MessageShape<Desc> | undefined,
+): MessageShape<Desc> {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -44,6 +52,8 @@ async function parseBody<Desc extends DescMessage>(schema: Desc, text: string): 
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     throw ProduceError.invalid([{ field: "body", reason: "must be a JSON object" }]);
   }
+  const message = plain(json as Record<string, unknown>);
+  if (message !== undefined) return message;
   try {
     return fromJson(schema, json as JsonValue);
   } catch (err) {
@@ -110,11 +120,11 @@ export function createRestApp(options: RestAppOptions): Hono {
         ),
     });
     app.post("/produce", limit, async (c) => {
-      const timber = await parseBody(TimberSchema, await c.req.text());
+      const timber = parseBody(TimberSchema, await c.req.text(), plainTimberFromJson);
       return c.json(await options.service.produce(timber, requestMeta(c.req.raw.headers)));
     });
     app.post("/produce_batch", limit, async (c) => {
-      const collection = await parseBody(TimberCollectionSchema, await c.req.text());
+      const collection = parseBody(TimberCollectionSchema, await c.req.text(), plainCollectionFromJson);
       return c.json(await options.service.produceBatch(collection, requestMeta(c.req.raw.headers)));
     });
   }
