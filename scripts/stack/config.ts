@@ -18,6 +18,11 @@ export interface StackConfig {
   host: string;
   kafkaPort: number;
   kafkaControllerPort: number;
+  /**
+   * SASL_PLAINTEXT (PLAIN) listener for the apps' SASL tests; 0 = none. Defaults to 9094 only with the default
+   * Kafka port, so a second stack on other ports (pnpm chaos) does not collide with the first one's.
+   */
+  kafkaSaslPort: number;
   opensearchPort: number;
   redisPort: number;
   kafkaHeap: string;
@@ -79,6 +84,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
     host: "127.0.0.1",
     kafkaPort: port(env, "STACK_KAFKA_PORT", 9092),
     kafkaControllerPort: port(env, "STACK_KAFKA_CONTROLLER_PORT", 9093),
+    kafkaSaslPort: env.STACK_KAFKA_SASL_PORT || !env.STACK_KAFKA_PORT ? port(env, "STACK_KAFKA_SASL_PORT", 9094) : 0,
     opensearchPort: port(env, "STACK_OPENSEARCH_PORT", 9200),
     redisPort: port(env, "STACK_REDIS_PORT", 6379),
     kafkaHeap: heap(env, "STACK_KAFKA_HEAP", "512m"),

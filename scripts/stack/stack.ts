@@ -194,8 +194,8 @@ const USAGE = `usage: pnpm stack <command>
                           stop one component (SIGTERM, SIGKILL after 30s; --force: SIGKILL now)
   reset [--only ...]      stop and wipe data and logs (download cache kept)
   relock                  re-resolve the artifacts with Maven and rewrite stack.lock.json
-env: STACK_DIR STACK_CACHE_DIR STACK_MAVEN_REPO STACK_KAFKA_PORT STACK_KAFKA_CONTROLLER_PORT STACK_OPENSEARCH_PORT
-     STACK_REDIS_PORT STACK_KAFKA_HEAP STACK_OPENSEARCH_HEAP STACK_READY_TIMEOUT STACK_OPENSEARCH_USER`;
+env: STACK_DIR STACK_CACHE_DIR STACK_MAVEN_REPO STACK_KAFKA_PORT STACK_KAFKA_CONTROLLER_PORT STACK_KAFKA_SASL_PORT
+     STACK_OPENSEARCH_PORT STACK_REDIS_PORT STACK_KAFKA_HEAP STACK_OPENSEARCH_HEAP STACK_READY_TIMEOUT STACK_OPENSEARCH_USER`;
 
 interface CliArgs {
   command: string;

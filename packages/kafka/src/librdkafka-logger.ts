@@ -10,6 +10,15 @@ export interface KafkaJSLoggerShape {
   setLogLevel(logLevel: number): void;
 }
 
+/**
+ * What the client last reported about its broker connections, so that "not reachable" errors can say why
+ * (refused credentials, TLS handshake, connection refused) instead of only that it timed out.
+ */
+export interface ConnectionDiagnostics {
+  /** Last librdkafka FAIL line (a broker connection failure), secrets scrubbed. */
+  lastBrokerFailure?: string;
+}
+
 /** KafkaJS log levels (NOTHING=0 .. DEBUG=4). */
 const levelRank = { error: 1, warn: 2, info: 3, debug: 4 } as const;
 
@@ -44,18 +53,23 @@ export function createLibrdkafkaLogger(
   logger: Logger,
   secrets: readonly string[],
   initialLevel: number = levelRank.info,
+  diagnostics?: ConnectionDiagnostics,
 ): KafkaJSLoggerShape {
   let currentLevel: number = initialLevel;
   const emit = (level: keyof typeof levelRank, message: string, extra?: object) => {
+    const text = scrubSecrets(String(message), secrets);
+    if (diagnostics && level === "error" && (extra as { fac?: unknown } | undefined)?.fac === "FAIL") {
+      diagnostics.lastBrokerFailure = text;
+    }
     if (levelRank[level] > currentLevel) return;
-    logger[level](scrubSecrets(String(message), secrets), scrubMeta(extra, secrets));
+    logger[level](text, scrubMeta(extra, secrets));
   };
   const adapter: KafkaJSLoggerShape = {
     info: (message, extra) => emit("info", message, extra),
     error: (message, extra) => emit("error", message, extra),
     warn: (message, extra) => emit("warn", message, extra),
     debug: (message, extra) => emit("debug", message, extra),
-    namespace: (namespace) => createLibrdkafkaLogger(logger.child({ namespace }), secrets, currentLevel),
+    namespace: (namespace) => createLibrdkafkaLogger(logger.child({ namespace }), secrets, currentLevel, diagnostics),
     setLogLevel: (level) => {
       if (typeof level === "number" && level >= 0 && level <= levelRank.debug) currentLevel = level;
     },

@@ -1,6 +1,6 @@
 import type { KafkaJS as KafkaJSNamespace } from "@confluentinc/kafka-javascript";
 import type { ConnectionConfig } from "./connection-config.js";
-import { createLibrdkafkaLogger } from "./librdkafka-logger.js";
+import { type ConnectionDiagnostics, createLibrdkafkaLogger } from "./librdkafka-logger.js";
 import type { Logger } from "./logger.js";
 
 export type KafkaJSModule = typeof KafkaJSNamespace;
@@ -30,12 +30,17 @@ export function loadKafkaJS(): Promise<KafkaJSModule> {
 export type NativeKafka = InstanceType<KafkaJSModule["Kafka"]>;
 
 /** One `Kafka` factory per client, carrying brokers, client id and our logger adapter (secrets scrubbed). */
-export function newNativeKafka(kafkaJS: KafkaJSModule, connection: ConnectionConfig, logger: Logger): NativeKafka {
+export function newNativeKafka(
+  kafkaJS: KafkaJSModule,
+  connection: ConnectionConfig,
+  logger: Logger,
+  diagnostics?: ConnectionDiagnostics,
+): NativeKafka {
   return new kafkaJS.Kafka({
     kafkaJS: {
       brokers: connection.kafkaJS.brokers,
       clientId: connection.kafkaJS.clientId,
-      logger: createLibrdkafkaLogger(logger, connection.secrets),
+      logger: createLibrdkafkaLogger(logger, connection.secrets, undefined, diagnostics),
     },
   });
 }

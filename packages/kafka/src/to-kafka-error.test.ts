@@ -115,6 +115,11 @@ describe("toKafkaError()", () => {
       code: "BROKER_UNAVAILABLE",
       retriable: true,
     });
+    // What a consumer's connect rejects with when the broker refuses its SASL credentials (seen in sasl.it.test.ts).
+    expect(toKafkaError(new Error("authentication failure"), "connect consumer to Kafka")).toMatchObject({
+      code: "AUTHENTICATION_FAILED",
+      retriable: false,
+    });
   });
 
   it.each([undefined, null, 42, Symbol("x"), {}, [], new Error("something odd")])(

@@ -182,6 +182,8 @@ export function toKafkaError(error: unknown, context?: string): KafkaError {
   const message = messageOf(error);
   // Some client failures carry no code, only librdkafka's text.
   const byText: Array<[RegExp, KafkaErrorCode, boolean]> = [
+    // Before "timed out": a consumer whose credentials are refused reports "authentication failure" at connect.
+    [/authentication fail|sasl authentication/i, "AUTHENTICATION_FAILED", false],
     [/timed? ?out/i, "TIMEOUT", true],
     [/too large/i, "MESSAGE_TOO_LARGE", false],
     [/queue (is )?full/i, "QUEUE_FULL", true],
