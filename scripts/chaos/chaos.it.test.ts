@@ -2,7 +2,7 @@
 // free ports, so the default stack the other integration tests use is never stopped), with three faults while
 // traffic flows: consumer SIGKILL, OpenSearch stopped 20 s, producer SIGKILL. The oracle's report must hold every
 // invariant: each acknowledged log indexed exactly once with its content, nothing else, nothing dead-lettered.
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,7 +13,20 @@ const root = join(__dirname, "..", "..");
 // Not mkdtemp: its 0700 mode would keep out the unprivileged user OpenSearch runs as when the tests run as root.
 const dir = join(tmpdir(), `barito-chaos-it-${randomUUID().slice(0, 8)}`);
 
-afterAll(() => {
+let child: ChildProcess | undefined;
+
+afterAll(async () => {
+  // A run cut short (test timeout) must not leave its private Kafka/OpenSearch/Redis behind: SIGINT makes the
+  // runner stop what it started; `stack down` on the private directory is the safety net (pid files, ours only).
+  if (child && child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((resolve) => child?.once("exit", resolve));
+    child.kill("SIGINT");
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 60_000))]);
+  }
+  spawnSync(process.execPath, [join(root, "scripts/stack/stack.ts"), "down", "--force"], {
+    env: { ...process.env, STACK_DIR: join(dir, "stack") },
+    stdio: "ignore",
+  });
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -33,7 +46,7 @@ describe("pnpm chaos, CI size (private stack)", () => {
   it("indexes every acknowledged log exactly once through a consumer SIGKILL, an OpenSearch outage and a producer SIGKILL", async () => {
     mkdirSync(dir, { recursive: true });
     const reportFile = join(dir, "report.json");
-    const child = spawn(
+    child = spawn(
       process.execPath,
       [
         join(root, "scripts/chaos/chaos.ts"),
@@ -56,13 +69,13 @@ describe("pnpm chaos, CI size (private stack)", () => {
       { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
     );
     let output = "";
-    child.stdout.on("data", (chunk: Buffer) => {
+    child.stdout?.on("data", (chunk: Buffer) => {
       output += chunk.toString();
     });
-    child.stderr.on("data", (chunk: Buffer) => {
+    child.stderr?.on("data", (chunk: Buffer) => {
       output += chunk.toString();
     });
-    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    const code = await new Promise<number | null>((resolve) => child?.once("exit", resolve));
     if (code !== 0 || !existsSync(reportFile)) {
       // The oracle's own report says what broke; show it (and the progress lines) in the test failure.
       console.error(output.split("\n").slice(-80).join("\n"));

@@ -35,6 +35,8 @@ export const FAULT_KINDS = [
   "producer-kill",
   "kafka-stop",
   "redis-stop",
+  "kafka-kill",
+  "opensearch-kill",
 ] as const;
 type FaultKind = (typeof FAULT_KINDS)[number];
 const DEFAULT_FAULTS: FaultKind[] = [
@@ -254,9 +256,9 @@ async function main(): Promise<number> {
 
   // Plan: each fault gets its outage plus a gap of traffic; the sender is paced so the traffic spans the plan.
   const holdOf = (kind: FaultKind): number =>
-    kind === "opensearch-stop"
+    kind === "opensearch-stop" || kind === "opensearch-kill"
       ? options.opensearchDownSeconds
-      : kind === "kafka-stop"
+      : kind === "kafka-stop" || kind === "kafka-kill"
         ? options.kafkaDownSeconds
         : kind === "redis-stop"
           ? options.redisDownSeconds
@@ -268,7 +270,7 @@ async function main(): Promise<number> {
   // Expected time from lift to recovery on this machine (component boot, group session timeout after a SIGKILL):
   // part of each fault's slot, so the paced traffic rarely has to wait for the schedule.
   const recoveryOf = (kind: FaultKind): number =>
-    kind === "opensearch-stop" ? 20 : kind === "kafka-stop" ? 12 : kind === "consumer-kill" ? 20 : 2;
+    kind.startsWith("opensearch") ? 20 : kind.startsWith("kafka") ? 12 : kind === "consumer-kill" ? 20 : 2;
   const slots = options.faults.map((kind) => holdOf(kind) + recoveryOf(kind) + options.gapSeconds);
   const plannedSeconds = options.gapSeconds + slots.reduce((a, b) => a + b, 0);
   const rate = options.rate ?? Math.max(50, options.logs / plannedSeconds);
@@ -575,9 +577,12 @@ async function main(): Promise<number> {
         }
         case "opensearch-stop":
         case "kafka-stop":
-        case "redis-stop": {
-          const component = kind.replace("-stop", "") as "opensearch" | "kafka" | "redis";
-          const outcome = await stopComponent(component, { config, log: stackLog });
+        case "redis-stop":
+        case "opensearch-kill":
+        case "kafka-kill": {
+          const component = kind.replace(/-(stop|kill)$/, "") as "opensearch" | "kafka" | "redis";
+          // -stop: SIGTERM (clean shutdown); -kill: SIGKILL (a crash; data in the page cache survives).
+          const outcome = await stopComponent(component, { config, log: stackLog, force: kind.endsWith("-kill") });
           record.notes.push(`${component} ${outcome}`);
           await sleep(holdOf(kind) * 1000);
           if (kind === "redis-stop") {
@@ -597,7 +602,7 @@ async function main(): Promise<number> {
       }
       // Recovery (bounded): the first successful request after a fault of the producer path, the first document
       // indexed after a fault of the consumer path.
-      const producerPath = kind === "producer-kill" || kind === "kafka-stop" || kind === "redis-stop";
+      const producerPath = kind === "producer-kill" || kind.startsWith("kafka") || kind === "redis-stop";
       const consumerPath = kind !== "producer-kill" && kind !== "redis-stop";
       const [ack, indexed] = await Promise.all([
         producerPath
