@@ -377,6 +377,7 @@ async function main(): Promise<number> {
     say(
       `private stack in ${options.stackDir}: Kafka :${kafkaPort}, OpenSearch :${opensearchPort}, Redis :${redisPort}`,
     );
+    claimStackDir(options.stackDir);
     stackStarted = true;
     await resetStack({ config, log: stackLog });
     await stackUp({ config, log: stackLog });
@@ -802,6 +803,28 @@ async function main(): Promise<number> {
   } finally {
     await cleanup();
   }
+}
+
+/** One run per private stack directory: a second run would reset (stop) the first one's stack. */
+function claimStackDir(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  const lock = join(dir, "chaos-run.pid");
+  try {
+    const holder = Number(readFileSync(lock, "utf8").trim());
+    if (Number.isInteger(holder) && holder > 1 && holder !== process.pid) {
+      let alive = true;
+      try {
+        process.kill(holder, 0);
+      } catch {
+        alive = false;
+      }
+      if (alive && readFileSync(`/proc/${holder}/cmdline`, "utf8").includes("chaos"))
+        throw new Error(`another chaos run (pid ${holder}) uses ${dir}; wait for it or pass --stack-dir`);
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  writeFileSync(lock, `${process.pid}\n`);
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: the report is printed field by field
