@@ -2,14 +2,14 @@
 // the same size straight to Kafka. Bounded: each scenario runs for BENCH_SECONDS (default 10) on loopback.
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { appendFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { type ClientHttp2Session, connect as connectHttp2 } from "node:http2";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { zstdCompress, zstdDecompress } from "node:zlib";
-import { promisify } from "node:util";
+import { zstdCompressSync } from "node:zlib";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const target = process.argv[2] ?? "producer";
@@ -18,7 +18,7 @@ if (target !== "producer" && target !== "consumer") {
   process.exit(2);
 }
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
-const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 8);
+const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
 const run = randomUUID().slice(0, 6);
 const logsPerBatch = 100;
@@ -74,6 +74,69 @@ interface Result {
   p50ms?: number;
   p95ms?: number;
   p99ms?: number;
+  /** CPU time of the producer process (all its threads, librdkafka's included) per 1,000 logs. */
+  producerCpuMsPer1kLogs?: number;
+}
+
+/** User + system CPU seconds of a process so far (Linux /proc; 0 elsewhere). */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Runs a scenario and adds the producer's CPU cost per log: on a shared 2-core machine the rate depends on what else
+ * runs, the CPU spent per log much less, so it is the figure to compare between versions.
+ */
+async function withCpu(pid: number | undefined, run: () => Result | Promise<Result>): Promise<Result> {
+  const before = cpuSeconds(pid);
+  const result = await run();
+  const spent = cpuSeconds(pid) - before;
+  if (spent > 0 && result.logs > 0) result.producerCpuMsPer1kLogs = (spent * 1000 * 1000) / result.logs;
+  return result;
+}
+
+/**
+ * gRPC ProduceBatch from a raw HTTP/2 client sending one pre-encoded, zstd-compressed request (the bytes barito-router
+ * would send) over a few sessions: connect's Node client encoded and compressed every request itself, taking more
+ * CPU than the producer on the shared cores. Success = grpc-status 0 in the trailers.
+ */
+async function driveGrpcRaw(scenario: string, port: number, frame: Buffer, logsPerRequest: number): Promise<Result> {
+  const sessions = Array.from({ length: Math.min(4, concurrency) }, () => connectHttp2(`http://127.0.0.1:${port}`));
+  let next = 0;
+  const call = () =>
+    new Promise<boolean>((resolve) => {
+      const session = sessions[next++ % sessions.length] as ClientHttp2Session;
+      const stream = session.request({
+        ":method": "POST",
+        ":path": "/producer.Producer/ProduceBatch",
+        "content-type": "application/grpc",
+        te: "trailers",
+        "grpc-encoding": "zstd",
+        "grpc-accept-encoding": "zstd",
+      });
+      let status = -1;
+      stream.on("response", (headers) => {
+        if (headers["grpc-status"] !== undefined) status = Number(headers["grpc-status"]);
+      });
+      stream.on("trailers", (trailers) => {
+        status = Number(trailers["grpc-status"]);
+      });
+      stream.on("data", () => undefined);
+      stream.on("close", () => resolve(status === 0));
+      stream.on("error", () => resolve(false));
+      stream.end(frame);
+    });
+  try {
+    return await drive(scenario, logsPerRequest, call);
+  } finally {
+    for (const session of sessions) session.destroy();
+  }
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -199,16 +262,17 @@ async function main() {
   });
   const results: Result[] = [];
   try {
-    for (let i = 0; i < 100; i++) {
-      if (
+    let ready = false;
+    for (let i = 0; i < 100 && !ready; i++) {
+      ready =
         (await fetch(`http://127.0.0.1:${rest}/readyz`).then(
           (r) => r.status,
           () => 0,
-        )) === 200
-      )
-        break;
-      await new Promise((r) => setTimeout(r, 200));
+        )) === 200;
+      if (!ready) await new Promise((r) => setTimeout(r, 200));
     }
+    // Measuring a producer that cannot reach Kafka would only count errors.
+    if (!ready) throw new Error("the producer did not become ready within 20 s (see its log above)");
     step(
       `producer ready on :${rest} (REST) and :${grpc} (gRPC); ${seconds}s per scenario, ${concurrency} concurrent clients`,
     );
@@ -225,43 +289,38 @@ async function main() {
 
     const wrk = hasWrk();
     results.push(
-      wrk
-        ? driveWithWrk(
-            "REST /produce_batch (100 logs)",
-            `http://127.0.0.1:${rest}/produce_batch`,
-            batchBody,
-            logsPerBatch,
-          )
-        : await drive("REST /produce_batch (100 logs)", logsPerBatch, post("/produce_batch", batchBody)),
-    );
-
-    const requireFromProducer = createRequire(join(root, "apps/producer/package.json"));
-    const { createClient } = requireFromProducer("@connectrpc/connect") as typeof import("@connectrpc/connect");
-    const { createGrpcTransport } = requireFromProducer(
-      "@connectrpc/connect-node",
-    ) as typeof import("@connectrpc/connect-node");
-    const { fromJson } = requireFromProducer("@bufbuild/protobuf") as typeof import("@bufbuild/protobuf");
-    const proto = requireFromProducer("@barito-flow/proto") as typeof import("@barito-flow/proto");
-    const zstd = {
-      name: "zstd",
-      compress: async (bytes: Uint8Array) => new Uint8Array(await promisify(zstdCompress)(bytes)),
-      decompress: async (bytes: Uint8Array) => new Uint8Array(await promisify(zstdDecompress)(bytes)),
-    };
-    const client = createClient(
-      proto.Producer,
-      createGrpcTransport({ baseUrl: `http://127.0.0.1:${grpc}`, sendCompression: zstd, acceptCompression: [zstd] }),
-    );
-    const collection = fromJson(proto.TimberCollectionSchema, JSON.parse(batchBody));
-    results.push(
-      await drive("gRPC ProduceBatch zstd (100 logs)", logsPerBatch, () =>
-        client.produceBatch(collection).then(() => true),
+      await withCpu(producer.pid, async () =>
+        wrk
+          ? driveWithWrk(
+              "REST /produce_batch (100 logs)",
+              `http://127.0.0.1:${rest}/produce_batch`,
+              batchBody,
+              logsPerBatch,
+            )
+          : await drive("REST /produce_batch (100 logs)", logsPerBatch, post("/produce_batch", batchBody)),
       ),
     );
 
+    const requireFromProducer = createRequire(join(root, "apps/producer/package.json"));
+    const { fromJson, toBinary } = requireFromProducer("@bufbuild/protobuf") as typeof import("@bufbuild/protobuf");
+    const proto = requireFromProducer("@barito-flow/proto") as typeof import("@barito-flow/proto");
+    const message = zstdCompressSync(
+      toBinary(proto.TimberCollectionSchema, fromJson(proto.TimberCollectionSchema, JSON.parse(batchBody))),
+    );
+    const frame = Buffer.alloc(5 + message.byteLength);
+    frame[0] = 1; // compressed
+    frame.writeUInt32BE(message.byteLength, 1);
+    message.copy(frame, 5);
     results.push(
-      wrk
-        ? driveWithWrk("REST /produce (1 log)", `http://127.0.0.1:${rest}/produce`, singleBody, 1)
-        : await drive("REST /produce (1 log)", 1, post("/produce", singleBody)),
+      await withCpu(producer.pid, () => driveGrpcRaw("gRPC ProduceBatch zstd (100 logs)", grpc, frame, logsPerBatch)),
+    );
+
+    results.push(
+      await withCpu(producer.pid, async () =>
+        wrk
+          ? driveWithWrk("REST /produce (1 log)", `http://127.0.0.1:${rest}/produce`, singleBody, 1)
+          : await drive("REST /produce (1 log)", 1, post("/produce", singleBody)),
+      ),
     );
   } finally {
     producer.kill("SIGTERM");
@@ -306,14 +365,16 @@ async function main() {
   console.log(
     `\nrecord size: ~${Buffer.byteLength(line)} B; machine: ${process.platform} ${process.arch}, Node ${process.versions.node}\n`,
   );
-  console.log("| scenario | logs/s | requests/s | p50 ms | p95 ms | p99 ms | errors | × kcat |");
-  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  console.log(
+    "| scenario | logs/s | requests/s | p50 ms | p95 ms | p99 ms | errors | × kcat | producer CPU ms / 1k logs |",
+  );
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const r of results) {
     console.log(
-      `| ${r.scenario} | ${r.logsPerSecond.toFixed(0)} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50ms?.toFixed(1)} | ${r.p95ms?.toFixed(1)} | ${r.p99ms?.toFixed(1)} | ${r.errors} | ${(r.logsPerSecond / kcatRate).toFixed(2)} |`,
+      `| ${r.scenario} | ${r.logsPerSecond.toFixed(0)} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50ms?.toFixed(1)} | ${r.p95ms?.toFixed(1)} | ${r.p99ms?.toFixed(1)} | ${r.errors} | ${(r.logsPerSecond / kcatRate).toFixed(2)} | ${r.producerCpuMsPer1kLogs?.toFixed(1) ?? ""} |`,
     );
   }
-  console.log(`| kcat -P (${records} records) | ${kcatRate.toFixed(0)} | | | | | | 1.00 |`);
+  console.log(`| kcat -P (${records} records) | ${kcatRate.toFixed(0)} | | | | | | 1.00 | |`);
   const outDir = join(root, ".bench");
   mkdirSync(outDir, { recursive: true });
   const out = join(outDir, `producer-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
