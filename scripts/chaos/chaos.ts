@@ -299,6 +299,8 @@ async function main(): Promise<number> {
     STACK_KAFKA_CONTROLLER_PORT: String(controllerPort),
     STACK_OPENSEARCH_PORT: String(opensearchPort),
     STACK_REDIS_PORT: String(redisPort),
+    // No SASL listener (its default port belongs to the default stack).
+    STACK_KAFKA_SASL_PORT: "",
     STACK_KAFKA_HEAP: process.env.CHAOS_KAFKA_HEAP ?? "384m",
     STACK_OPENSEARCH_HEAP: process.env.CHAOS_OPENSEARCH_HEAP ?? "512m",
   };
