@@ -115,7 +115,11 @@ export function createConsumerApp(
           // The periodic metadata refresh is the rescan of a pattern subscription; announcements force one sooner.
           topicRefreshIntervalMs: settings.topicRescanIntervalMs,
           partitionsConsumedConcurrently: 4,
-          librdkafka: { "partition.assignment.strategy": "cooperative-sticky" },
+          librdkafka: {
+            "partition.assignment.strategy": "cooperative-sticky",
+            "heartbeat.interval.ms": settings.heartbeatIntervalMs,
+            ...(settings.groupInstanceId ? { "group.instance.id": settings.groupInstanceId } : {}),
+          },
         }),
       sink,
       dlq,

@@ -19,11 +19,9 @@ describe("loadConsumerConfig()", () => {
     expect(config.consumer).toEqual({
       groupId: "barito-group",
       uniqueGroupId: false,
-      rebalancingStrategy: "roundrobin",
+      groupInstanceId: undefined,
       sessionTimeoutMs: 20_000,
       heartbeatIntervalMs: 6_000,
-      maxProcessingTimeMs: 500,
-      channelBufferSize: 256,
       topicRescanIntervalMs: 30_000,
       initialOffset: "earliest",
       dlqTopic: "barito_dlq",
@@ -40,8 +38,6 @@ describe("loadConsumerConfig()", () => {
       maxBufferedDocs: 20_000,
       compression: "none",
       dataStreamComponentTemplate: "barito-default-replica",
-      retryIntervalMs: 30_000,
-      maxRetry: 10,
       auth: undefined,
       tls: undefined,
     });
@@ -101,19 +97,15 @@ describe("loadConsumerConfig()", () => {
       maxBufferedDocs: 1000,
       compression: "none",
       dataStreamComponentTemplate: "tpl",
-      retryIntervalMs: 5_000,
-      maxRetry: 0,
       auth: { username: "elastic", password: "changeme" },
       tls: { caCertPath: "/ca.pem", clientCertPath: "/c.pem", clientKeyPath: "/k.pem" },
     });
     expect(config.consumer).toEqual({
       groupId: "g",
       uniqueGroupId: true,
-      rebalancingStrategy: "range",
+      groupInstanceId: undefined,
       sessionTimeoutMs: 45_000,
       heartbeatIntervalMs: 3_000,
-      maxProcessingTimeMs: 1_000,
-      channelBufferSize: 64,
       topicRescanIntervalMs: 60_000,
       initialOffset: "latest",
       dlqTopic: "dlq",
@@ -177,9 +169,17 @@ describe("loadConsumerConfig()", () => {
     });
   });
 
-  it("lists set inert variables", () => {
+  it("lists set inert variables, and still validates them", () => {
     expect(
-      loadConsumerConfig({ BARITO_CONSUL_ELASTICSEARCH_NAME: "es", BARITO_CONSUL_KAFKA_NAME: "k" }).inertVariables,
-    ).toEqual(["BARITO_CONSUL_KAFKA_NAME", "BARITO_CONSUL_ELASTICSEARCH_NAME"]);
+      loadConsumerConfig({
+        BARITO_CONSUL_ELASTICSEARCH_NAME: "es",
+        BARITO_CONSUL_KAFKA_NAME: "k",
+        BARITO_CONSUMER_CHANNEL_BUFFER_SIZE: "64",
+      }).inertVariables,
+    ).toEqual(["BARITO_CONSUL_KAFKA_NAME", "BARITO_CONSUL_ELASTICSEARCH_NAME", "BARITO_CONSUMER_CHANNEL_BUFFER_SIZE"]);
+    expect(loadConsumerConfig({}).inertVariables).toEqual([]);
+    expect(() => loadConsumerConfig({ BARITO_CONSUMER_REBALANCING_STRATEGY: "Sticky" })).toThrow(
+      /BARITO_CONSUMER_REBALANCING_STRATEGY/,
+    );
   });
 });

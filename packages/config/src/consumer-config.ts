@@ -24,7 +24,16 @@ import {
 
 export type IndexMethod = "BulkProcessor" | "DataStream" | "SingleInsert";
 
-const inertConsumerVariables = [...inertSharedVariables, "BARITO_CONSUL_ELASTICSEARCH_NAME"] as const;
+// Accepted (and validated) for barito-flow compatibility, without effect here: see README.md for what replaces each.
+const inertConsumerVariables = [
+  ...inertSharedVariables,
+  "BARITO_CONSUL_ELASTICSEARCH_NAME",
+  "BARITO_CONSUMER_REBALANCING_STRATEGY",
+  "BARITO_CONSUMER_MAX_PROCESSING_TIME",
+  "BARITO_CONSUMER_CHANNEL_BUFFER_SIZE",
+  "BARITO_CONSUMER_ELASTICSEARCH_RETRIER_INTERVAL",
+  "BARITO_CONSUMER_ELASTICSEARCH_RETRIER_MAX_RETRY",
+] as const;
 
 /** Every consumer variable (names of barito-flow Go, §2.1 and §2.3, plus the new ones); see README.md. */
 export const consumerEnvShape = {
@@ -46,18 +55,19 @@ export const consumerEnvShape = {
   BARITO_ELASTICSEARCH_MAX_BUFFERED_DOCS: integerVar({ default: 20_000, min: 1 }),
   BARITO_ELASTICSEARCH_COMPRESSION: enumVar(["auto", "gzip", "none"], { default: "auto" }),
   BARITO_ELASTICSEARCH_DATASTREAM_DEFAULT_COMPONENT_TEMPLATE_NAME: stringVar({ default: "barito-default-replica" }),
-  BARITO_CONSUMER_ELASTICSEARCH_RETRIER_INTERVAL: durationVar({ default: "30s", unit: "s" }),
-  BARITO_CONSUMER_ELASTICSEARCH_RETRIER_MAX_RETRY: integerVar({ default: 10, min: 0 }),
+  BARITO_CONSUMER_ELASTICSEARCH_RETRIER_INTERVAL: durationVar({ unit: "s" }),
+  BARITO_CONSUMER_ELASTICSEARCH_RETRIER_MAX_RETRY: integerVar({ min: 0 }),
   ELASTIC_USERNAME: stringVar(),
   ELASTIC_PASSWORD: stringVar({ trim: false }),
   BARITO_CONSUMER_ELASTICSEARCH_CA_CERT: stringVar(),
   BARITO_CONSUMER_ELASTICSEARCH_CLIENT_CERT: stringVar(),
   BARITO_CONSUMER_ELASTICSEARCH_CLIENT_KEY: stringVar(),
-  BARITO_CONSUMER_REBALANCING_STRATEGY: enumVar(["RoundRobin", "Range"], { default: "RoundRobin" }),
+  BARITO_CONSUMER_REBALANCING_STRATEGY: enumVar(["RoundRobin", "Range"]),
   BARITO_CONSUMER_GROUP_SESSION_TIMEOUT: durationVar({ default: 20, unit: "s", minMs: 1 }),
   BARITO_CONSUMER_GROUP_HEARTBEAT_INTERVAL: durationVar({ default: 6, unit: "s", minMs: 1 }),
-  BARITO_CONSUMER_MAX_PROCESSING_TIME: durationVar({ default: 500, unit: "ms", minMs: 1 }),
-  BARITO_CONSUMER_CHANNEL_BUFFER_SIZE: integerVar({ default: 256, min: 1 }),
+  BARITO_CONSUMER_GROUP_INSTANCE_ID: stringVar({ check: checkKafkaName }),
+  BARITO_CONSUMER_MAX_PROCESSING_TIME: durationVar({ unit: "ms", minMs: 1 }),
+  BARITO_CONSUMER_CHANNEL_BUFFER_SIZE: integerVar({ min: 1 }),
   BARITO_CONSUMER_TOPIC_RESCAN_INTERVAL: durationVar({ default: "30s", unit: "s", minMs: 1_000 }),
   BARITO_CONSUMER_INITIAL_OFFSET: enumVar(["earliest", "latest"], { default: "earliest" }),
   BARITO_CONSUMER_INDEX_DATE: enumVar(["timestamp", "processing"], { default: "timestamp" }),
@@ -102,11 +112,9 @@ export const consumerEnvSchema = z
     const consumer: ConsumerSettings = {
       groupId: env.BARITO_KAFKA_GROUP_ID,
       uniqueGroupId: env.BARITO_KAFKA_UNIQUE_GROUP_ID,
-      rebalancingStrategy: env.BARITO_CONSUMER_REBALANCING_STRATEGY === "Range" ? "range" : "roundrobin",
       sessionTimeoutMs: env.BARITO_CONSUMER_GROUP_SESSION_TIMEOUT,
       heartbeatIntervalMs: env.BARITO_CONSUMER_GROUP_HEARTBEAT_INTERVAL,
-      maxProcessingTimeMs: env.BARITO_CONSUMER_MAX_PROCESSING_TIME,
-      channelBufferSize: env.BARITO_CONSUMER_CHANNEL_BUFFER_SIZE,
+      groupInstanceId: env.BARITO_CONSUMER_GROUP_INSTANCE_ID,
       topicRescanIntervalMs: env.BARITO_CONSUMER_TOPIC_RESCAN_INTERVAL,
       initialOffset: env.BARITO_CONSUMER_INITIAL_OFFSET,
       dlqTopic: env.BARITO_CONSUMER_DLQ_TOPIC,
@@ -123,8 +131,6 @@ export const consumerEnvSchema = z
       maxBufferedDocs: env.BARITO_ELASTICSEARCH_MAX_BUFFERED_DOCS,
       compression: resolveCompression(env.BARITO_ELASTICSEARCH_COMPRESSION, env.BARITO_ELASTICSEARCH_URLS),
       dataStreamComponentTemplate: env.BARITO_ELASTICSEARCH_DATASTREAM_DEFAULT_COMPONENT_TEMPLATE_NAME,
-      retryIntervalMs: env.BARITO_CONSUMER_ELASTICSEARCH_RETRIER_INTERVAL,
-      maxRetry: env.BARITO_CONSUMER_ELASTICSEARCH_RETRIER_MAX_RETRY,
       auth:
         env.ELASTIC_USERNAME === undefined
           ? undefined
@@ -165,12 +171,13 @@ export interface ConsumerSettings {
   groupId: string;
   /** One consumer group per topic: `<groupId>_<topic>`. */
   uniqueGroupId: boolean;
-  /** librdkafka `partition.assignment.strategy` value (inert in Go barito-flow). */
-  rebalancingStrategy: "roundrobin" | "range";
+  /**
+   * Static group membership (`group.instance.id`): a restarted replica with the same id takes its partitions back at
+   * once instead of after the session timeout. Must be unique per running process (e.g. the pod name).
+   */
+  groupInstanceId: string | undefined;
   sessionTimeoutMs: number;
   heartbeatIntervalMs: number;
-  maxProcessingTimeMs: number;
-  channelBufferSize: number;
   topicRescanIntervalMs: number;
   initialOffset: "earliest" | "latest";
   dlqTopic: string;
@@ -190,9 +197,6 @@ export interface OpenSearchSettings {
   /** Request body compression, `auto` resolved: gzip unless every URL is a loopback address. */
   compression: "gzip" | "none";
   dataStreamComponentTemplate: string;
-  retryIntervalMs: number;
-  /** 0 = retry forever. */
-  maxRetry: number;
   auth: { username: string; password: string } | undefined;
   tls: TlsFiles | undefined;
 }

@@ -105,5 +105,9 @@ describe("createDailyIndexer()", () => {
     expect(processing("app", "2020-01-01T00:00:00Z")).toBe("app-2026.01.01");
     clock = new Date("2026-01-02T00:00:00Z");
     expect(processing("app", "2020-01-01T00:00:00Z")).toBe("app-2026.01.02");
+    // A record written at 23:59:59 and read again after midnight keeps its day: the record timestamp wins.
+    const writtenAt = Date.parse("2026-01-01T23:59:59Z");
+    expect(processing("app", "2020-01-01T00:00:00Z", writtenAt)).toBe("app-2026.01.01");
+    expect(createDailyIndexer(false, () => clock)("app", "not a date", writtenAt)).toBe("app-2026.01.01");
   });
 });

@@ -121,16 +121,18 @@ const dayMs = 86_400_000;
 
 /**
  * `dailyIndex` for a stream of documents: the name of the last UTC day seen for each prefix is reused, so most
- * documents cost one `Date.parse` (and processing time is read only when needed).
+ * documents cost one `Date.parse`. "Processing time" (asked for, or an unparsable timestamp) is the Kafka record's
+ * timestamp when it has one: unlike the clock, it is the same when a record is read again after a crash or a
+ * rebalance, so a replay across midnight overwrites the document instead of indexing it into the next day too.
  */
 export function createDailyIndexer(
   useProcessingTime: boolean,
   now: () => Date,
-): (prefix: string, timestamp: string) => string {
+): (prefix: string, timestamp: string, recordTimestampMs?: number) => string {
   const last = new Map<string, { from: number; name: string }>();
-  return (prefix, timestamp) => {
+  return (prefix, timestamp, recordTimestampMs = 0) => {
     const parsed = useProcessingTime ? Number.NaN : Date.parse(timestamp);
-    const at = Number.isNaN(parsed) ? now().getTime() : parsed;
+    const at = Number.isNaN(parsed) ? (recordTimestampMs > 0 ? recordTimestampMs : now().getTime()) : parsed;
     const cached = last.get(prefix);
     if (cached && at >= cached.from && at < cached.from + dayMs) return cached.name;
     const name = dailyIndex(prefix, "", true, new Date(at));

@@ -228,7 +228,7 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
     failed: (err: unknown) => void,
   ): void {
     if (options.indexMethod !== "DataStream") {
-      submitDocument(record, doc, indexFor(doc.indexPrefix, doc.timestamp), done, failed);
+      submitDocument(record, doc, indexFor(doc.indexPrefix, doc.timestamp, record.timestamp), done, failed);
     } else if (readyStreams.has(doc.indexPrefix)) {
       submitDocument(record, doc, doc.indexPrefix, done, failed);
     } else {
