@@ -21,6 +21,8 @@ export interface TopicAdmin {
 export interface RateDecision {
   allowed: boolean;
   retryAfterMs: number;
+  /** Logs one window admits (`tps × interval`): a request costing more can never be admitted. */
+  limit: number;
 }
 
 export interface RateLimiter {

@@ -16,7 +16,10 @@ const context = {
 };
 const content = { message: "paid" };
 
-function setup(overrides: Partial<ProducerSettings> = {}, opts: { connected?: boolean; failPublish?: unknown } = {}) {
+function setup(
+  overrides: Partial<ProducerSettings> = {},
+  opts: { connected?: boolean; failPublish?: unknown; capacity?: number } = {},
+) {
   const written: Array<{ topic: string; records: readonly OutgoingRecord[] }> = [];
   const created: Array<{ topic: string; partitions?: number; replicationFactor?: number }> = [];
   const existing = new Set<string>();
@@ -37,11 +40,12 @@ function setup(overrides: Partial<ProducerSettings> = {}, opts: { connected?: bo
   };
   const charged: Array<{ key: string; cost: number; tps: number }> = [];
   let allow = true;
+  const capacity = opts.capacity ?? 1_000;
   const rateLimiter = {
     async take(key: string, cost: number, tps: number) {
-      if (!allow) return { allowed: false, retryAfterMs: 2500 };
+      if (!allow || cost > capacity) return { allowed: false, retryAfterMs: 2500, limit: capacity };
       charged.push({ key, cost, tps });
-      return { allowed: true, retryAfterMs: 0 };
+      return { allowed: true, retryAfterMs: 0, limit: capacity };
     },
   };
   const topics = createTopicProvisioner({
@@ -148,6 +152,15 @@ describe("createProducerService()", () => {
     expect(error.code).toBe("RATE_LIMITED");
     expect(error.httpStatus).toBe(429);
     expect(error.retryAfterMs).toBe(2500);
+    expect(written).toHaveLength(0);
+  });
+
+  it("refuses a batch larger than a whole rate-limit window as invalid, not as retryable", async () => {
+    const { service, written } = setup({}, { capacity: 2 });
+    const three = create(TimberCollectionSchema, { context, items: [{ content }, { content }, { content }] });
+    const error = (await service.produceBatch(three).catch((e: unknown) => e)) as ProduceError;
+    expect(error).toMatchObject({ code: "INVALID_ARGUMENT", retriable: false, details: [{ field: "items" }] });
+    expect(error.details[0]?.reason).toMatch(/3 logs exceed the 2 logs one rate-limit window admits/);
     expect(written).toHaveLength(0);
   });
 

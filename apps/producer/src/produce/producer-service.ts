@@ -80,6 +80,15 @@ export function createProducerService(options: ProducerServiceOptions): Producer
     const decision = await rateLimiter.take(key, items.length, tps);
     if (!decision.allowed) {
       observer.rateLimited?.(topic, items.length, bytes);
+      // A batch bigger than the whole window is admitted by no window: retrying it would loop forever.
+      if (items.length > decision.limit) {
+        throw ProduceError.invalid([
+          {
+            field: "items",
+            reason: `${items.length} logs exceed the ${decision.limit} logs one rate-limit window admits (${tps} logs/s × BARITO_PRODUCER_RATE_LIMIT_RESET_INTERVAL); send smaller batches`,
+          },
+        ]);
+      }
       throw new ProduceError(
         "RATE_LIMITED",
         `rate limit of ${tps} logs/s exceeded for ${context.disableAppTps ? "the app group" : `topic ${topic}`}`,
