@@ -391,13 +391,16 @@ async function main() {
 
 /**
  * `pnpm bench consumer`: docs/s draining a pre-filled topic (BENCH_RECORDS, default 200k records of ~500 B) into
- * OpenSearch, next to the ceiling: the same documents sent straight to _bulk with the best of a few batch sizes.
+ * OpenSearch, next to the ceiling: the same documents sent straight to _bulk with the best of a few request sizes
+ * and concurrencies (BENCH_CEILING), measured before and after the consumer. BENCH_BULK_SIZE and BENCH_IN_FLIGHT
+ * configure the consumer's sink; BENCH_SKIP_STACK=1 uses Kafka and OpenSearch as they are.
  */
 async function benchConsumer() {
   const records = Number(process.env.BENCH_RECORDS ?? 200_000);
   const opensearch = process.env.OPENSEARCH_URL ?? "http://127.0.0.1:9200";
   step("making sure the local stack runs");
   if (
+    process.env.BENCH_SKIP_STACK !== "1" &&
     spawnSync(process.execPath, ["scripts/stack/stack.ts", "up", "--only", "kafka,opensearch"], {
       cwd: root,
       stdio: "inherit",
@@ -422,19 +425,25 @@ async function benchConsumer() {
   await Promise.all([admin.connect(), writer.connect()]);
   await admin.createTopic({ topic, partitions: 4, replicationFactor: 1 });
   const timestamp = "2026-01-01T00:00:00Z";
+  // The ceiling sends these very documents: the JSON the consumer writes (content, then @timestamp).
+  const docs: string[] = [];
   step(`pre-filling ${topic} with ${records} records`);
   for (let sent = 0; sent < records; sent += 5_000) {
-    const batch = Array.from({ length: Math.min(5_000, records - sent) }, (_, i) => ({
-      key: String(sent + i),
-      value: toBinary(
-        proto.TimberSchema,
-        create(proto.TimberSchema, {
-          context: { kafkaTopic: "app", esIndexPrefix: indexPrefix, appMaxTps: 1 },
-          timestamp,
-          content: content(sent + i) as never,
-        }),
-      ),
-    }));
+    const batch = Array.from({ length: Math.min(5_000, records - sent) }, (_, i) => {
+      const logContent = content(sent + i);
+      docs.push(JSON.stringify({ ...logContent, "@timestamp": timestamp }));
+      return {
+        key: String(sent + i),
+        value: toBinary(
+          proto.TimberSchema,
+          create(proto.TimberSchema, {
+            context: { kafkaTopic: "app", esIndexPrefix: indexPrefix, appMaxTps: 1 },
+            timestamp,
+            content: logContent as never,
+          }),
+        ),
+      };
+    });
     await writer.publish(topic, batch);
     process.stdout.write(`\r[bench] pre-filled ${Math.min(records, sent + 5_000)}/${records}`);
   }
@@ -446,6 +455,49 @@ async function benchConsumer() {
     const res = await fetch(`${opensearch}/${pattern}/_count`).catch(() => undefined);
     return res?.ok ? ((await res.json()) as { count: number }).count : 0;
   };
+  // The ceiling: the same documents straight to _bulk, for each of a few request sizes and concurrencies
+  // ("<docs>x<in flight>"), measured before and after the consumer (the machine is shared: this averages out drift).
+  const ceilingConfigs = (process.env.BENCH_CEILING ?? "2000x2,5000x2,2000x4").split(",").map((entry) => {
+    const [size, inFlight] = entry.split("x").map(Number);
+    return { size: size as number, inFlight: inFlight ?? 2 };
+  });
+  const ceilingRates = new Map<string, number[]>();
+  const ceilingPass = async (round: string) => {
+    for (const { size, inFlight } of ceilingConfigs) {
+      const index = `ceil${run}-${round}-${size}x${inFlight}`;
+      const bodyFor = (from: number) => {
+        let body = "";
+        for (let i = from; i < Math.min(records, from + size); i++) {
+          body += `{"index":{"_index":"${index}","_id":"${topic}-c-${i}"}}\n${docs[i]}\n`;
+        }
+        return body;
+      };
+      const t = performance.now();
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: inFlight }, async () => {
+          while (next < records) {
+            const from = next;
+            next += size;
+            const res = await fetch(`${opensearch}/_bulk?filter_path=errors`, {
+              method: "POST",
+              headers: { "content-type": "application/x-ndjson" },
+              body: bodyFor(from),
+            });
+            const answer = (await res.json()) as { errors?: boolean };
+            if (!res.ok || answer.errors !== false) throw new Error(`ceiling bulk failed: HTTP ${res.status}`);
+          }
+        }),
+      );
+      const rate = records / ((performance.now() - t) / 1000);
+      await fetch(`${opensearch}/${index}`, { method: "DELETE" }).catch(() => undefined);
+      step(`ceiling (${round}), _bulk ${size} documents per request, ${inFlight} in flight: ${rate.toFixed(0)} docs/s`);
+      const key = `${size} docs per request, ${inFlight} in flight`;
+      ceilingRates.set(key, [...(ceilingRates.get(key) ?? []), rate]);
+    }
+  };
+  await ceilingPass("before");
+
   const metricsPort = await freePort();
   step("draining with the consumer");
   const started = performance.now();
@@ -459,19 +511,29 @@ async function benchConsumer() {
       BARITO_KAFKA_TOPIC_PREFIX: prefix,
       BARITO_KAFKA_GROUP_ID: `benchc${run}`,
       BARITO_CONSUMER_DLQ_TOPIC: `benchc${run}_dlq`,
-      BARITO_ELASTICSEARCH_BULK_SIZE: process.env.BENCH_BULK_SIZE ?? "1000",
+      BARITO_ELASTICSEARCH_BULK_SIZE: process.env.BENCH_BULK_SIZE ?? "2000",
+      BARITO_ELASTICSEARCH_MAX_IN_FLIGHT: process.env.BENCH_IN_FLIGHT ?? "2",
       EXPORTER_PORT: `127.0.0.1:${metricsPort}`,
     },
     stdio: ["ignore", "inherit", "inherit"],
   });
+  // CPU seconds the consumer process used (user + system), from /proc: what it takes from OpenSearch's two cores.
+  const cpuSeconds = () => {
+    try {
+      const fields = readFileSync(`/proc/${consumer.pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      return Number.NaN;
+    }
+  };
   let indexed = 0;
   // Steady state starts at the first indexed document: joining the group is not indexing throughput.
-  let firstSeen: { at: number; count: number } | undefined;
+  let firstSeen: { at: number; count: number; cpu: number } | undefined;
   const deadline = Date.now() + 600_000;
   while (indexed < records && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 1000));
     indexed = await count(`${indexPrefix}-*`, Date.now() > deadline - 1_000);
-    if (!firstSeen && indexed > 0) firstSeen = { at: performance.now(), count: indexed };
+    if (!firstSeen && indexed > 0) firstSeen = { at: performance.now(), count: indexed, cpu: cpuSeconds() };
     process.stdout.write(
       `\r[bench] consumer: ${indexed}/${records} documents, ${((performance.now() - started) / 1000).toFixed(0)}s   `,
     );
@@ -479,56 +541,52 @@ async function benchConsumer() {
   process.stdout.write("\n");
   const drainedAt = performance.now();
   const consumerSeconds = (drainedAt - started) / 1000;
+  const steadyCpu = cpuSeconds() - (firstSeen?.cpu ?? 0);
   consumer.kill("SIGTERM");
+  await new Promise((resolve) => consumer.once("exit", resolve));
 
-  step("ceiling: the same documents straight to _bulk");
-  const doc = JSON.stringify({ ...content(0), "@timestamp": timestamp });
-  let best = { batch: 0, rate: 0 };
-  for (const batch of [500, 2_000]) {
-    const index = `${indexPrefix}-ceiling-${batch}`;
-    const bodyFor = (from: number) => {
-      let body = "";
-      for (let i = from; i < from + batch; i++) body += `{"index":{"_index":"${index}","_id":"${i}"}}\n${doc}\n`;
-      return body;
-    };
-    const t = performance.now();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 2 }, async () => {
-        while (next < records) {
-          const from = next;
-          next += batch;
-          await fetch(`${opensearch}/_bulk`, {
-            method: "POST",
-            headers: { "content-type": "application/x-ndjson" },
-            body: bodyFor(from),
-          }).then((r) => r.arrayBuffer());
-        }
-      }),
-    );
-    const rate = (Math.ceil(records / batch) * batch) / ((performance.now() - t) / 1000);
-    step(`_bulk with ${batch} documents per request: ${rate.toFixed(0)} docs/s`);
-    if (rate > best.rate) best = { batch, rate };
-  }
+  await ceilingPass("after");
   await fetch(`${opensearch}/${indexPrefix}-*`, { method: "DELETE" }).catch(() => undefined);
   await admin.deleteTopics([topic, `benchc${run}_dlq`]).catch(() => undefined);
   await Promise.allSettled([admin.close(), writer.close()]);
 
+  let best = { config: "", rate: 0 };
+  for (const [config, rates] of ceilingRates) {
+    const mean = rates.reduce((sum, rate) => sum + rate, 0) / rates.length;
+    if (mean > best.rate) best = { config, rate: mean };
+  }
   const consumerRate = indexed / consumerSeconds;
-  const steadyRate = firstSeen ? (indexed - firstSeen.count) / ((drainedAt - firstSeen.at) / 1000) : 0;
+  const steadyDocs = indexed - (firstSeen?.count ?? 0);
+  const steadyRate = firstSeen ? steadyDocs / ((drainedAt - firstSeen.at) / 1000) : 0;
+  const cpuPerDoc = (steadyCpu / steadyDocs) * 1e6;
   console.log("\n| scenario | docs/s | × ceiling |\n| --- | ---: | ---: |");
   console.log(
     `| consumer, ${records} records of ~500 B, 4 partitions (${indexed} indexed in ${consumerSeconds.toFixed(1)} s, includes startup) | ${consumerRate.toFixed(0)} | ${(consumerRate / best.rate).toFixed(2)} |`,
   );
   console.log(
-    `| consumer, steady state (from the first indexed document) | ${steadyRate.toFixed(0)} | ${(steadyRate / best.rate).toFixed(2)} |`,
+    `| consumer, steady state (from the first indexed document; consumer CPU ${cpuPerDoc.toFixed(1)} µs per document) | ${steadyRate.toFixed(0)} | ${(steadyRate / best.rate).toFixed(2)} |`,
   );
-  console.log(`| _bulk ceiling (${best.batch} docs per request, 2 in flight) | ${best.rate.toFixed(0)} | 1.00 |`);
+  console.log(
+    `| _bulk ceiling, same documents (${best.config}, mean of before and after) | ${best.rate.toFixed(0)} | 1.00 |`,
+  );
   const outDir = join(root, ".bench");
   mkdirSync(outDir, { recursive: true });
   writeFileSync(
     join(outDir, `consumer-${new Date().toISOString().replace(/[:.]/g, "-")}.json`),
-    JSON.stringify({ records, indexed, consumerSeconds, consumerRate, steadyRate, ceiling: best }, null, 2),
+    JSON.stringify(
+      {
+        records,
+        indexed,
+        consumerSeconds,
+        consumerRate,
+        steadyRate,
+        consumerCpuMicrosPerDoc: cpuPerDoc,
+        ceiling: best,
+        ceilingRuns: Object.fromEntries(ceilingRates),
+      },
+      null,
+      2,
+    ),
   );
 }
 

@@ -39,6 +39,11 @@ export interface LogPipelineOptions {
    * keeps a topic whose documents fail (retried for as long as it takes) from holding up the others.
    */
   maxInFlightPerPartition?: number;
+  /**
+   * How long a batch waits for its partition to drain below half of `maxInFlightPerPartition` before the partition
+   * is paused instead (default 5000 ms; well below the poll interval).
+   */
+  pauseAfterMs?: number;
   /** Redaction (barito's rules, keyed by `es_index_prefix`) applied to each document's JSON before indexing. */
   redact?: (indexPrefix: string, json: string) => string;
   now?: () => Date;
@@ -64,6 +69,9 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
   const partitions = new Map<string, PartitionProgress>();
   const paused = new Set<string>();
   const maxInFlight = options.maxInFlightPerPartition ?? 5_000;
+  const pauseAfterMs = options.pauseAfterMs ?? 5_000;
+  /** Batches waiting for their partition to drain before deciding to pause it, by partition key. */
+  const drainWaiters = new Map<string, (drained: boolean) => void>();
   const partitionKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
   const dataStreams = new Map<string, Promise<void>>();
   /** Data streams whose template is known to exist: their documents skip the asynchronous check. */
@@ -250,12 +258,26 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
     }
   }
 
+  /** Resolves true once `progress` is down to half of `maxInFlight`, false after `pauseAfterMs` (or when stopping). */
+  function partitionDrained(key: string, progress: PartitionProgress): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => finish(false), pauseAfterMs);
+      const finish = (drained: boolean) => {
+        clearTimeout(timer);
+        if (drainWaiters.get(key) === finish) drainWaiters.delete(key);
+        resolve(drained && partitions.get(key) === progress);
+      };
+      drainWaiters.set(key, finish);
+    });
+  }
+
   /** Called once per finished unit; moves the commit position and resumes a paused partition that drained. */
   function unitFinished(topic: string, partition: number, progress: PartitionProgress, offset: string): void {
     const key = partitionKey(topic, partition);
     // The partition was revoked meanwhile: its new owner reads these records again.
     if (partitions.get(key) !== progress) return;
     if (progress.finish(offset) && progress.committable) tracker.markDone(topic, partition, progress.committable);
+    if (progress.inFlight <= maxInFlight / 2) drainWaiters.get(key)?.(true);
     if (paused.has(key) && progress.inFlight <= maxInFlight / 2 && !stopping) {
       paused.delete(key);
       consumer?.resume([{ topic, partition }]);
@@ -307,7 +329,13 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
     }
     // Records without documents (an empty collection) finish at once.
     if (owner.committable) tracker.markDone(batch.topic, batch.partition, owner.committable);
-    if (owner.inFlight > maxInFlight && !paused.has(key)) {
+    // Usually a partition over its share is only ahead of OpenSearch: waiting here a moment keeps the records
+    // already fetched for it, whereas pausing discards them (the client seeks back and fetches them again, which
+    // cost a third of the consumer's CPU when every busy partition went through pause/resume cycles). A partition
+    // whose documents do not finish in that time (a failing index) is paused, so it cannot hold up the others.
+    if (owner.inFlight > maxInFlight && !paused.has(key) && !(await partitionDrained(key, owner))) {
+      // Drained meanwhile (its last outcome may have landed between the timeout and now): nothing would resume it.
+      if (stopping || partitions.get(key) !== owner || paused.has(key) || owner.inFlight <= maxInFlight / 2) return;
       paused.add(key);
       consumer?.pause([{ topic: batch.topic, partition: batch.partition }]);
       logger.info("partition paused until its documents are indexed", {
@@ -333,6 +361,7 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
           for (const { topic, partition } of revoked) {
             partitions.delete(partitionKey(topic, partition));
             paused.delete(partitionKey(topic, partition));
+            drainWaiters.get(partitionKey(topic, partition))?.(false);
           }
         },
       });
@@ -352,6 +381,7 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
     async stop(timeoutMs) {
       if (stopping) return;
       stopping = true;
+      for (const release of [...drainWaiters.values()]) release(false);
       clearInterval(committer);
       if (consumer) consumer.pause(consumer.assignment());
       const deadline = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
