@@ -3,8 +3,9 @@ import { classifyRequestError } from "./classify-request-error.js";
 import { SinkError } from "./errors.js";
 import type { BulkClient, BulkResponseItem, ClusterHealth } from "./types.js";
 
-// Only what the sink reads; a 100-item bulk response shrinks from ~30 KB to a few KB.
-const BULK_FILTER_PATH = "took,errors,items.*.status,items.*._id,items.*._index,items.*.result,items.*.error";
+// Only what the sink reads (items come back in request order, so no _id or _index): a 2000-item response is 88 KB
+// instead of 213 KB with them, bytes OpenSearch writes and the consumer parses for every bulk.
+const BULK_FILTER_PATH = "took,errors,items.*.status,items.*.result,items.*.error";
 
 export interface OpenSearchBulkClientOptions {
   /** Timeout of `ping()` (cluster health). Default 2000 ms. */
