@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { fromBinary } from "@bufbuild/protobuf";
 import { type Timber, TimberCollectionSchema, type TimberContext, TimberSchema } from "@barito-flow/proto";
 import { collectionItemBytes, timberContentJson } from "./struct-json.js";
+import { readWireTimber, type WireTimber } from "./timber-wire.js";
 
 /** Kafka header names written by apps/producer (see its records.ts). */
 export const recordHeaders = {
@@ -41,6 +42,33 @@ function header(record: SourceRecord, name: string): string | undefined {
  * into documents. Never throws: an undecodable record comes back as `ok: false` for the dead-letter topic.
  */
 export function decodeRecord(record: SourceRecord): Decoded {
+  if (!record.value || record.value.byteLength === 0)
+    return { ok: false, errorType: "empty_record", reason: "record has no value" };
+  const isCollection = header(record, recordHeaders.messageFormat) === "TimberCollection";
+  const wire = isCollection ? undefined : readWireTimber(record.value);
+  if (wire) return plainTimberDocument(record, wire);
+  return decodeRecordWithProtobuf(record);
+}
+
+/** A plain Timber read from the wire (timber-wire.ts): the same document as the decoder below makes of it. */
+function plainTimberDocument(record: SourceRecord, wire: WireTimber): Decoded {
+  if (!wire.indexPrefix)
+    return { ok: false, errorType: "missing_index_prefix", reason: "item 0: context.es_index_prefix is empty" };
+  const addTimestamp = !wire.hasOwnTimestamp && wire.timestamp !== "";
+  const json = addTimestamp
+    ? `${wire.json === "{}" ? "{" : `${wire.json.slice(0, -1)},`}"@timestamp":${JSON.stringify(wire.timestamp)}}`
+    : wire.json;
+  const key = header(record, recordHeaders.idempotencyKey);
+  const id =
+    key !== undefined
+      ? keyedId(`${key}-${header(record, recordHeaders.idempotencyItem) ?? 0}`)
+      : `${record.topic}-${record.partition}-${record.offset}`;
+  const timestamp = wire.ownTimestamp ?? wire.timestamp;
+  return { ok: true, documents: [{ itemIndex: 0, id, indexPrefix: wire.indexPrefix, timestamp, json }] };
+}
+
+/** `decodeRecord` through the protobuf-es decoder: collections, and any record the wire reader leaves to it. */
+export function decodeRecordWithProtobuf(record: SourceRecord): Decoded {
   if (!record.value || record.value.byteLength === 0)
     return { ok: false, errorType: "empty_record", reason: "record has no value" };
   const isCollection = header(record, recordHeaders.messageFormat) === "TimberCollection";

@@ -1,0 +1,122 @@
+import { randomInt } from "node:crypto";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { TimberSchema } from "@barito-flow/proto";
+import { describe, expect, it } from "@jest/globals";
+import { decodeRecord, decodeRecordWithProtobuf, type SourceRecord } from "./documents.js";
+import { readWireTimber } from "./timber-wire.js";
+
+const record = (value: Uint8Array, headers: Record<string, string> = {}): SourceRecord => ({
+  topic: "t_logs",
+  partition: 1,
+  offset: "42",
+  value: Buffer.from(value),
+  headers,
+});
+
+const timber = (content: Record<string, unknown> | undefined, timestamp = "2026-01-01T00:00:00Z", prefix = "app") =>
+  toBinary(
+    TimberSchema,
+    create(TimberSchema, {
+      context: { kafkaTopic: "k", kafkaPartition: 3, esIndexPrefix: prefix, appMaxTps: 10, disableAppTps: true },
+      timestamp,
+      ...(content === undefined ? {} : { content: content as never }),
+    }),
+  );
+
+const strings = ["", "plain", 'q"uo\\te', "é ü 😀", "tab\there", "\u0000\u001f\u007f", "line\nbreak", "</script>"];
+function randomValue(depth: number): unknown {
+  switch (randomInt(depth > 2 ? 4 : 6)) {
+    case 0:
+      return strings[randomInt(strings.length)];
+    case 1:
+      return [0, -0, 1.5, -3, 2 ** 60, 1e-7, 123456789, Number.MAX_VALUE][randomInt(8)];
+    case 2:
+      return randomInt(2) === 0;
+    case 3:
+      return null;
+    case 4:
+      return Array.from({ length: randomInt(4) }, () => randomValue(depth + 1));
+    default:
+      return randomObject(depth + 1);
+  }
+}
+function randomObject(depth: number): Record<string, unknown> {
+  const keys = ["message", "level", "é", "a b", 'k"q', "@timestamp", "n", "x", "_id", "long_key_name"];
+  const object: Record<string, unknown> = {};
+  for (let i = randomInt(7); i > 0; i--) object[keys[randomInt(keys.length)] as string] = randomValue(depth);
+  return object;
+}
+
+describe("readWireTimber() through decodeRecord()", () => {
+  it("reads an ordinary log without the protobuf decoder", () => {
+    const wire = readWireTimber(timber({ message: "hi", n: 1.5, tags: ["a", 1], nested: { ok: true } }));
+    expect(wire).toEqual({
+      indexPrefix: "app",
+      timestamp: "2026-01-01T00:00:00Z",
+      json: '{"message":"hi","n":1.5,"tags":["a",1],"nested":{"ok":true}}',
+      hasOwnTimestamp: false,
+      ownTimestamp: undefined,
+    });
+  });
+
+  it("gives the same documents as the protobuf decoder for 3000 random contents", () => {
+    for (let i = 0; i < 3000; i++) {
+      const content = i % 50 === 0 ? undefined : randomObject(0);
+      const timestamp = i % 7 === 0 ? "" : "2026-01-01T00:00:00Z";
+      const prefix = i % 97 === 0 ? "" : "app";
+      const headers: Record<string, string> = i % 3 === 0 ? { "idempotency-key": `k${i}` } : {};
+      const input = record(timber(content, timestamp, prefix), headers);
+      expect(decodeRecord(input)).toEqual(decodeRecordWithProtobuf(input));
+    }
+  });
+
+  it("leaves records it cannot vouch for to the decoder", () => {
+    const len = (field: number, body: number[]) => [(field << 3) | 2, body.length, ...body];
+    const text = (s: string) => [...Buffer.from(s)];
+    const entry = (key: string, value: number[]) => len(1, [...len(1, text(key)), ...len(2, value)]);
+    const stringValue = (s: string) => len(3, text(s));
+    const context = len(1, len(4, text("app")));
+    const cases = {
+      "repeated key": [...context, ...len(3, [...entry("a", stringValue("1")), ...entry("a", stringValue("2"))])],
+      "__proto__ key": [...context, ...len(3, entry("__proto__", stringValue("x")))],
+      "unknown field": [...context, ...len(9, text("?"))],
+      "context twice": [...context, ...context],
+      truncated: [...context, (3 << 3) | 2, 50, 1, 2],
+    };
+    for (const [name, bytes] of Object.entries(cases)) {
+      expect([name, readWireTimber(Uint8Array.from(bytes))]).toEqual([name, undefined]);
+      const input = record(Uint8Array.from(bytes));
+      expect(decodeRecord(input)).toEqual(decodeRecordWithProtobuf(input));
+    }
+  });
+
+  it("leaves invalid UTF-8 to the decoder (which refuses the record), but reads U+FFFD itself", () => {
+    const ok = record(timber({ "k\uFFFD": "\uFFFD" }, "\uFFFD"));
+    expect(readWireTimber(ok.value as Buffer)?.json).toBe('{"k\uFFFD":"\uFFFD"}');
+    expect(decodeRecord(ok)).toEqual(decodeRecordWithProtobuf(ok));
+    const len = (field: number, body: number[]) => [(field << 3) | 2, body.length, ...body];
+    const bad = [
+      [0xff],
+      [0xc3],
+      [0xe2, 0x82],
+      [0xed, 0xa0, 0x80],
+      [0xf0, 0x9f, 0x98],
+      [0x61, 0xc0, 0xaf, 0x62],
+      [0xf4, 0x90, 0x80, 0x80],
+    ];
+    for (const sequence of bad) {
+      const content = len(1, [...len(1, [0x6b, ...sequence]), ...len(2, len(3, [...sequence, 0x7a]))]);
+      const bytes = Uint8Array.from([...len(1, len(4, [0x61])), ...len(2, sequence), ...len(3, content)]);
+      const input = record(bytes);
+      expect(readWireTimber(input.value as Buffer)).toBeUndefined();
+      expect(decodeRecord(input)).toEqual(decodeRecordWithProtobuf(input));
+    }
+  });
+
+  it("keeps integer-like keys in wire order, as the decoder path does", () => {
+    const input = record(timber({ z: 1, "10": "ten", "2": { b: 1, "1": 2 } }));
+    // protobuf-es encodes in JavaScript object order, so this is also the wire order.
+    expect(readWireTimber(input.value as Buffer)?.json).toBe('{"2":{"1":2,"b":1},"10":"ten","z":1}');
+    expect(decodeRecord(input)).toEqual(decodeRecordWithProtobuf(input));
+  });
+});
