@@ -102,7 +102,8 @@ beforeAll(async () => {
     },
     (req, res) => {
       const peer = (req.socket as TLSSocket).getPeerCertificate();
-      seen.push({ authorization: req.headers.authorization, clientCn: peer?.subject?.CN });
+      const cn = peer?.subject?.CN;
+      seen.push({ authorization: req.headers.authorization, clientCn: Array.isArray(cn) ? cn.join(",") : cn });
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify({ cluster_name: "tls-test", status: "green", number_of_nodes: 1 }));
     },
