@@ -2,10 +2,10 @@
 // then the deployed bundle alone is started against the local stack, must become ready, and must stop cleanly
 // on SIGTERM. Images cannot be built on the project machines; this proves what goes into them.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "@jest/globals";
 
 const root = join(__dirname, "..");
@@ -67,10 +67,15 @@ describe.each([
     });
     execFileSync("pnpm", [`--filter=${app}`, "--prod", "deploy", out], { cwd: root, stdio: "pipe" });
     const main = join(out, "dist", "main.js");
-    execFileSync(process.execPath, [main, app, "--check-config"], {
+    // As in the image: `barito-flow <command>` through a symlink to the executable entry point (here the alias).
+    chmodSync(main, 0o755);
+    const bin = join(scratch, `${app}-bin`);
+    mkdirSync(bin, { recursive: true });
+    symlinkSync(main, join(bin, "barito-flow"));
+    execFileSync(join(bin, "barito-flow"), [app === "producer" ? "p" : "c", "--check-config"], {
       cwd: out,
       stdio: "pipe",
-      env: { ...process.env, LOG_LEVEL: "error" },
+      env: { ...process.env, LOG_LEVEL: "error", PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ""}` },
     });
 
     const ports = [await freePort(), await freePort(), await freePort()];

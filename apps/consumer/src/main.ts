@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // The consumer process: the only place that reads the environment, opens ports and handles signals.
 // Usage: node dist/main.js [consumer|c] [--check-config]
 import { setTimeout as sleep } from "node:timers/promises";

@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // The producer process: the only place that reads the environment, opens ports and handles signals.
 // Usage: node dist/main.js [producer|p] [--check-config]
 import { ConfigError, loadProducerConfig, type ProducerConfig, redactConfig } from "@barito-flow/config";
