@@ -311,6 +311,101 @@ describe("producer under hostile input (real Kafka)", () => {
     expect(JSON.parse(rest.text)).toMatchObject({ code: "PAYLOAD_TOO_LARGE" });
   });
 
+  it("takes a slowly sent body, and survives bodies cut short on REST and gRPC", async () => {
+    const valid = JSON.stringify({ context: validContext, items: [{ content: { slow: true } }] });
+    // Dribbled in 10-byte pieces every 50 ms: slow clients (mobile, congested links) are served, not cut off.
+    const slow = await new Promise<number>((resolve, reject) => {
+      const req = request(
+        `${rest}/produce_batch`,
+        { method: "POST", headers: { "content-type": "application/json", "content-length": Buffer.byteLength(valid) } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on("error", reject);
+      let offset = 0;
+      const timer = setInterval(() => {
+        req.write(valid.slice(offset, offset + 10));
+        offset += 10;
+        if (offset >= valid.length) {
+          clearInterval(timer);
+          req.end();
+        }
+      }, 50);
+    });
+    expect(slow).toBe(200);
+
+    // Content-Length promises 500 bytes, 40 arrive, the client goes away.
+    const { connect: tcpConnect } = await import("node:net");
+    const url = new URL(rest);
+    for (let i = 0; i < 20; i++) {
+      await new Promise<void>((resolve) => {
+        const socket = tcpConnect(Number(url.port), url.hostname, () => {
+          socket.write(
+            "POST /produce_batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n",
+          );
+          socket.end(valid.slice(0, 40));
+        });
+        socket.on("data", (chunk: Buffer) => expect(chunk.toString("latin1")).not.toMatch(/^HTTP\/1\.1 5\d\d/));
+        socket.on("error", () => resolve());
+        socket.on("close", () => resolve());
+      });
+    }
+    // A gRPC message whose length prefix promises more than the stream carries.
+    const frame = Buffer.alloc(5 + 10);
+    frame.writeUInt32BE(1_000, 1);
+    const session = connectHttp2(`http://127.0.0.1:${grpcPort}`);
+    const status = await new Promise<number>((resolve, reject) => {
+      const stream = session.request({
+        [h2.HTTP2_HEADER_METHOD]: "POST",
+        [h2.HTTP2_HEADER_PATH]: "/producer.Producer/ProduceBatch",
+        "content-type": "application/grpc",
+        te: "trailers",
+      });
+      let grpcStatus = -1;
+      stream.on("response", (headers) => {
+        if (headers["grpc-status"] !== undefined) grpcStatus = Number(headers["grpc-status"]);
+      });
+      stream.on("trailers", (trailers) => {
+        grpcStatus = Number(trailers["grpc-status"]);
+      });
+      stream.on("data", () => undefined);
+      stream.on("close", () => resolve(grpcStatus));
+      stream.on("error", reject);
+      stream.end(frame);
+    });
+    session.destroy();
+    expect(status).toBeGreaterThan(0);
+    expect(status).not.toBe(13);
+    // Still healthy: the next valid request is stored.
+    expect((await postRaw("/produce_batch", valid)).status).toBe(200);
+    expect(app.readiness().ready).toBe(true);
+  });
+
+  it("keeps memory bounded under many concurrent compression bombs", async () => {
+    const { zstdCompressSync, gzipSync } = await import("node:zlib");
+    // Each inflates to 64 MB: 40 at once would need 2.5 GB if bodies were inflated before the size check.
+    const inflated = Buffer.alloc(64 * 1024 * 1024);
+    const zstdBomb = zstdCompressSync(inflated);
+    const gzipBomb = gzipSync(inflated);
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, process.memoryUsage().rss);
+    }, 5);
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => rawGrpc(i % 2 ? zstdBomb : gzipBomb, i % 2 ? "zstd" : "gzip")),
+    );
+    clearInterval(sampler);
+    for (const status of answers) expect(status).toBe(3);
+    // The cap (200 kB per request here) bounds the work; allow generous room for buffers and GC timing.
+    expect(peak - before).toBeLessThan(400 * 1024 * 1024);
+    expect(
+      (await postRaw("/produce", JSON.stringify({ context: validContext, content: { after: "bombs" } }))).status,
+    ).toBe(200);
+  });
+
   it("keeps serving valid traffic while hostile requests flow", async () => {
     const hostile = Array.from({ length: 200 }, (_, i) =>
       postRaw(i % 2 ? "/produce" : "/produce_batch", i % 3 ? "{" : '{"context":7}'),
