@@ -383,6 +383,32 @@ describe("producer under hostile input (real Kafka)", () => {
     expect(app.readiness().ready).toBe(true);
   });
 
+  it("refuses an over-long Idempotency-Key instead of cutting it (cut keys could collide)", async () => {
+    const body = JSON.stringify({ context: validContext, items: [{ content: { keyed: true } }] });
+    for (const path of ["/produce_batch", "/producer.Producer/ProduceBatch"]) {
+      const res = await fetch(`${rest}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "idempotency-key": "k".repeat(257) },
+        body:
+          path === "/produce_batch"
+            ? body
+            : JSON.stringify({
+                context: { kafkaTopic: validContext.kafka_topic, esIndexPrefix: "hostile", appMaxTps: 1_000_000 },
+                items: [{ content: { keyed: true } }],
+              }),
+      });
+      expect(res.status).toBe(400);
+      const text = await res.text();
+      expect(text).toContain("Idempotency-Key");
+    }
+    const ok = await fetch(`${rest}/produce_batch`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "idempotency-key": "k".repeat(256) },
+      body,
+    });
+    expect(ok.status).toBe(200);
+  });
+
   it("keeps memory bounded under many concurrent compression bombs", async () => {
     const { zstdCompressSync, gzipSync } = await import("node:zlib");
     // Each inflates to 64 MB: 40 at once would need 2.5 GB if bodies were inflated before the size check.

@@ -10,9 +10,18 @@ export const errorMetadata = {
   details: "barito-error-details",
 } as const;
 
+const maxIdempotencyKeyLength = 256;
+
+/** Refuses an over-long key rather than cutting it: two keys with a common prefix would collapse into one log. */
 export function requestMeta(headers: Headers): RequestMeta {
   const key = headers.get("idempotency-key")?.trim();
-  return key ? { idempotencyKey: key.slice(0, 256) } : {};
+  if (!key) return {};
+  if (key.length > maxIdempotencyKeyLength) {
+    throw ProduceError.invalid([
+      { field: "Idempotency-Key", reason: `at most ${maxIdempotencyKeyLength} characters, got ${key.length}` },
+    ]);
+  }
+  return { idempotencyKey: key };
 }
 
 export function toConnectError(err: unknown): ConnectError {
