@@ -58,6 +58,16 @@ describe("createLibrdkafkaLogger()", () => {
     ]);
   });
 
+  it("logs a just-created topic being briefly unknown as a warning, not an error; records connection failures", () => {
+    const logger = recordingLogger();
+    const diagnostics: { lastBrokerFailure?: string } = {};
+    const adapter = createLibrdkafkaLogger(logger, ["s3cret-pass"], undefined, diagnostics);
+    adapter.error("Subscribed topic not available: app_logs: Broker: Unknown topic or partition", { fac: "ERROR" });
+    adapter.error("SASL authentication error for s3cret-pass", { fac: "FAIL" });
+    expect(logger.entries.map(({ level }) => level)).toEqual(["warn", "error"]);
+    expect(diagnostics.lastBrokerFailure).toBe("SASL authentication error for [REDACTED]");
+  });
+
   it("drops debug lines at the default INFO level and follows setLogLevel()", () => {
     const logger = recordingLogger();
     const adapter = createLibrdkafkaLogger(logger, []);

@@ -23,6 +23,7 @@ export interface ConnectionDiagnostics {
 const levelRank = { error: 1, warn: 2, info: 3, debug: 4 } as const;
 
 const redacted = "[REDACTED]";
+const transientTopicError = /Unknown topic or partition|UNKNOWN_TOPIC_OR_PART/;
 
 /** Replaces every occurrence of a secret value in `text`. Short values are skipped to avoid mangling ordinary words. */
 export function scrubSecrets(text: string, secrets: readonly string[]): string {
@@ -61,8 +62,10 @@ export function createLibrdkafkaLogger(
     if (diagnostics && level === "error" && (extra as { fac?: unknown } | undefined)?.fac === "FAIL") {
       diagnostics.lastBrokerFailure = text;
     }
-    if (levelRank[level] > currentLevel) return;
-    logger[level](text, scrubMeta(extra, secrets));
+    // A topic created a moment ago is briefly unknown to the broker serving it: expected, and retried by the client.
+    const effective = level === "error" && transientTopicError.test(text) ? "warn" : level;
+    if (levelRank[effective] > currentLevel) return;
+    logger[effective](text, scrubMeta(extra, secrets));
   };
   const adapter: KafkaJSLoggerShape = {
     info: (message, extra) => emit("info", message, extra),

@@ -379,6 +379,33 @@ describe("BulkSink", () => {
     expect(clock.pendingTimers()).toBe(0);
   });
 
+  it("logs an outage once, then a summary at most every 10 s, then its end, not a line per failed request", async () => {
+    let down = true;
+    const client = new FakeBulkClient((ops) => (down ? requestError(503) : ops.map(() => ({ status: 201 }))));
+    const lines: Array<{ level: string; message: string; meta?: Record<string, unknown> }> = [];
+    const log = (level: string) => (message: string, meta?: Record<string, unknown>) =>
+      lines.push({ level, message, ...(meta ? { meta } : {}) });
+    const logger = { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") };
+    const { sink, clock } = setup({ maxDocs: 1, retry: { minDelayMs: 100, maxDelayMs: 100 }, logger }, client);
+    const outcomes = [0, 1, 2].map((i) => track(sink.add(op(i))));
+    await clock.advance(25_000);
+    expect(client.calls.length).toBeGreaterThan(200);
+    down = false;
+    await clock.advance(200);
+    expect(outcomes.every((o) => o.outcome?.status === "indexed")).toBe(true);
+    const told = lines.filter((line) => line.level !== "debug").map((line) => line.message);
+    expect(told).toEqual([
+      "bulk requests failing; documents are kept and retried until OpenSearch accepts them",
+      "bulk requests still failing",
+      "bulk requests still failing",
+      "bulk requests succeed again",
+    ]);
+    expect(lines.find((line) => line.message === "bulk requests succeed again")?.meta).toMatchObject({
+      outageMs: expect.any(Number),
+      retries: expect.any(Number),
+    });
+  });
+
   it("close() gives up after timeoutMs: stops retrying and rejects what is left with SinkClosedError", async () => {
     const client = new FakeBulkClient(() => requestError(503));
     const { sink, clock } = setup({ maxDocs: 1, retry: { minDelayMs: 100, maxDelayMs: 100 } }, client);

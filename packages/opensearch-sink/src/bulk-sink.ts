@@ -126,6 +126,43 @@ export function createBulkSink(options: BulkSinkOptions): BulkSink {
   const latencies: number[] = [];
   let consecutiveFailures = 0;
   let lastErrorCode: string | undefined;
+  // One line when requests start failing, a summary at most every outageSummaryMs, one line when they succeed
+  // again: an outage of minutes must not print a warning per batch per attempt.
+  const outageSummaryMs = 10_000;
+  let outage: { since: number; lastSummary: number; retries: number; retriesSinceSummary: number } | undefined;
+
+  function requestFailed(error: SinkError, batchSize: number, delayMs: number): void {
+    const now = clock.now();
+    if (outage === undefined) {
+      outage = { since: now, lastSummary: now, retries: 1, retriesSinceSummary: 0 };
+      logger?.warn("bulk requests failing; documents are kept and retried until OpenSearch accepts them", {
+        err: error.message,
+        code: error.code,
+        status: error.status,
+        batchSize,
+        delayMs,
+      });
+      return;
+    }
+    outage.retries += 1;
+    outage.retriesSinceSummary += 1;
+    if (now - outage.lastSummary < outageSummaryMs) return;
+    logger?.warn("bulk requests still failing", {
+      forMs: now - outage.since,
+      retries: outage.retriesSinceSummary,
+      documentsWaiting: pending.size,
+      err: error.message,
+      code: error.code,
+    });
+    outage.lastSummary = now;
+    outage.retriesSinceSummary = 0;
+  }
+
+  function requestSucceeded(): void {
+    if (outage === undefined) return;
+    logger?.info("bulk requests succeed again", { outageMs: clock.now() - outage.since, retries: outage.retries });
+    outage = undefined;
+  }
 
   function wakeAll(waiters: Array<() => void>): void {
     for (const wake of waiters) wake();
@@ -327,14 +364,7 @@ export function createBulkSink(options: BulkSinkOptions): BulkSink {
           requestAttempt += 1;
           counters.retriedRequests += 1;
           const delayMs = fullJitterDelay(requestAttempt, minDelayMs, maxDelayMs, random);
-          logger?.warn("bulk request failed; retrying the batch", {
-            err: error.message,
-            code: error.code,
-            status: error.status,
-            batchSize: live.length,
-            attempt: requestAttempt,
-            delayMs,
-          });
+          requestFailed(error, live.length, delayMs);
           await sleep(delayMs);
           continue;
         }
@@ -365,6 +395,7 @@ export function createBulkSink(options: BulkSinkOptions): BulkSink {
       }
 
       consecutiveFailures = 0;
+      requestSucceeded();
       release();
       const stats: FlushStats = {
         docs: live.length,
