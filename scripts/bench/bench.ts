@@ -501,7 +501,9 @@ async function benchConsumer() {
   const metricsPort = await freePort();
   step("draining with the consumer");
   const started = performance.now();
-  const consumer = spawn(process.execPath, [join(root, "apps/consumer/dist/main.js"), "consumer"], {
+  // BENCH_CONSUMER_NODE_ARGS: extra node flags for the consumer (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+  const nodeArgs = (process.env.BENCH_CONSUMER_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const consumer = spawn(process.execPath, [...nodeArgs, join(root, "apps/consumer/dist/main.js"), "consumer"], {
     env: {
       ...process.env,
       NODE_ENV: "production",

@@ -30,13 +30,22 @@ interface NativeBatchMessage {
 }
 
 const offsetPattern = /^(0|[1-9]\d{0,18})$/;
+const noHeaders: Record<string, Buffer | string> = Object.freeze({}) as Record<string, Buffer | string>;
 
 /** Converts a fetched native message; headers keep the last value of a repeated key. */
 export function toIncomingRecord(topic: string, partition: number, message: NativeBatchMessage): IncomingRecord {
-  const headers: Record<string, Buffer | string> = {};
-  for (const [name, value] of Object.entries(message.headers ?? {})) {
-    const last = Array.isArray(value) ? value[value.length - 1] : value;
-    if (last !== undefined) headers[name] = last;
+  // Runs for every record: no entries array, and records without headers share one frozen empty object.
+  let headers: Record<string, Buffer | string> = noHeaders;
+  const native = message.headers;
+  if (native !== undefined) {
+    for (const name in native) {
+      if (!Object.hasOwn(native, name)) continue;
+      const value = native[name];
+      const last = Array.isArray(value) ? value[value.length - 1] : value;
+      if (last === undefined) continue;
+      if (headers === noHeaders) headers = {};
+      headers[name] = last;
+    }
   }
   const timestamp = Number(message.timestamp);
   const record: IncomingRecord = {

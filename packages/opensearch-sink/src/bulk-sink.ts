@@ -22,7 +22,25 @@ interface PendingOperation extends SerialisedOperation {
   /** Per-item retries already scheduled for this operation. */
   attempts: number;
   settled: boolean;
-  done(result: ItemOutcome | Error): void;
+  /** The caller's operation, handed back to `done`. */
+  source: BulkOperation;
+  done(result: ItemOutcome | Error, op: BulkOperation): void;
+}
+
+const DUPLICATE: ItemOutcome = Object.freeze({ status: "duplicate", httpStatus: 409 });
+/** "indexed" outcomes by HTTP status and result: a handful of frozen objects instead of one per document. */
+const indexedOutcomes = new Map<string, ItemOutcome>();
+
+function indexedOutcome(httpStatus: number, result: string | undefined): ItemOutcome {
+  const key = result === undefined ? String(httpStatus) : `${httpStatus}${result}`;
+  let outcome = indexedOutcomes.get(key);
+  if (outcome === undefined) {
+    outcome = Object.freeze(
+      result === undefined ? { status: "indexed", httpStatus } : { status: "indexed", httpStatus, result },
+    );
+    if (indexedOutcomes.size < 64) indexedOutcomes.set(key, outcome);
+  }
+  return outcome;
 }
 
 const LATENCY_RING_SIZE = 256;
@@ -193,7 +211,7 @@ export function createBulkSink(options: BulkSinkOptions): BulkSink {
     op.settled = true;
     pending.delete(op);
     try {
-      op.done(result);
+      op.done(result, op.source);
     } catch (err) {
       logger?.error("bulk sink outcome callback threw", { err });
     }
@@ -414,10 +432,10 @@ export function createBulkSink(options: BulkSinkOptions): BulkSink {
         const item = items[i] as BulkResponseItem;
         if (item.status >= 200 && item.status < 300) {
           stats.indexed += 1;
-          settle(op, { status: "indexed", httpStatus: item.status, ...(item.result ? { result: item.result } : {}) });
+          settle(op, indexedOutcome(item.status, item.result || undefined));
         } else if (item.status === 409 && op.action === "create") {
           stats.duplicates += 1;
-          settle(op, { status: "duplicate", httpStatus: 409 });
+          settle(op, DUPLICATE);
         } else if (isRetriableItemStatus(item.status)) {
           retryStatuses.add(item.status);
           op.attempts += 1;
@@ -452,14 +470,15 @@ export function createBulkSink(options: BulkSinkOptions): BulkSink {
     }
   }
 
-  function submit(op: BulkOperation, done: (result: ItemOutcome | Error) => void): void {
+  function submit<Op extends BulkOperation>(op: Op, done: (result: ItemOutcome | Error, op: Op) => void): void {
     if (closing || closed) throw new SinkClosedError();
     const serialised = serialiseOperation(op) as PendingOperation;
     // The serialised object becomes the pending entry itself: one allocation per document on the hot path.
     serialised.dueAt = clock.now() + flushIntervalMs;
     serialised.attempts = 0;
     serialised.settled = false;
-    serialised.done = done;
+    serialised.source = op;
+    serialised.done = done as PendingOperation["done"];
     pending.add(serialised);
     buffer.push(serialised);
     bufferBytes += serialised.bytes;

@@ -21,14 +21,23 @@ function toItems(body: unknown, expected: number): BulkResponseItem[] {
       { retriable: true },
     );
   }
-  return items.map((entry): BulkResponseItem => {
+  // In place: the parsed array is ours, and a 2,000-item response is parsed for every bulk.
+  for (let i = 0; i < items.length; i++) {
+    const entry: unknown = items[i];
     // Each entry is `{ "<action>": {...} }`; the action name is irrelevant once order is known.
-    const inner = entry && typeof entry === "object" ? Object.values(entry)[0] : undefined;
+    let inner: unknown;
+    if (entry && typeof entry === "object") {
+      for (const action in entry) {
+        inner = (entry as Record<string, unknown>)[action];
+        break;
+      }
+    }
     if (!inner || typeof inner !== "object" || typeof (inner as { status?: unknown }).status !== "number") {
       throw new SinkError("BAD_RESPONSE", "bulk response item without a status", { retriable: true });
     }
-    return inner as BulkResponseItem;
-  });
+    items[i] = inner;
+  }
+  return items as BulkResponseItem[];
 }
 
 /** The real `BulkClient`: `_bulk` over opensearch-js with a slimmed response and typed whole-request errors. */

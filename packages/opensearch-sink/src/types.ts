@@ -156,9 +156,11 @@ export interface BulkSink {
   /**
    * `add()` without a promise per document, for hot loops: `done` is called once with the final outcome, or with a
    * `SinkClosedError` when the sink closes first. Invalid input throws (`SinkError` INVALID_OPERATION) synchronously,
-   * and so does a closed sink; `done` is then never called.
+   * and so does a closed sink; `done` is then never called. `done` gets `op` back as its second argument, so one
+   * shared callback can serve every document (the caller's own fields on `op` say which one it was). Outcome
+   * objects may be shared between documents: read them, do not modify them.
    */
-  submit(op: BulkOperation, done: (result: ItemOutcome | Error) => void): void;
+  submit<Op extends BulkOperation>(op: Op, done: (result: ItemOutcome | Error, op: Op) => void): void;
   /** True while the sink holds too many operations; pause the source until `onDrain` / `waitForCapacity`. */
   isSaturated(): boolean;
   /** Called every time saturation ends. Returns an unsubscribe function. */

@@ -8,7 +8,7 @@ import type {
   TopicPartition,
 } from "@barito-flow/kafka";
 import type { Logger } from "@barito-flow/logger";
-import { type BulkSink, type ItemOutcome, isSinkError } from "@barito-flow/opensearch-sink";
+import { type BulkOperation, type BulkSink, type ItemOutcome, isSinkError } from "@barito-flow/opensearch-sink";
 import type { ConsumerMetrics } from "../metrics.js";
 import { createDailyIndexer, decodeRecord, type LogDocument } from "./documents.js";
 import { OffsetTracker } from "./offset-tracker.js";
@@ -62,16 +62,25 @@ export interface LogPipeline {
 
 const dlqHeaderPrefix = "barito-dlq-";
 
+/**
+ * One document on its way through the sink: the bulk operation itself, plus what its outcome needs. One object per
+ * document, handed back by the sink with the outcome, instead of a chain of closures per record and document.
+ */
+interface DocumentJob extends BulkOperation {
+  record: IncomingRecord;
+  itemIndex: number;
+  progress: PartitionProgress;
+  /** The record's position in `progress`. */
+  position: number;
+}
+
 export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
   const { sink, dlq, metrics, logger } = options;
   const now = options.now ?? (() => new Date());
   const tracker = new OffsetTracker();
   const partitions = new Map<string, PartitionProgress>();
-  const paused = new Set<string>();
   const maxInFlight = options.maxInFlightPerPartition ?? 5_000;
   const pauseAfterMs = options.pauseAfterMs ?? 5_000;
-  /** Batches waiting for their partition to drain before deciding to pause it, by partition key. */
-  const drainWaiters = new Map<string, (drained: boolean) => void>();
   const partitionKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
   const dataStreams = new Map<string, Promise<void>>();
   /** Data streams whose template is known to exist: their documents skip the asynchronous check. */
@@ -85,6 +94,11 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
 
   async function commitDone(only?: readonly TopicPartition[]): Promise<void> {
     if (!consumer) return;
+    // Positions move once per document; the tracker hears of them once per commit.
+    for (const progress of partitions.values()) {
+      if (progress.committableOffset >= 0)
+        tracker.markDone(progress.topic, progress.partition, progress.committableOffset);
+    }
     const owned = new Set((only ?? consumer.assignment()).map((tp) => `${tp.topic}\u0000${tp.partition}`));
     const positions = tracker.takeDirty((topic, partition) => owned.has(`${topic}\u0000${partition}`));
     if (positions.length === 0) return;
@@ -173,115 +187,108 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
     };
   }
 
-  /** Final step of one document: metrics, then the dead-letter write when refused, then `done`. */
-  function documentSettled(
-    record: IncomingRecord,
-    doc: LogDocument,
-    index: string,
-    result: ItemOutcome | Error,
-    done: () => void,
-    failed: (err: unknown) => void,
-  ): void {
+  /** One unit of a record finished (indexed, duplicate or dead-lettered). */
+  function unitDone(progress: PartitionProgress, position: number): void {
+    processedCount++;
+    // The partition was revoked meanwhile: its new owner reads these records again.
+    if (progress.revoked) return;
+    progress.finish(position);
+    if (progress.inFlight <= maxInFlight / 2) {
+      progress.drainWaiter?.(true);
+      if (progress.paused && !stopping) {
+        progress.paused = false;
+        consumer?.resume([{ topic: progress.topic, partition: progress.partition }]);
+      }
+    }
+  }
+
+  /**
+   * A unit that fails (only at shutdown: the sink or the dead-letter publisher closed) stays unfinished, so its
+   * record is not committed and is read again after the restart.
+   */
+  function unitFailed(record: IncomingRecord, err: unknown): void {
+    logger.debug("document not finished", { err, offset: record.offset });
+  }
+
+  /** Final step of one document: metrics, then the dead-letter write when refused, then its unit is done. */
+  function documentSettled(result: ItemOutcome | Error, job: DocumentJob): void {
     let outcome: ItemOutcome;
     if (result instanceof Error) {
       const refused = refusal(result);
       if (!refused) {
-        failed(result);
+        unitFailed(job.record, result);
         return;
       }
       outcome = refused;
     } else outcome = result;
     metrics.stored.inc({
-      index,
+      index: job.index,
       status: String(outcome.httpStatus),
       result: outcome.status,
       error: outcome.status === "rejected" ? outcome.errorType : "",
     });
-    if (outcome.status === "rejected") deadLetter(record, doc.itemIndex, outcome).then(done, failed);
-    else done();
+    if (outcome.status === "rejected") {
+      deadLetter(job.record, job.itemIndex, outcome).then(
+        () => unitDone(job.progress, job.position),
+        (err: unknown) => unitFailed(job.record, err),
+      );
+    } else unitDone(job.progress, job.position);
   }
 
-  function submitDocument(
-    record: IncomingRecord,
-    doc: LogDocument,
-    index: string,
-    done: () => void,
-    failed: (err: unknown) => void,
-  ): void {
-    const settled = (result: ItemOutcome | Error) => documentSettled(record, doc, index, result, done, failed);
+  function submitDocument(job: DocumentJob): void {
     try {
-      sink.submit(
-        {
-          action: options.indexMethod === "DataStream" ? "create" : "index",
-          index,
-          id: doc.id,
-          document: options.redact ? options.redact(doc.indexPrefix, doc.json) : doc.json,
-        },
-        settled,
-      );
+      sink.submit(job, documentSettled);
     } catch (err) {
-      settled(err instanceof Error ? err : new Error(String(err)));
+      documentSettled(err instanceof Error ? err : new Error(String(err)), job);
     }
   }
 
   /**
-   * Hands one document to the sink; `done` runs once it is indexed, a duplicate or dead-lettered. Callbacks, not
-   * promises: this runs for every document, and a promise chain per document costs CPU that OpenSearch, on the
+   * Hands one document to the sink; its unit finishes once it is indexed, a duplicate or dead-lettered. Callbacks,
+   * not promises: this runs for every document, and a promise chain per document costs CPU that OpenSearch, on the
    * same machine, would rather have.
    */
   function indexDocument(
     record: IncomingRecord,
     doc: LogDocument,
-    done: () => void,
-    failed: (err: unknown) => void,
+    progress: PartitionProgress,
+    position: number,
   ): void {
-    if (options.indexMethod !== "DataStream") {
-      submitDocument(record, doc, indexFor(doc.indexPrefix, doc.timestamp, record.timestamp), done, failed);
-    } else if (readyStreams.has(doc.indexPrefix)) {
-      submitDocument(record, doc, doc.indexPrefix, done, failed);
-    } else {
-      dataStreamReady(doc.indexPrefix).then(
-        () => {
-          readyStreams.add(doc.indexPrefix);
-          submitDocument(record, doc, doc.indexPrefix, done, failed);
-        },
-        (err: unknown) =>
-          documentSettled(
-            record,
-            doc,
-            doc.indexPrefix,
-            err instanceof Error ? err : new Error(String(err)),
-            done,
-            failed,
-          ),
-      );
+    const dataStream = options.indexMethod === "DataStream";
+    const job: DocumentJob = {
+      action: dataStream ? "create" : "index",
+      index: dataStream ? doc.indexPrefix : indexFor(doc.indexPrefix, doc.timestamp, record.timestamp),
+      id: doc.id,
+      document: options.redact ? options.redact(doc.indexPrefix, doc.json) : doc.json,
+      record,
+      itemIndex: doc.itemIndex,
+      progress,
+      position,
+    };
+    if (!dataStream || readyStreams.has(doc.indexPrefix)) {
+      submitDocument(job);
+      return;
     }
+    dataStreamReady(doc.indexPrefix).then(
+      () => {
+        readyStreams.add(doc.indexPrefix);
+        submitDocument(job);
+      },
+      (err: unknown) => documentSettled(err instanceof Error ? err : new Error(String(err)), job),
+    );
   }
 
   /** Resolves true once `progress` is down to half of `maxInFlight`, false after `pauseAfterMs` (or when stopping). */
-  function partitionDrained(key: string, progress: PartitionProgress): Promise<boolean> {
+  function partitionDrained(progress: PartitionProgress): Promise<boolean> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => finish(false), pauseAfterMs);
       const finish = (drained: boolean) => {
         clearTimeout(timer);
-        if (drainWaiters.get(key) === finish) drainWaiters.delete(key);
-        resolve(drained && partitions.get(key) === progress);
+        if (progress.drainWaiter === finish) progress.drainWaiter = undefined;
+        resolve(drained && !progress.revoked);
       };
-      drainWaiters.set(key, finish);
+      progress.drainWaiter = finish;
     });
-  }
-
-  /** Called once per finished unit; moves the commit position and resumes a paused partition that drained. */
-  function unitFinished(topic: string, partition: number, progress: PartitionProgress, offset: string): void {
-    const key = partitionKey(topic, partition);
-    // The partition was revoked meanwhile: its new owner reads these records again.
-    if (partitions.get(key) !== progress) return;
-    if (progress.finish(offset) && progress.committable) tracker.markDone(topic, partition, progress.committable);
-    if (progress.inFlight <= maxInFlight / 2) drainWaiters.get(key)?.(true);
-    if (paused.has(key) && progress.inFlight <= maxInFlight / 2 && !stopping) {
-      paused.delete(key);
-      consumer?.resume([{ topic, partition }]);
-    }
   }
 
   /**
@@ -294,13 +301,12 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
     const key = partitionKey(batch.topic, batch.partition);
     let progress = partitions.get(key);
     if (!progress) {
-      progress = new PartitionProgress();
+      progress = new PartitionProgress(batch.topic, batch.partition);
       partitions.set(key, progress);
     }
     // Reading our own dead letters would re-reject them forever.
     if (options.excludedTopics.includes(batch.topic)) {
       for (const record of batch.messages) progress.track(record.offset, 0);
-      if (progress.committable) tracker.markDone(batch.topic, batch.partition, progress.committable);
       return;
     }
     metrics.incoming.inc({ topic: batch.topic }, batch.messages.length);
@@ -311,32 +317,25 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
     const owner = progress;
     for (const record of batch.messages) {
       const decoded = decodeRecord(record);
-      const units = decoded.ok ? decoded.documents.length : 1;
-      owner.track(record.offset, units);
-      const done = () => {
-        processedCount++;
-        unitFinished(record.topic, record.partition, owner, record.offset);
-      };
-      // A unit that fails (only at shutdown: the sink or the dead-letter publisher closed) stays unfinished, so
-      // its record is not committed and is read again after the restart.
-      const failed = (err: unknown) => logger.debug("document not finished", { err, offset: record.offset });
+      const position = owner.track(record.offset, decoded.ok ? decoded.documents.length : 1);
       if (!decoded.ok) {
         metrics.convertError.inc({ index: "no_index" });
-        deadLetter(record, -1, { httpStatus: 0, ...decoded }).then(done, failed);
+        deadLetter(record, -1, { httpStatus: 0, ...decoded }).then(
+          () => unitDone(owner, position),
+          (err: unknown) => unitFailed(record, err),
+        );
         continue;
       }
-      for (const doc of decoded.documents) indexDocument(record, doc, done, failed);
+      for (const doc of decoded.documents) indexDocument(record, doc, owner, position);
     }
-    // Records without documents (an empty collection) finish at once.
-    if (owner.committable) tracker.markDone(batch.topic, batch.partition, owner.committable);
     // Usually a partition over its share is only ahead of OpenSearch: waiting here a moment keeps the records
     // already fetched for it, whereas pausing discards them (the client seeks back and fetches them again, which
     // cost a third of the consumer's CPU when every busy partition went through pause/resume cycles). A partition
     // whose documents do not finish in that time (a failing index) is paused, so it cannot hold up the others.
-    if (owner.inFlight > maxInFlight && !paused.has(key) && !(await partitionDrained(key, owner))) {
+    if (owner.inFlight > maxInFlight && !owner.paused && !(await partitionDrained(owner))) {
       // Drained meanwhile (its last outcome may have landed between the timeout and now): nothing would resume it.
-      if (stopping || partitions.get(key) !== owner || paused.has(key) || owner.inFlight <= maxInFlight / 2) return;
-      paused.add(key);
+      if (stopping || owner.revoked || owner.paused || owner.inFlight <= maxInFlight / 2) return;
+      owner.paused = true;
       consumer?.pause([{ topic: batch.topic, partition: batch.partition }]);
       logger.info("partition paused until its documents are indexed", {
         topic: batch.topic,
@@ -359,9 +358,13 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
           if (!lost) await commitDone(revoked);
           tracker.forget(revoked);
           for (const { topic, partition } of revoked) {
-            partitions.delete(partitionKey(topic, partition));
-            paused.delete(partitionKey(topic, partition));
-            drainWaiters.get(partitionKey(topic, partition))?.(false);
+            const key = partitionKey(topic, partition);
+            const progress = partitions.get(key);
+            partitions.delete(key);
+            if (!progress) continue;
+            progress.revoked = true;
+            progress.paused = false;
+            progress.drainWaiter?.(false);
           }
         },
       });
@@ -381,7 +384,7 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
     async stop(timeoutMs) {
       if (stopping) return;
       stopping = true;
-      for (const release of [...drainWaiters.values()]) release(false);
+      for (const progress of [...partitions.values()]) progress.drainWaiter?.(false);
       clearInterval(committer);
       if (consumer) consumer.pause(consumer.assignment());
       const deadline = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());

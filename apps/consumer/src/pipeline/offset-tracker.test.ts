@@ -4,9 +4,9 @@ import { OffsetTracker } from "./offset-tracker.js";
 describe("OffsetTracker", () => {
   it("hands out each changed position once, keeps failed commits for retry, and forgets revoked partitions", () => {
     const tracker = new OffsetTracker();
-    tracker.markDone("t", 0, "10");
-    tracker.markDone("t", 0, "15");
-    tracker.markDone("t", 1, "3");
+    tracker.markDone("t", 0, 10);
+    tracker.markDone("t", 0, 15);
+    tracker.markDone("t", 1, 3);
     expect(tracker.takeDirty()).toEqual([
       { topic: "t", partition: 0, offset: "15" },
       { topic: "t", partition: 1, offset: "3" },
@@ -15,9 +15,9 @@ describe("OffsetTracker", () => {
     tracker.restore([{ topic: "t", partition: 1 }]);
     expect(tracker.takeDirty((_, partition) => partition === 0)).toEqual([]);
     expect(tracker.takeDirty()).toEqual([{ topic: "t", partition: 1, offset: "3" }]);
-    tracker.markDone("t", 1, "2");
+    tracker.markDone("t", 1, 2);
     expect(tracker.takeDirty()).toEqual([]);
-    tracker.markDone("t", 1, "4");
+    tracker.markDone("t", 1, 4);
     tracker.forget([{ topic: "t", partition: 1 }]);
     expect(tracker.takeDirty()).toEqual([]);
   });

@@ -4,19 +4,22 @@
  * next offset after the last completed batch.
  */
 export class OffsetTracker {
-  private readonly done = new Map<string, { topic: string; partition: number; offset: string }>();
+  private readonly done = new Map<string, { topic: string; partition: number; offset: number }>();
   private readonly dirty = new Set<string>();
 
   private static key(topic: string, partition: number): string {
     return `${topic}\u0000${partition}`;
   }
 
-  markDone(topic: string, partition: number, nextOffset: string): void {
+  /** `nextOffset` is a plain number (offsets stay below 2^53, see partition-progress.ts). */
+  markDone(topic: string, partition: number, nextOffset: number): void {
     const key = OffsetTracker.key(topic, partition);
     // A batch finishing late (after its partition was revoked and handed back) must not move the position back.
     const current = this.done.get(key);
-    if (current && BigInt(current.offset) >= BigInt(nextOffset)) return;
-    this.done.set(key, { topic, partition, offset: nextOffset });
+    if (current) {
+      if (current.offset >= nextOffset) return;
+      current.offset = nextOffset;
+    } else this.done.set(key, { topic, partition, offset: nextOffset });
     this.dirty.add(key);
   }
 
@@ -29,7 +32,7 @@ export class OffsetTracker {
       const position = this.done.get(key);
       if (!position || (filter && !filter(position.topic, position.partition))) continue;
       this.dirty.delete(key);
-      out.push(position);
+      out.push({ topic: position.topic, partition: position.partition, offset: String(position.offset) });
     }
     return out;
   }
