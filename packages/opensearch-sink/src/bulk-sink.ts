@@ -165,20 +165,28 @@ export function createBulkSink(options: BulkSinkOptions): BulkSink {
     outage.retries += 1;
     outage.retriesSinceSummary += 1;
     if (now - outage.lastSummary < outageSummaryMs) return;
-    logger?.warn("bulk requests still failing", {
-      forMs: now - outage.since,
-      retries: outage.retriesSinceSummary,
-      documentsWaiting: pending.size,
-      err: error.message,
-      code: error.code,
-    });
+    const seconds = Math.round((now - outage.since) / 1000);
+    logger?.warn(
+      `OpenSearch unreachable for ${seconds} s, ${pending.size} documents waiting, ${outage.retries} retries`,
+      {
+        forMs: now - outage.since,
+        retries: outage.retriesSinceSummary,
+        documentsWaiting: pending.size,
+        err: error.message,
+        code: error.code,
+      },
+    );
     outage.lastSummary = now;
     outage.retriesSinceSummary = 0;
   }
 
   function requestSucceeded(): void {
     if (outage === undefined) return;
-    logger?.info("bulk requests succeed again", { outageMs: clock.now() - outage.since, retries: outage.retries });
+    const outageMs = clock.now() - outage.since;
+    logger?.info(`bulk requests succeed again after ${Math.round(outageMs / 1000)} s`, {
+      outageMs,
+      retries: outage.retries,
+    });
     outage = undefined;
   }
 

@@ -1,3 +1,5 @@
+import { isUtf8 } from "node:buffer";
+
 /**
  * The consumer's hot path for a plain `Timber` record: the index prefix, the timestamp and the content JSON read
  * straight from the wire bytes, without building the protobuf-es message and then a JavaScript object to
@@ -27,7 +29,8 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 const float = new Float64Array(1);
 const floatBytes = new Uint8Array(float.buffer);
 
-let bytes: Uint8Array = new Uint8Array(0);
+const EMPTY = new Uint8Array(0);
+let bytes: Uint8Array = EMPTY;
 let pos = 0;
 
 function varint(end: number): number {
@@ -72,50 +75,74 @@ function text(start: number, end: number): string {
   return read.includes("\uFFFD") ? strict(start, end) : read;
 }
 
-function jsonText(start: number, end: number): string {
-  return JSON.stringify(text(start, end));
+/**
+ * The JSON is written as bytes into one growing scratch buffer and read out as a single string at the end: no
+ * string per key, value, escape and concatenation (they were most of the decoding's garbage).
+ */
+let out = Buffer.allocUnsafe(16 * 1024);
+let outLen = 0;
+
+function ensure(extra: number): void {
+  if (outLen + extra <= out.length) return;
+  const bigger = Buffer.allocUnsafe(Math.max(out.length * 2, outLen + extra));
+  out.copy(bigger, 0, 0, outLen);
+  out = bigger;
 }
 
-const EMPTY = new Uint8Array(0);
-let topKeys: string[] | undefined;
-let topValues: string[] = [];
+function put(byte: number): void {
+  if (outLen >= out.length) ensure(1);
+  out[outLen++] = byte;
+}
 
-function structJson(end: number, top: boolean): string {
-  let out = "{";
-  const keys: string[] = [];
-  let seen: Set<string> | undefined;
-  while (pos < end) {
-    if (varint(end) !== 0x0a) throw BAIL; // fields: map<string, Value> = 1
-    const entryStart = lengthDelimited(end);
-    const entryEnd = pos;
-    pos = entryStart;
-    let key: string | undefined;
-    let value = "null";
-    while (pos < entryEnd) {
-      const tag = varint(entryEnd);
-      if (tag === 0x0a && key === undefined) {
-        const start = lengthDelimited(entryEnd); // key = 1
-        key = text(start, pos);
-      } else if (tag === 0x12) {
-        const start = lengthDelimited(entryEnd); // value = 2
-        const valueEnd = pos;
-        pos = start;
-        value = valueJson(valueEnd);
-        pos = valueEnd;
-      } else throw BAIL;
+/** ASCII text (numbers, literals). */
+function putAscii(text: string): void {
+  ensure(text.length);
+  for (let i = 0; i < text.length; i++) out[outLen++] = text.charCodeAt(i);
+}
+
+const HEX = "0123456789abcdef";
+
+/**
+ * The input bytes [start, end) as a JSON string literal, escaped exactly as `JSON.stringify` escapes (", \, control
+ * characters; nothing else). Invalid UTF-8 bails: the protobuf decoder refuses such a record.
+ */
+function putJsonString(start: number, end: number): void {
+  ensure((end - start) * 6 + 2);
+  const input = bytes;
+  const target = out;
+  let at = outLen;
+  target[at++] = 0x22;
+  let ascii = true;
+  for (let i = start; i < end; i++) {
+    const byte = input[i] as number;
+    if (byte >= 0x20 && byte !== 0x22 && byte !== 0x5c) {
+      if (byte >= 0x80) ascii = false;
+      target[at++] = byte;
+      continue;
     }
-    key ??= "";
-    // A repeated key keeps its first position and takes the last value: left to struct-json.ts.
-    if (key === "__proto__" || (seen ? seen.has(key) : keys.includes(key))) throw BAIL;
-    keys.push(key);
-    if (seen) seen.add(key);
-    else if (keys.length >= 16) seen = new Set(keys);
-    const literal = isAsciiKey(key) ? `"${key}"` : JSON.stringify(key);
-    out += keys.length === 1 ? `${literal}:${value}` : `,${literal}:${value}`;
-    if (top) topValues.push(value);
+    target[at++] = 0x5c;
+    if (byte === 0x22 || byte === 0x5c) target[at++] = byte;
+    else if (byte === 0x08)
+      target[at++] = 0x62; // \b
+    else if (byte === 0x09)
+      target[at++] = 0x74; // \t
+    else if (byte === 0x0a)
+      target[at++] = 0x6e; // \n
+    else if (byte === 0x0c)
+      target[at++] = 0x66; // \f
+    else if (byte === 0x0d)
+      target[at++] = 0x72; // \r
+    else {
+      target[at++] = 0x75; // \u00XX
+      target[at++] = 0x30;
+      target[at++] = 0x30;
+      target[at++] = HEX.charCodeAt(byte >> 4);
+      target[at++] = HEX.charCodeAt(byte & 15);
+    }
   }
-  if (top) topKeys = keys;
-  return `${out}}`;
+  target[at++] = 0x22;
+  if (!ascii && !isUtf8(input.subarray(start, end))) throw BAIL;
+  outLen = at;
 }
 
 function isAsciiKey(key: string): boolean {
@@ -126,50 +153,110 @@ function isAsciiKey(key: string): boolean {
   return true;
 }
 
-function listJson(end: number): string {
-  let out = "[";
+/** Where the top-level "@timestamp" value was written in `out` (-1: no such key). */
+let ownTimestampStart = -1;
+let ownTimestampEnd = -1;
+
+function structJson(end: number, top: boolean): void {
+  put(0x7b);
+  const keys: string[] = [];
+  let seen: Set<string> | undefined;
+  while (pos < end) {
+    if (varint(end) !== 0x0a) throw BAIL; // fields: map<string, Value> = 1
+    const entryStart = lengthDelimited(end);
+    const entryEnd = pos;
+    pos = entryStart;
+    let keyStart = -1;
+    let keyEnd = -1;
+    let valueStart = -1;
+    let valueEnd = -1;
+    while (pos < entryEnd) {
+      const tag = varint(entryEnd);
+      if (tag === 0x0a && keyStart < 0) {
+        keyStart = lengthDelimited(entryEnd); // key = 1
+        keyEnd = pos;
+      } else if (tag === 0x12 && valueStart < 0) {
+        valueStart = lengthDelimited(entryEnd); // value = 2 (given twice, protobuf would merge: left to it)
+        valueEnd = pos;
+      } else throw BAIL;
+    }
+    const key = keyStart < 0 ? "" : text(keyStart, keyEnd);
+    // A repeated key keeps its first position and takes the last value: left to struct-json.ts.
+    if (key === "__proto__" || (seen ? seen.has(key) : keys.includes(key))) throw BAIL;
+    keys.push(key);
+    if (seen) seen.add(key);
+    else if (keys.length >= 16) seen = new Set(keys);
+    if (keys.length > 1) put(0x2c);
+    if (keyStart < 0) putAscii('""');
+    else if (isAsciiKey(key)) {
+      ensure(key.length + 2);
+      out[outLen++] = 0x22;
+      for (let i = keyStart; i < keyEnd; i++) out[outLen++] = bytes[i] as number;
+      out[outLen++] = 0x22;
+    } else putJsonString(keyStart, keyEnd);
+    put(0x3a);
+    const at = outLen;
+    if (valueStart < 0) putAscii("null");
+    else {
+      pos = valueStart;
+      valueJson(valueEnd);
+    }
+    pos = entryEnd;
+    if (top && key === "@timestamp") {
+      ownTimestampStart = at;
+      ownTimestampEnd = outLen;
+    }
+  }
+  put(0x7d);
+}
+
+function listJson(end: number): void {
+  put(0x5b);
   let first = true;
   while (pos < end) {
     if (varint(end) !== 0x0a) throw BAIL; // values: repeated Value = 1
     const start = lengthDelimited(end);
     const valueEnd = pos;
     pos = start;
-    const value = valueJson(valueEnd);
+    if (!first) put(0x2c);
+    valueJson(valueEnd);
     pos = valueEnd;
-    out += first ? value : `,${value}`;
     first = false;
   }
-  return `${out}]`;
+  put(0x5d);
 }
 
-function valueJson(end: number): string {
-  // A oneof: the last field present wins; an empty Value is null (as protobuf-es reads it into a Struct).
-  let json = "null";
+function valueJson(end: number): void {
+  // A oneof: the last field present wins (each one overwrites what the previous wrote); an empty Value is null (as
+  // protobuf-es reads it into a Struct).
+  const start = outLen;
+  putAscii("null");
   while (pos < end) {
     const tag = varint(end);
+    outLen = start;
     if (tag === 0x08) {
       varint(end); // null_value
-      json = "null";
+      putAscii("null");
     } else if (tag === 0x11) {
       if (pos + 8 > end) throw BAIL; // number_value
       for (let i = 0; i < 8; i++) floatBytes[i] = bytes[pos + i] as number;
       pos += 8;
       const number = float[0] as number;
-      json = Number.isFinite(number) ? String(number) : "null";
+      putAscii(Number.isFinite(number) ? String(number) : "null");
     } else if (tag === 0x1a) {
-      const start = lengthDelimited(end); // string_value
-      json = jsonText(start, pos);
+      const from = lengthDelimited(end); // string_value
+      putJsonString(from, pos);
     } else if (tag === 0x20) {
-      json = varint(end) !== 0 ? "true" : "false"; // bool_value
+      putAscii(varint(end) !== 0 ? "true" : "false"); // bool_value
     } else if (tag === 0x2a || tag === 0x32) {
-      const start = lengthDelimited(end); // struct_value, list_value
+      const from = lengthDelimited(end); // struct_value, list_value
       const valueEnd = pos;
-      pos = start;
-      json = tag === 0x2a ? structJson(valueEnd, false) : listJson(valueEnd);
+      pos = from;
+      if (tag === 0x2a) structJson(valueEnd, false);
+      else listJson(valueEnd);
       pos = valueEnd;
     } else throw BAIL;
   }
-  return json;
 }
 
 /** TimberContext: only es_index_prefix (4) is read; the other fields are checked for their wire type and skipped. */
@@ -193,8 +280,9 @@ function contextIndexPrefix(end: number): string {
 export function readWireTimber(value: Uint8Array): WireTimber | undefined {
   bytes = value;
   pos = 0;
-  topKeys = undefined;
-  topValues = [];
+  outLen = 0;
+  ownTimestampStart = -1;
+  ownTimestampEnd = -1;
   try {
     const end = value.length;
     let indexPrefix: string | undefined;
@@ -214,19 +302,21 @@ export function readWireTimber(value: Uint8Array): WireTimber | undefined {
         const start = lengthDelimited(end);
         const contentEnd = pos;
         pos = start;
-        json = structJson(contentEnd, true);
+        outLen = 0;
+        structJson(contentEnd, true);
+        json = out.toString("utf8", 0, outLen);
       } else throw BAIL;
     }
-    // Set by structJson(); TypeScript cannot see that through the call.
-    const keys: string[] = (topKeys as string[] | undefined) ?? [];
-    const at = keys.indexOf("@timestamp");
-    const own = at < 0 ? undefined : (topValues[at] as string);
+    const hasOwnTimestamp = ownTimestampStart >= 0;
     return {
       indexPrefix: indexPrefix ?? "",
       timestamp,
       json: json ?? "{}",
-      hasOwnTimestamp: at >= 0,
-      ownTimestamp: own?.startsWith('"') ? (JSON.parse(own) as string) : undefined,
+      hasOwnTimestamp,
+      ownTimestamp:
+        hasOwnTimestamp && out[ownTimestampStart] === 0x22
+          ? (JSON.parse(out.toString("utf8", ownTimestampStart, ownTimestampEnd)) as string)
+          : undefined,
     };
   } catch (err) {
     // RangeError: nesting deeper than the stack.
@@ -234,6 +324,7 @@ export function readWireTimber(value: Uint8Array): WireTimber | undefined {
     throw err;
   } finally {
     bytes = EMPTY;
-    topValues = [];
+    // A huge record must not keep a huge scratch buffer.
+    if (out.length > 1024 * 1024) out = Buffer.allocUnsafe(16 * 1024);
   }
 }
