@@ -43,7 +43,7 @@ export interface StackLock {
   bundles: Record<string, LockedBundle>;
 }
 
-export type BundleName = "kafka" | "opensearch";
+export type BundleName = "kafka" | "opensearch" | "elasticsearch" | "elasticsearch7";
 
 /** What `relock` resolves; the lock file is the source of truth for everything else. */
 const BUNDLE_ROOTS: Record<BundleName, { version: string; roots: string[] }> = {
@@ -59,6 +59,15 @@ const BUNDLE_ROOTS: Record<BundleName, { version: string; roots: string[] }> = {
   opensearch: {
     version: "2.19.4",
     roots: ["org.opensearch.distribution.integ-test-zip:opensearch:2.19.4:zip"],
+  },
+  // Opt-in (`stack start elasticsearch`); STACK_ELASTICSEARCH_VERSION=7.10.2 picks the second one.
+  elasticsearch: {
+    version: "8.17.0",
+    roots: ["org.elasticsearch.distribution.integ-test-zip:elasticsearch:8.17.0:zip"],
+  },
+  elasticsearch7: {
+    version: "7.10.2",
+    roots: ["org.elasticsearch.distribution.integ-test-zip:elasticsearch:7.10.2:zip"],
   },
 };
 

@@ -4,8 +4,13 @@ import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-export const COMPONENT_NAMES = ["kafka", "opensearch", "redis"] as const;
+export const COMPONENT_NAMES = ["kafka", "opensearch", "redis", "elasticsearch"] as const;
 export type ComponentName = (typeof COMPONENT_NAMES)[number];
+/** What `up`, `status --quiet` and Jest's globalSetup mean by "the stack"; the others start only when named. */
+export const DEFAULT_COMPONENTS: readonly ComponentName[] = ["kafka", "opensearch", "redis"];
+/** Elasticsearch distributions the opt-in `elasticsearch` component can run (both pinned in stack.lock.json). */
+export const ELASTICSEARCH_VERSIONS = ["8.17.0", "7.10.2"] as const;
+export type ElasticsearchVersion = (typeof ELASTICSEARCH_VERSIONS)[number];
 
 export interface StackConfig {
   repoRoot: string;
@@ -25,11 +30,14 @@ export interface StackConfig {
   kafkaSaslPort: number;
   opensearchPort: number;
   redisPort: number;
+  elasticsearchPort: number;
   kafkaHeap: string;
   opensearchHeap: string;
+  elasticsearchHeap: string;
+  elasticsearchVersion: ElasticsearchVersion;
   /** Seconds `up`/`start` waits for a component to answer before giving up. */
   readyTimeoutSec: number;
-  /** Unprivileged account OpenSearch runs as when the stack is started by root (OpenSearch refuses root). */
+  /** Unprivileged account OpenSearch (and Elasticsearch) runs as when the stack is started by root (OpenSearch refuses root). */
   opensearchUser: string;
 }
 
@@ -74,6 +82,19 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): nu
   return value;
 }
 
+function elasticsearchVersion(env: NodeJS.ProcessEnv): ElasticsearchVersion {
+  const raw = env.STACK_ELASTICSEARCH_VERSION;
+  if (raw === undefined || raw === "") return ELASTICSEARCH_VERSIONS[0];
+  const known = ELASTICSEARCH_VERSIONS.find((v) => v === raw);
+  if (!known) {
+    throw new StackError(
+      "invalid_env",
+      `STACK_ELASTICSEARCH_VERSION=${JSON.stringify(raw)} is not one of ${ELASTICSEARCH_VERSIONS.join(", ")}`,
+    );
+  }
+  return known;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
   const repoRoot = repoRootDefault;
   return {
@@ -87,8 +108,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
     kafkaSaslPort: env.STACK_KAFKA_SASL_PORT || !env.STACK_KAFKA_PORT ? port(env, "STACK_KAFKA_SASL_PORT", 9094) : 0,
     opensearchPort: port(env, "STACK_OPENSEARCH_PORT", 9200),
     redisPort: port(env, "STACK_REDIS_PORT", 6379),
+    elasticsearchPort: port(env, "STACK_ELASTICSEARCH_PORT", 9201),
     kafkaHeap: heap(env, "STACK_KAFKA_HEAP", "512m"),
     opensearchHeap: heap(env, "STACK_OPENSEARCH_HEAP", "512m"),
+    elasticsearchHeap: heap(env, "STACK_ELASTICSEARCH_HEAP", "384m"),
+    elasticsearchVersion: elasticsearchVersion(env),
     readyTimeoutSec: positiveInt(env, "STACK_READY_TIMEOUT", 180),
     opensearchUser: env.STACK_OPENSEARCH_USER || "barito-stack",
   };

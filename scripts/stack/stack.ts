@@ -8,6 +8,7 @@ import { COMPONENTS, type ComponentStatus, type Log, type StartOutcome, type Sto
 import {
   COMPONENT_NAMES,
   type ComponentName,
+  DEFAULT_COMPONENTS,
   isComponentName,
   loadConfig,
   type StackConfig,
@@ -21,7 +22,7 @@ export type { ComponentStatus, StartOutcome, StopOutcome } from "./components.ts
 const defaultLog: Log = (line) => console.log(`[stack] ${line}`);
 
 export interface StackOptions {
-  /** Components to act on; all three when omitted. */
+  /** Components to act on; kafka, opensearch and redis when omitted (elasticsearch is opt-in: name it). */
   only?: ComponentName[];
   config?: StackConfig;
   log?: Log;
@@ -60,13 +61,17 @@ async function withStackLock<T>(config: StackConfig, action: () => Promise<T>): 
   }
 }
 
-function selected(only: ComponentName[] | undefined): ComponentName[] {
-  return only && only.length > 0 ? COMPONENT_NAMES.filter((name) => only.includes(name)) : [...COMPONENT_NAMES];
+function selected(
+  only: ComponentName[] | undefined,
+  fallback: readonly ComponentName[] = DEFAULT_COMPONENTS,
+): ComponentName[] {
+  return only && only.length > 0 ? COMPONENT_NAMES.filter((name) => only.includes(name)) : [...fallback];
 }
 
-export async function stackStatus(options: StackOptions = {}): Promise<ComponentStatus[]> {
+export async function stackStatus(options: StackOptions & { includeOptIn?: boolean } = {}): Promise<ComponentStatus[]> {
   const config = options.config ?? loadConfig();
-  return Promise.all(selected(options.only).map((name) => COMPONENTS[name].status(config)));
+  const names = selected(options.only, options.includeOptIn ? COMPONENT_NAMES : DEFAULT_COMPONENTS);
+  return Promise.all(names.map((name) => COMPONENTS[name].status(config)));
 }
 
 async function startUnlocked(config: StackConfig, name: ComponentName, log: Log): Promise<StartOutcome> {
@@ -143,13 +148,13 @@ export async function stopComponent(
   return withStackLock(config, () => stopUnlocked(config, name, options.force ?? false, options.log ?? defaultLog));
 }
 
-/** Stops what the stack started (all selected components, in parallel). Data is kept. */
+/** Stops what the stack started (all selected components, in parallel; opt-in ones too). Data is kept. */
 export async function stackDown(
   options: StackOptions & { force?: boolean } = {},
 ): Promise<Partial<Record<ComponentName, StopOutcome>>> {
   const config = options.config ?? loadConfig();
   const log = options.log ?? defaultLog;
-  const names = selected(options.only);
+  const names = selected(options.only, COMPONENT_NAMES);
   return withStackLock(config, async () => {
     const outcomes = await Promise.all(names.map((name) => stopUnlocked(config, name, options.force ?? false, log)));
     return Object.fromEntries(names.map((name, index) => [name, outcomes[index]]));
@@ -160,7 +165,7 @@ export async function stackDown(
 export async function resetStack(options: StackOptions = {}): Promise<void> {
   const config = options.config ?? loadConfig();
   const log = options.log ?? defaultLog;
-  const names = selected(options.only);
+  const names = selected(options.only, COMPONENT_NAMES);
   await withStackLock(config, async () => {
     await Promise.all(names.map((name) => stopUnlocked(config, name, false, log)));
     for (const name of names) {
@@ -187,15 +192,18 @@ const USAGE = `usage: pnpm stack <command>
   down [--only ...] [--force]
                           stop what the stack started (data kept)
   status [--only ...] [--quiet] [--json]
-                          state, pid, address, version; --quiet: exit 0 only if all are running
+                          state, pid, address, version; --quiet: exit 0 only if kafka, opensearch
+                          and redis (or the --only ones) are running
   logs [component] [-n N] last N (default 50) log lines of one or all components
-  start <component>       start one component (kafka | opensearch | redis)
+  start <component>       start one component (kafka | opensearch | redis | elasticsearch)
   stop <component> [--force]
                           stop one component (SIGTERM, SIGKILL after 30s; --force: SIGKILL now)
   reset [--only ...]      stop and wipe data and logs (download cache kept)
   relock                  re-resolve the artifacts with Maven and rewrite stack.lock.json
 env: STACK_DIR STACK_CACHE_DIR STACK_MAVEN_REPO STACK_KAFKA_PORT STACK_KAFKA_CONTROLLER_PORT STACK_KAFKA_SASL_PORT
-     STACK_OPENSEARCH_PORT STACK_REDIS_PORT STACK_KAFKA_HEAP STACK_OPENSEARCH_HEAP STACK_READY_TIMEOUT STACK_OPENSEARCH_USER`;
+     STACK_OPENSEARCH_PORT STACK_REDIS_PORT STACK_KAFKA_HEAP STACK_OPENSEARCH_HEAP STACK_READY_TIMEOUT STACK_OPENSEARCH_USER
+     STACK_ELASTICSEARCH_PORT STACK_ELASTICSEARCH_HEAP STACK_ELASTICSEARCH_VERSION
+elasticsearch is opt-in: up/status --quiet leave it out unless named (--only elasticsearch, start elasticsearch)`;
 
 interface CliArgs {
   command: string;
@@ -306,7 +314,12 @@ async function main(argv: string[]): Promise<number> {
       await stackDown({ config, force: args.force, ...(args.only ? { only: args.only } : {}) });
       return 0;
     case "status": {
-      const statuses = await stackStatus({ config, ...(args.only ? { only: args.only } : {}) });
+      // The table shows the opt-in components too; --quiet/--json only what `up` starts (or --only).
+      const statuses = await stackStatus({
+        config,
+        includeOptIn: !args.quiet && !args.json,
+        ...(args.only ? { only: args.only } : {}),
+      });
       const allRunning = statuses.every((s) => s.state === "running");
       if (args.json) console.log(JSON.stringify(statuses, null, 2));
       else if (!args.quiet) printStatus(statuses);
@@ -314,7 +327,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case "logs": {
       const names =
-        args.positional.length > 0 ? args.positional.map((p) => parseComponent(p, "logs")) : [...COMPONENT_NAMES];
+        args.positional.length > 0 ? args.positional.map((p) => parseComponent(p, "logs")) : [...DEFAULT_COMPONENTS];
       console.log(names.map((name) => componentLogs(name, args.lines, config)).join("\n\n"));
       return 0;
     }
