@@ -539,14 +539,16 @@ function elasticsearchBundle(config: StackConfig): "elasticsearch" | "elasticsea
 }
 
 function elasticsearchPaths(config: StackConfig) {
-  const dir = join(config.stackDir, "elasticsearch");
+  // One directory per major version: 7.10 cannot read the data directory 8.x leaves behind.
+  const name = elasticsearchBundle(config);
+  const dir = join(config.stackDir, name);
   return {
     dir,
     home: join(dir, "home"),
     config: join(dir, "config"),
     data: join(dir, "data"),
     logs: join(dir, "logs"),
-    pidFile: join(config.stackDir, "elasticsearch.pid"),
+    pidFile: join(config.stackDir, `${name}.pid`),
     out: join(dir, "logs", "elasticsearch.out"),
   };
 }
