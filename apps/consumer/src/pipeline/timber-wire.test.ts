@@ -79,6 +79,21 @@ describe("readWireTimber() through decodeRecord()", () => {
     const cases = {
       "repeated key": [...context, ...len(3, [...entry("a", stringValue("1")), ...entry("a", stringValue("2"))])],
       "__proto__ key": [...context, ...len(3, entry("__proto__", stringValue("x")))],
+      "value given twice in one entry": [
+        ...context,
+        ...len(3, len(1, [...len(1, text("a")), ...len(2, stringValue("1")), ...len(2, stringValue("2"))])),
+      ],
+      "repeated key past 16 keys": [
+        ...context,
+        ...len(3, [
+          ...Array.from({ length: 20 }, (_, i) => entry(`k${i}`, stringValue("v"))).flat(),
+          ...entry("k17", stringValue("again")),
+        ]),
+      ],
+      "missing key and empty key": [
+        ...context,
+        ...len(3, [...len(1, len(2, stringValue("1"))), ...entry("", stringValue("2"))]),
+      ],
       "unknown field": [...context, ...len(9, text("?"))],
       "context twice": [...context, ...context],
       truncated: [...context, (3 << 3) | 2, 50, 1, 2],
@@ -111,6 +126,14 @@ describe("readWireTimber() through decodeRecord()", () => {
       expect(readWireTimber(input.value as Buffer)).toBeUndefined();
       expect(decodeRecord(input)).toEqual(decodeRecordWithProtobuf(input));
     }
+  });
+
+  it("reads contents with many keys and escaped keys like the decoder", () => {
+    const content: Record<string, unknown> = {};
+    for (let i = 0; i < 40; i++) content[i % 3 === 0 ? `k"${i}\n` : `key_${i}`] = i % 2 === 0 ? `v${i}\u0001` : i;
+    const input = record(timber(content));
+    expect(readWireTimber(input.value as Buffer)?.json).toBe(JSON.stringify(content));
+    expect(decodeRecord(input)).toEqual(decodeRecordWithProtobuf(input));
   });
 
   it("keeps integer-like keys in wire order, as the decoder path does", () => {

@@ -145,12 +145,36 @@ function putJsonString(start: number, end: number): void {
   outLen = at;
 }
 
-function isAsciiKey(key: string): boolean {
-  for (let i = 0; i < key.length; i++) {
-    const code = key.charCodeAt(i);
-    if (code >= 0x80 || code < 0x20 || code === 0x22 || code === 0x5c) return false;
-  }
+const PROTO_KEY = Buffer.from("__proto__");
+const TIMESTAMP_KEY = Buffer.from("@timestamp");
+
+/** Input bytes [aStart, aEnd) equal [bStart, bEnd). Keys are compared as bytes: no string per key. */
+function sameBytes(aStart: number, aEnd: number, bStart: number, bEnd: number): boolean {
+  const length = aEnd - aStart;
+  if (length !== bEnd - bStart) return false;
+  for (let i = 0; i < length; i++) if (bytes[aStart + i] !== bytes[bStart + i]) return false;
   return true;
+}
+
+function isKey(start: number, end: number, key: Uint8Array): boolean {
+  if (end - start !== key.length) return false;
+  for (let i = 0; i < key.length; i++) if (bytes[start + i] !== key[i]) return false;
+  return true;
+}
+
+/** Writes a key: printable ASCII as it is, anything else through the escaping (and UTF-8 validating) writer. */
+function putKey(start: number, end: number): void {
+  for (let i = start; i < end; i++) {
+    const byte = bytes[i] as number;
+    if (byte >= 0x80 || byte < 0x20 || byte === 0x22 || byte === 0x5c) {
+      putJsonString(start, end);
+      return;
+    }
+  }
+  ensure(end - start + 2);
+  out[outLen++] = 0x22;
+  for (let i = start; i < end; i++) out[outLen++] = bytes[i] as number;
+  out[outLen++] = 0x22;
 }
 
 /** Where the top-level "@timestamp" value was written in `out` (-1: no such key). */
@@ -159,41 +183,53 @@ let ownTimestampEnd = -1;
 
 function structJson(end: number, top: boolean): void {
   put(0x7b);
-  const keys: string[] = [];
+  // Key spans, compared byte by byte while there are few; past 16 keys, a set of their strings.
+  const keyStarts: number[] = [];
+  const keyEnds: number[] = [];
   let seen: Set<string> | undefined;
+  let first = true;
   while (pos < end) {
     if (varint(end) !== 0x0a) throw BAIL; // fields: map<string, Value> = 1
     const entryStart = lengthDelimited(end);
     const entryEnd = pos;
     pos = entryStart;
-    let keyStart = -1;
-    let keyEnd = -1;
+    // No key field is the empty key: an empty span.
+    let keyStart = entryStart;
+    let keyEnd = entryStart;
+    let hasKey = false;
     let valueStart = -1;
     let valueEnd = -1;
     while (pos < entryEnd) {
       const tag = varint(entryEnd);
-      if (tag === 0x0a && keyStart < 0) {
+      if (tag === 0x0a && !hasKey) {
         keyStart = lengthDelimited(entryEnd); // key = 1
         keyEnd = pos;
+        hasKey = true;
       } else if (tag === 0x12 && valueStart < 0) {
         valueStart = lengthDelimited(entryEnd); // value = 2 (given twice, protobuf would merge: left to it)
         valueEnd = pos;
       } else throw BAIL;
     }
-    const key = keyStart < 0 ? "" : text(keyStart, keyEnd);
     // A repeated key keeps its first position and takes the last value: left to struct-json.ts.
-    if (key === "__proto__" || (seen ? seen.has(key) : keys.includes(key))) throw BAIL;
-    keys.push(key);
-    if (seen) seen.add(key);
-    else if (keys.length >= 16) seen = new Set(keys);
-    if (keys.length > 1) put(0x2c);
-    if (keyStart < 0) putAscii('""');
-    else if (isAsciiKey(key)) {
-      ensure(key.length + 2);
-      out[outLen++] = 0x22;
-      for (let i = keyStart; i < keyEnd; i++) out[outLen++] = bytes[i] as number;
-      out[outLen++] = 0x22;
-    } else putJsonString(keyStart, keyEnd);
+    if (isKey(keyStart, keyEnd, PROTO_KEY)) throw BAIL;
+    if (seen) {
+      const key = text(keyStart, keyEnd);
+      if (seen.has(key)) throw BAIL;
+      seen.add(key);
+    } else {
+      for (let i = 0; i < keyStarts.length; i++) {
+        if (sameBytes(keyStart, keyEnd, keyStarts[i] as number, keyEnds[i] as number)) throw BAIL;
+      }
+      keyStarts.push(keyStart);
+      keyEnds.push(keyEnd);
+      if (keyStarts.length >= 16) {
+        seen = new Set();
+        for (let i = 0; i < keyStarts.length; i++) seen.add(text(keyStarts[i] as number, keyEnds[i] as number));
+      }
+    }
+    if (!first) put(0x2c);
+    first = false;
+    putKey(keyStart, keyEnd);
     put(0x3a);
     const at = outLen;
     if (valueStart < 0) putAscii("null");
@@ -202,7 +238,7 @@ function structJson(end: number, top: boolean): void {
       valueJson(valueEnd);
     }
     pos = entryEnd;
-    if (top && key === "@timestamp") {
+    if (top && isKey(keyStart, keyEnd, TIMESTAMP_KEY)) {
       ownTimestampStart = at;
       ownTimestampEnd = outLen;
     }
