@@ -22,6 +22,16 @@ const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
 const run = randomUUID().slice(0, 6);
 const logsPerBatch = 100;
+// The producer's librdkafka settings (packages/kafka publisherProperties with the producer's defaults), given to kcat
+// too so that the baseline batches and compresses the same way.
+const kcatSettings = [
+  "compression.codec=zstd",
+  "acks=all",
+  "enable.idempotence=true",
+  "max.in.flight.requests.per.connection=5",
+  "linger.ms=5",
+  "batch.size=1000000",
+];
 
 function step(message: string) {
   console.log(`[bench] ${message}`);
@@ -76,10 +86,12 @@ interface Result {
   p99ms?: number;
   /** CPU time of the producer process (all its threads, librdkafka's included) per 1,000 logs. */
   producerCpuMsPer1kLogs?: number;
+  /** The part of it spent on Node's main thread (the rest: librdkafka's threads, compression, libuv, GC helpers). */
+  producerMainThreadMsPer1kLogs?: number;
 }
 
-/** User + system CPU seconds of a process so far (Linux /proc; 0 elsewhere). */
-function cpuSeconds(pid: number | undefined): number {
+/** User + system CPU seconds of a process (or `pid/task/tid`: one thread) so far (Linux /proc; 0 elsewhere). */
+function cpuSeconds(pid: number | string | undefined): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
@@ -95,9 +107,14 @@ function cpuSeconds(pid: number | undefined): number {
  */
 async function withCpu(pid: number | undefined, run: () => Result | Promise<Result>): Promise<Result> {
   const before = cpuSeconds(pid);
+  const mainBefore = cpuSeconds(`${pid}/task/${pid}`);
   const result = await run();
   const spent = cpuSeconds(pid) - before;
-  if (spent > 0 && result.logs > 0) result.producerCpuMsPer1kLogs = (spent * 1000 * 1000) / result.logs;
+  const mainSpent = cpuSeconds(`${pid}/task/${pid}`) - mainBefore;
+  if (spent > 0 && result.logs > 0) {
+    result.producerCpuMsPer1kLogs = (spent * 1000 * 1000) / result.logs;
+    result.producerMainThreadMsPer1kLogs = (mainSpent * 1000 * 1000) / result.logs;
+  }
   return result;
 }
 
@@ -247,19 +264,27 @@ async function main() {
   });
 
   const [rest, grpc, metrics] = [await freePort(), await freePort(), await freePort()];
-  const producer: ChildProcess = spawn(process.execPath, [join(root, "apps/producer/dist/main.js"), "producer"], {
-    env: {
-      ...process.env,
-      NODE_ENV: "production",
-      LOG_LEVEL: "warn",
-      BARITO_KAFKA_BROKERS: brokers,
-      BARITO_KAFKA_TOPIC_PREFIX: `bench${run}_`,
-      BARITO_PRODUCER_REST: `127.0.0.1:${rest}`,
-      BARITO_PRODUCER_GRPC: `127.0.0.1:${grpc}`,
-      EXPORTER_PORT: `127.0.0.1:${metrics}`,
+  // BENCH_PRODUCER_NODE_ARGS: extra node flags for the producer (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof");
+  // BENCH_SCENARIOS: which of rest,grpc,single to run (default all).
+  const producerNodeArgs = (process.env.BENCH_PRODUCER_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const scenarios = new Set((process.env.BENCH_SCENARIOS ?? "rest,grpc,single").split(","));
+  const producer: ChildProcess = spawn(
+    process.execPath,
+    [...producerNodeArgs, join(root, "apps/producer/dist/main.js"), "producer"],
+    {
+      env: {
+        ...process.env,
+        NODE_ENV: "production",
+        LOG_LEVEL: "warn",
+        BARITO_KAFKA_BROKERS: brokers,
+        BARITO_KAFKA_TOPIC_PREFIX: `bench${run}_`,
+        BARITO_PRODUCER_REST: `127.0.0.1:${rest}`,
+        BARITO_PRODUCER_GRPC: `127.0.0.1:${grpc}`,
+        EXPORTER_PORT: `127.0.0.1:${metrics}`,
+      },
+      stdio: ["ignore", "inherit", "inherit"],
     },
-    stdio: ["ignore", "inherit", "inherit"],
-  });
+  );
   const results: Result[] = [];
   try {
     let ready = false;
@@ -288,18 +313,19 @@ async function main() {
     await post("/produce_batch", batchBody)(); // creates the topic
 
     const wrk = hasWrk();
-    results.push(
-      await withCpu(producer.pid, async () =>
-        wrk
-          ? driveWithWrk(
-              "REST /produce_batch (100 logs)",
-              `http://127.0.0.1:${rest}/produce_batch`,
-              batchBody,
-              logsPerBatch,
-            )
-          : await drive("REST /produce_batch (100 logs)", logsPerBatch, post("/produce_batch", batchBody)),
-      ),
-    );
+    if (scenarios.has("rest"))
+      results.push(
+        await withCpu(producer.pid, async () =>
+          wrk
+            ? driveWithWrk(
+                "REST /produce_batch (100 logs)",
+                `http://127.0.0.1:${rest}/produce_batch`,
+                batchBody,
+                logsPerBatch,
+              )
+            : await drive("REST /produce_batch (100 logs)", logsPerBatch, post("/produce_batch", batchBody)),
+        ),
+      );
 
     const requireFromProducer = createRequire(join(root, "apps/producer/package.json"));
     const { fromJson, toBinary } = requireFromProducer("@bufbuild/protobuf") as typeof import("@bufbuild/protobuf");
@@ -311,17 +337,19 @@ async function main() {
     frame[0] = 1; // compressed
     frame.writeUInt32BE(message.byteLength, 1);
     message.copy(frame, 5);
-    results.push(
-      await withCpu(producer.pid, () => driveGrpcRaw("gRPC ProduceBatch zstd (100 logs)", grpc, frame, logsPerBatch)),
-    );
+    if (scenarios.has("grpc"))
+      results.push(
+        await withCpu(producer.pid, () => driveGrpcRaw("gRPC ProduceBatch zstd (100 logs)", grpc, frame, logsPerBatch)),
+      );
 
-    results.push(
-      await withCpu(producer.pid, async () =>
-        wrk
-          ? driveWithWrk("REST /produce (1 log)", `http://127.0.0.1:${rest}/produce`, singleBody, 1)
-          : await drive("REST /produce (1 log)", 1, post("/produce", singleBody)),
-      ),
-    );
+    if (scenarios.has("single"))
+      results.push(
+        await withCpu(producer.pid, async () =>
+          wrk
+            ? driveWithWrk("REST /produce (1 log)", `http://127.0.0.1:${rest}/produce`, singleBody, 1)
+            : await drive("REST /produce (1 log)", 1, post("/produce", singleBody)),
+        ),
+      );
   } finally {
     producer.kill("SIGTERM");
   }
@@ -339,23 +367,7 @@ async function main() {
   const started = performance.now();
   execFileSync(
     "kcat",
-    [
-      "-b",
-      brokers,
-      "-P",
-      "-t",
-      topic,
-      "-z",
-      "zstd",
-      "-X",
-      "acks=all",
-      "-X",
-      "enable.idempotence=true",
-      "-X",
-      "linger.ms=5",
-      "-l",
-      file,
-    ],
+    ["-b", brokers, "-P", "-t", topic, ...kcatSettings.flatMap((setting) => ["-X", setting]), "-l", file],
     { stdio: "inherit" },
   );
   const kcatSeconds = (performance.now() - started) / 1000;
@@ -366,15 +378,16 @@ async function main() {
     `\nrecord size: ~${Buffer.byteLength(line)} B; machine: ${process.platform} ${process.arch}, Node ${process.versions.node}\n`,
   );
   console.log(
-    "| scenario | logs/s | requests/s | p50 ms | p95 ms | p99 ms | errors | × kcat | producer CPU ms / 1k logs |",
+    `librdkafka settings, producer and kcat alike: ${kcatSettings.join(", ")}\n\n` +
+      "| scenario | logs/s | requests/s | p50 ms | p95 ms | p99 ms | errors | × kcat | producer CPU ms / 1k logs | of which main thread |",
   );
-  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const r of results) {
     console.log(
-      `| ${r.scenario} | ${r.logsPerSecond.toFixed(0)} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50ms?.toFixed(1)} | ${r.p95ms?.toFixed(1)} | ${r.p99ms?.toFixed(1)} | ${r.errors} | ${(r.logsPerSecond / kcatRate).toFixed(2)} | ${r.producerCpuMsPer1kLogs?.toFixed(1) ?? ""} |`,
+      `| ${r.scenario} | ${r.logsPerSecond.toFixed(0)} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50ms?.toFixed(1)} | ${r.p95ms?.toFixed(1)} | ${r.p99ms?.toFixed(1)} | ${r.errors} | ${(r.logsPerSecond / kcatRate).toFixed(2)} | ${r.producerCpuMsPer1kLogs?.toFixed(1) ?? ""} | ${r.producerMainThreadMsPer1kLogs?.toFixed(1) ?? ""} |`,
     );
   }
-  console.log(`| kcat -P (${records} records) | ${kcatRate.toFixed(0)} | | | | | | 1.00 | |`);
+  console.log(`| kcat -P (${records} records) | ${kcatRate.toFixed(0)} | | | | | | 1.00 | | |`);
   const outDir = join(root, ".bench");
   mkdirSync(outDir, { recursive: true });
   const out = join(outDir, `producer-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);

@@ -14,6 +14,7 @@ import { createProducerService } from "./produce/producer-service.js";
 import { createTopicProvisioner } from "./produce/topic-provisioner.js";
 import { compressionGzip, compressionZstd } from "./transport/compression.js";
 import { producerRoutes } from "./transport/connect-routes.js";
+import { createRestFastPath } from "./transport/rest-fast.js";
 import { createRestApp, type Readiness } from "./transport/rest-app.js";
 import { createRpcNodeHandler } from "./transport/rpc-node-handler.js";
 
@@ -140,9 +141,21 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
   });
   // Connect and gRPC-Web share the REST port; everything that is not an RPC path falls through to Hono.
   const restListener = getRequestListener(restApp.fetch);
+  // The two produce routes are served on Node's request directly (rest-fast.ts); Hono serves the rest.
+  const restFastPath = config.producer.restEnabled
+    ? createRestFastPath({
+        service,
+        maxBodyBytes: config.producer.grpcMaxRecvMsgSize,
+        onUnexpected,
+        onRequest: (route, status, seconds) => metrics.observeRequest("rest", route, String(status), seconds),
+      })
+    : () => false;
   const restHandler = createRpcNodeHandler({
     ...rpcOptions,
-    fallback: (req, res) => restListener(req as IncomingMessage, res as ServerResponse),
+    fallback: (req, res) => {
+      if (!restFastPath(req as IncomingMessage, res as ServerResponse))
+        restListener(req as IncomingMessage, res as ServerResponse);
+    },
   });
   const grpcHandler = createRpcNodeHandler(rpcOptions);
 
