@@ -54,10 +54,7 @@ export function decodeRecord(record: SourceRecord): Decoded {
 function plainTimberDocument(record: SourceRecord, wire: WireTimber): Decoded {
   if (!wire.indexPrefix)
     return { ok: false, errorType: "missing_index_prefix", reason: "item 0: context.es_index_prefix is empty" };
-  const addTimestamp = !wire.hasOwnTimestamp && wire.timestamp !== "";
-  const json = addTimestamp
-    ? `${wire.json === "{}" ? "{" : `${wire.json.slice(0, -1)},`}"@timestamp":${JSON.stringify(wire.timestamp)}}`
-    : wire.json;
+  const json = wire.json; // with "@timestamp" already added when the content has none
   const key = header(record, recordHeaders.idempotencyKey);
   const id =
     key !== undefined

@@ -53,7 +53,7 @@ describe("readWireTimber() through decodeRecord()", () => {
     expect(wire).toEqual({
       indexPrefix: "app",
       timestamp: "2026-01-01T00:00:00Z",
-      json: '{"message":"hi","n":1.5,"tags":["a",1],"nested":{"ok":true}}',
+      json: '{"message":"hi","n":1.5,"tags":["a",1],"nested":{"ok":true},"@timestamp":"2026-01-01T00:00:00Z"}',
       hasOwnTimestamp: false,
       ownTimestamp: undefined,
     });
@@ -107,7 +107,7 @@ describe("readWireTimber() through decodeRecord()", () => {
 
   it("leaves invalid UTF-8 to the decoder (which refuses the record), but reads U+FFFD itself", () => {
     const ok = record(timber({ "k\uFFFD": "\uFFFD" }, "\uFFFD"));
-    expect(readWireTimber(ok.value as Buffer)?.json).toBe('{"k\uFFFD":"\uFFFD"}');
+    expect(readWireTimber(ok.value as Buffer)?.json).toBe('{"k\uFFFD":"\uFFFD","@timestamp":"\uFFFD"}');
     expect(decodeRecord(ok)).toEqual(decodeRecordWithProtobuf(ok));
     const len = (field: number, body: number[]) => [(field << 3) | 2, body.length, ...body];
     const bad = [
@@ -132,14 +132,26 @@ describe("readWireTimber() through decodeRecord()", () => {
     const content: Record<string, unknown> = {};
     for (let i = 0; i < 40; i++) content[i % 3 === 0 ? `k"${i}\n` : `key_${i}`] = i % 2 === 0 ? `v${i}\u0001` : i;
     const input = record(timber(content));
-    expect(readWireTimber(input.value as Buffer)?.json).toBe(JSON.stringify(content));
+    expect(readWireTimber(input.value as Buffer)?.json).toBe(
+      JSON.stringify({ ...content, "@timestamp": "2026-01-01T00:00:00Z" }),
+    );
+    const own = record(timber({ ...content, "@timestamp": 'own "one"' }, "2027-01-01T00:00:00Z"));
+    expect(readWireTimber(own.value as Buffer)).toMatchObject({
+      json: JSON.stringify({ ...content, "@timestamp": 'own "one"' }),
+      ownTimestamp: 'own "one"',
+    });
+    const empty = record(timber(undefined, 'ts\n"q"'));
+    expect(readWireTimber(empty.value as Buffer)?.json).toBe(JSON.stringify({ "@timestamp": 'ts\n"q"' }));
+    expect(decodeRecord(empty)).toEqual(decodeRecordWithProtobuf(empty));
     expect(decodeRecord(input)).toEqual(decodeRecordWithProtobuf(input));
   });
 
   it("keeps integer-like keys in wire order, as the decoder path does", () => {
     const input = record(timber({ z: 1, "10": "ten", "2": { b: 1, "1": 2 } }));
     // protobuf-es encodes in JavaScript object order, so this is also the wire order.
-    expect(readWireTimber(input.value as Buffer)?.json).toBe('{"2":{"1":2,"b":1},"10":"ten","z":1}');
+    expect(readWireTimber(input.value as Buffer)?.json).toBe(
+      '{"2":{"1":2,"b":1},"10":"ten","z":1,"@timestamp":"2026-01-01T00:00:00Z"}',
+    );
     expect(decodeRecord(input)).toEqual(decodeRecordWithProtobuf(input));
   });
 });

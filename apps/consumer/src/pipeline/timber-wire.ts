@@ -16,7 +16,11 @@ export interface WireTimber {
   indexPrefix: string;
   /** `Timber.timestamp` ("" when absent). */
   timestamp: string;
-  /** The content as JSON (`{}` when absent). */
+  /**
+   * The document: the content as JSON (`{}` when absent), plus `"@timestamp":` with `Timber.timestamp` at its end
+   * when the content has no `@timestamp` of its own and the timestamp is not empty. Written whole in one buffer:
+   * appending the timestamp to a finished string made a rope that every later reader had to flatten (a copy).
+   */
   json: string;
   /** The content has a top-level `@timestamp` key... */
   hasOwnTimestamp: boolean;
@@ -323,7 +327,9 @@ export function readWireTimber(value: Uint8Array): WireTimber | undefined {
     const end = value.length;
     let indexPrefix: string | undefined;
     let timestamp = "";
-    let json: string | undefined;
+    let timestampStart = 0;
+    let timestampEnd = 0;
+    let content = false;
     while (pos < end) {
       const tag = varint(end);
       if (tag === 0x0a && indexPrefix === undefined) {
@@ -332,22 +338,32 @@ export function readWireTimber(value: Uint8Array): WireTimber | undefined {
         pos = start;
         indexPrefix = contextIndexPrefix(contextEnd);
       } else if (tag === 0x12) {
-        const start = lengthDelimited(end);
-        timestamp = text(start, pos);
-      } else if (tag === 0x1a && json === undefined) {
+        timestampStart = lengthDelimited(end);
+        timestampEnd = pos;
+        timestamp = text(timestampStart, timestampEnd);
+      } else if (tag === 0x1a && !content) {
         const start = lengthDelimited(end);
         const contentEnd = pos;
         pos = start;
         outLen = 0;
         structJson(contentEnd, true);
-        json = out.toString("utf8", 0, outLen);
+        content = true;
       } else throw BAIL;
     }
+    if (!content) putAscii("{}");
+    if (ownTimestampStart < 0 && timestamp !== "") {
+      outLen -= 1; // the closing brace
+      if (out[outLen - 1] !== 0x7b) put(0x2c);
+      putAscii('"@timestamp":');
+      putJsonString(timestampStart, timestampEnd);
+      put(0x7d);
+    }
+    const json = out.toString("utf8", 0, outLen);
     const hasOwnTimestamp = ownTimestampStart >= 0;
     return {
       indexPrefix: indexPrefix ?? "",
       timestamp,
-      json: json ?? "{}",
+      json,
       hasOwnTimestamp,
       ownTimestamp:
         hasOwnTimestamp && out[ownTimestampStart] === 0x22
