@@ -13,7 +13,7 @@ import type { LogPublisher, RateLimiter, TopicAdmin } from "./produce/ports.js";
 import { createProducerService } from "./produce/producer-service.js";
 import { createTopicProvisioner } from "./produce/topic-provisioner.js";
 import { compressionGzip, compressionZstd } from "./transport/compression.js";
-import { producerRoutes } from "./transport/connect-routes.js";
+import { producerRoutes, producerWireRoutes } from "./transport/connect-routes.js";
 import { createRestFastPath } from "./transport/rest-fast.js";
 import { createRestApp, type Readiness } from "./transport/rest-app.js";
 import { createRpcNodeHandler } from "./transport/rpc-node-handler.js";
@@ -124,6 +124,7 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
   };
   const rpcOptions = {
     routes: producerRoutes(service, onUnexpected),
+    binaryRoutes: producerWireRoutes(service, onUnexpected),
     acceptCompression: [compressionZstd, compressionGzip],
     readMaxBytes: config.producer.grpcMaxRecvMsgSize,
     interceptors: [timing],

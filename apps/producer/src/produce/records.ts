@@ -8,7 +8,8 @@ import {
 } from "@barito-flow/proto";
 import type { OutgoingRecord } from "./ports.js";
 import { ProduceError } from "./produce-error.js";
-import { encodeTimber } from "./timber-encoding.js";
+import { encodeTimber, encodeTimberWire } from "./timber-encoding.js";
+import { WireContentTimber } from "./wire-content.js";
 
 export type MessageFormat = "Timber" | "TimberCollection";
 
@@ -46,7 +47,8 @@ export function buildRecords(
   if (format === "TimberCollection") {
     const collection: TimberCollection = create(TimberCollectionSchema, {
       context,
-      items: items.map((item) => ({ ...item, timestamp })),
+      // `content` named explicitly: a WireContentTimber's is a getter, which a spread would not copy.
+      items: items.map((item) => ({ ...item, content: item.content, timestamp })),
     });
     const recordHeaders: Record<string, string> = { [headers.messageFormat]: "TimberCollection" };
     // The consumer numbers the items of a collection itself, so only the key travels.
@@ -64,8 +66,13 @@ export function buildRecords(
   const contextBytes = toBinary(TimberContextSchema, context);
   const built: BuiltRecord[] = new Array(items.length);
   for (let index = 0; index < items.length; index++) {
+    const item = items[index] as Timber;
+    const wire = WireContentTimber.wireOf(item);
     const record: OutgoingRecord = {
-      value: encodeContent(contextBytes, timestamp, items[index]?.content, index, fieldOf),
+      value:
+        wire === undefined
+          ? encodeContent(contextBytes, timestamp, item.content, index, fieldOf)
+          : encodeTimberWire(contextBytes, timestamp, wire),
     };
     if (idempotencyKey !== undefined) {
       record.headers = { [headers.idempotencyKey]: idempotencyKey, [headers.idempotencyItem]: String(index) };

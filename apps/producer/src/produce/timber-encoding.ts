@@ -169,3 +169,33 @@ export function encodeTimber(
   }
   return writer.buffer;
 }
+
+/** Timber{context, timestamp, content} with the content already encoded (a Struct's bytes, copied as they are). */
+export function encodeTimberWire(
+  contextBytes: Uint8Array | undefined,
+  timestamp: string,
+  content: Uint8Array,
+): Uint8Array {
+  const timestampLength = Buffer.byteLength(timestamp);
+  const total =
+    (contextBytes ? 1 + varintSize(contextBytes.byteLength) + contextBytes.byteLength : 0) +
+    (timestampLength > 0 ? 1 + varintSize(timestampLength) + timestampLength : 0) +
+    1 +
+    varintSize(content.byteLength) +
+    content.byteLength;
+  const writer = new Writer(Buffer.allocUnsafe(total), []);
+  if (contextBytes) {
+    writer.byte(0x0a);
+    writer.varint(contextBytes.byteLength);
+    writer.buffer.set(contextBytes, writer.position);
+    writer.position += contextBytes.byteLength;
+  }
+  if (timestampLength > 0) {
+    writer.byte(0x12);
+    writer.text(timestamp, timestampLength);
+  }
+  writer.byte(0x1a);
+  writer.varint(content.byteLength);
+  writer.buffer.set(content, writer.position);
+  return writer.buffer;
+}

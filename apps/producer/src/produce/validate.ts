@@ -1,5 +1,6 @@
 import type { Timber, TimberCollection, TimberContext } from "@barito-flow/proto";
 import { type FieldViolation, ProduceError } from "./produce-error.js";
+import { hasContent } from "./wire-content.js";
 
 export interface ValidationLimits {
   topicPrefix: string;
@@ -89,7 +90,7 @@ function validateContext(
 }
 
 function validateContent(timber: Timber, path: string, violations: FieldViolation[]): void {
-  if (!timber.content) violations.push({ field: `${path}.content`, reason: "required: a JSON object" });
+  if (!hasContent(timber)) violations.push({ field: `${path}.content`, reason: "required: a JSON object" });
 }
 
 function truncate(text: string): string {

@@ -1,7 +1,8 @@
 import { Code, type ConnectRouter, ConnectError, type HandlerContext } from "@connectrpc/connect";
-import { Producer } from "@barito-flow/proto";
+import { Producer, type TimberCollection } from "@barito-flow/proto";
 import { ProduceError, retryAfterSeconds } from "../produce/produce-error.js";
 import type { ProducerService, RequestMeta } from "../produce/producer-service.js";
+import { collectionFromWire, produceBatchWireMethod } from "./grpc-wire.js";
 
 /** Metadata keys that carry the machine-readable part of an error over gRPC, Connect and gRPC-Web. */
 export const errorMetadata = {
@@ -62,9 +63,29 @@ export function producerRoutes(service: ProducerService, onUnexpected: (err: unk
       throw toConnectError(err);
     }
   }
-  return (router: ConnectRouter) =>
+  const register = (router: ConnectRouter) =>
     router.service(Producer, {
       produce: (timber, ctx) => call(ctx, (meta) => service.produce(timber, meta)),
       produceBatch: (collection, ctx) => call(ctx, (meta) => service.produceBatch(collection, meta)),
+    });
+  return Object.assign(register, { call });
+}
+
+/**
+ * ProduceBatch for the binary codecs (gRPC, Connect and gRPC-Web with protobuf), read by grpc-wire.ts instead of
+ * protobuf-es's fromBinary. A request fromBinary cannot read fails as connect's own parser fails ("parse binary"),
+ * which the RPC handler answers as INVALID_ARGUMENT.
+ */
+export function producerWireRoutes(service: ProducerService, onUnexpected: (err: unknown) => void) {
+  const routes = producerRoutes(service, onUnexpected);
+  return (router: ConnectRouter) =>
+    router.rpc(produceBatchWireMethod, async (request, ctx) => {
+      let collection: TimberCollection;
+      try {
+        collection = collectionFromWire(request);
+      } catch (err) {
+        throw new ConnectError(`parse binary: ${err instanceof Error ? err.message : String(err)}`, Code.Internal);
+      }
+      return routes.call(ctx, (meta) => service.produceBatch(collection, meta));
     });
 }

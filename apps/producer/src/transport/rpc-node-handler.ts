@@ -21,6 +21,8 @@ export interface RpcNodeHandlerOptions extends ConnectRouterOptions {
   /** The request size limit (BARITO_GRPC_MAX_RECV_MSG_SIZE), also given to connect as `readMaxBytes`. */
   readMaxBytes: number;
   routes: (router: ConnectRouter) => void;
+  /** Routes that take precedence for requests with a protobuf (binary) body: gRPC, Connect and gRPC-Web. */
+  binaryRoutes?: (router: ConnectRouter) => void;
   fallback?: (req: NodeRequest, res: NodeResponse) => void;
   onHandlerFailure: (err: unknown) => void;
 }
@@ -38,11 +40,17 @@ export function createRpcNodeHandler(options: RpcNodeHandlerOptions) {
   const router = createConnectRouter(options);
   options.routes(router);
   const handlers = new Map(router.handlers.map((handler) => [handler.requestPath, handler]));
+  const binaryRouter = createConnectRouter(options);
+  options.binaryRoutes?.(binaryRouter);
+  const binaryHandlers = new Map(binaryRouter.handlers.map((handler) => [handler.requestPath, handler]));
   const notFound = (_req: NodeRequest, res: NodeResponse) => {
     (res as ServerResponse).writeHead(404).end();
   };
   return function rpcNodeHandler(req: NodeRequest, res: NodeResponse): void {
-    const handler = handlers.get(req.url?.split("?", 2)[0] ?? "");
+    const path = req.url?.split("?", 2)[0] ?? "";
+    const handler =
+      (binaryContentTypes.has(req.headers["content-type"] ?? "") ? binaryHandlers.get(path) : undefined) ??
+      handlers.get(path);
     if (!handler) {
       (options.fallback ?? notFound)(req, res);
       return;
@@ -55,6 +63,15 @@ export function createRpcNodeHandler(options: RpcNodeHandlerOptions) {
       });
   };
 }
+
+// The protobuf content types of gRPC, gRPC-Web and Connect unary (JSON bodies keep the schema's own parser).
+const binaryContentTypes = new Set([
+  "application/grpc",
+  "application/grpc+proto",
+  "application/grpc-web",
+  "application/grpc-web+proto",
+  "application/proto",
+]);
 
 const parseFailure = "parse binary";
 const readLimitMessage = /larger than configured readMaxBytes/;

@@ -1,0 +1,215 @@
+import { isUtf8 } from "node:buffer";
+import { create, createFileRegistry, type DescMessage, fromBinary, type Message } from "@bufbuild/protobuf";
+import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
+import { Producer, type TimberCollection, TimberCollectionSchema, TimberContextSchema } from "@barito-flow/proto";
+import { WireContentTimber } from "../produce/wire-content.js";
+
+// ProduceBatch requests read without protobuf-es's reflective fromBinary, which decoded every log's Struct into a JSON
+// object (only for the records to encode it again) and was the largest item of the producer's gRPC profile.
+//
+// connect still does the transport (envelopes, compression, size limits, errors); it parses the request as
+// `WireBytes`, a message without fields, so the request's top-level fields arrive untouched as unknown fields. A
+// batch of the plain shape (context once; items that carry only their content, whose bytes are exactly what toBinary
+// would write for the decoded content) becomes a TimberCollection of WireContentTimber items pointing into the
+// request's bytes. Anything else is put back together and decoded by fromBinary as before, with the same result and
+// the same errors.
+
+const wireFile = createFileRegistry(
+  create(FileDescriptorProtoSchema, {
+    name: "producer/producer_wire.proto",
+    package: "producer_wire",
+    syntax: "proto3",
+    messageType: [{ name: "WireBytes" }],
+  }),
+  () => undefined,
+);
+const WireBytesSchema = wireFile.getMessage("producer_wire.WireBytes") as DescMessage;
+
+/** producer.Producer/ProduceBatch with the request read as WireBytes; serve it for binary codecs only. */
+export const produceBatchWireMethod = { ...Producer.method.produceBatch, input: WireBytesSchema };
+
+type UnknownField = NonNullable<Message["$unknown"]>[number];
+
+/** The TimberCollection of a request read as WireBytes. Throws fromBinary's error for a malformed request. */
+export function collectionFromWire(request: Message): TimberCollection {
+  const fields = request.$unknown ?? [];
+  return plainCollection(fields) ?? fromBinary(TimberCollectionSchema, reassemble(fields));
+}
+
+function plainCollection(fields: readonly UnknownField[]): TimberCollection | undefined {
+  let contextBytes: Uint8Array | undefined;
+  const items: WireContentTimber[] = [];
+  for (const field of fields) {
+    if (field.wireType !== 2) return undefined;
+    if (field.no === 1) {
+      if (contextBytes !== undefined) return undefined; // repeated context: merged by fromBinary
+      contextBytes = field.data;
+    } else if (field.no === 2) {
+      const content = plainItemContent(field.data);
+      if (content === undefined) return undefined;
+      items.push(new WireContentTimber(content));
+    } else return undefined;
+  }
+  if (contextBytes === undefined) return { $typeName: "producer.TimberCollection", context: undefined, items };
+  // The length prefix is part of the field's data; the context itself is small and decoded as usual.
+  const bytes = lengthPrefixed(contextBytes);
+  if (bytes === undefined) return undefined;
+  try {
+    const context = fromBinary(TimberContextSchema, bytes);
+    return context.$unknown === undefined ? { $typeName: "producer.TimberCollection", context, items } : undefined;
+  } catch {
+    return undefined; // fromBinary of the whole request gives its own error
+  }
+}
+
+// The reader's position, shared by the functions below (no allocation per varint).
+let at = 0;
+
+/** A minimally encoded varint below 2^31 at `at`, or -1. */
+function varint(buf: Uint8Array, end: number): number {
+  if (at >= end) return -1;
+  let byte = buf[at++] as number;
+  if (byte < 0x80) return byte;
+  let result = byte & 0x7f;
+  let scale = 128;
+  for (let i = 1; i < 5; i++) {
+    if (at >= end) return -1;
+    byte = buf[at++] as number;
+    result += (byte & 0x7f) * scale;
+    if (byte < 0x80) return byte === 0 || result > 0x7fffffff ? -1 : result;
+    scale *= 128;
+  }
+  return -1;
+}
+
+/** A field's data is `length + bytes`; the bytes, if the length is well formed and covers it exactly. */
+function lengthPrefixed(data: Uint8Array): Uint8Array | undefined {
+  at = 0;
+  const length = varint(data, data.byteLength);
+  return length >= 0 && at + length === data.byteLength ? data.subarray(at) : undefined;
+}
+
+/** The content bytes of an item that holds only `content = 3`, in canonical form; otherwise undefined. */
+function plainItemContent(data: Uint8Array): Uint8Array | undefined {
+  at = 0;
+  const end = data.byteLength;
+  const itemLength = varint(data, end);
+  if (itemLength < 0 || at + itemLength !== end) return undefined;
+  if (data[at++] !== 0x1a) return undefined;
+  const length = varint(data, end);
+  if (length < 0 || at + length !== end) return undefined;
+  const start = at;
+  return struct(data, end, 0) && at === end ? data.subarray(start, end) : undefined;
+}
+
+// Deeper content is left to fromBinary, which enforces its own recursion limit.
+const maxDepth = 32;
+
+/** Struct: entries `0a len { 0a len key, 12 len Value }`, keys unique, none that JS objects would reorder. */
+function struct(buf: Uint8Array, end: number, depth: number): boolean {
+  if (depth > maxDepth) return false;
+  let keys: number[] | undefined;
+  while (at < end) {
+    if (buf[at++] !== 0x0a) return false;
+    const entryLength = varint(buf, end);
+    const entryEnd = at + entryLength;
+    if (entryLength < 0 || entryEnd > end) return false;
+    if (buf[at++] !== 0x0a) return false;
+    const keyLength = varint(buf, entryEnd);
+    const keyStart = at;
+    at += keyLength;
+    if (keyLength < 0 || at >= entryEnd || !plainKey(buf, keyStart, at)) return false;
+    keys ??= [];
+    for (let k = 0; k < keys.length; k += 2) {
+      if (keys[k + 1] === keyLength && sameBytes(buf, keys[k] as number, buf, keyStart, keyLength)) return false;
+    }
+    keys.push(keyStart, keyLength);
+    if (buf[at++] !== 0x12) return false;
+    const valueLength = varint(buf, entryEnd);
+    if (valueLength < 0 || at + valueLength !== entryEnd || !value(buf, entryEnd, depth)) return false;
+  }
+  return at === end;
+}
+
+/** Value: exactly one of its kinds, filling [at, end). */
+function value(buf: Uint8Array, end: number, depth: number): boolean {
+  if (at >= end) return false;
+  switch (buf[at++]) {
+    case 0x08: // null_value: NULL_VALUE (0) only
+      return buf[at++] === 0 && at === end;
+    case 0x11: {
+      // number_value: NaN and infinities are left to fromBinary (JSON has no such numbers)
+      if (at + 8 !== end) return false;
+      const exponentAllOnes = ((buf[at + 7] as number) & 0x7f) === 0x7f && ((buf[at + 6] as number) & 0xf0) === 0xf0;
+      at = end;
+      return !exponentAllOnes;
+    }
+    case 0x1a: {
+      const length = varint(buf, end);
+      const start = at;
+      at += length;
+      return length >= 0 && at === end && utf8(buf, start, end);
+    }
+    case 0x20: // bool_value: 0 or 1 in one byte
+      return ((buf[at++] as number) & 0xfe) === 0 && at === end;
+    case 0x2a: {
+      const length = varint(buf, end);
+      return length >= 0 && at + length === end && struct(buf, end, depth + 1);
+    }
+    case 0x32: {
+      const length = varint(buf, end);
+      return length >= 0 && at + length === end && list(buf, end, depth + 1);
+    }
+    default:
+      return false;
+  }
+}
+
+/** ListValue: `0a len Value` repeated. */
+function list(buf: Uint8Array, end: number, depth: number): boolean {
+  if (depth > maxDepth) return false;
+  while (at < end) {
+    if (buf[at++] !== 0x0a) return false;
+    const length = varint(buf, end);
+    const valueEnd = at + length;
+    if (length < 0 || valueEnd > end || !value(buf, valueEnd, depth)) return false;
+  }
+  return at === end;
+}
+
+function utf8(buf: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    if ((buf[i] as number) >= 0x80) return isUtf8(buf.subarray(start, end));
+  }
+  return true;
+}
+
+/** Valid UTF-8, not starting with a digit (integer-like keys come first in a JS object) and not `__proto__`. */
+function plainKey(buf: Uint8Array, start: number, end: number): boolean {
+  const first = buf[start];
+  if (first !== undefined && first >= 0x30 && first <= 0x39) return false;
+  if (end - start === protoKey.byteLength && sameBytes(protoKey, 0, buf, start, protoKey.byteLength)) return false;
+  return utf8(buf, start, end);
+}
+const protoKey = Buffer.from("__proto__");
+
+function sameBytes(a: Uint8Array, aStart: number, b: Uint8Array, bStart: number, length: number): boolean {
+  for (let i = 0; i < length; i++) if (a[aStart + i] !== b[bStart + i]) return false;
+  return true;
+}
+
+/** The request's bytes again from its top-level fields (tag + data), for fromBinary. */
+function reassemble(fields: readonly UnknownField[]): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (const field of fields) {
+    let tag = field.no * 8 + field.wireType;
+    const bytes: number[] = [];
+    while (tag >= 0x80) {
+      bytes.push((tag & 0x7f) | 0x80);
+      tag = Math.floor(tag / 128);
+    }
+    bytes.push(tag);
+    parts.push(Uint8Array.from(bytes), field.data);
+  }
+  return Buffer.concat(parts);
+}
