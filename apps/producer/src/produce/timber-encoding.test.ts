@@ -31,6 +31,17 @@ describe("encodeTimber()", () => {
     );
   });
 
+  it("writes the same bytes for short and long text in any script, lone surrogates included", () => {
+    const text = fc.oneof(fc.string({ unit: "binary", maxLength: 60 }), fc.string({ unit: "binary-ascii" }));
+    fc.assert(
+      fc.property(fc.dictionary(text, text, { maxKeys: 6 }), text, (json, timestamp) => {
+        const expected = toBinary(TimberSchema, create(TimberSchema, { context, timestamp, content: json }));
+        expect(Buffer.from(encodeTimber(contextBytes, timestamp, json))).toEqual(Buffer.from(expected));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   it("handles multi-byte text, long strings and empty content", () => {
     const content = {
       ключ: "значение ✓",

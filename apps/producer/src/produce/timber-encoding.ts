@@ -17,6 +17,16 @@ function varintSize(n: number): number {
   return size;
 }
 
+// Short strings (keys, levels, ids) are measured and written by a JS loop when they are ASCII: cheaper than a call
+// into C++ (Buffer.byteLength / buffer.write) for a handful of bytes. Longer or non-ASCII text goes to Buffer.
+const shortText = 48;
+
+function utf8Length(text: string): number {
+  if (text.length > shortText) return Buffer.byteLength(text);
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) >= 0x80) return Buffer.byteLength(text);
+  return text.length;
+}
+
 /** Sizes of every length-delimited part, in write order, so the write pass does not recompute them. */
 type Sizes = number[];
 
@@ -28,7 +38,7 @@ function valueSize(value: JsonValue, sizes: Sizes): number {
     case "boolean":
       return 2;
     case "string": {
-      const length = Buffer.byteLength(value);
+      const length = utf8Length(value);
       sizes.push(length);
       return 1 + varintSize(length) + length;
     }
@@ -56,7 +66,7 @@ function structSize(object: JsonObject, sizes: Sizes): number {
   let size = 0;
   for (const key in object) {
     const entryAt = sizes.push(0) - 1;
-    const keyLength = Buffer.byteLength(key);
+    const keyLength = utf8Length(key);
     sizes.push(keyLength);
     const valueAt = sizes.push(0) - 1;
     const valueLength = valueSize(object[key] as JsonValue, sizes);
@@ -88,6 +98,14 @@ class Writer {
   }
   text(s: string, length: number) {
     this.varint(length);
+    if (length === s.length && length <= shortText) {
+      // ASCII (one byte per UTF-16 unit and as many bytes as units)
+      const buffer = this.buffer;
+      let position = this.position;
+      for (let i = 0; i < length; i++) buffer[position++] = s.charCodeAt(i);
+      this.position = position;
+      return;
+    }
     this.position += this.buffer.write(s, this.position, length, "utf8");
   }
   value(value: JsonValue) {
@@ -146,7 +164,7 @@ export function encodeTimber(
 ): Uint8Array {
   const sizes: Sizes = [];
   const contentLength = content === undefined ? 0 : structSize(content, sizes);
-  const timestampLength = Buffer.byteLength(timestamp);
+  const timestampLength = utf8Length(timestamp);
   const total =
     (contextBytes ? 1 + varintSize(contextBytes.byteLength) + contextBytes.byteLength : 0) +
     (timestampLength > 0 ? 1 + varintSize(timestampLength) + timestampLength : 0) +
@@ -176,7 +194,7 @@ export function encodeTimberWire(
   timestamp: string,
   content: Uint8Array,
 ): Uint8Array {
-  const timestampLength = Buffer.byteLength(timestamp);
+  const timestampLength = utf8Length(timestamp);
   const total =
     (contextBytes ? 1 + varintSize(contextBytes.byteLength) + contextBytes.byteLength : 0) +
     (timestampLength > 0 ? 1 + varintSize(timestampLength) + timestampLength : 0) +
