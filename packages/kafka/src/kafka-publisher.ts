@@ -31,6 +31,68 @@ interface DeliveryOpaque {
   reject(error: unknown): void;
 }
 
+type DeliveryListener = (error: unknown, report: { opaque?: unknown } | undefined) => void;
+
+interface ReportEmitter {
+  rawListeners(event: "delivery-report"): DeliveryListener[];
+  removeAllListeners(event: "delivery-report"): unknown;
+  on(event: "delivery-report", listener: DeliveryListener): unknown;
+}
+
+/** The shared opaque of one publish(): counts acknowledgements down to the last record. */
+class BatchDelivery implements DeliveryOpaque {
+  remaining: number;
+  settled = false;
+  constructor(
+    count: number,
+    private readonly onDone: () => void,
+    private readonly onError: (error: unknown) => void,
+  ) {
+    this.remaining = count;
+  }
+  resolve(): void {
+    if (--this.remaining === 0 && !this.settled) {
+      this.settled = true;
+      this.onDone();
+    }
+  }
+  reject(error: unknown): void {
+    this.remaining--;
+    if (!this.settled) {
+      this.settled = true;
+      this.onError(error);
+    }
+  }
+}
+
+const routed = new WeakMap<object, { listener: DeliveryListener; others: DeliveryListener[] }>();
+
+/**
+ * Successful reports of our batches go straight to their BatchDelivery; the KafkaJS layer's listener (which deletes
+ * `report.opaque`, builds a metadata object and resolves through it, per record) still gets every failure (it turns
+ * librdkafka errors into KafkaJS errors with their codes) and every report of its own `send()`. Checked on every
+ * publish, so a listener the library adds later is kept too.
+ */
+function routeDeliveryReports(client: InternalProducer): void {
+  const emitter = client as unknown as ReportEmitter;
+  if (typeof emitter.rawListeners !== "function") return;
+  const listeners = emitter.rawListeners("delivery-report");
+  const previous = routed.get(client);
+  if (previous !== undefined && listeners.length === 1 && listeners[0] === previous.listener) return;
+  const others = [...(previous?.others ?? []), ...listeners.filter((listener) => listener !== previous?.listener)];
+  const listener: DeliveryListener = (error, report) => {
+    const opaque = report?.opaque;
+    if (!error && opaque instanceof BatchDelivery) {
+      opaque.resolve();
+      return;
+    }
+    for (const other of others) other(error, report);
+  };
+  emitter.removeAllListeners("delivery-report");
+  emitter.on("delivery-report", listener);
+  routed.set(client, { listener, others });
+}
+
 function internalClientOf(producer: NativeProducer): InternalProducer | undefined {
   const candidate = (producer as { _getInternalClient?: () => unknown })._getInternalClient?.();
   return typeof (candidate as InternalProducer | undefined)?.produce === "function"
@@ -46,24 +108,9 @@ function internalClientOf(producer: NativeProducer): InternalProducer | undefine
  * be delivered, as with `send()`.
  */
 function produceAll(client: InternalProducer, topic: string, messages: readonly NativeMessage[]): Promise<void> {
+  routeDeliveryReports(client);
   return new Promise<void>((resolve, reject) => {
-    let remaining = messages.length;
-    let settled = false;
-    const opaque: DeliveryOpaque = {
-      resolve() {
-        if (--remaining === 0 && !settled) {
-          settled = true;
-          resolve();
-        }
-      },
-      reject(error) {
-        remaining--;
-        if (!settled) {
-          settled = true;
-          reject(error);
-        }
-      },
-    };
+    const opaque = new BatchDelivery(messages.length, resolve, reject);
     for (const message of messages) {
       let headers: Array<Record<string, Buffer | string>> | null = null;
       if (message.headers !== undefined) {
@@ -73,7 +120,7 @@ function produceAll(client: InternalProducer, topic: string, messages: readonly 
       try {
         client.produce(topic, -1, message.value, message.key, 0, opaque, headers);
       } catch (error) {
-        settled = true;
+        opaque.settled = true;
         reject(error);
         return;
       }
