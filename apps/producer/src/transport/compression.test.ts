@@ -26,6 +26,18 @@ describe("compressionZstd", () => {
     expect(ConnectError.from(gzipError).code).toBe(Code.InvalidArgument);
   });
 
+  it("decompresses messages beyond the synchronous bound (4 MiB) up to the read limit", async () => {
+    const payload = Buffer.alloc(6_000_000, "a");
+    for (const [compression, compressed] of [
+      [compressionZstd, zlib.zstdCompressSync(payload)],
+      [compressionGzip, zlib.gzipSync(payload)],
+    ] as const) {
+      expect(Buffer.from(await compression.decompress(compressed, 10_000_000))).toEqual(payload);
+      const error = await compression.decompress(compressed, 5_000_000).catch((e: unknown) => e);
+      expect(ConnectError.from(error).metadata.get("barito-error-code")).toBe("PAYLOAD_TOO_LARGE");
+    }
+  });
+
   it("reports garbage as an invalid argument, not a crash", async () => {
     const error = await compressionZstd.decompress(Buffer.from("not zstd at all"), 1_000).catch((e: unknown) => e);
     expect(ConnectError.from(error).code).toBe(Code.InvalidArgument);
