@@ -6,7 +6,7 @@ import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "
 import { type ClientHttp2Session, connect as connectHttp2 } from "node:http2";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { zstdCompressSync } from "node:zlib";
@@ -106,11 +106,21 @@ function cpuSeconds(pid: number | string | undefined): number {
  * runs, the CPU spent per log much less, so it is the figure to compare between versions.
  */
 async function withCpu(pid: number | undefined, run: () => Result | Promise<Result>): Promise<Result> {
-  const before = cpuSeconds(pid);
-  const mainBefore = cpuSeconds(`${pid}/task/${pid}`);
+  // With BARITO_PRODUCER_WORKERS > 1 the work is in the primary's children: count every process and main thread.
+  const processes = () => {
+    try {
+      const children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").split(" ").filter(Boolean);
+      return [String(pid), ...children];
+    } catch {
+      return [String(pid)];
+    }
+  };
+  const total = (of: (p: string) => number | string) => processes().reduce((sum, p) => sum + cpuSeconds(of(p)), 0);
+  const before = total((p) => p);
+  const mainBefore = total((p) => `${p}/task/${p}`);
   const result = await run();
-  const spent = cpuSeconds(pid) - before;
-  const mainSpent = cpuSeconds(`${pid}/task/${pid}`) - mainBefore;
+  const spent = total((p) => p) - before;
+  const mainSpent = total((p) => `${p}/task/${p}`) - mainBefore;
   if (spent > 0 && result.logs > 0) {
     result.producerCpuMsPer1kLogs = (spent * 1000 * 1000) / result.logs;
     result.producerMainThreadMsPer1kLogs = (mainSpent * 1000 * 1000) / result.logs;
@@ -268,6 +278,8 @@ async function main() {
   // BENCH_SCENARIOS: which of rest,grpc,single to run (default all).
   const producerNodeArgs = (process.env.BENCH_PRODUCER_NODE_ARGS ?? "").split(" ").filter(Boolean);
   const scenarios = new Set((process.env.BENCH_SCENARIOS ?? "rest,grpc,single").split(","));
+  // BENCH_PRODUCER_WORKERS: the producer's BARITO_PRODUCER_WORKERS (default auto: one worker process per CPU).
+  const workers = process.env.BENCH_PRODUCER_WORKERS ?? "auto";
   const producer: ChildProcess = spawn(
     process.execPath,
     [...producerNodeArgs, join(root, "apps/producer/dist/main.js"), "producer"],
@@ -278,6 +290,7 @@ async function main() {
         LOG_LEVEL: "warn",
         BARITO_KAFKA_BROKERS: brokers,
         BARITO_KAFKA_TOPIC_PREFIX: `bench${run}_`,
+        BARITO_PRODUCER_WORKERS: workers,
         BARITO_PRODUCER_REST: `127.0.0.1:${rest}`,
         BARITO_PRODUCER_GRPC: `127.0.0.1:${grpc}`,
         EXPORTER_PORT: `127.0.0.1:${metrics}`,
@@ -290,7 +303,8 @@ async function main() {
     let ready = false;
     for (let i = 0; i < 100 && !ready; i++) {
       ready =
-        (await fetch(`http://127.0.0.1:${rest}/readyz`).then(
+        // The metrics port answers for the whole producer (every worker ready, with BARITO_PRODUCER_WORKERS > 1).
+        (await fetch(`http://127.0.0.1:${metrics}/readyz`).then(
           (r) => r.status,
           () => 0,
         )) === 200;
@@ -299,7 +313,7 @@ async function main() {
     // Measuring a producer that cannot reach Kafka would only count errors.
     if (!ready) throw new Error("the producer did not become ready within 20 s (see its log above)");
     step(
-      `producer ready on :${rest} (REST) and :${grpc} (gRPC); ${seconds}s per scenario, ${concurrency} concurrent clients`,
+      `producer ready on :${rest} (REST) and :${grpc} (gRPC), BARITO_PRODUCER_WORKERS=${workers}; ${seconds}s per scenario, ${concurrency} concurrent clients`,
     );
     const post = (path: string, body: string) => () =>
       fetch(`http://127.0.0.1:${rest}${path}`, {
@@ -375,7 +389,7 @@ async function main() {
   const kcatRate = records / kcatSeconds;
 
   console.log(
-    `\nrecord size: ~${Buffer.byteLength(line)} B; machine: ${process.platform} ${process.arch}, Node ${process.versions.node}\n`,
+    `\nrecord size: ~${Buffer.byteLength(line)} B; machine: ${process.platform} ${process.arch}, Node ${process.versions.node}, ${availableParallelism()} CPUs; producer workers: ${workers}\n`,
   );
   console.log(
     `librdkafka settings, producer and kcat alike: ${kcatSettings.join(", ")}\n\n` +

@@ -30,12 +30,13 @@ export interface ProducerAppDeps {
 export interface ListenAddresses {
   rest: { host: string; port: number } | undefined;
   grpc: { host: string; port: number };
-  metrics: { host: string; port: number };
+  /** Absent in a cluster worker: the primary serves the workers' metrics, aggregated, on that port. */
+  metrics: { host: string; port: number } | undefined;
 }
 
 export interface ProducerApp {
   /** Starts the listeners; resolves with the bound ports (useful with port 0). */
-  listen(addresses: ListenAddresses): Promise<{ rest?: number; grpc: number; metrics: number }>;
+  listen(addresses: ListenAddresses): Promise<{ rest?: number; grpc: number; metrics?: number }>;
   readiness(): Readiness;
   /** Graceful stop: readiness off, stop accepting, finish in-flight requests, flush Kafka. */
   close(timeoutMs: number): Promise<void>;
@@ -192,12 +193,15 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
         sessions.add(session);
         session.once("close", () => sessions.delete(session));
       });
-      const metricsServer = createServer(getRequestListener(metricsApp.fetch));
-      servers.push(grpcServer, metricsServer);
-      const ports: { rest?: number; grpc: number; metrics: number } = {
+      servers.push(grpcServer);
+      const ports: { rest?: number; grpc: number; metrics?: number } = {
         grpc: await listenOn(grpcServer, addresses.grpc),
-        metrics: await listenOn(metricsServer, addresses.metrics),
       };
+      if (addresses.metrics) {
+        const metricsServer = createServer(getRequestListener(metricsApp.fetch));
+        servers.push(metricsServer);
+        ports.metrics = await listenOn(metricsServer, addresses.metrics);
+      }
       if (addresses.rest) {
         const restServer = createServer((req: IncomingMessage, res: ServerResponse) => restHandler(req, res));
         // Slow-loris protection: a client must send its headers and body within these bounds.

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, Summary, collectDefaultMetrics } from "prom-client";
+import { AggregatorRegistry, Counter, Histogram, Registry, Summary, collectDefaultMetrics } from "prom-client";
 import type { ProduceObserver } from "./produce/producer-service.js";
 
 /**
@@ -89,3 +89,13 @@ export function createProducerMetrics(topicSuffix: string) {
 }
 
 export type ProducerMetrics = ReturnType<typeof createProducerMetrics>;
+
+/**
+ * In a cluster worker: answer the primary's metric requests with this registry (prom-client's cluster protocol),
+ * so the primary's `/metrics` shows every worker's metrics aggregated.
+ */
+export function serveMetricsToPrimary(registry: Registry): void {
+  AggregatorRegistry.setRegistries([registry]);
+  // Constructing one installs prom-client's worker-side listener; the instance itself is not needed.
+  new AggregatorRegistry();
+}

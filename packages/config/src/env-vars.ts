@@ -277,3 +277,18 @@ export function redisUrlVar<O extends VarOptions<string>>(options?: O): EnvVar<V
     return typeof hostPort === "string" ? ok(`redis://${hostPort}`) : fail(expected);
   }, options) as EnvVar<VarOutput<string, O>>;
 }
+
+/**
+ * A process count: a whole number in [1, max], or `auto` for the machine's available parallelism (capped at max).
+ * `parallelism` is passed in so the parse stays a pure function of its inputs.
+ */
+export function processCountVar<O extends VarOptions<number>>(
+  options: O & { max: number; parallelism: () => number },
+): EnvVar<VarOutput<number, O>> {
+  return envVar((raw) => {
+    const text = raw.trim().toLowerCase();
+    if (text === "auto") return ok(Math.max(1, Math.min(options.max, options.parallelism())));
+    if (!/^\+?\d+$/.test(text)) return fail(`must be a whole number or auto (got ${shown(raw)})`);
+    return checkBounds(Number(text), { min: 1, max: options.max }, String);
+  }, options) as EnvVar<VarOutput<number, O>>;
+}

@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { describe, expect, it } from "@jest/globals";
 import { ConfigError } from "./config-error.js";
 import { loadConsumerConfig } from "./consumer-config.js";
@@ -39,6 +40,7 @@ describe("loadProducerConfig()", () => {
       requestTimeoutMs: 30_000,
       messageFormat: "Timber",
       ignoreKafkaTopicOptions: false,
+      workers: 1,
     });
     expect(config.rateLimit).toEqual({
       backend: "local",
@@ -73,6 +75,7 @@ describe("loadProducerConfig()", () => {
       BARITO_PRODUCER_MAX_RETRY: "0",
       BARITO_PRODUCER_MAX_MESSAGE_BYTES: "2000",
       BARITO_PRODUCER_MAX_BATCH_ITEMS: "50",
+      BARITO_PRODUCER_WORKERS: "3",
       BARITO_PRODUCER_REQUEST_TIMEOUT: "5s",
       BARITO_PRODUCER_RATE_LIMIT_RESET_INTERVAL: "1",
       BARITO_PRODUCER_IGNORE_KAFKA_OPTIONS: "true",
@@ -110,6 +113,7 @@ describe("loadProducerConfig()", () => {
       requestTimeoutMs: 5_000,
       messageFormat: "TimberCollection",
       ignoreKafkaTopicOptions: true,
+      workers: 3,
     });
     expect(config.rateLimit).toEqual({
       backend: "redis",
@@ -125,6 +129,22 @@ describe("loadProducerConfig()", () => {
     expect(loadProducerConfig({ NODE_ENV: "development" }).log.format).toBe("pretty");
     expect(loadProducerConfig({}).log.format).toBe("pretty");
     expect(loadProducerConfig({ NODE_ENV: "production", LOG_FORMAT: "Pretty" }).log.format).toBe("pretty");
+  });
+
+  it("takes a worker count or auto (one per CPU), and refuses anything else", () => {
+    expect(loadProducerConfig({ BARITO_PRODUCER_WORKERS: "auto" }).producer.workers).toBe(
+      Math.min(64, availableParallelism()),
+    );
+    expect(loadProducerConfig({ BARITO_PRODUCER_WORKERS: " 2 " }).producer.workers).toBe(2);
+    expect(issuesOf({ BARITO_PRODUCER_WORKERS: "0" })).toEqual([
+      { variable: "BARITO_PRODUCER_WORKERS", message: "must be at least 1 (got 0)" },
+    ]);
+    expect(issuesOf({ BARITO_PRODUCER_WORKERS: "65" })).toEqual([
+      { variable: "BARITO_PRODUCER_WORKERS", message: "must be at most 64 (got 65)" },
+    ]);
+    expect(issuesOf({ BARITO_PRODUCER_WORKERS: "two" })).toEqual([
+      { variable: "BARITO_PRODUCER_WORKERS", message: 'must be a whole number or auto (got "two")' },
+    ]);
   });
 
   it("refuses GUBERNATOR with a clear message", () => {

@@ -1,5 +1,15 @@
+import { availableParallelism } from "node:os";
 import { z } from "zod";
-import { booleanVar, durationVar, enumVar, integerVar, listenAddressVar, redisUrlVar, stringVar } from "./env-vars.js";
+import {
+  booleanVar,
+  durationVar,
+  enumVar,
+  integerVar,
+  listenAddressVar,
+  processCountVar,
+  redisUrlVar,
+  stringVar,
+} from "./env-vars.js";
 import type { ListenAddress } from "./listen-address.js";
 import { type DeepReadonly, type Env, loadConfig } from "./load-config.js";
 import { allIssues, checkSharedEnv, inertSharedVariables, sharedEnvShape, toSharedConfig } from "./shared-schema.js";
@@ -26,6 +36,7 @@ export const producerEnvShape = {
   BARITO_PRODUCER_REQUEST_TIMEOUT: durationVar({ default: "30s", unit: "s", minMs: 1 }),
   BARITO_PRODUCER_RATE_LIMIT_RESET_INTERVAL: durationVar({ default: 10, unit: "s", minMs: 1 }),
   BARITO_PRODUCER_IGNORE_KAFKA_OPTIONS: booleanVar({ default: false }),
+  BARITO_PRODUCER_WORKERS: processCountVar({ default: 1, max: 64, parallelism: availableParallelism }),
   BARITO_KAFKA_MESSAGE_FORMAT: enumVar(["Timber", "TimberCollection"], { default: "Timber" }),
   BARITO_RATE_LIMITER_OPT: enumVar(["LOCAL", "REDIS"], {
     default: "LOCAL",
@@ -53,6 +64,7 @@ export const producerEnvSchema = z
       requestTimeoutMs: env.BARITO_PRODUCER_REQUEST_TIMEOUT,
       messageFormat: env.BARITO_KAFKA_MESSAGE_FORMAT,
       ignoreKafkaTopicOptions: env.BARITO_PRODUCER_IGNORE_KAFKA_OPTIONS,
+      workers: env.BARITO_PRODUCER_WORKERS,
     };
     const rateLimit: RateLimitSettings = {
       backend: env.BARITO_RATE_LIMITER_OPT === "REDIS" ? "redis" : "local",
@@ -79,6 +91,8 @@ export interface ProducerSettings {
   messageFormat: KafkaMessageFormat;
   /** Create new topics with broker defaults instead of the context's partitions/replication. */
   ignoreKafkaTopicOptions: boolean;
+  /** Worker processes sharing the listeners (BARITO_PRODUCER_WORKERS; 1 = no cluster). */
+  workers: number;
 }
 
 export interface RateLimitSettings {

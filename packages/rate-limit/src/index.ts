@@ -4,6 +4,12 @@ export { createLocalRateLimiter, type LocalRateLimiter, type LocalRateLimiterOpt
 export type { Logger } from "./logger.js";
 export { type RateDecision, type RateLimitBackend, type RateLimiter, windowCapacity } from "./rate-limiter.js";
 export {
+  createRemoteRateLimiter,
+  type RateLimitChannel,
+  type RemoteRateLimiterOptions,
+  serveRateLimiter,
+} from "./remote-rate-limiter.js";
+export {
   createRedisRateLimiter,
   defaultKeyPrefix,
   type FallbackChangeListener,

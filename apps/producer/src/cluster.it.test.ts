@@ -1,0 +1,229 @@
+// BARITO_PRODUCER_WORKERS=2, the built app as deployed, against the real Kafka: both workers serve the same ports,
+// LOCAL rate limits stay one window for the whole producer, /metrics adds the workers up, a killed worker is
+// replaced, and SIGTERM drains everything and exits 0.
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { request } from "node:http";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+
+const root = join(__dirname, "..", "..", "..");
+const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
+const run = randomUUID().slice(0, 8);
+let primary: ChildProcess;
+const ports = { rest: 0, grpc: 0, metrics: 0 };
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function workerPids(): number[] {
+  const children = readFileSync(`/proc/${primary.pid}/task/${primary.pid}/children`, "utf8");
+  return children.split(" ").filter(Boolean).map(Number);
+}
+
+async function readyz(): Promise<{ status: number; body: { checks?: { ready?: number; alive?: number } } }> {
+  const res = await fetch(`http://127.0.0.1:${ports.metrics}/readyz`).catch(() => undefined);
+  if (!res) return { status: 0, body: {} };
+  return { status: res.status, body: (await res.json()) as { checks?: { ready?: number } } };
+}
+
+async function waitReady(timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if ((await readyz()).status === 200) return;
+    await sleep(100);
+  }
+  throw new Error(`cluster not ready within ${timeoutMs} ms: ${JSON.stringify(await readyz())}`);
+}
+
+/** One POST on a connection of its own, so the cluster spreads the calls over its workers. */
+function post(path: string, body: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port: ports.rest,
+        path,
+        method: "POST",
+        agent: false,
+        headers: { "content-type": "application/json" },
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          text += chunk;
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+const batch = (app: string, items: number, tps: number) =>
+  JSON.stringify({
+    context: {
+      kafka_topic: app,
+      kafka_partition: 1,
+      kafka_replication_factor: 1,
+      es_index_prefix: app,
+      app_max_tps: tps,
+    },
+    items: Array.from({ length: items }, (_, i) => ({ content: { message: `log ${i}`, run } })),
+  });
+
+function recordsIn(topic: string): number {
+  const out = execFileSync("kcat", ["-b", brokers, "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%o\\n"], {
+    encoding: "utf8",
+    timeout: 30_000,
+  });
+  return out.split("\n").filter(Boolean).length;
+}
+
+async function metric(name: string, topic: string): Promise<number> {
+  const text = await fetch(`http://127.0.0.1:${ports.metrics}/metrics`).then((r) => r.text());
+  const line = text.split("\n").find((l) => l.startsWith(`${name}{topic="${topic}"`) && !l.includes('error_type="s'));
+  return line === undefined ? 0 : Number(line.split(" ").pop());
+}
+
+beforeAll(async () => {
+  execFileSync("pnpm", ["turbo", "run", "build", "--filter=producer...", "--output-logs=errors-only"], {
+    cwd: root,
+    stdio: "pipe",
+  });
+  ports.rest = await freePort();
+  ports.grpc = await freePort();
+  ports.metrics = await freePort();
+  primary = spawn(process.execPath, [join(root, "apps/producer/dist/main.js"), "producer"], {
+    env: {
+      ...process.env,
+      LOG_LEVEL: "warn",
+      NODE_ENV: "production",
+      BARITO_PRODUCER_WORKERS: "2",
+      BARITO_RATE_LIMITER_OPT: "LOCAL",
+      BARITO_PRODUCER_RATE_LIMIT_RESET_INTERVAL: "120s",
+      BARITO_KAFKA_BROKERS: brokers,
+      BARITO_KAFKA_TOPIC_PREFIX: `cluster${run}_`,
+      BARITO_NEW_TOPIC_EVENT: `cluster${run}_new_topic_events`,
+      BARITO_PRODUCER_REST: `127.0.0.1:${ports.rest}`,
+      BARITO_PRODUCER_GRPC: `127.0.0.1:${ports.grpc}`,
+      EXPORTER_PORT: `127.0.0.1:${ports.metrics}`,
+    },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  await waitReady();
+}, 120_000);
+
+afterAll(async () => {
+  if (primary.exitCode === null && primary.signalCode === null) {
+    const exited = new Promise((resolve) => primary.once("exit", resolve));
+    primary.kill("SIGKILL");
+    await exited;
+  }
+});
+
+describe("BARITO_PRODUCER_WORKERS=2", () => {
+  it("runs two worker processes behind the same ports and reports them ready", async () => {
+    expect(workerPids()).toHaveLength(2);
+    expect(await readyz()).toEqual({
+      status: 200,
+      body: { status: "ready", checks: { workers: 2, alive: 2, ready: 2 } },
+    });
+  });
+
+  it("keeps one LOCAL rate-limit window for all workers: 40 calls spread over both admit one window exactly", async () => {
+    // app_max_tps 1 × 120 s window = 120 logs: 12 batches of 10, whichever worker answers.
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, () => post("/produce_batch", batch("limited", 10, 1))),
+    );
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(12);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(28);
+    const topic = `cluster${run}_limited_logs`;
+    expect(recordsIn(topic)).toBe(120);
+    // Both workers' counters, added up by the primary.
+    expect(await metric("barito_producer_kafka_message_stored_total", topic)).toBe(120);
+    expect(await metric("barito_producer_tps_exceeded_total", topic)).toBe(280);
+  });
+
+  it("replaces a worker that dies, and keeps serving meanwhile", async () => {
+    const [victim, survivor] = workerPids() as [number, number];
+    process.kill(victim, "SIGKILL");
+    const served = await post("/produce_batch", batch("steady", 5, 1000));
+    expect(served.status).toBe(200);
+    const deadline = Date.now() + 20_000;
+    let pids = workerPids();
+    while (Date.now() < deadline && !(pids.length === 2 && !pids.includes(victim))) {
+      await sleep(100);
+      pids = workerPids();
+    }
+    expect(pids).toContain(survivor);
+    expect(pids).not.toContain(victim);
+    expect(pids).toHaveLength(2);
+    await waitReady();
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () => post("/produce_batch", batch("steady", 5, 1000))),
+    );
+    expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
+    expect(recordsIn(`cluster${run}_steady_logs`)).toBe(55);
+  }, 60_000);
+
+  it("on SIGTERM drains the requests in flight, stops every worker and exits 0", async () => {
+    const workers = workerPids();
+    const inFlight = Promise.all(
+      Array.from({ length: 10 }, () => post("/produce_batch", batch("last", 10, 1000)).catch(() => ({ status: 0 }))),
+    );
+    await sleep(20);
+    const exited = new Promise<number | null>((resolve) => primary.once("exit", (code) => resolve(code)));
+    primary.kill("SIGTERM");
+    const answers = await inFlight;
+    const ok = answers.filter((a) => a.status === 200).length;
+    expect(await exited).toBe(0);
+    for (const pid of workers) expect(() => process.kill(pid, 0)).toThrow();
+    // Every acknowledged batch is in Kafka; a refused one (connection closed while stopping) is not required to be.
+    if (ok > 0) expect(recordsIn(`cluster${run}_last_logs`)).toBeGreaterThanOrEqual(ok * 10);
+  }, 60_000);
+});
+
+describe("BARITO_PRODUCER_WORKERS=2 when the workers cannot start", () => {
+  it("stops the whole producer with a failure code instead of restarting them forever (REST port taken)", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const rest = (taken.address() as { port: number }).port;
+    const [grpc, metrics] = [await freePort(), await freePort()];
+    try {
+      const child = spawn(process.execPath, [join(root, "apps/producer/dist/main.js"), "producer"], {
+        env: {
+          ...process.env,
+          LOG_LEVEL: "error",
+          NODE_ENV: "production",
+          BARITO_PRODUCER_WORKERS: "2",
+          BARITO_KAFKA_BROKERS: brokers,
+          BARITO_PRODUCER_REST: `127.0.0.1:${rest}`,
+          BARITO_PRODUCER_GRPC: `127.0.0.1:${grpc}`,
+          EXPORTER_PORT: `127.0.0.1:${metrics}`,
+        },
+        stdio: "ignore",
+      });
+      const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+      expect(code).not.toBe(0);
+      expect(code).not.toBeNull();
+    } finally {
+      taken.close();
+    }
+  }, 60_000);
+});
