@@ -2,7 +2,7 @@
 // the same size straight to Kafka. Bounded: each scenario runs for BENCH_SECONDS (default 10) on loopback.
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { type ClientHttp2Session, connect as connectHttp2 } from "node:http2";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
@@ -555,14 +555,40 @@ async function benchConsumer() {
       return Number.NaN;
     }
   };
+  // CPU seconds per thread group: the main thread, librdkafka's threads (rdk:*), V8's helpers (concurrent GC and
+  // compilers), libuv's pool and the rest, to see where the consumer's CPU goes besides the JavaScript it runs.
+  const threadCpu = () => {
+    const groups: Record<string, number> = { main: 0, v8: 0, librdkafka: 0, libuv: 0, other: 0 };
+    try {
+      for (const tid of readdirSync(`/proc/${consumer.pid}/task`)) {
+        const stat = readFileSync(`/proc/${consumer.pid}/task/${tid}/stat`, "utf8");
+        const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        const spent = (Number(fields[11]) + Number(fields[12])) / 100;
+        const group =
+          tid === String(consumer.pid)
+            ? "main"
+            : comm.startsWith("rdk:")
+              ? "librdkafka"
+              : comm.startsWith("V8Worker")
+                ? "v8"
+                : comm.startsWith("libuv")
+                  ? "libuv"
+                  : "other";
+        groups[group] = (groups[group] ?? 0) + spent;
+      }
+    } catch {}
+    return groups;
+  };
   let indexed = 0;
   // Steady state starts at the first indexed document: joining the group is not indexing throughput.
-  let firstSeen: { at: number; count: number; cpu: number } | undefined;
+  let firstSeen: { at: number; count: number; cpu: number; threads: Record<string, number> } | undefined;
   const deadline = Date.now() + 600_000;
   while (indexed < records && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 1000));
     indexed = await count(`${indexPrefix}-*`, Date.now() > deadline - 1_000);
-    if (!firstSeen && indexed > 0) firstSeen = { at: performance.now(), count: indexed, cpu: cpuSeconds() };
+    if (!firstSeen && indexed > 0)
+      firstSeen = { at: performance.now(), count: indexed, cpu: cpuSeconds(), threads: threadCpu() };
     process.stdout.write(
       `\r[bench] consumer: ${indexed}/${records} documents, ${((performance.now() - started) / 1000).toFixed(0)}s   `,
     );
@@ -571,6 +597,7 @@ async function benchConsumer() {
   const drainedAt = performance.now();
   const consumerSeconds = (drainedAt - started) / 1000;
   const steadyCpu = cpuSeconds() - (firstSeen?.cpu ?? 0);
+  const threadsAtEnd = threadCpu();
   consumer.kill("SIGTERM");
   await new Promise((resolve) => consumer.once("exit", resolve));
 
@@ -588,6 +615,17 @@ async function benchConsumer() {
   const steadyDocs = indexed - (firstSeen?.count ?? 0);
   const steadyRate = firstSeen ? steadyDocs / ((drainedAt - firstSeen.at) / 1000) : 0;
   const cpuPerDoc = (steadyCpu / steadyDocs) * 1e6;
+  const threadMicrosPerDoc = Object.fromEntries(
+    Object.entries(threadsAtEnd).map(([group, spent]) => [
+      group,
+      Number((((spent - (firstSeen?.threads[group] ?? 0)) / steadyDocs) * 1e6).toFixed(1)),
+    ]),
+  );
+  step(
+    `consumer CPU per document by thread (µs): ${Object.entries(threadMicrosPerDoc)
+      .map(([group, micros]) => `${group} ${micros}`)
+      .join(", ")}`,
+  );
   console.log("\n| scenario | docs/s | × ceiling |\n| --- | ---: | ---: |");
   console.log(
     `| consumer, ${records} records of ~500 B, 4 partitions (${indexed} indexed in ${consumerSeconds.toFixed(1)} s, includes startup) | ${consumerRate.toFixed(0)} | ${(consumerRate / best.rate).toFixed(2)} |`,
@@ -610,6 +648,8 @@ async function benchConsumer() {
         consumerRate,
         steadyRate,
         consumerCpuMicrosPerDoc: cpuPerDoc,
+        consumerThreadCpuMicrosPerDoc: threadMicrosPerDoc,
+        consumerNodeArgs: nodeArgs,
         ceiling: best,
         ceilingRuns: Object.fromEntries(ceilingRates),
       },

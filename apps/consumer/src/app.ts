@@ -12,7 +12,7 @@ import type { Logger } from "@barito-flow/logger";
 import {
   baritoDataStreamTemplate,
   createBulkSink,
-  createOpenSearchBulkClient,
+  createHttpBulkClient,
   createOpenSearchClient,
   ensureIndexTemplate,
 } from "@barito-flow/opensearch-sink";
@@ -56,7 +56,7 @@ export function createConsumerApp(
   const connection = connectionFromSettings(config.kafka, logger.child({ component: "kafka" }));
   const { opensearch, consumer: settings } = config;
 
-  const client = createOpenSearchClient({
+  const clientOptions = {
     nodes: [...opensearch.urls],
     compression: opensearch.compression === "gzip",
     ...(opensearch.auth ? { username: opensearch.auth.username, password: opensearch.auth.password } : {}),
@@ -69,9 +69,13 @@ export function createConsumerApp(
           },
         }
       : {}),
-  } as Parameters<typeof createOpenSearchClient>[0]);
+  } as Parameters<typeof createOpenSearchClient>[0];
+  // opensearch-js for templates and single inserts; the bulk requests, sent for every 2,000 documents or so, go
+  // through the sink's own HTTP client (one encoded body, no JSON parse of an error-free answer).
+  const client = createOpenSearchClient(clientOptions);
+  const bulkClient = createHttpBulkClient(clientOptions);
   const sink = createBulkSink({
-    client: createOpenSearchBulkClient(client),
+    client: bulkClient,
     // SingleInsert keeps barito's one-document-per-request behaviour through the same retrying sink.
     maxDocs: opensearch.indexMethod === "SingleInsert" ? 1 : opensearch.bulkSize,
     maxBytes: opensearch.flushBytes,
@@ -235,6 +239,7 @@ export function createConsumerApp(
         await Promise.all([...pipelines.values()].map((pipeline) => pipeline.stop(timeoutMs)));
         await sink.close({ timeoutMs: 1_000 });
         await Promise.allSettled([dlq.close(), admin.close(), client.close()]);
+        bulkClient.close();
         server?.close();
         server?.closeAllConnections();
       })();

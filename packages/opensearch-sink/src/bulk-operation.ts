@@ -1,13 +1,18 @@
 import { SinkError } from "./errors.js";
 import type { BulkOperation } from "./types.js";
 
-/** An operation as the sink keeps it: NDJSON lines ready to send and their byte size. */
+/** An operation as the sink keeps it: what its NDJSON lines are made of, and their byte size. */
 export interface SerialisedOperation {
   action: BulkOperation["action"];
   index: string;
   id: string;
-  actionLine: string;
-  sourceLine: string;
+  /** `{"<action>":{"_index":<index>,"_id":` as UTF-8, shared by every operation with the same action and index. */
+  actionHead: Buffer;
+  /** The id as a JSON string when it must be escaped or is not ASCII; undefined: written as it is between quotes. */
+  idJson: string | undefined;
+  /** The document line: JSON text, or its UTF-8 bytes. */
+  sourceLine: string | Uint8Array;
+  /** Both lines and their line breaks, in bytes. */
   bytes: number;
 }
 
@@ -60,6 +65,66 @@ function firstNonSpace(text: string): number {
   return i;
 }
 
+/** Action heads by action and index name (a handful: one per app and day). */
+const actionHeads = new Map<string, Buffer>();
+
+function actionHeadFor(action: BulkOperation["action"], index: string): Buffer {
+  const key = action === "index" ? index : `\u0000${index}`;
+  let head = actionHeads.get(key);
+  if (head === undefined) {
+    head = Buffer.from(`{"${action}":{"_index":${JSON.stringify(index)},"_id":`);
+    if (actionHeads.size >= VALID_INDEX_NAMES_KEPT) actionHeads.clear();
+    actionHeads.set(key, head);
+  }
+  return head;
+}
+
+/** True when `id` is printable ASCII without `"` or `\`: its JSON is the id between quotes, one byte a character. */
+function isPlainId(id: string): boolean {
+  for (let i = 0; i < id.length; i++) {
+    const code = id.charCodeAt(i);
+    if (code < 0x20 || code > 0x7e || code === 0x22 || code === 0x5c) return false;
+  }
+  return true;
+}
+
+/** The action line of an operation (what `encodeOperation` writes before the document). */
+export function actionLine(op: SerialisedOperation): string {
+  return `${op.actionHead.toString()}${op.idJson ?? `"${op.id}"`}}}`;
+}
+
+/** The document line as text. */
+export function sourceText(op: SerialisedOperation): string {
+  const line = op.sourceLine;
+  return typeof line === "string" ? line : Buffer.from(line.buffer, line.byteOffset, line.byteLength).toString("utf8");
+}
+
+/**
+ * Writes the operation's two NDJSON lines into `body` at `at` (which must have `op.bytes` bytes of room); returns
+ * the offset after them.
+ */
+export function encodeOperation(op: SerialisedOperation, body: Buffer, at: number): number {
+  const head = op.actionHead;
+  body.set(head, at);
+  at += head.length;
+  if (op.idJson === undefined) {
+    body[at++] = 0x22;
+    at += body.write(op.id, at, "latin1");
+    body[at++] = 0x22;
+  } else at += body.write(op.idJson, at);
+  body[at++] = 0x7d;
+  body[at++] = 0x7d;
+  body[at++] = 0x0a;
+  const line = op.sourceLine;
+  if (typeof line === "string") at += body.write(line, at);
+  else {
+    body.set(line, at);
+    at += line.length;
+  }
+  body[at++] = 0x0a;
+  return at;
+}
+
 /** Validates one operation and turns it into NDJSON lines. Throws `SinkError` (INVALID_OPERATION, with field). */
 export function serialiseOperation(op: BulkOperation): SerialisedOperation {
   if (typeof op !== "object" || op === null) throw invalid("operation", "must be an object");
@@ -72,7 +137,8 @@ export function serialiseOperation(op: BulkOperation): SerialisedOperation {
     throw invalid("id", `must be at most ${MAX_ID_BYTES} bytes`);
   }
 
-  let sourceLine: string;
+  let sourceLine: string | Uint8Array;
+  let sourceBytes: number;
   if (typeof document === "string") {
     // A raw newline would split the NDJSON body and corrupt every other item of the request.
     // (indexOf: about twice as fast as a regex over a ~500-byte document)
@@ -81,6 +147,21 @@ export function serialiseOperation(op: BulkOperation): SerialisedOperation {
     }
     if (document.charCodeAt(firstNonSpace(document)) !== 0x7b) throw invalid("document", "must be a JSON object");
     sourceLine = document;
+    sourceBytes = Buffer.byteLength(document);
+  } else if (document instanceof Uint8Array) {
+    // UTF-8 JSON bytes: sent as they are, without a string in between.
+    if (document.indexOf(0x0a) !== -1 || document.indexOf(0x0d) !== -1) {
+      throw invalid("document", "serialised JSON must not contain raw line breaks");
+    }
+    let first = 0;
+    while (first < document.length) {
+      const byte = document[first] as number;
+      if (byte !== 0x20 && byte !== 0x09) break;
+      first++;
+    }
+    if (document[first] !== 0x7b) throw invalid("document", "must be a JSON object");
+    sourceLine = document;
+    sourceBytes = document.length;
   } else if (typeof document === "object" && document !== null && !Array.isArray(document)) {
     let text: unknown;
     try {
@@ -90,18 +171,23 @@ export function serialiseOperation(op: BulkOperation): SerialisedOperation {
     }
     if (typeof text !== "string") throw invalid("document", "cannot be serialised to JSON");
     sourceLine = text;
+    sourceBytes = Buffer.byteLength(text);
   } else {
-    throw invalid("document", "must be a JSON object or its serialised string");
+    throw invalid("document", "must be a JSON object, its serialised string or its UTF-8 bytes");
   }
 
-  // Same text as JSON.stringify({ [action]: { _index, _id } }), without building the objects.
-  const actionLine = `{"${action}":{"_index":${JSON.stringify(index)},"_id":${JSON.stringify(id)}}}`;
+  // Same text as JSON.stringify({ [action]: { _index, _id } }), without building the objects or a string per line.
+  const actionHead = actionHeadFor(action, index);
+  const idJson = isPlainId(id) ? undefined : JSON.stringify(id);
+  const idBytes = idJson === undefined ? id.length + 2 : Buffer.byteLength(idJson);
   return {
     action,
     index,
     id,
-    actionLine,
+    actionHead,
+    idJson,
     sourceLine,
-    bytes: Buffer.byteLength(actionLine) + Buffer.byteLength(sourceLine) + 2,
+    // head, id, "}}\n", document, "\n"
+    bytes: actionHead.length + idBytes + 3 + sourceBytes + 1,
   };
 }

@@ -1,5 +1,11 @@
 import { fullJitterDelay } from "./backoff.js";
-import { type SerialisedOperation, serialiseOperation } from "./bulk-operation.js";
+import {
+  actionLine,
+  encodeOperation,
+  type SerialisedOperation,
+  serialiseOperation,
+  sourceText,
+} from "./bulk-operation.js";
 import { classifyRequestError } from "./classify-request-error.js";
 import { SinkClosedError, SinkError } from "./errors.js";
 import type {
@@ -44,6 +50,26 @@ function indexedOutcome(httpStatus: number, result: string | undefined): ItemOut
 }
 
 const LATENCY_RING_SIZE = 256;
+
+function bulkLines(ops: readonly SerialisedOperation[]): string[] {
+  const lines: string[] = [];
+  for (const op of ops) lines.push(actionLine(op), sourceText(op));
+  return lines;
+}
+
+/**
+ * The NDJSON body of `ops`, written into one Buffer of the size their `bytes` add up to: no string per action line,
+ * no joined string to flatten and encode again, and documents given as bytes are copied as they are.
+ */
+export function encodeBody(ops: readonly SerialisedOperation[], bytes: number): Buffer {
+  const body = Buffer.allocUnsafeSlow(bytes);
+  let at = 0;
+  for (const op of ops) at = encodeOperation(op, body, at);
+  if (at !== bytes) {
+    throw new SinkError("INVALID_OPERATION", `bulk body has ${at} bytes instead of ${bytes}`, { retriable: false });
+  }
+  return body;
+}
 
 export const systemClock: Clock = {
   now: () => Date.now(),
@@ -343,12 +369,8 @@ export function createBulkSink(options: BulkSinkOptions): BulkSink {
     for (;;) {
       const live = batch.filter((op) => !op.settled);
       if (closed || live.length === 0) return;
-      const lines: string[] = [];
       let bytes = 0;
-      for (const op of live) {
-        lines.push(op.actionLine, op.sourceLine);
-        bytes += op.bytes;
-      }
+      for (const op of live) bytes += op.bytes;
       const controller = new AbortController();
       controllers.add(controller);
       const startedAt = clock.now();
@@ -357,7 +379,9 @@ export function createBulkSink(options: BulkSinkOptions): BulkSink {
       let items: BulkResponseItem[];
       try {
         try {
-          items = await client.bulk(lines, controller.signal);
+          items = await (client.bulkBody
+            ? client.bulkBody(encodeBody(live, bytes), live.length, controller.signal)
+            : client.bulk(bulkLines(live), controller.signal));
         } finally {
           openRequests -= 1;
           controllers.delete(controller);

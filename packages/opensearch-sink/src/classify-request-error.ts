@@ -32,31 +32,44 @@ function sanitisedCause(error: unknown): Error {
   return cause;
 }
 
+/**
+ * The `SinkError` of a whole request the server answered with an error status; `body` is its parsed JSON (or text),
+ * `fallback` the detail used when the body names no error.
+ */
+export function httpStatusError(
+  status: number,
+  body: unknown,
+  operation: string,
+  fallback: string,
+  cause?: Error,
+): SinkError {
+  const { type, reason } = serverErrorType(body);
+  const code =
+    status === 429
+      ? "TOO_MANY_REQUESTS"
+      : status === 401 || status === 403
+        ? "AUTH_FAILED"
+        : status >= 500
+          ? "SERVER_ERROR"
+          : status === 408
+            ? "TIMEOUT"
+            : "REQUEST_REJECTED";
+  const detail = redactCredentials(reason ?? type ?? fallback);
+  return new SinkError(code, `${operation} failed with HTTP ${status}: ${detail}`, {
+    retriable: isRetriableStatus(status),
+    status,
+    ...(type ? { errorType: type } : {}),
+    ...(cause ? { cause } : {}),
+  });
+}
+
 /** Maps anything thrown by opensearch-js (or by the network) to a `SinkError` with no secret in its message. */
 export function classifyRequestError(error: unknown, operation: string): SinkError {
   if (error instanceof SinkError) return error;
   const message = redactCredentials(error instanceof Error ? error.message : String(error));
 
   if (error instanceof errors.ResponseError) {
-    const status = error.statusCode ?? 0;
-    const { type, reason } = serverErrorType(error.body);
-    const code =
-      status === 429
-        ? "TOO_MANY_REQUESTS"
-        : status === 401 || status === 403
-          ? "AUTH_FAILED"
-          : status >= 500
-            ? "SERVER_ERROR"
-            : status === 408
-              ? "TIMEOUT"
-              : "REQUEST_REJECTED";
-    const detail = redactCredentials(reason ?? type ?? message);
-    return new SinkError(code, `${operation} failed with HTTP ${status}: ${detail}`, {
-      retriable: isRetriableStatus(status),
-      status,
-      ...(type ? { errorType: type } : {}),
-      cause: sanitisedCause(error),
-    });
+    return httpStatusError(error.statusCode ?? 0, error.body, operation, message, sanitisedCause(error));
   }
   if (error instanceof errors.TimeoutError) {
     return new SinkError("TIMEOUT", `${operation} timed out`, { retriable: true, cause: sanitisedCause(error) });

@@ -10,6 +10,8 @@ export { baritoDataStreamTemplate, ensureIndexTemplate } from "./index-template.
 export type { EnsureIndexTemplateResult, IndexTemplateOptions } from "./index-template.js";
 export { insertDocument } from "./insert-document.js";
 export type { InsertDocumentOptions } from "./insert-document.js";
+export { createHttpBulkClient } from "./http-bulk-client.js";
+export type { HttpBulkClient, HttpBulkClientOptions } from "./http-bulk-client.js";
 export { createOpenSearchBulkClient } from "./opensearch-bulk-client.js";
 export type { OpenSearchBulkClientOptions } from "./opensearch-bulk-client.js";
 export { createOpenSearchClient } from "./opensearch-client.js";

@@ -1,5 +1,5 @@
 import type { Client } from "@opensearch-project/opensearch";
-import { serialiseOperation } from "./bulk-operation.js";
+import { serialiseOperation, sourceText } from "./bulk-operation.js";
 import { classifyRequestError } from "./classify-request-error.js";
 import type { BulkOperation, ItemOutcome } from "./types.js";
 
@@ -26,7 +26,7 @@ export async function insertDocument(
     {
       method: "PUT",
       path: `/${encodeURIComponent(op.index)}/${endpoint}/${encodeURIComponent(op.id)}`,
-      body: op.sourceLine,
+      body: sourceText(op),
       ...(options.refresh === undefined ? {} : { querystring: { refresh: String(options.refresh) } }),
     },
     { ignore: [400, 409] },

@@ -70,14 +70,18 @@ function validateNodes(nodes: unknown): string[] {
   });
 }
 
-/**
- * Builds the opensearch-js client the sink and the helpers use. Works with OpenSearch 2.x and Elasticsearch 7/8 as
- * long as callers send typeless requests (this package never sends `_type`).
- *
- * `maxRetries` is 0 on purpose: the transport would retry immediately, without backoff, and never on 429 (P9), which
- * multiplies attempts under the sink's own backoff.
- */
-export function createOpenSearchClient(options: OpenSearchClientOptions): Client {
+/** Validated connection settings, shared by the opensearch-js client and the sink's own HTTP bulk client. */
+export interface ResolvedConnectionOptions {
+  nodes: string[];
+  requestTimeoutMs: number;
+  auth?: { username: string; password: string };
+  /** TLS options with the PEM files read; undefined when none were given. */
+  ssl?: TlsOptions;
+  compression: boolean;
+}
+
+/** Validates client options (throws `SinkError` INVALID_CONFIG with the field) and reads the PEM files. */
+export function resolveConnectionOptions(options: OpenSearchClientOptions): ResolvedConnectionOptions {
   const nodes = validateNodes(options?.nodes);
   const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
   if (!Number.isFinite(requestTimeoutMs) || requestTimeoutMs <= 0) {
@@ -109,16 +113,33 @@ export function createOpenSearchClient(options: OpenSearchClientOptions): Client
       ssl.key = loadPem(tls.key, "tls.key");
     }
   }
+  return {
+    nodes,
+    requestTimeoutMs,
+    ...(options.username !== undefined && options.password !== undefined
+      ? { auth: { username: options.username, password: options.password } }
+      : {}),
+    ...(ssl ? { ssl } : {}),
+    compression: options.compression !== false,
+  };
+}
 
+/**
+ * Builds the opensearch-js client the sink and the helpers use. Works with OpenSearch 2.x and Elasticsearch 7/8 as
+ * long as callers send typeless requests (this package never sends `_type`).
+ *
+ * `maxRetries` is 0 on purpose: the transport would retry immediately, without backoff, and never on 429 (P9), which
+ * multiplies attempts under the sink's own backoff.
+ */
+export function createOpenSearchClient(options: OpenSearchClientOptions): Client {
+  const { nodes, requestTimeoutMs, auth, ssl, compression } = resolveConnectionOptions(options);
   try {
     return new Client({
       nodes,
       maxRetries: 0,
       requestTimeout: requestTimeoutMs,
-      ...(options.compression === false ? {} : { compression: "gzip" as const }),
-      ...(options.username !== undefined && options.password !== undefined
-        ? { auth: { username: options.username, password: options.password } }
-        : {}),
+      ...(compression ? { compression: "gzip" as const } : {}),
+      ...(auth ? { auth } : {}),
       ...(ssl ? { ssl } : {}),
     });
   } catch (cause) {

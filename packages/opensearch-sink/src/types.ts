@@ -1,6 +1,8 @@
 /**
  * One document to write. `document` may be already-serialised JSON (preferred: key order and big-number precision
- * survive untouched) or a plain object that the sink serialises with `JSON.stringify`.
+ * survive untouched), as a string or as its UTF-8 bytes (sent as they are: the cheapest when the JSON was written as
+ * bytes anyway; the bytes must not change until the outcome), or a plain object that the sink serialises with
+ * `JSON.stringify`.
  */
 export interface BulkOperation {
   /** `index` overwrites a document with the same id; `create` fails that item with 409 (reported as "duplicate"). */
@@ -8,7 +10,7 @@ export interface BulkOperation {
   index: string;
   /** Deterministic id (event id, or topic-partition-offset) so at-least-once replays overwrite instead of duplicating. */
   id: string;
-  document: string | Record<string, unknown>;
+  document: string | Uint8Array | Record<string, unknown>;
 }
 
 /** Final result of one operation. `add()` resolves with exactly one of these. */
@@ -48,6 +50,12 @@ export interface ClusterHealth {
  */
 export interface BulkClient {
   bulk(lines: string[], signal?: AbortSignal): Promise<BulkResponseItem[]>;
+  /**
+   * Optional: the same request with the whole NDJSON body already encoded (every line ending in `\n`) and the
+   * number of operations in it. The sink uses it when the client has it: writing each line into one Buffer costs
+   * less than an array of strings the client has to join and encode.
+   */
+  bulkBody?(body: Buffer, operations: number, signal?: AbortSignal): Promise<BulkResponseItem[]>;
   /** Cluster health, or null when the cluster cannot be reached. Never throws. */
   ping(): Promise<ClusterHealth | null>;
 }

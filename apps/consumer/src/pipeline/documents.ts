@@ -25,7 +25,13 @@ export interface LogDocument {
   id: string;
   indexPrefix: string;
   timestamp: string;
-  json: string;
+  /** The JSON text, or (`decodeRecord` with `bytes`, for the records read from the wire) its UTF-8 bytes. */
+  json: string | Buffer;
+}
+
+export interface DecodeOptions {
+  /** The JSON of plain Timber records as UTF-8 bytes (what the bulk body is made of) instead of a string. */
+  bytes?: boolean;
 }
 
 export type Decoded = { ok: true; documents: LogDocument[] } | { ok: false; errorType: string; reason: string };
@@ -41,11 +47,11 @@ function header(record: SourceRecord, name: string): string | undefined {
  * Turns one Kafka record (a barito `Timber`, or a `TimberCollection` when the `message_format` header says so)
  * into documents. Never throws: an undecodable record comes back as `ok: false` for the dead-letter topic.
  */
-export function decodeRecord(record: SourceRecord): Decoded {
+export function decodeRecord(record: SourceRecord, options?: DecodeOptions): Decoded {
   if (!record.value || record.value.byteLength === 0)
     return { ok: false, errorType: "empty_record", reason: "record has no value" };
   const isCollection = header(record, recordHeaders.messageFormat) === "TimberCollection";
-  const wire = isCollection ? undefined : readWireTimber(record.value);
+  const wire = isCollection ? undefined : readWireTimber(record.value, options?.bytes === true);
   if (wire) return plainTimberDocument(record, wire);
   return decodeRecordWithProtobuf(record);
 }

@@ -74,6 +74,9 @@ interface DocumentJob extends BulkOperation {
   position: number;
 }
 
+/** Documents as UTF-8 bytes: the sink copies them into the bulk body as they are. */
+const decodeOptions = { bytes: true } as const;
+
 export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
   const { sink, dlq, metrics, logger } = options;
   const now = options.now ?? (() => new Date());
@@ -288,7 +291,7 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
       action: dataStream ? "create" : "index",
       index: dataStream ? doc.indexPrefix : indexFor(doc.indexPrefix, doc.timestamp, record.timestamp),
       id: doc.id,
-      document: options.redact ? options.redact(doc.indexPrefix, doc.json) : doc.json,
+      document: options.redact ? options.redact(doc.indexPrefix, doc.json.toString()) : doc.json,
       record,
       itemIndex: doc.itemIndex,
       progress,
@@ -345,7 +348,7 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
     );
     const owner = progress;
     for (const record of batch.messages) {
-      const decoded = decodeRecord(record);
+      const decoded = decodeRecord(record, decodeOptions);
       const position = owner.track(record.offset, decoded.ok ? decoded.documents.length : 1);
       if (!decoded.ok) {
         metrics.convertError.inc({ index: "no_index" });

@@ -66,7 +66,14 @@ describe("readWireTimber() through decodeRecord()", () => {
       const prefix = i % 97 === 0 ? "" : "app";
       const headers: Record<string, string> = i % 3 === 0 ? { "idempotency-key": `k${i}` } : {};
       const input = record(timber(content, timestamp, prefix), headers);
-      expect(decodeRecord(input)).toEqual(decodeRecordWithProtobuf(input));
+      const decoded = decodeRecord(input);
+      expect(decoded).toEqual(decodeRecordWithProtobuf(input));
+      // As bytes (what the pipeline asks for): the UTF-8 of the very same text.
+      const asBytes = decodeRecord(input, { bytes: true });
+      expect(asBytes.ok && asBytes.documents.map((doc) => ({ ...doc, json: doc.json.toString() }))).toEqual(
+        decoded.ok && decoded.documents,
+      );
+      if (asBytes.ok) expect(Buffer.isBuffer(asBytes.documents[0]?.json)).toBe(true);
     }
   });
 

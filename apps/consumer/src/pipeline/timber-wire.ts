@@ -20,8 +20,10 @@ export interface WireTimber {
    * The document: the content as JSON (`{}` when absent), plus `"@timestamp":` with `Timber.timestamp` at its end
    * when the content has no `@timestamp` of its own and the timestamp is not empty. Written whole in one buffer:
    * appending the timestamp to a finished string made a rope that every later reader had to flatten (a copy).
+   * Its UTF-8 bytes instead of a string when asked for (`asBytes`): what the bulk body needs, without a decoding
+   * here and an encoding there.
    */
-  json: string;
+  json: string | Buffer;
   /** The content has a top-level `@timestamp` key... */
   hasOwnTimestamp: boolean;
   /** ...and this is its value when it is a string. */
@@ -317,7 +319,7 @@ function contextIndexPrefix(end: number): string {
 }
 
 /** Reads a plain `Timber`, or returns undefined when the record needs the full decoder (see above). */
-export function readWireTimber(value: Uint8Array): WireTimber | undefined {
+export function readWireTimber(value: Uint8Array, asBytes = false): WireTimber | undefined {
   bytes = value;
   pos = 0;
   outLen = 0;
@@ -358,7 +360,11 @@ export function readWireTimber(value: Uint8Array): WireTimber | undefined {
       putJsonString(timestampStart, timestampEnd);
       put(0x7d);
     }
-    const json = out.toString("utf8", 0, outLen);
+    let json: string | Buffer;
+    if (asBytes) {
+      json = Buffer.allocUnsafe(outLen);
+      out.copy(json, 0, 0, outLen);
+    } else json = out.toString("utf8", 0, outLen);
     const hasOwnTimestamp = ownTimestampStart >= 0;
     return {
       indexPrefix: indexPrefix ?? "",
