@@ -1,5 +1,5 @@
 import { SinkError } from "./errors.js";
-import type { BulkOperation } from "./types.js";
+import type { BulkOperation, ItemOutcome } from "./types.js";
 
 /** An operation as the sink keeps it: what its NDJSON lines are made of, and their byte size. */
 export interface SerialisedOperation {
@@ -125,8 +125,61 @@ export function encodeOperation(op: SerialisedOperation, body: Buffer, at: numbe
   return at;
 }
 
+/** What `validate` found, handed over without an object: it runs for every document. */
+let checkedSource: string | Uint8Array = "";
+let checkedHead: Buffer = Buffer.alloc(0);
+let checkedIdJson: string | undefined;
+let checkedBytes = 0;
+
 /** Validates one operation and turns it into NDJSON lines. Throws `SinkError` (INVALID_OPERATION, with field). */
 export function serialiseOperation(op: BulkOperation): SerialisedOperation {
+  validate(op);
+  return {
+    action: op.action,
+    index: op.index,
+    id: op.id,
+    actionHead: checkedHead,
+    idJson: checkedIdJson,
+    sourceLine: checkedSource,
+    bytes: checkedBytes,
+  };
+}
+
+/** An operation the sink holds until its outcome: the serialised fields and the sink's own, in one object. */
+export interface PendingOperation extends SerialisedOperation {
+  /** Time by which this operation must be on its way: enqueue time + flush interval, or "now" after a retry. */
+  dueAt: number;
+  /** Per-item retries already scheduled for this operation. */
+  attempts: number;
+  settled: boolean;
+  /** The caller's operation, handed back to `done`. */
+  source: BulkOperation;
+  done(result: ItemOutcome | Error, op: BulkOperation): void;
+}
+
+/**
+ * `serialiseOperation` for the sink: the pending entry built whole in one literal (properties added to the result
+ * afterwards would cost every document a second allocation for them).
+ */
+export function pendingOperation(op: BulkOperation, dueAt: number, done: PendingOperation["done"]): PendingOperation {
+  validate(op);
+  return {
+    action: op.action,
+    index: op.index,
+    id: op.id,
+    actionHead: checkedHead,
+    idJson: checkedIdJson,
+    sourceLine: checkedSource,
+    bytes: checkedBytes,
+    dueAt,
+    attempts: 0,
+    settled: false,
+    source: op,
+    done,
+  };
+}
+
+function validate(op: BulkOperation): void {
   if (typeof op !== "object" || op === null) throw invalid("operation", "must be an object");
   const { action, index, id, document } = op;
   if (action !== "index" && action !== "create") throw invalid("action", 'must be "index" or "create"');
@@ -180,14 +233,9 @@ export function serialiseOperation(op: BulkOperation): SerialisedOperation {
   const actionHead = actionHeadFor(action, index);
   const idJson = isPlainId(id) ? undefined : JSON.stringify(id);
   const idBytes = idJson === undefined ? id.length + 2 : Buffer.byteLength(idJson);
-  return {
-    action,
-    index,
-    id,
-    actionHead,
-    idJson,
-    sourceLine,
-    // head, id, "}}\n", document, "\n"
-    bytes: actionHead.length + idBytes + 3 + sourceBytes + 1,
-  };
+  checkedSource = sourceLine;
+  checkedHead = actionHead;
+  checkedIdJson = idJson;
+  // head, id, "}}\n", document, "\n"
+  checkedBytes = actionHead.length + idBytes + 3 + sourceBytes + 1;
 }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "@jest/globals";
+import { beforeEach, describe, expect, it } from "@jest/globals";
 import { createBulkSink } from "./bulk-sink.js";
 import { SinkClosedError, SinkError } from "./errors.js";
 import type { BulkClient, BulkOperation, BulkResponseItem, BulkSinkOptions, Clock, ItemOutcome } from "./types.js";
@@ -54,6 +54,9 @@ interface ParsedOp {
   source: string;
 }
 
+/** Whether the fake clients take the encoded body (`bulkBody`, as the HTTP client does) or lines (`bulk`). */
+let encodedBodies = false;
+
 /** Fake BulkClient: records every request and answers with the responder's per-item statuses. */
 class FakeBulkClient implements BulkClient {
   calls: ParsedOp[][] = [];
@@ -61,8 +64,19 @@ class FakeBulkClient implements BulkClient {
   private release: Array<() => void> = [];
   /** When true, requests stay open until `releaseAll()`. */
   hold = false;
+  bulkBody?: (body: Buffer, operations: number, signal?: AbortSignal) => Promise<BulkResponseItem[]>;
 
-  constructor(private responder: Responder = (ops) => ops.map(() => ({ status: 201, result: "created" }))) {}
+  constructor(private responder: Responder = (ops) => ops.map(() => ({ status: 201, result: "created" }))) {
+    if (encodedBodies) {
+      this.bulkBody = (body, operations, signal) => {
+        const text = body.toString();
+        expect(text.endsWith("\n")).toBe(true);
+        const lines = text.slice(0, -1).split("\n");
+        expect(lines).toHaveLength(operations * 2);
+        return this.bulk(lines, signal);
+      };
+    }
+  }
 
   setResponder(responder: Responder): void {
     this.responder = responder;
@@ -134,7 +148,11 @@ const requestError = (status?: number) =>
     ...(status === undefined ? {} : { status }),
   });
 
-describe("BulkSink", () => {
+describe.each([false, true])("BulkSink (encoded bodies: %s)", (encoded) => {
+  beforeEach(() => {
+    encodedBodies = encoded;
+  });
+
   it("submit() reports each outcome to its callback, throws for invalid input and a closed sink", async () => {
     const { sink, client, clock } = setup({ maxDocs: 2, flushIntervalMs: 10_000 });
     client.setResponder((ops) =>

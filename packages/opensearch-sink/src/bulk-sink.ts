@@ -2,8 +2,9 @@ import { fullJitterDelay } from "./backoff.js";
 import {
   actionLine,
   encodeOperation,
+  type PendingOperation,
+  pendingOperation,
   type SerialisedOperation,
-  serialiseOperation,
   sourceText,
 } from "./bulk-operation.js";
 import { classifyRequestError } from "./classify-request-error.js";
@@ -21,17 +22,6 @@ import type {
   SinkStats,
   TimerHandle,
 } from "./types.js";
-
-interface PendingOperation extends SerialisedOperation {
-  /** Time by which this operation must be on its way: enqueue time + flush interval, or "now" after a retry. */
-  dueAt: number;
-  /** Per-item retries already scheduled for this operation. */
-  attempts: number;
-  settled: boolean;
-  /** The caller's operation, handed back to `done`. */
-  source: BulkOperation;
-  done(result: ItemOutcome | Error, op: BulkOperation): void;
-}
 
 const DUPLICATE: ItemOutcome = Object.freeze({ status: "duplicate", httpStatus: 409 });
 /** "indexed" outcomes by HTTP status and result: a handful of frozen objects instead of one per document. */
@@ -504,13 +494,8 @@ export function createBulkSink(options: BulkSinkOptions): BulkSink {
 
   function submit<Op extends BulkOperation>(op: Op, done: (result: ItemOutcome | Error, op: Op) => void): void {
     if (closing || closed) throw new SinkClosedError();
-    const serialised = serialiseOperation(op) as PendingOperation;
-    // The serialised object becomes the pending entry itself: one allocation per document on the hot path.
-    serialised.dueAt = clock.now() + flushIntervalMs;
-    serialised.attempts = 0;
-    serialised.settled = false;
-    serialised.source = op;
-    serialised.done = done as PendingOperation["done"];
+    // One object per document on the hot path: the serialised operation is the pending entry itself.
+    const serialised = pendingOperation(op, clock.now() + flushIntervalMs, done as PendingOperation["done"]);
     pending.add(serialised);
     buffer.push(serialised);
     bufferBytes += serialised.bytes;

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TLSSocket } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { createHttpBulkClient } from "./http-bulk-client.js";
 import { createOpenSearchBulkClient } from "./opensearch-bulk-client.js";
 import { createOpenSearchClient } from "./opensearch-client.js";
 
@@ -126,6 +127,40 @@ async function pingWith(options: Partial<Parameters<typeof createOpenSearchClien
     await client.close();
   }
 }
+
+async function pingWithHttpClient(options: Partial<Parameters<typeof createHttpBulkClient>[0]>) {
+  const client = createHttpBulkClient({ nodes: [url], requestTimeoutMs: 3_000, pingTimeoutMs: 3_000, ...options });
+  try {
+    return await client.ping();
+  } finally {
+    client.close();
+  }
+}
+
+describe("the sink's HTTP bulk client over TLS", () => {
+  it("connects with the CA and a client certificate (mTLS), sending basic auth", async () => {
+    seen.length = 0;
+    const health = await pingWithHttpClient({
+      username: "barito",
+      password: "s3cret",
+      tls: { ca: path("ca.pem"), cert: path("client.pem"), key: path("client.key") },
+    });
+    expect(health).toMatchObject({ status: "green" });
+    expect(seen.at(-1)).toEqual({
+      authorization: `Basic ${Buffer.from("barito:s3cret").toString("base64")}`,
+      clientCn: "barito-consumer",
+    });
+  });
+
+  it("is refused without a client certificate, and refuses a server its CA did not sign", async () => {
+    seen.length = 0;
+    expect(await pingWithHttpClient({ tls: { ca: path("ca.pem") } })).toBeNull();
+    expect(
+      await pingWithHttpClient({ tls: { ca: path("other.pem"), cert: path("client.pem"), key: path("client.key") } }),
+    ).toBeNull();
+    expect(seen).toEqual([]);
+  });
+});
 
 describe("OpenSearch client over TLS", () => {
   it("connects with the CA and a client certificate (mTLS), sending basic auth", async () => {

@@ -187,11 +187,18 @@ function putKey(start: number, end: number): void {
 let ownTimestampStart = -1;
 let ownTimestampEnd = -1;
 
+/**
+ * Key spans of the structs being written, innermost last: a struct's keys are the entries from the `keyTop` it
+ * started at (one pair of arrays for every record instead of two per struct).
+ */
+const keyStarts: number[] = [];
+const keyEnds: number[] = [];
+let keyTop = 0;
+
 function structJson(end: number, top: boolean): void {
   put(0x7b);
   // Key spans, compared byte by byte while there are few; past 16 keys, a set of their strings.
-  const keyStarts: number[] = [];
-  const keyEnds: number[] = [];
+  const base = keyTop;
   let seen: Set<string> | undefined;
   let first = true;
   while (pos < end) {
@@ -223,14 +230,15 @@ function structJson(end: number, top: boolean): void {
       if (seen.has(key)) throw BAIL;
       seen.add(key);
     } else {
-      for (let i = 0; i < keyStarts.length; i++) {
+      for (let i = base; i < keyTop; i++) {
         if (sameBytes(keyStart, keyEnd, keyStarts[i] as number, keyEnds[i] as number)) throw BAIL;
       }
-      keyStarts.push(keyStart);
-      keyEnds.push(keyEnd);
-      if (keyStarts.length >= 16) {
+      keyStarts[keyTop] = keyStart;
+      keyEnds[keyTop] = keyEnd;
+      keyTop++;
+      if (keyTop - base >= 16) {
         seen = new Set();
-        for (let i = 0; i < keyStarts.length; i++) seen.add(text(keyStarts[i] as number, keyEnds[i] as number));
+        for (let i = base; i < keyTop; i++) seen.add(text(keyStarts[i] as number, keyEnds[i] as number));
       }
     }
     if (!first) put(0x2c);
@@ -249,6 +257,7 @@ function structJson(end: number, top: boolean): void {
       ownTimestampEnd = outLen;
     }
   }
+  keyTop = base;
   put(0x7d);
 }
 
@@ -301,6 +310,30 @@ function valueJson(end: number): void {
   }
 }
 
+/** The last index prefix read, as bytes and text: a topic's records nearly always name the same one. */
+let lastPrefixBytes = Buffer.alloc(0);
+let lastPrefix = "";
+
+function indexPrefixText(start: number, end: number): string {
+  const length = end - start;
+  if (length === lastPrefixBytes.length) {
+    let same = true;
+    for (let i = 0; i < length; i++) {
+      if (bytes[start + i] !== lastPrefixBytes[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return lastPrefix;
+  }
+  const prefix = text(start, end);
+  if (length <= 256) {
+    lastPrefixBytes = Buffer.from(bytes.subarray(start, end));
+    lastPrefix = prefix;
+  }
+  return prefix;
+}
+
 /** TimberContext: only es_index_prefix (4) is read; the other fields are checked for their wire type and skipped. */
 function contextIndexPrefix(end: number): string {
   let prefix = "";
@@ -310,7 +343,7 @@ function contextIndexPrefix(end: number): string {
     const wireType = tag & 7;
     if ((field === 1 || field === 4 || field === 5 || field === 7) && wireType === 2) {
       const start = lengthDelimited(end);
-      if (field === 4) prefix = text(start, pos);
+      if (field === 4) prefix = indexPrefixText(start, pos);
     } else if ((field === 2 || field === 3 || field === 6 || field === 8 || field === 9) && wireType === 0) {
       varint(end);
     } else throw BAIL;
@@ -325,6 +358,7 @@ export function readWireTimber(value: Uint8Array, asBytes = false): WireTimber |
   outLen = 0;
   ownTimestampStart = -1;
   ownTimestampEnd = -1;
+  keyTop = 0;
   try {
     const end = value.length;
     let indexPrefix: string | undefined;
