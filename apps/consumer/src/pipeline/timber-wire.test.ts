@@ -77,6 +77,27 @@ describe("readWireTimber() through decodeRecord()", () => {
     }
   });
 
+  it("escapes long strings with every kind of character like JSON.stringify, at any alignment of the record", () => {
+    const pieces = ["a", "lorem ipsum ", '"', "\\", "\n", "\u0001", "\u001f", " ", "~", "\u007f", "é", "😀", "ü"];
+    for (let i = 0; i < 400; i++) {
+      let text = "";
+      for (let n = randomInt(80); n > 0; n--) text += pieces[randomInt(i % 4 === 0 ? pieces.length : 2)];
+      // Cut by code points: half a surrogate pair would be a different test.
+      const key = [...text].slice(0, 20).join("");
+      const tail = [...text].slice(3).join("");
+      const encoded = timber({ message: text, [key]: tail });
+      // A buffer of its own (as the Kafka client hands records over: word-aligned) and copies at offsets 1 to 3.
+      for (const offset of [0, 1, 2, 3]) {
+        const value = Buffer.from(new ArrayBuffer(encoded.length + offset), offset, encoded.length);
+        value.set(encoded);
+        expect([text, readWireTimber(value)?.json]).toEqual([
+          text,
+          JSON.stringify({ message: text, [key]: tail, "@timestamp": "2026-01-01T00:00:00Z" }),
+        ]);
+      }
+    }
+  });
+
   it("leaves records it cannot vouch for to the decoder", () => {
     const len = (field: number, body: number[]) => [(field << 3) | 2, body.length, ...body];
     const text = (s: string) => [...Buffer.from(s)];
