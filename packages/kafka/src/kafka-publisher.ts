@@ -24,6 +24,20 @@ interface InternalProducer {
     opaque: DeliveryOpaque,
     headers: Array<Record<string, Buffer | string>> | null,
   ): unknown;
+  /**
+   * Added by this repository's patch of the binding (patches/@confluentinc__kafka-javascript@1.10.1.patch): produces
+   * every record with one native call and calls `callback` once for the batch, with null after the last
+   * acknowledgement or with a LibrdKafkaError (numeric `code`) at the first failed delivery. Throws a LibrdKafkaError
+   * when librdkafka refuses a record synchronously (the callback then never runs). Undefined on an unpatched binary.
+   */
+  produceBatch?: (
+    topic: string,
+    partition: number,
+    values: Buffer[],
+    keys: Array<Buffer | string | null> | null,
+    headers: Array<Record<string, Buffer | string> | null> | null,
+    callback: (error: unknown) => void,
+  ) => unknown;
 }
 
 interface DeliveryOpaque {
@@ -101,13 +115,54 @@ function internalClientOf(producer: NativeProducer): InternalProducer | undefine
 }
 
 /**
- * Produces every record of one call with one native `produce()` each and ONE shared delivery opaque: the promise
- * settles when the last record is acknowledged, or rejects at the first failure. KafkaJS's `send()` allocated a
+ * Produces every record of one call with ONE native call (the patched binding's `produceBatch`): no per-record
+ * argument parsing, persistent opaque or delivery-report dispatch into JS; the callback runs once per call. Same
+ * outcomes as the per-record path below: resolves after the last acknowledgement, rejects with librdkafka's error
+ * (its numeric code, classified by `toKafkaError`) at the first failed delivery or at once on a synchronous refusal
+ * (a full local queue), and records produced before a failure may still be delivered.
+ */
+function produceBatch(
+  client: InternalProducer & Required<Pick<InternalProducer, "produceBatch">>,
+  topic: string,
+  messages: readonly NativeMessage[],
+): Promise<void> {
+  const count = messages.length;
+  const values: Buffer[] = new Array(count);
+  let keys: Array<Buffer | string | null> | null = null;
+  let headers: Array<Record<string, Buffer | string> | null> | null = null;
+  for (let i = 0; i < count; i++) {
+    const message = messages[i] as NativeMessage;
+    values[i] = message.value;
+    if (message.key !== undefined) {
+      keys ??= new Array(count).fill(null);
+      keys[i] = message.key;
+    }
+    if (message.headers !== undefined) {
+      headers ??= new Array(count).fill(null);
+      headers[i] = message.headers;
+    }
+  }
+  return new Promise<void>((resolve, reject) => {
+    // A synchronous refusal throws here, which rejects the promise.
+    client.produceBatch(topic, -1, values, keys, headers, (error) => {
+      if (error) reject(error);
+      else resolve();
+    });
+  });
+}
+
+/**
+ * Produces every record of one call through `produceBatch` when the binding has it. Otherwise (an unpatched binary)
+ * with one native `produce()` each and ONE shared delivery opaque: the promise settles when the last record is
+ * acknowledged, or rejects at the first failure. KafkaJS's `send()` allocated a
  * promise, an opaque and a metadata entry per record and aggregated them in a Map (~15% of the producer's CPU at
  * batch load). A synchronous failure (a full local queue) rejects at once; the records produced before it may still
  * be delivered, as with `send()`.
  */
 function produceAll(client: InternalProducer, topic: string, messages: readonly NativeMessage[]): Promise<void> {
+  if (typeof client.produceBatch === "function") {
+    return produceBatch(client as InternalProducer & Required<Pick<InternalProducer, "produceBatch">>, topic, messages);
+  }
   routeDeliveryReports(client);
   return new Promise<void>((resolve, reject) => {
     const opaque = new BatchDelivery(messages.length, resolve, reject);
