@@ -1,6 +1,7 @@
 import type { Client } from "@opensearch-project/opensearch";
 import { classifyRequestError } from "./classify-request-error.js";
 import { SinkError } from "./errors.js";
+import { parsedItems } from "./http-bulk-client.js";
 import type { BulkClient, BulkResponseItem, ClusterHealth } from "./types.js";
 
 // Only what the sink reads (items come back in request order, so no _id or _index): a 2000-item response is 88 KB
@@ -10,34 +11,6 @@ const BULK_FILTER_PATH = "took,errors,items.*.status,items.*.result,items.*.erro
 export interface OpenSearchBulkClientOptions {
   /** Timeout of `ping()` (cluster health). Default 2000 ms. */
   pingTimeoutMs?: number;
-}
-
-function toItems(body: unknown, expected: number): BulkResponseItem[] {
-  const items = (body as { items?: unknown } | null)?.items;
-  if (!Array.isArray(items) || items.length !== expected) {
-    throw new SinkError(
-      "BAD_RESPONSE",
-      `bulk response has ${Array.isArray(items) ? items.length : "no"} items for ${expected} operations`,
-      { retriable: true },
-    );
-  }
-  // In place: the parsed array is ours, and a 2,000-item response is parsed for every bulk.
-  for (let i = 0; i < items.length; i++) {
-    const entry: unknown = items[i];
-    // Each entry is `{ "<action>": {...} }`; the action name is irrelevant once order is known.
-    let inner: unknown;
-    if (entry && typeof entry === "object") {
-      for (const action in entry) {
-        inner = (entry as Record<string, unknown>)[action];
-        break;
-      }
-    }
-    if (!inner || typeof inner !== "object" || typeof (inner as { status?: unknown }).status !== "number") {
-      throw new SinkError("BAD_RESPONSE", "bulk response item without a status", { retriable: true });
-    }
-    items[i] = inner;
-  }
-  return items as BulkResponseItem[];
 }
 
 /** The real `BulkClient`: `_bulk` over opensearch-js with a slimmed response and typed whole-request errors. */
@@ -63,7 +36,7 @@ export function createOpenSearchBulkClient(client: Client, options: OpenSearchBu
       signal?.addEventListener("abort", abort, { once: true });
       try {
         const response = await request;
-        return toItems(response.body, lines.length / 2);
+        return parsedItems(response.body, lines.length / 2);
       } catch (error) {
         throw classifyRequestError(error, "bulk request");
       } finally {
