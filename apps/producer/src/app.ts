@@ -1,5 +1,11 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
-import { type Http2Server, type Http2Session, createServer as createHttp2Server } from "node:http2";
+import {
+  type Http2Server,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type Http2Session,
+  createServer as createHttp2Server,
+} from "node:http2";
 import type { AddressInfo } from "node:net";
 import type { ProducerConfig } from "@barito-flow/config";
 import type { Logger } from "@barito-flow/logger";
@@ -14,6 +20,7 @@ import { createProducerService } from "./produce/producer-service.js";
 import { createTopicProvisioner } from "./produce/topic-provisioner.js";
 import { compressionGzip, compressionZstd } from "./transport/compression.js";
 import { producerRoutes, producerWireRoutes } from "./transport/connect-routes.js";
+import { createGrpcFastPath } from "./transport/grpc-fast.js";
 import { createRestFastPath } from "./transport/rest-fast.js";
 import { createRestApp, type Readiness } from "./transport/rest-app.js";
 import { createRpcNodeHandler } from "./transport/rpc-node-handler.js";
@@ -159,7 +166,20 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
         restListener(req as IncomingMessage, res as ServerResponse);
     },
   });
-  const grpcHandler = createRpcNodeHandler(rpcOptions);
+  const grpcHandler = createRpcNodeHandler({
+    ...rpcOptions,
+    fastPath: (serveWithBody) => {
+      const grpcFastPath = createGrpcFastPath({
+        service,
+        readMaxBytes: config.producer.grpcMaxRecvMsgSize,
+        onUnexpected,
+        onCall: (route, status, seconds) => metrics.observeRequest("grpc", route, status, seconds),
+        fallback: serveWithBody,
+      });
+      return (req, res) =>
+        req.httpVersionMajor === 2 && grpcFastPath(req as Http2ServerRequest, res as Http2ServerResponse);
+    },
+  });
 
   const metricsApp = new Hono();
   metricsApp.get("/metrics", async (c) =>

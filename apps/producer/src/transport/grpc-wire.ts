@@ -23,7 +23,7 @@ const wireFile = createFileRegistry(
   }),
   () => undefined,
 );
-const WireBytesSchema = wireFile.getMessage("producer_wire.WireBytes") as DescMessage;
+export const WireBytesSchema = wireFile.getMessage("producer_wire.WireBytes") as DescMessage;
 
 /** producer.Producer/ProduceBatch with the request read as WireBytes; serve it for binary codecs only. */
 export const produceBatchWireMethod = { ...Producer.method.produceBatch, input: WireBytesSchema };

@@ -15,6 +15,7 @@ import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from
 import { errorMetadata, payloadTooLarge } from "./connect-routes.js";
 
 type NodeRequest = IncomingMessage | Http2ServerRequest;
+
 type NodeResponse = ServerResponse | Http2ServerResponse;
 
 export interface RpcNodeHandlerOptions extends ConnectRouterOptions {
@@ -24,6 +25,13 @@ export interface RpcNodeHandlerOptions extends ConnectRouterOptions {
   /** Routes that take precedence for requests with a protobuf (binary) body: gRPC, Connect and gRPC-Web. */
   binaryRoutes?: (router: ConnectRouter) => void;
   fallback?: (req: NodeRequest, res: NodeResponse) => void;
+  /**
+   * Tried first for every request: returns true when it serves the request itself. It gets `serveWithBody` to hand
+   * a request back with the body chunks it already read.
+   */
+  fastPath?: (
+    serveWithBody: (req: NodeRequest, res: NodeResponse, body: AsyncIterable<Uint8Array>) => void,
+  ) => (req: NodeRequest, res: NodeResponse) => boolean;
   onHandlerFailure: (err: unknown) => void;
 }
 
@@ -46,7 +54,7 @@ export function createRpcNodeHandler(options: RpcNodeHandlerOptions) {
   const notFound = (_req: NodeRequest, res: NodeResponse) => {
     (res as ServerResponse).writeHead(404).end();
   };
-  return function rpcNodeHandler(req: NodeRequest, res: NodeResponse): void {
+  function dispatch(req: NodeRequest, res: NodeResponse, body: AsyncIterable<Uint8Array> | undefined): void {
     const path = req.url?.split("?", 2)[0] ?? "";
     const handler =
       (binaryContentTypes.has(req.headers["content-type"] ?? "") ? binaryHandlers.get(path) : undefined) ??
@@ -55,12 +63,18 @@ export function createRpcNodeHandler(options: RpcNodeHandlerOptions) {
       (options.fallback ?? notFound)(req, res);
       return;
     }
-    handler(universalRequestFromNodeRequest(req, res, undefined, undefined))
+    // A body given here replaces reading the request (connect takes it where it takes a pre-parsed body).
+    handler(universalRequestFromNodeRequest(req, res, body as never, undefined))
       .then((response) => reclassifyFrameworkErrors(response, options.readMaxBytes, req.httpVersionMajor === 1))
       .then((response) => universalResponseToNodeResponse(response, res))
       .catch((err: unknown) => {
         if (ConnectError.from(err).code !== Code.Aborted) options.onHandlerFailure(err);
       });
+  }
+  const fastPath = options.fastPath?.(dispatch);
+  return function rpcNodeHandler(req: NodeRequest, res: NodeResponse): void {
+    if (fastPath?.(req, res)) return;
+    dispatch(req, res, undefined);
   };
 }
 
