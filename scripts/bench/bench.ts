@@ -3,6 +3,7 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { get as httpGet } from "node:http";
 import { type ClientHttp2Session, connect as connectHttp2 } from "node:http2";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
@@ -260,6 +261,102 @@ function driveWithWrk(scenario: string, url: string, body: string, logsPerReques
   };
 }
 
+function hasH2load(): boolean {
+  return spawnSync("sh", ["-c", "command -v h2load"], { stdio: "ignore" }).status === 0;
+}
+
+/** The producer's count of gRPC ProduceBatch calls answered with status OK, from its /metrics. */
+async function grpcOkCalls(metricsPort: number): Promise<number> {
+  // A connection of its own: fetch's pool may reuse the readiness check's, which the server closed when idle.
+  const text = await new Promise<string>((resolve, reject) => {
+    httpGet({ host: "127.0.0.1", port: metricsPort, path: "/metrics", agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+      res.on("error", reject);
+    }).on("error", reject);
+  });
+  const line = text
+    .split("\n")
+    .find(
+      (l) =>
+        l.startsWith("barito_producer_request_duration_seconds_count{") &&
+        l.includes('protocol="grpc"') &&
+        l.includes('route="ProduceBatch"') &&
+        l.includes('status="ok"'),
+    );
+  return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : 0;
+}
+
+/**
+ * gRPC scenario with h2load (nghttp2-client) when it is installed, for the same reason as wrk: a C client leaves the
+ * producer the CPU a Node client would take. h2load counts HTTP statuses, not grpc-status, so the calls that
+ * succeeded are read from the producer's own request counter; latency percentiles come from h2load's request log.
+ */
+async function driveGrpcWithH2load(
+  scenario: string,
+  port: number,
+  metricsPort: number,
+  frame: Buffer,
+  logsPerRequest: number,
+): Promise<Result> {
+  const dir = join(tmpdir(), `bench-h2load-${run}`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "frame.bin"), frame);
+  const clients = Math.min(4, concurrency);
+  const streams = Math.max(1, Math.ceil(concurrency / clients));
+  step(`${scenario}: h2load, ${clients} connections × ${streams} streams, ${seconds}s`);
+  const okBefore = await grpcOkCalls(metricsPort);
+  const output = execFileSync(
+    "h2load",
+    [
+      `-c${clients}`,
+      `-m${streams}`,
+      "-t1",
+      `-D${seconds}`,
+      "-d",
+      join(dir, "frame.bin"),
+      "-H",
+      "content-type: application/grpc",
+      "-H",
+      "te: trailers",
+      "-H",
+      "grpc-encoding: zstd",
+      "-H",
+      "grpc-accept-encoding: zstd",
+      "--log-file",
+      join(dir, "requests.log"),
+      `http://127.0.0.1:${port}/producer.Producer/ProduceBatch`,
+    ],
+    { encoding: "utf8" },
+  );
+  const answered = /requests: \d+ total, \d+ started, (\d+) done/.exec(output);
+  // Calls cut off by the end of the run can still succeed after h2load stopped counting them.
+  const ok = Math.min((await grpcOkCalls(metricsPort)) - okBefore, Number(answered?.[1] ?? 0));
+  // h2load's log: one line per request, "<start µs>\t<HTTP status>\t<duration µs>".
+  const durations = readFileSync(join(dir, "requests.log"), "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => Number(line.split("\t")[2]) / 1000)
+    .sort((a, b) => a - b);
+  rmSync(dir, { recursive: true, force: true });
+  const finished = /finished in ([\d.]+)(m?s)/.exec(output);
+  if (!finished || !answered) throw new Error(`unexpected h2load output: ${output}`);
+  const elapsed = Number(finished[1]) / (finished[2] === "ms" ? 1000 : 1);
+  return {
+    scenario: `${scenario} [h2load]`,
+    requests: ok,
+    logs: ok * logsPerRequest,
+    errors: Number(answered[1]) - ok,
+    seconds: elapsed,
+    logsPerSecond: (ok * logsPerRequest) / elapsed,
+    requestsPerSecond: ok / elapsed,
+    p50ms: percentile(durations, 50),
+    p95ms: percentile(durations, 95),
+    p99ms: percentile(durations, 99),
+  };
+}
+
 async function main() {
   step("making sure the local stack runs");
   if (
@@ -267,11 +364,14 @@ async function main() {
       .status !== 0
   )
     process.exit(1);
-  step("building the producer");
-  execFileSync("pnpm", ["turbo", "run", "build", "--filter=producer...", "--output-logs=errors-only"], {
-    cwd: root,
-    stdio: "inherit",
-  });
+  // BENCH_SKIP_BUILD=1 runs the producer as built (to compare builds side by side).
+  if (process.env.BENCH_SKIP_BUILD !== "1") {
+    step("building the producer");
+    execFileSync("pnpm", ["turbo", "run", "build", "--filter=producer...", "--output-logs=errors-only"], {
+      cwd: root,
+      stdio: "inherit",
+    });
+  }
 
   const [rest, grpc, metrics] = [await freePort(), await freePort(), await freePort()];
   // BENCH_PRODUCER_NODE_ARGS: extra node flags for the producer (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof");
@@ -353,7 +453,11 @@ async function main() {
     message.copy(frame, 5);
     if (scenarios.has("grpc"))
       results.push(
-        await withCpu(producer.pid, () => driveGrpcRaw("gRPC ProduceBatch zstd (100 logs)", grpc, frame, logsPerBatch)),
+        await withCpu(producer.pid, () =>
+          hasH2load()
+            ? driveGrpcWithH2load("gRPC ProduceBatch zstd (100 logs)", grpc, metrics, frame, logsPerBatch)
+            : driveGrpcRaw("gRPC ProduceBatch zstd (100 logs)", grpc, frame, logsPerBatch),
+        ),
       );
 
     if (scenarios.has("single"))
@@ -434,11 +538,14 @@ async function benchConsumer() {
     }).status !== 0
   )
     process.exit(1);
-  step("building the consumer");
-  execFileSync("pnpm", ["turbo", "run", "build", "--filter=consumer...", "--output-logs=errors-only"], {
-    cwd: root,
-    stdio: "inherit",
-  });
+  // BENCH_SKIP_BUILD=1 runs the consumer as built (to compare builds side by side).
+  if (process.env.BENCH_SKIP_BUILD !== "1") {
+    step("building the consumer");
+    execFileSync("pnpm", ["turbo", "run", "build", "--filter=consumer...", "--output-logs=errors-only"], {
+      cwd: root,
+      stdio: "inherit",
+    });
+  }
 
   const requireFromConsumer = createRequire(join(root, "apps/consumer/package.json"));
   const { create, toBinary } = requireFromConsumer("@bufbuild/protobuf") as typeof import("@bufbuild/protobuf");
