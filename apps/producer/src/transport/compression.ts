@@ -9,6 +9,11 @@ type ZlibFn = (input: Uint8Array, options: zlib.ZlibOptions & zlib.ZstdOptions) 
 /** Largest output decompressed synchronously (a few milliseconds of the event loop at most). */
 const syncMaxBytes = 4 * 1024 * 1024;
 
+/** The output as a Uint8Array over the same memory (`new Uint8Array(buffer)` would copy it). */
+function view(output: Buffer): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(output.buffer as ArrayBuffer, output.byteOffset, output.byteLength);
+}
+
 function isTooLarge(err: unknown): boolean {
   return (err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE" || err instanceof RangeError;
 }
@@ -38,12 +43,12 @@ function boundedCompression(
         // syncMaxBytes of output; anything larger goes to the thread pool as before.
         if (bytes.byteLength <= syncMaxBytes) {
           try {
-            return new Uint8Array(decompressSync(bytes, { maxOutputLength: Math.min(readMaxBytes, syncMaxBytes) }));
+            return view(decompressSync(bytes, { maxOutputLength: Math.min(readMaxBytes, syncMaxBytes) }));
           } catch (err) {
             if (!(readMaxBytes > syncMaxBytes && isTooLarge(err))) throw err;
           }
         }
-        return new Uint8Array(await decompress(bytes, { maxOutputLength: readMaxBytes }));
+        return view(await decompress(bytes, { maxOutputLength: readMaxBytes }));
       } catch (err) {
         if (isTooLarge(err)) {
           throw payloadTooLarge(readMaxBytes);

@@ -178,6 +178,8 @@ function list(buf: Uint8Array, end: number, depth: number): boolean {
 }
 
 function utf8(buf: Uint8Array, start: number, end: number): boolean {
+  // Past a few bytes the native check (SIMD) costs less than this loop, view included.
+  if (end - start > 24) return isUtf8(buf.subarray(start, end));
   for (let i = start; i < end; i++) {
     if ((buf[i] as number) >= 0x80) return isUtf8(buf.subarray(start, end));
   }
