@@ -19,7 +19,10 @@ if (target !== "producer" && target !== "consumer") {
   process.exit(2);
 }
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
-const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
+// 32 requests in flight: with 16, each waiting for linger.ms (5) plus the broker's acknowledgement (p50 ~8 ms), the
+// rate was bound by latency (16 × 100 logs / 8 ms ≈ 200k logs/s) rather than by the producer, while kcat keeps
+// unlimited records in flight.
+const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
 const run = randomUUID().slice(0, 6);
 const logsPerBatch = 100;
@@ -378,8 +381,9 @@ async function main() {
   // BENCH_SCENARIOS: which of rest,grpc,single to run (default all).
   const producerNodeArgs = (process.env.BENCH_PRODUCER_NODE_ARGS ?? "").split(" ").filter(Boolean);
   const scenarios = new Set((process.env.BENCH_SCENARIOS ?? "rest,grpc,single").split(","));
-  // BENCH_PRODUCER_WORKERS: the producer's BARITO_PRODUCER_WORKERS (default auto: one worker process per CPU).
-  const workers = process.env.BENCH_PRODUCER_WORKERS ?? "auto";
+  // BENCH_PRODUCER_WORKERS: the producer's BARITO_PRODUCER_WORKERS (default 1, as the producer's; on two cores
+  // shared with Kafka and the load generator, `auto` measured 10-20% slower).
+  const workers = process.env.BENCH_PRODUCER_WORKERS ?? "1";
   const producer: ChildProcess = spawn(
     process.execPath,
     [...producerNodeArgs, join(root, "apps/producer/dist/main.js"), "producer"],
