@@ -137,7 +137,11 @@ export function createConsumerApp(
       },
       metrics,
       logger: logger.child({ component: "pipeline", groupId }),
-      ...(appOptions.maxInFlightPerPartition ? { maxInFlightPerPartition: appOptions.maxInFlightPerPartition } : {}),
+      // Half the sink's buffer: enough for one busy partition to keep every bulk slot filled (5,000 starved the
+      // sink whenever fewer than four partitions had records left), while a partition whose documents keep failing
+      // still leaves the other half to the rest.
+      maxInFlightPerPartition:
+        appOptions.maxInFlightPerPartition ?? Math.max(1, Math.floor(opensearch.maxBufferedDocs / 2)),
       ...(rulesSource.kind === "none" ? {} : { redact: redactor.redact }),
     });
   }
