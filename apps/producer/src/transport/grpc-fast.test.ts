@@ -167,6 +167,9 @@ describe("gRPC ProduceBatch fast path", () => {
     ["unknown encoding", { body: envelope(collection("app"), 1), headers: { "grpc-encoding": "br" } }],
     ["compressed without an encoding", { body: envelope(collection("app"), 1) }],
     ["unknown flags", { body: envelope(collection("app"), 0x40) }],
+    ["deadline", { body: envelope(collection("app")), headers: { "grpc-timeout": "5S" } }],
+    ["deadline already passed", { body: envelope(collection("app")), headers: { "grpc-timeout": "1n" } }],
+    ["malformed deadline", { body: envelope(collection("app")), headers: { "grpc-timeout": "soon" } }],
   ] as const)("answers %s exactly as connect does", async (_name, call) => {
     await sameAnswer(call as Call);
   });

@@ -2,7 +2,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { ProduceResultSchema, type TimberCollection } from "@barito-flow/proto";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { ProduceError } from "../produce/produce-error.js";
 import type { ProducerService } from "../produce/producer-service.js";
 import { compressionGzip, compressionZstd } from "./compression.js";
@@ -118,6 +118,11 @@ export function createGrpcFastPath(options: GrpcFastPathOptions) {
       return false;
     const encoding = req.headers["grpc-encoding"];
     if (Array.isArray(encoding) || (encoding !== undefined && encoding !== "identity" && !compressions.has(encoding)))
+      return false;
+    // connect refuses a malformed deadline, so that goes to connect; a valid one changes nothing there (the service
+    // does not watch the call's signal), so it changes nothing here either.
+    const timeout = req.headers["grpc-timeout"];
+    if (timeout !== undefined && (Array.isArray(timeout) || parseTimeout(timeout, Number.MAX_SAFE_INTEGER).error))
       return false;
     const started = performance.now();
     const chunks: Buffer[] = [];
