@@ -2,6 +2,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { ProduceResultSchema, type TimberCollection } from "@barito-flow/proto";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { encodeEnvelope } from "@connectrpc/connect/protocol";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { ProduceError } from "../produce/produce-error.js";
 import type { ProducerService } from "../produce/producer-service.js";
@@ -54,7 +55,7 @@ export function createGrpcFastPath(options: GrpcFastPathOptions) {
     res: Http2ServerResponse,
     encoding: string | undefined,
     trailers: Record<string, string>,
-    message?: Buffer,
+    message?: Uint8Array,
   ): void {
     if (res.stream.destroyed) return;
     res.writeHead(200, {
@@ -98,11 +99,7 @@ export function createGrpcFastPath(options: GrpcFastPathOptions) {
       }
       const { topic } = await service.produceBatch(collection, requestMetaFromKey(req.headers["idempotency-key"]));
       const result = toBinary(ProduceResultSchema, create(ProduceResultSchema, { topic }));
-      const message = Buffer.allocUnsafe(5 + result.byteLength);
-      message[0] = 0;
-      message.writeUInt32BE(result.byteLength, 1);
-      message.set(result, 5);
-      answer(res, responseEncoding, { "grpc-status": "0" }, message);
+      answer(res, responseEncoding, { "grpc-status": "0" }, encodeEnvelope(0, result));
       options.onCall("ProduceBatch", "ok", (performance.now() - started) / 1000);
     } catch (err) {
       if (!(err instanceof ProduceError) && !(err instanceof ConnectError)) options.onUnexpected(err);

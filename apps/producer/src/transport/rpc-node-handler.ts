@@ -15,7 +15,6 @@ import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from
 import { errorMetadata, payloadTooLarge } from "./connect-routes.js";
 
 type NodeRequest = IncomingMessage | Http2ServerRequest;
-
 type NodeResponse = ServerResponse | Http2ServerResponse;
 
 export interface RpcNodeHandlerOptions extends ConnectRouterOptions {
