@@ -213,10 +213,11 @@ async function drive(scenario: string, logsPerRequest: number, call: () => Promi
   };
 }
 
-function hasWrk(): boolean {
+/** A load generator (wrk, h2load) that is on the PATH and runs. */
+function installed(command: string): boolean {
   return (
-    spawnSync("wrk", ["--version"], { stdio: "ignore" }).status !== null &&
-    spawnSync("sh", ["-c", "command -v wrk"], { stdio: "ignore" }).status === 0
+    spawnSync(command, ["--version"], { stdio: "ignore" }).status !== null &&
+    spawnSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" }).status === 0
   );
 }
 
@@ -262,10 +263,6 @@ function driveWithWrk(scenario: string, url: string, body: string, logsPerReques
     p95ms: p95,
     p99ms: p99,
   };
-}
-
-function hasH2load(): boolean {
-  return spawnSync("sh", ["-c", "command -v h2load"], { stdio: "ignore" }).status === 0;
 }
 
 /** The producer's count of gRPC ProduceBatch calls answered with status OK, from its /metrics. */
@@ -360,6 +357,16 @@ async function driveGrpcWithH2load(
   };
 }
 
+/** Builds the app and what it depends on, unless BENCH_SKIP_BUILD=1 (to compare builds side by side). */
+function build(app: "producer" | "consumer"): void {
+  if (process.env.BENCH_SKIP_BUILD === "1") return;
+  step(`building the ${app}`);
+  execFileSync("pnpm", ["turbo", "run", "build", `--filter=${app}...`, "--output-logs=errors-only"], {
+    cwd: root,
+    stdio: "inherit",
+  });
+}
+
 async function main() {
   step("making sure the local stack runs");
   if (
@@ -367,14 +374,7 @@ async function main() {
       .status !== 0
   )
     process.exit(1);
-  // BENCH_SKIP_BUILD=1 runs the producer as built (to compare builds side by side).
-  if (process.env.BENCH_SKIP_BUILD !== "1") {
-    step("building the producer");
-    execFileSync("pnpm", ["turbo", "run", "build", "--filter=producer...", "--output-logs=errors-only"], {
-      cwd: root,
-      stdio: "inherit",
-    });
-  }
+  build("producer");
 
   const [rest, grpc, metrics] = [await freePort(), await freePort(), await freePort()];
   // BENCH_PRODUCER_NODE_ARGS: extra node flags for the producer (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof");
@@ -430,7 +430,7 @@ async function main() {
       });
     await post("/produce_batch", batchBody)(); // creates the topic
 
-    const wrk = hasWrk();
+    const wrk = installed("wrk");
     if (scenarios.has("rest"))
       results.push(
         await withCpu(producer.pid, async () =>
@@ -458,7 +458,7 @@ async function main() {
     if (scenarios.has("grpc"))
       results.push(
         await withCpu(producer.pid, () =>
-          hasH2load()
+          installed("h2load")
             ? driveGrpcWithH2load("gRPC ProduceBatch zstd (100 logs)", grpc, metrics, frame, logsPerBatch)
             : driveGrpcRaw("gRPC ProduceBatch zstd (100 logs)", grpc, frame, logsPerBatch),
         ),
@@ -542,14 +542,7 @@ async function benchConsumer() {
     }).status !== 0
   )
     process.exit(1);
-  // BENCH_SKIP_BUILD=1 runs the consumer as built (to compare builds side by side).
-  if (process.env.BENCH_SKIP_BUILD !== "1") {
-    step("building the consumer");
-    execFileSync("pnpm", ["turbo", "run", "build", "--filter=consumer...", "--output-logs=errors-only"], {
-      cwd: root,
-      stdio: "inherit",
-    });
-  }
+  build("consumer");
 
   const requireFromConsumer = createRequire(join(root, "apps/consumer/package.json"));
   const { create, toBinary } = requireFromConsumer("@bufbuild/protobuf") as typeof import("@bufbuild/protobuf");
