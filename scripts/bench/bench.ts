@@ -641,13 +641,14 @@ async function benchConsumer() {
   const metricsPort = await freePort();
   step("draining with the consumer");
   const started = performance.now();
-  // BENCH_CONSUMER_NODE_ARGS: extra node flags for the consumer (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+  // BENCH_CONSUMER_NODE_ARGS: extra node flags for the consumer (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof");
+  // BENCH_CONSUMER_LOG_LEVEL: its LOG_LEVEL (default warn; info shows when it joined the group and got partitions).
   const nodeArgs = (process.env.BENCH_CONSUMER_NODE_ARGS ?? "").split(" ").filter(Boolean);
   const consumer = spawn(process.execPath, [...nodeArgs, join(root, "apps/consumer/dist/main.js"), "consumer"], {
     env: {
       ...process.env,
       NODE_ENV: "production",
-      LOG_LEVEL: "warn",
+      LOG_LEVEL: process.env.BENCH_CONSUMER_LOG_LEVEL ?? "warn",
       BARITO_KAFKA_BROKERS: brokers,
       BARITO_ELASTICSEARCH_URLS: opensearch,
       BARITO_KAFKA_TOPIC_PREFIX: prefix,
