@@ -85,7 +85,7 @@ function records(topic: string, count: number, baseTimestamp: number): Produced[
     const value = i % 7 === 0 ? null : i % 7 === 1 ? Buffer.alloc(0) : randomBytes(1 + ((i * 97) % 3000));
     const key =
       i % 5 === 0 ? null : i % 5 === 1 ? `key-${i}` : i % 5 === 2 ? Buffer.alloc(0) : randomBytes(1 + (i % 40));
-    const headers =
+    const headers: Produced["headers"] =
       i % 4 === 0
         ? undefined
         : i % 4 === 1
