@@ -91,6 +91,8 @@ describe("createDailyIndexer()", () => {
       ["app", "2026-03-04T23:59:59.999Z"],
       ["app", "2026-03-05T00:00:00Z"],
       ["app", "2026-03-04T23:30:00-02:00"],
+      ["other", "2026-03-04T23:30:00-02:00"],
+      ["app", "2026-03-04T23:30:00-02:00"],
       ["other", "2026-03-04T12:00:00Z"],
       ["app", "1969-12-31T23:00:00Z"],
       ["app", "1970-01-01T00:00:00Z"],
@@ -108,6 +110,10 @@ describe("createDailyIndexer()", () => {
     // A record written at 23:59:59 and read again after midnight keeps its day: the record timestamp wins.
     const writtenAt = Date.parse("2026-01-01T23:59:59Z");
     expect(processing("app", "2020-01-01T00:00:00Z", writtenAt)).toBe("app-2026.01.01");
-    expect(createDailyIndexer(false, () => clock)("app", "not a date", writtenAt)).toBe("app-2026.01.01");
+    const byRecordTime = createDailyIndexer(false, () => clock);
+    expect(byRecordTime("app", "not a date", writtenAt)).toBe("app-2026.01.01");
+    // The same unparsable text again: still the record's own time, not the previous record's.
+    expect(byRecordTime("app", "not a date", writtenAt + 1_000)).toBe("app-2026.01.02");
+    expect(byRecordTime("app", "2026-01-05T10:00:00Z", writtenAt)).toBe("app-2026.01.05");
   });
 });

@@ -151,18 +151,29 @@ export function dailyIndex(prefix: string, timestamp: string, useProcessingTime:
 const dayMs = 86_400_000;
 
 /**
- * `dailyIndex` for a stream of documents: the name of the last UTC day seen for each prefix is reused, so most
- * documents cost one `Date.parse`. "Processing time" (asked for, or an unparsable timestamp) is the Kafka record's
- * timestamp when it has one: unlike the clock, it is the same when a record is read again after a crash or a
- * rebalance, so a replay across midnight overwrites the document instead of indexing it into the next day too.
+ * `dailyIndex` for a stream of documents: the name of the last UTC day seen for each prefix is reused, and the last
+ * timestamp parsed, so most documents cost a string comparison. "Processing time" (asked for, or an unparsable
+ * timestamp) is the Kafka record's timestamp when it has one: unlike the clock, it is the same when a record is read
+ * again after a crash or a rebalance, so a replay across midnight overwrites the document instead of indexing it into
+ * the next day too.
  */
 export function createDailyIndexer(
   useProcessingTime: boolean,
   now: () => Date,
 ): (prefix: string, timestamp: string, recordTimestampMs?: number) => string {
   const last = new Map<string, { from: number; name: string }>();
+  // The producer stamps every log of a request, and every request of the same second, with the same text.
+  let lastTimestamp = "";
+  let lastParsed = Number.NaN;
   return (prefix, timestamp, recordTimestampMs = 0) => {
-    const parsed = useProcessingTime ? Number.NaN : Date.parse(timestamp);
+    let parsed = Number.NaN;
+    if (!useProcessingTime) {
+      if (timestamp !== lastTimestamp) {
+        lastTimestamp = timestamp;
+        lastParsed = Date.parse(timestamp);
+      }
+      parsed = lastParsed;
+    }
     const at = Number.isNaN(parsed) ? (recordTimestampMs > 0 ? recordTimestampMs : now().getTime()) : parsed;
     const cached = last.get(prefix);
     if (cached && at >= cached.from && at < cached.from + dayMs) return cached.name;
