@@ -740,6 +740,7 @@ async function benchConsumer() {
     const result: Drain = {
       seconds: (drainedAt - started) / 1000,
       startSeconds: ((readyAt ?? drainedAt) - started) / 1000,
+      firstDocumentSeconds: ((firstSeen?.at ?? drainedAt) - (readyAt ?? started)) / 1000,
       withStartRate: indexed / ((drainedAt - started) / 1000),
       drainRate: indexed / ((drainedAt - (readyAt ?? started)) / 1000),
       steadyRate: firstSeen ? steadyDocs / ((drainedAt - firstSeen.at) / 1000) : 0,
@@ -748,7 +749,8 @@ async function benchConsumer() {
     };
     step(
       `round ${round}: ${result.drainRate.toFixed(0)} docs/s from ready (${result.startSeconds.toFixed(2)} s until ` +
-        `ready), steady ${result.steadyRate.toFixed(0)}; consumer CPU per document by thread (µs): ` +
+        `ready, first document indexed ${result.firstDocumentSeconds.toFixed(2)} s later), steady ` +
+        `${result.steadyRate.toFixed(0)}; consumer CPU per document by thread (µs): ` +
         Object.entries(threadMicrosPerDoc)
           .map(([group, micros]) => `${group} ${micros}`)
           .join(", "),
@@ -826,6 +828,8 @@ async function benchConsumer() {
 interface Drain {
   seconds: number;
   startSeconds: number;
+  /** From ready to the first document OpenSearch acknowledged (group join, first fetch, first bulk). */
+  firstDocumentSeconds: number;
   withStartRate: number;
   drainRate: number;
   steadyRate: number;

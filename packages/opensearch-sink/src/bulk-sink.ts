@@ -25,10 +25,11 @@ import type {
 
 const DUPLICATE: ItemOutcome = Object.freeze({ status: "duplicate", httpStatus: 409 });
 /** "indexed" outcomes by HTTP status and result: a handful of frozen objects instead of one per document. */
-const indexedOutcomes = new Map<string, ItemOutcome>();
+const indexedOutcomes = new Map<number | string, ItemOutcome>();
 
 function indexedOutcome(httpStatus: number, result: string | undefined): ItemOutcome {
-  const key = result === undefined ? String(httpStatus) : `${httpStatus}${result}`;
+  // Keyed by the status alone when there is no result (the usual answer): no string built per document.
+  const key = result === undefined ? httpStatus : `${httpStatus}${result}`;
   let outcome = indexedOutcomes.get(key);
   if (outcome === undefined) {
     outcome = Object.freeze(

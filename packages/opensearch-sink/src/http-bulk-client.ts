@@ -74,9 +74,10 @@ export function scanErrorlessItems(body: Buffer, expected: number): BulkResponse
     if (body[at] !== 0x7b || body[at + 1] !== 0x22) return undefined;
     at += 2;
     while (at < end && (body[at] as number) >= 0x61 && (body[at] as number) <= 0x7a) at++;
-    // ":{"status":
-    if (at + STATUS_KEY.length > end || body.compare(STATUS_KEY, 0, STATUS_KEY.length, at, at + STATUS_KEY.length))
-      return undefined;
+    // ":{"status": (compared here: Buffer#compare with ranges, called for every item, validated its arguments and
+    // allocated each time)
+    if (at + STATUS_KEY.length > end) return undefined;
+    for (let i = 0; i < STATUS_KEY.length; i++) if (body[at + i] !== STATUS_KEY[i]) return undefined;
     at += STATUS_KEY.length;
     let status = 0;
     const digits = at;

@@ -63,9 +63,7 @@ function plainTimberDocument(record: SourceRecord, wire: WireTimber): Decoded {
   const json = wire.json; // with "@timestamp" already added when the content has none
   const key = header(record, recordHeaders.idempotencyKey);
   const id =
-    key !== undefined
-      ? keyedId(`${key}-${header(record, recordHeaders.idempotencyItem) ?? 0}`)
-      : `${record.topic}-${record.partition}-${record.offset}`;
+    key !== undefined ? keyedId(`${key}-${header(record, recordHeaders.idempotencyItem) ?? 0}`) : positionId(record);
   const timestamp = wire.ownTimestamp ?? wire.timestamp;
   return { ok: true, documents: [{ itemIndex: 0, id, indexPrefix: wire.indexPrefix, timestamp, json }] };
 }
@@ -125,10 +123,27 @@ export function decodeRecordWithProtobuf(record: SourceRecord): Decoded {
     const id =
       key !== undefined
         ? keyedId(`${key}-${keyItem ?? index}`)
-        : `${record.topic}-${record.partition}-${record.offset}${isCollection ? `-${index}` : ""}`;
+        : isCollection
+          ? `${positionId(record)}-${index}`
+          : positionId(record);
     documents.push({ itemIndex: index, id, indexPrefix, timestamp, json });
   }
   return { ok: true, documents };
+}
+
+/** `<topic>-<partition>-` of the last record named: records come in runs of one partition. */
+let positionPrefixTopic = "";
+let positionPrefixPartition = -1;
+let positionPrefix = "";
+
+/** `<topic>-<partition>-<offset>`: the id of a record's document when the producer gave no idempotency key. */
+function positionId(record: SourceRecord): string {
+  if (record.partition !== positionPrefixPartition || record.topic !== positionPrefixTopic) {
+    positionPrefixTopic = record.topic;
+    positionPrefixPartition = record.partition;
+    positionPrefix = `${record.topic}-${record.partition}-`;
+  }
+  return positionPrefix + record.offset;
 }
 
 const maxIdBytes = 512;
