@@ -778,7 +778,7 @@ async function benchConsumer() {
   }
   const bestRates = ceilingRates.get(best.config) ?? [];
   // A round's ceiling: the best configuration's rate before and after it.
-  const ceilingOf = (round: number) => (((bestRates[round] ?? 0) + (bestRates[round + 1] ?? 0)) / 2) as number;
+  const ceilingOf = (round: number) => ((bestRates[round] ?? 0) + (bestRates[round + 1] ?? 0)) / 2;
   const median = (values: number[]) => {
     const sorted = [...values].sort((a, b) => a - b);
     const middle = Math.floor(sorted.length / 2);
