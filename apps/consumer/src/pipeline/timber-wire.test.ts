@@ -146,13 +146,24 @@ describe("readWireTimber() through decodeRecord()", () => {
       [0xf0, 0x9f, 0x98],
       [0x61, 0xc0, 0xaf, 0x62],
       [0xf4, 0x90, 0x80, 0x80],
+      // After a plain run long enough to be copied whole.
+      [...new Array<number>(50).fill(0x61), 0xff],
+      [...new Array<number>(50).fill(0x61), 0xe2, 0x82],
     ];
+    const plain = [0x61];
     for (const sequence of bad) {
-      const content = len(1, [...len(1, [0x6b, ...sequence]), ...len(2, len(3, [...sequence, 0x7a]))]);
-      const bytes = Uint8Array.from([...len(1, len(4, [0x61])), ...len(2, sequence), ...len(3, content)]);
-      const input = record(bytes);
-      expect(readWireTimber(input.value as Buffer)).toBeUndefined();
-      expect(decodeRecord(input)).toEqual(decodeRecordWithProtobuf(input));
+      // The invalid bytes in the key, in the string value, in the timestamp: each alone must send the record away.
+      for (const [key, value, timestamp] of [
+        [sequence, plain, plain],
+        [plain, sequence, plain],
+        [plain, plain, sequence],
+      ] as const) {
+        const content = len(1, [...len(1, [0x6b, ...key]), ...len(2, len(3, [...value, 0x7a]))]);
+        const bytes = Uint8Array.from([...len(1, len(4, [0x61])), ...len(2, timestamp), ...len(3, content)]);
+        const input = record(bytes);
+        expect(readWireTimber(input.value as Buffer)).toBeUndefined();
+        expect(decodeRecord(input)).toEqual(decodeRecordWithProtobuf(input));
+      }
     }
   });
 

