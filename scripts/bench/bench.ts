@@ -527,9 +527,9 @@ async function main() {
 /**
  * `pnpm bench consumer`: docs/s draining a pre-filled topic (BENCH_RECORDS, default 200k records of ~500 B) into
  * OpenSearch, next to the ceiling: the same documents sent straight to _bulk with the best of a few request sizes
- * and concurrencies (BENCH_CEILING), measured before and after each of BENCH_ROUNDS (default 3) drains by a new
- * consumer process. BENCH_BULK_SIZE and BENCH_IN_FLIGHT configure the consumer's sink; BENCH_SKIP_STACK=1 uses Kafka
- * and OpenSearch as they are.
+ * and concurrencies (BENCH_CEILING; picked by a calibration pass), measured before and after each of BENCH_ROUNDS
+ * (default 5) drains by a new consumer process. The consumer's sink uses the same request size and concurrency unless
+ * BENCH_BULK_SIZE or BENCH_IN_FLIGHT say otherwise; BENCH_SKIP_STACK=1 uses Kafka and OpenSearch as they are.
  */
 async function benchConsumer() {
   const records = Number(process.env.BENCH_RECORDS ?? 200_000);
@@ -690,8 +690,9 @@ async function benchConsumer() {
         BARITO_KAFKA_TOPIC_PREFIX: prefix,
         BARITO_KAFKA_GROUP_ID: `benchc${run}-${round}`,
         BARITO_CONSUMER_DLQ_TOPIC: `benchc${run}_dlq`,
-        BARITO_ELASTICSEARCH_BULK_SIZE: process.env.BENCH_BULK_SIZE ?? "2000",
-        BARITO_ELASTICSEARCH_MAX_IN_FLIGHT: process.env.BENCH_IN_FLIGHT ?? "2",
+        // The request size and concurrency the calibration found best for the ceiling, unless set.
+        BARITO_ELASTICSEARCH_BULK_SIZE: process.env.BENCH_BULK_SIZE ?? String(chosen.size),
+        BARITO_ELASTICSEARCH_MAX_IN_FLIGHT: process.env.BENCH_IN_FLIGHT ?? String(chosen.inFlight),
         EXPORTER_PORT: `127.0.0.1:${metricsPort}`,
       },
       stdio: ["ignore", "inherit", "inherit"],
@@ -860,7 +861,10 @@ async function benchConsumer() {
   // client tells whether a lower ratio is the consumer's own CPU or OpenSearch working harder.
   const stackMedian = (samples: Record<string, number>[]) =>
     Object.fromEntries(
-      Object.keys(samples[0] ?? {}).map((name) => [name, median(samples.map((sample) => sample[name] ?? 0))]),
+      Object.keys(samples[0] ?? {}).map((name) => [
+        name,
+        Number(median(samples.map((sample) => sample[name] ?? 0)).toFixed(1)),
+      ]),
     );
   console.log(
     `\nCPU per document (µs, medians): consumer ${median(drains.map((drain) => drain.cpuMicrosPerDoc)).toFixed(1)}, ` +
