@@ -693,6 +693,17 @@ async function benchConsumer() {
         // The request size and concurrency the calibration found best for the ceiling, unless set.
         BARITO_ELASTICSEARCH_BULK_SIZE: process.env.BENCH_BULK_SIZE ?? String(chosen.size),
         BARITO_ELASTICSEARCH_MAX_IN_FLIGHT: process.env.BENCH_IN_FLIGHT ?? String(chosen.inFlight),
+        // What the consumer asks for at startup: room for two rounds of full bulks from one partition.
+        BARITO_ELASTICSEARCH_MAX_BUFFERED_DOCS:
+          process.env.BARITO_ELASTICSEARCH_MAX_BUFFERED_DOCS ??
+          String(
+            Math.max(
+              20_000,
+              2 *
+                Number(process.env.BENCH_BULK_SIZE ?? chosen.size) *
+                Number(process.env.BENCH_IN_FLIGHT ?? chosen.inFlight),
+            ),
+          ),
         EXPORTER_PORT: `127.0.0.1:${metricsPort}`,
       },
       stdio: ["ignore", "inherit", "inherit"],

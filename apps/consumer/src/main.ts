@@ -2,7 +2,13 @@
 // The consumer process: the only place that reads the environment, opens ports and handles signals.
 // Usage: node dist/main.js [consumer|c] [--check-config]
 import { setTimeout as sleep } from "node:timers/promises";
-import { ConfigError, type ConsumerConfig, loadConsumerConfig, redactConfig } from "@barito-flow/config";
+import {
+  ConfigError,
+  type ConsumerConfig,
+  loadConsumerConfig,
+  redactConfig,
+  sinkBufferShortfall,
+} from "@barito-flow/config";
 import { createLogger } from "@barito-flow/logger";
 import { createConsumerApp } from "./app.js";
 import { RulesFormatError, validateInlineRules } from "./redaction/index.js";
@@ -45,6 +51,8 @@ if (flags.includes("--check-config")) {
 logger.info("starting consumer", { config: redactConfig(config) });
 for (const name of config.inertVariables)
   logger.warn("variable accepted for compatibility but has no effect", { variable: name });
+const bufferShortfall = sinkBufferShortfall(config.opensearch);
+if (bufferShortfall) logger.warn(bufferShortfall);
 
 const app = createConsumerApp(config, logger);
 await app.listen(config.metrics.address);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@jest/globals";
 import { ConfigError } from "./config-error.js";
-import { loadConsumerConfig } from "./consumer-config.js";
+import { loadConsumerConfig, sinkBufferShortfall } from "./consumer-config.js";
 
 function issuesOf(env: Record<string, string>) {
   try {
@@ -131,6 +131,24 @@ describe("loadConsumerConfig()", () => {
       compression({ BARITO_ELASTICSEARCH_URLS: "https://os:9200", BARITO_ELASTICSEARCH_COMPRESSION: "none" }),
     ).toBe("none");
     expect(() => loadConsumerConfig({ BARITO_ELASTICSEARCH_COMPRESSION: "zstd" })).toThrow(ConfigError);
+  });
+
+  it("says when the sink's buffer cannot keep every bulk slot filled from one partition", () => {
+    const shortfall = (env: Record<string, string>) => sinkBufferShortfall(loadConsumerConfig(env).opensearch);
+    expect(shortfall({})).toBeUndefined();
+    const sized = { BARITO_ELASTICSEARCH_BULK_SIZE: "2000", BARITO_ELASTICSEARCH_MAX_IN_FLIGHT: "4" };
+    expect(shortfall({ ...sized, BARITO_ELASTICSEARCH_MAX_BUFFERED_DOCS: "16000" })).toBeUndefined();
+    expect(shortfall({ ...sized, BARITO_ELASTICSEARCH_MAX_BUFFERED_DOCS: "15999" })).toMatch(
+      /MAX_BUFFERED_DOCS \(15999\).*at least 16000/,
+    );
+    // One document per request: there is no bulk to fill.
+    expect(
+      shortfall({
+        ...sized,
+        BARITO_ELASTICSEARCH_INDEX_METHOD: "SingleInsert",
+        BARITO_ELASTICSEARCH_MAX_BUFFERED_DOCS: "10",
+      }),
+    ).toBeUndefined();
   });
 
   it("rejects unknown index methods (Go panicked on first store)", () => {

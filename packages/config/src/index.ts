@@ -8,6 +8,7 @@ export {
   loadConsumerConfig,
   type OpenSearchSettings,
   type RedactionSettings,
+  sinkBufferShortfall,
 } from "./consumer-config.js";
 export { type DurationUnit, formatDuration, parseDuration } from "./duration.js";
 export {
