@@ -678,6 +678,9 @@ async function benchConsumer() {
   /** One consumer process, in a group of its own, drains the topic from its start into a new index. */
   async function drain(round: number): Promise<Drain> {
     const metricsPort = await freePort();
+    // The request size and concurrency the calibration found best for the ceiling, unless set.
+    const bulkSize = Number(process.env.BENCH_BULK_SIZE ?? chosen.size);
+    const inFlight = Number(process.env.BENCH_IN_FLIGHT ?? chosen.inFlight);
     step(`round ${round}: draining with the consumer`);
     const started = performance.now();
     const consumer = spawn(process.execPath, [...nodeArgs, join(root, "apps/consumer/dist/main.js"), "consumer"], {
@@ -690,20 +693,11 @@ async function benchConsumer() {
         BARITO_KAFKA_TOPIC_PREFIX: prefix,
         BARITO_KAFKA_GROUP_ID: `benchc${run}-${round}`,
         BARITO_CONSUMER_DLQ_TOPIC: `benchc${run}_dlq`,
-        // The request size and concurrency the calibration found best for the ceiling, unless set.
-        BARITO_ELASTICSEARCH_BULK_SIZE: process.env.BENCH_BULK_SIZE ?? String(chosen.size),
-        BARITO_ELASTICSEARCH_MAX_IN_FLIGHT: process.env.BENCH_IN_FLIGHT ?? String(chosen.inFlight),
+        BARITO_ELASTICSEARCH_BULK_SIZE: String(bulkSize),
+        BARITO_ELASTICSEARCH_MAX_IN_FLIGHT: String(inFlight),
         // What the consumer asks for at startup: room for two rounds of full bulks from one partition.
         BARITO_ELASTICSEARCH_MAX_BUFFERED_DOCS:
-          process.env.BARITO_ELASTICSEARCH_MAX_BUFFERED_DOCS ??
-          String(
-            Math.max(
-              20_000,
-              2 *
-                Number(process.env.BENCH_BULK_SIZE ?? chosen.size) *
-                Number(process.env.BENCH_IN_FLIGHT ?? chosen.inFlight),
-            ),
-          ),
+          process.env.BARITO_ELASTICSEARCH_MAX_BUFFERED_DOCS ?? String(Math.max(20_000, 2 * bulkSize * inFlight)),
         EXPORTER_PORT: `127.0.0.1:${metricsPort}`,
       },
       stdio: ["ignore", "inherit", "inherit"],
