@@ -43,11 +43,25 @@ async function startConsumer(): Promise<ChildProcess> {
       BARITO_KAFKA_TOPIC_PREFIX: prefix,
       BARITO_KAFKA_GROUP_ID: `crash${run}`,
       BARITO_CONSUMER_DLQ_TOPIC: `crash${run}_dlq`,
-      BARITO_ELASTICSEARCH_BULK_SIZE: "500",
+      // Small bulks one at a time: 200 requests for the 20,000 records, so that the kill below lands mid-stream
+      // however fast the machine (with 500 x 2 the whole topic was indexed between two polls).
+      BARITO_ELASTICSEARCH_BULK_SIZE: "100",
+      BARITO_ELASTICSEARCH_MAX_IN_FLIGHT: "1",
+      // The restarted member waits for the killed one to time out of the group: the broker's minimum, not 20 s.
+      BARITO_CONSUMER_GROUP_SESSION_TIMEOUT: "6s",
+      BARITO_CONSUMER_GROUP_HEARTBEAT_INTERVAL: "1s",
       EXPORTER_PORT: `127.0.0.1:${port}`,
     },
     stdio: "ignore",
   });
+}
+
+/** Documents OpenSearch acknowledged so far, without waiting for a refresh (a retried one counts twice). */
+async function indexedOperations(): Promise<number> {
+  const res = await fetch(`${opensearchUrl}/${indexPattern}/_stats/indexing`).catch(() => undefined);
+  if (!res?.ok) return 0;
+  const stats = (await res.json()) as { _all?: { primaries?: { indexing?: { index_total?: number } } } };
+  return stats._all?.primaries?.indexing?.index_total ?? 0;
 }
 
 async function count(): Promise<number> {
@@ -95,9 +109,9 @@ describe("consumer crash (real Kafka and OpenSearch)", () => {
     child = await startConsumer();
     // Kill it mid-stream: some documents indexed, some offsets not committed yet.
     let indexed = 0;
-    for (let i = 0; i < 600 && indexed < records / 10; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      if (i % 5 === 0) indexed = await count();
+    for (let i = 0; i < 2_400 && indexed < records / 10; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      indexed = await indexedOperations();
     }
     expect(indexed).toBeGreaterThan(0);
     expect(indexed).toBeLessThan(records);
