@@ -94,15 +94,39 @@ interface Result {
   producerMainThreadMsPer1kLogs?: number;
 }
 
-/** User + system CPU seconds of a process (or `pid/task/tid`: one thread) so far (Linux /proc; 0 elsewhere). */
-function cpuSeconds(pid: number | string | undefined): number {
+/** Name and user + system CPU seconds so far of a process (or `pid/task/tid`: one thread); Linux /proc only. */
+function procStat(pid: number | string | undefined): { name: string; cpuSeconds: number } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+    return {
+      name: stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")),
+      cpuSeconds: (Number(fields[11]) + Number(fields[12])) / 100, // utime, stime in clock ticks (USER_HZ = 100)
+    };
   } catch {
-    return 0;
+    return undefined;
   }
+}
+
+/** User + system CPU seconds of a process (or one thread) so far (0 where /proc cannot tell). */
+function cpuSeconds(pid: number | string | undefined): number {
+  return procStat(pid)?.cpuSeconds ?? 0;
+}
+
+/** CPU µs per document, by name, between two readings of CPU seconds by name. */
+function microsPerDoc(after: Record<string, number>, before: Record<string, number>, docs: number) {
+  return Object.fromEntries(
+    Object.entries(after).map(([name, spent]) => [
+      name,
+      Number((((spent - (before[name] ?? 0)) / docs) * 1e6).toFixed(1)),
+    ]),
+  );
+}
+
+function describeMicros(micros: Record<string, number>): string {
+  return Object.entries(micros)
+    .map(([name, spent]) => `${name} ${spent}`)
+    .join(", ");
 }
 
 /**
@@ -623,17 +647,6 @@ async function benchConsumer() {
     }),
   );
   const stackCpu = () => Object.fromEntries(Object.entries(stackPids).map(([name, pid]) => [name, cpuSeconds(pid)]));
-  const stackMicrosPerDoc = (before: Record<string, number>, docs: number) =>
-    Object.fromEntries(
-      Object.entries(stackCpu()).map(([name, spent]) => [
-        name,
-        Number((((spent - (before[name] ?? 0)) / docs) * 1e6).toFixed(1)),
-      ]),
-    );
-  const describeStackCpu = (micros: Record<string, number>) =>
-    Object.entries(micros)
-      .map(([name, spent]) => `${name} ${spent}`)
-      .join(", ");
   /** Sends every document to _bulk `size` per request with `inFlight` requests open; docs/s and the stack's CPU. */
   const ceilingPass = async (round: string, { size, inFlight }: CeilingConfig) => {
     const index = `ceil${run}-${round.replaceAll(" ", "-")}-${size}x${inFlight}`;
@@ -663,11 +676,11 @@ async function benchConsumer() {
       }),
     );
     const rate = records / ((performance.now() - t) / 1000);
-    const stackMicros = stackMicrosPerDoc(cpuBefore, records);
+    const stackMicros = microsPerDoc(stackCpu(), cpuBefore, records);
     await fetch(`${opensearch}/${index}`, { method: "DELETE" }).catch(() => undefined);
     step(
       `ceiling (${round}), _bulk ${size} documents per request, ${inFlight} in flight: ${rate.toFixed(0)} docs/s; ` +
-        `CPU per document (µs): ${describeStackCpu(stackMicros)}`,
+        `CPU per document (µs): ${describeMicros(stackMicros)}`,
     );
     return { rate, stackMicros };
   };
@@ -708,10 +721,9 @@ async function benchConsumer() {
       const groups: Record<string, number> = { main: 0, v8: 0, librdkafka: 0, libuv: 0, other: 0 };
       try {
         for (const tid of readdirSync(`/proc/${consumer.pid}/task`)) {
-          const stat = readFileSync(`/proc/${consumer.pid}/task/${tid}/stat`, "utf8");
-          const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-          const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-          const spent = (Number(fields[11]) + Number(fields[12])) / 100;
+          const thread = procStat(`${consumer.pid}/task/${tid}`);
+          if (thread === undefined) continue;
+          const comm = thread.name;
           const group =
             tid === String(consumer.pid)
               ? "main"
@@ -722,7 +734,7 @@ async function benchConsumer() {
                   : comm.startsWith("libuv")
                     ? "libuv"
                     : "other";
-          groups[group] = (groups[group] ?? 0) + spent;
+          groups[group] = (groups[group] ?? 0) + thread.cpuSeconds;
         }
       } catch {}
       return groups;
@@ -768,19 +780,13 @@ async function benchConsumer() {
     // The statistics count operations (a retried document twice): the documents themselves must all be there.
     const stored = await count(`${indexPrefix}-*`, true);
     if (stored !== records) throw new Error(`the consumer indexed ${stored} documents of ${records}`);
-    const threadsAtEnd = threadCpu();
-    const steadyStackMicros = stackMicrosPerDoc(firstSeen?.stack ?? {}, indexed - (firstSeen?.count ?? 0));
+    const steadyDocs = indexed - (firstSeen?.count ?? 0);
+    const threadMicrosPerDoc = microsPerDoc(threadCpu(), firstSeen?.threads ?? {}, steadyDocs);
+    const steadyStackMicros = microsPerDoc(stackCpu(), firstSeen?.stack ?? {}, steadyDocs);
     consumer.kill("SIGTERM");
     await new Promise((resolve) => consumer.once("exit", resolve));
     await fetch(`${opensearch}/${indexPrefix}-*`, { method: "DELETE" }).catch(() => undefined);
 
-    const steadyDocs = indexed - (firstSeen?.count ?? 0);
-    const threadMicrosPerDoc = Object.fromEntries(
-      Object.entries(threadsAtEnd).map(([group, spent]) => [
-        group,
-        Number((((spent - (firstSeen?.threads[group] ?? 0)) / steadyDocs) * 1e6).toFixed(1)),
-      ]),
-    );
     const result: Drain = {
       seconds: (drainedAt - started) / 1000,
       startSeconds: ((readyAt ?? drainedAt) - started) / 1000,
@@ -796,10 +802,8 @@ async function benchConsumer() {
       `round ${round}: ${result.drainRate.toFixed(0)} docs/s from ready (${result.startSeconds.toFixed(2)} s until ` +
         `ready, first document indexed ${result.firstDocumentSeconds.toFixed(2)} s later), steady ` +
         `${result.steadyRate.toFixed(0)}; consumer CPU per document by thread (µs): ` +
-        Object.entries(threadMicrosPerDoc)
-          .map(([group, micros]) => `${group} ${micros}`)
-          .join(", ") +
-        `; stack CPU per document (µs): ${describeStackCpu(steadyStackMicros)}`,
+        describeMicros(threadMicrosPerDoc) +
+        `; stack CPU per document (µs): ${describeMicros(steadyStackMicros)}`,
     );
     return result;
   }
@@ -873,8 +877,8 @@ async function benchConsumer() {
     );
   console.log(
     `\nCPU per document (µs, medians): consumer ${median(drains.map((drain) => drain.cpuMicrosPerDoc)).toFixed(1)}, ` +
-      `stack under the consumer: ${describeStackCpu(stackMedian(drains.map((drain) => drain.stackMicrosPerDoc)))}; ` +
-      `stack under the ceiling: ${describeStackCpu(stackMedian(ceilingStackCpu))}`,
+      `stack under the consumer: ${describeMicros(stackMedian(drains.map((drain) => drain.stackMicrosPerDoc)))}; ` +
+      `stack under the ceiling: ${describeMicros(stackMedian(ceilingStackCpu))}`,
   );
   const outDir = join(root, ".bench");
   mkdirSync(outDir, { recursive: true });

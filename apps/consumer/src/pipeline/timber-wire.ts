@@ -196,7 +196,7 @@ function putKey(start: number, end: number): void {
   }
   ensure(end - start + 2);
   out[outLen++] = 0x22;
-  for (let i = start; i < end; i++) out[outLen++] = bytes[i] as number;
+  putBytes(start, end);
   out[outLen++] = 0x22;
 }
 
