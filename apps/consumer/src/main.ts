@@ -9,6 +9,7 @@ import {
   redactConfig,
   sinkBufferShortfall,
 } from "@barito-flow/config";
+import { installShutdown } from "@barito-flow/lifecycle";
 import { createLogger } from "@barito-flow/logger";
 import { createConsumerApp } from "./app.js";
 import { RulesFormatError, validateInlineRules } from "./redaction/index.js";
@@ -57,34 +58,16 @@ if (bufferShortfall) logger.warn(bufferShortfall);
 const app = createConsumerApp(config, logger);
 await app.listen(config.metrics.address);
 
-let stopping = false;
-async function shutdown(reason: string, exitCode: number): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  logger.info("shutting down", { reason, timeoutMs: config.shutdownTimeoutMs });
-  setTimeout(() => {
-    logger.error("shutdown timed out, exiting");
-    process.exit(1);
-  }, config.shutdownTimeoutMs + 5_000).unref();
-  try {
-    await app.stop(config.shutdownTimeoutMs);
-  } catch (err) {
-    logger.error("error during shutdown", { err });
-    exitCode ||= 1;
-  }
-  await logger.close();
-  process.exit(exitCode);
-}
-for (const signal of ["SIGTERM", "SIGINT"] as const) {
-  process.on(signal, () => {
-    if (stopping) process.exit(1);
-    void shutdown(signal, 0);
-  });
-}
+const shutdown = installShutdown({
+  stop: (timeoutMs) => app.stop(timeoutMs),
+  timeoutMs: config.shutdownTimeoutMs,
+  logger,
+  flush: () => logger.close(),
+});
 process.on("unhandledRejection", (err) => logger.error("unhandled rejection", { err }));
 
 // BARITO_KAFKA_MAX_RETRY (0 = forever) and BARITO_KAFKA_RETRY_INTERVAL bound the startup attempts.
-for (let attempt = 1; !stopping; attempt++) {
+for (let attempt = 1; !shutdown.stopping; attempt++) {
   try {
     await app.start();
     break;
@@ -92,7 +75,7 @@ for (let attempt = 1; !stopping; attempt++) {
     const { connectMaxRetry, connectRetryIntervalMs } = config.kafka;
     if (connectMaxRetry > 0 && attempt >= connectMaxRetry) {
       logger.error("giving up connecting to Kafka (BARITO_KAFKA_MAX_RETRY reached)", { attempt, err });
-      await shutdown("kafka-unreachable", 1);
+      await shutdown.begin("kafka-unreachable", 1);
     }
     logger.warn("starting the consumer failed, retrying", { attempt, retryInMs: connectRetryIntervalMs, err });
     await sleep(connectRetryIntervalMs);
