@@ -135,6 +135,18 @@ function containerEnv(objects: readonly K8sObject[], container: Json, problems: 
   return sources;
 }
 
+/** The environment the app's container gets from these objects (Secrets that are absent are skipped). */
+export function podEnvironment(objects: readonly K8sObject[], spec: AppSpec): { env: Env; container: Json; pod: Json } {
+  const deployment = findObject(objects, "Deployment", spec.deployment) as Json;
+  const pod = deployment?.spec?.template;
+  const container = pod?.spec?.containers?.find((c: Json) => c.name === spec.container);
+  if (!container) throw new Error(`Deployment/${spec.deployment} has no container "${spec.container}"`);
+  const problems: string[] = [];
+  const env: Env = Object.assign({}, ...containerEnv(objects, container, problems).map((source) => source.values));
+  if (problems.length > 0) throw new Error(problems.join("; "));
+  return { env, container, pod };
+}
+
 function resolvePort(container: Json, port: unknown): number | undefined {
   if (typeof port === "number") return port;
   return container.ports?.find((p: Json) => p.name === port)?.containerPort;
