@@ -266,6 +266,13 @@ describe("the checks catch mistakes", () => {
       /BARITO_KAFKA_TLS_CA_CERT=\/etc\/ssl\/kafka.crt is in no mounted volume/,
     ],
     [
+      "a command the image does not have",
+      (o) => {
+        container(o, consumer).command = ["barito-flow", "consume"];
+      },
+      /the command is \["barito-flow","consume"\]/,
+    ],
+    [
       "a writable root filesystem",
       (o) => {
         container(o, consumer).securityContext.readOnlyRootFilesystem = false;

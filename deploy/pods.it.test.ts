@@ -54,8 +54,8 @@ async function runPod(spec: AppSpec): Promise<Run> {
   // What the kubelet leaves the process after the preStop delay before it sends SIGKILL.
   const stopWithinMs = (pod.spec.terminationGracePeriodSeconds - preStop) * 1_000;
   const input = {
-    // The image's CMD: `barito-flow <app>`, i.e. this main.js.
-    command: [process.execPath, main, spec.app],
+    // `barito-flow` in the image is this main.js; the rest of the manifest's command line as it is.
+    command: [process.execPath, main, ...container.command.slice(1)],
     env: { ...env, PATH: process.env.PATH ?? "/usr/bin:/bin" },
     httpGets,
     tcpPorts: container.ports.map((p: Json) => p.containerPort),

@@ -187,6 +187,13 @@ export function appProblems(objects: readonly K8sObject[], spec: AppSpec): strin
   if (!container) return [`Deployment/${spec.deployment} has no container "${spec.container}"`];
   const say = (problem: string) => problems.push(`${spec.app}: ${problem}`);
 
+  // The command line of the image: `barito-flow <app>`.
+  if (JSON.stringify(container.command) !== JSON.stringify(["barito-flow", spec.app]) || container.args !== undefined) {
+    say(
+      `the command is ${JSON.stringify([...(container.command ?? []), ...(container.args ?? [])])}, expected ["barito-flow","${spec.app}"]`,
+    );
+  }
+
   // Variables: known names, secrets only from Secrets, valid values (the app's own loader decides).
   const sources = containerEnv(objects, container, problems);
   const env: Env = {};
