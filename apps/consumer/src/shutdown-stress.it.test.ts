@@ -59,9 +59,9 @@ async function shutDownOnce(plan: Plan, iteration: number): Promise<{ status: nu
   expect(await until(consumer.ready, 30_000, 50)).toBe(true);
   const progressAtStart = (await indexedOperations()) ?? 0;
   if (plan.moment === "mid-drain")
-    await until(async () => (await indexedOperations()) > progressAtStart + 20_000, 60_000, 100);
+    expect(await until(async () => (await indexedOperations()) > progressAtStart + 20_000, 60_000, 100)).toBe(true);
   if (plan.moment === "after-drain")
-    await until(async () => (await indexedOperations()) >= progressAtStart + records, 180_000, 250);
+    expect(await until(async () => (await indexedOperations()) >= progressAtStart + records, 180_000, 250)).toBe(true);
   await sleep(plan.delayMs);
   const target = plan.signals === "group" ? "group" : "process";
   consumer.signal("SIGTERM", target);
