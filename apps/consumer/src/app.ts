@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { type Server, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { ConsumerConfig } from "@barito-flow/config";
+import { type ConsumerConfig, consumerFetchProperties } from "@barito-flow/config";
 import {
   connectionFromSettings,
   createBatchConsumer,
@@ -124,6 +124,7 @@ export function createConsumerApp(
           librdkafka: {
             "partition.assignment.strategy": "cooperative-sticky",
             "heartbeat.interval.ms": settings.heartbeatIntervalMs,
+            ...consumerFetchProperties(settings.prefetchBytes),
             ...(settings.groupInstanceId ? { "group.instance.id": settings.groupInstanceId } : {}),
           },
         }),

@@ -2,10 +2,13 @@
 // The consumer process: the only place that reads the environment, opens ports and handles signals.
 // Usage: node dist/main.js [consumer|c] [--check-config]
 import { setTimeout as sleep } from "node:timers/promises";
+import { getHeapStatistics } from "node:v8";
 import {
   ConfigError,
   type ConsumerConfig,
+  containerMemoryLimit,
   loadConsumerConfig,
+  memoryBudgetProblem,
   redactConfig,
   sinkBufferShortfall,
 } from "@barito-flow/config";
@@ -38,6 +41,12 @@ try {
     process.exit(2);
   }
   throw err;
+}
+const memoryBudget = config.consumer.memoryBudgetBytes ?? containerMemoryLimit();
+const overBudget = memoryBudgetProblem(config, getHeapStatistics().heap_size_limit, memoryBudget);
+if (overBudget) {
+  console.error(`BARITO_CONSUMER_MEMORY_BUDGET: ${overBudget}`);
+  process.exit(2);
 }
 const logger = createLogger({
   level: config.log.level,
