@@ -3,7 +3,18 @@
 // npm/pnpm from the npm registry. Saved as a tarball in the user cache, so each machine builds it once.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { docker, dockerClient, formatMb, formatSeconds, ImagesError, type Log, repoRoot, stream } from "./engine.ts";
@@ -67,8 +78,9 @@ export function baseTarball(): string {
 function baseCurrent(): boolean {
   return ALL_IMAGES.every(
     (tag) =>
-      docker(["image", "inspect", "--format", `{{index .Config.Labels "${RECIPE_LABEL}"}}`, tag], { allowFailure: true }).stdout.trim() ===
-      recipe(),
+      docker(["image", "inspect", "--format", `{{index .Config.Labels "${RECIPE_LABEL}"}}`, tag], {
+        allowFailure: true,
+      }).stdout.trim() === recipe(),
   );
 }
 
@@ -93,7 +105,8 @@ function run(command: string, args: string[], options: { cwd?: string } = {}): s
 
 async function debootstrap(rootfs: string, log: Log): Promise<void> {
   const debootstrapBin = ["/usr/sbin/debootstrap", "/sbin/debootstrap"].find((p) => existsSync(p));
-  if (!debootstrapBin) throw new ImagesError("debootstrap_missing", "debootstrap is needed: apt-get install debootstrap");
+  if (!debootstrapBin)
+    throw new ImagesError("debootstrap_missing", "debootstrap is needed: apt-get install debootstrap");
   let retrieved = 0;
   await stream(debootstrapBin, ["--variant=minbase", SUITE, rootfs, MIRROR], log, {
     prefix: "  debootstrap: ",
@@ -105,7 +118,14 @@ async function debootstrap(rootfs: string, log: Log): Promise<void> {
     },
   });
   // Trim what a container never uses; the dpkg/apt settings keep later apt-get installs as lean.
-  for (const dir of ["var/cache/apt/archives", "var/lib/apt/lists", "usr/share/man", "usr/share/info", "usr/share/locale", "var/log"]) {
+  for (const dir of [
+    "var/cache/apt/archives",
+    "var/lib/apt/lists",
+    "usr/share/man",
+    "usr/share/info",
+    "usr/share/locale",
+    "var/log",
+  ]) {
     spawnSync("find", [join(rootfs, dir), "-mindepth", "1", "-type", "f", "-delete"]);
   }
   spawnSync("find", [join(rootfs, "usr/share/doc"), "-type", "f", "!", "-name", "copyright", "-delete"]);
@@ -138,7 +158,10 @@ function prepareNodeContext(context: string, log: Log): void {
   for (const alias of ["pn", "pnpx", "pnx"]) rmSync(join(pnpmDir, alias), { force: true });
   renameSync(pnpmDir, join(context, "pnpm"));
   rmSync(pnpmPrefix, { recursive: true, force: true });
-  copyFileSync(process.env.NODE_EXTRA_CA_CERTS || "/etc/ssl/certs/ca-certificates.crt", join(context, "ca-certificates.crt"));
+  copyFileSync(
+    process.env.NODE_EXTRA_CA_CERTS || "/etc/ssl/certs/ca-certificates.crt",
+    join(context, "ca-certificates.crt"),
+  );
 }
 
 async function buildBase(log: Log): Promise<void> {
@@ -152,7 +175,15 @@ async function buildBase(log: Log): Promise<void> {
     run("tar", ["-C", rootfs, "--numeric-owner", "-cf", rootTar, "."]);
     rmSync(rootfs, { recursive: true, force: true });
     log(`base: docker import ${DEBIAN_IMAGE} (${formatMb(statSync(rootTar).size)} tar)`);
-    docker(["import", "--change", 'CMD ["bash"]', "--change", `LABEL ${RECIPE_LABEL}=${recipe()}`, rootTar, DEBIAN_IMAGE]);
+    docker([
+      "import",
+      "--change",
+      'CMD ["bash"]',
+      "--change",
+      `LABEL ${RECIPE_LABEL}=${recipe()}`,
+      rootTar,
+      DEBIAN_IMAGE,
+    ]);
     rmSync(rootTar);
     log(`base: ${DEBIAN_IMAGE} ready in ${formatSeconds(Date.now() - started)}`);
 
@@ -160,10 +191,30 @@ async function buildBase(log: Log): Promise<void> {
     const context = join(scratch, "node-context");
     mkdirSync(context);
     prepareNodeContext(context, log);
-    for (const [target, tag] of [["runtime", RUNTIME_IMAGE], ["full", BASE_IMAGE]] as const) {
+    for (const [target, tag] of [
+      ["runtime", RUNTIME_IMAGE],
+      ["full", BASE_IMAGE],
+    ] as const) {
       await stream(
         dockerClient(),
-        ["build", "--network", "host", "--progress", "plain", "--build-arg", `DEBIAN_IMAGE=${DEBIAN_IMAGE}`, "--label", `${RECIPE_LABEL}=${recipe()}`, "--target", target, "-f", DOCKERFILE, "-t", tag, context],
+        [
+          "build",
+          "--network",
+          "host",
+          "--progress",
+          "plain",
+          "--build-arg",
+          `DEBIAN_IMAGE=${DEBIAN_IMAGE}`,
+          "--label",
+          `${RECIPE_LABEL}=${recipe()}`,
+          "--target",
+          target,
+          "-f",
+          DOCKERFILE,
+          "-t",
+          tag,
+          context,
+        ],
         log,
         { prefix: `  base ${target}: `, filter: (line) => /^#\d+ (\[|DONE|ERROR)|^#\d+ [0-9.]+ (v\d|npm )/.test(line) },
       );
@@ -201,7 +252,8 @@ export async function ensureBase(log: Log, options: { rebuild?: boolean } = {}):
   renameSync(partial, tarball);
   // Tarballs of earlier recipes would only fill the disk: the name of the current one is all that is ever loaded.
   for (const old of readdirSync(imagesCacheDir())) {
-    if (/^base-.*\.tar$/.test(old) && join(imagesCacheDir(), old) !== tarball) rmSync(join(imagesCacheDir(), old), { force: true });
+    if (/^base-.*\.tar$/.test(old) && join(imagesCacheDir(), old) !== tarball)
+      rmSync(join(imagesCacheDir(), old), { force: true });
   }
   log(`base: cached (${formatMb(statSync(tarball).size)}); later builds on this machine load it instead`);
   return { image: BASE_IMAGE, how: "built", ms: Date.now() - started };

@@ -50,7 +50,10 @@ export function docker(args: string[], options: { input?: string; allowFailure?:
   if (result.error) throw new ImagesError("docker_missing", `cannot run ${dockerClient()}: ${result.error.message}`);
   const out = { status: result.status ?? 1, stdout: result.stdout, stderr: result.stderr };
   if (out.status !== 0 && !options.allowFailure) {
-    throw new ImagesError("docker_failed", `docker ${args.join(" ")} failed (exit ${out.status}): ${out.stderr.trim()}`);
+    throw new ImagesError(
+      "docker_failed",
+      `docker ${args.join(" ")} failed (exit ${out.status}): ${out.stderr.trim()}`,
+    );
   }
   return out;
 }

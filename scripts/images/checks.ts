@@ -1,0 +1,359 @@
+// `pnpm images test` and scripts/images/images.it.test.ts: the built images against the running local stack.
+// Logs go in through the producer container (REST and gRPC+zstd), are read back from OpenSearch as the consumer
+// container indexed them, and both containers are stopped the way an orchestrator does (docker stop = SIGTERM).
+import { randomBytes } from "node:crypto";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { zstdCompressSync, zstdDecompressSync } from "node:zlib";
+import { imageTag } from "./build.ts";
+import {
+  freePorts,
+  inspect,
+  logsTail,
+  mib,
+  peakMemoryBytes,
+  removeContainer,
+  runContainer,
+  search,
+  stopContainer,
+  waitFor,
+  waitHealthy,
+} from "./containers.ts";
+import { docker, type Log, repoRoot } from "./engine.ts";
+
+/** The memory budgets of issue 13: the containers run under them, never above. */
+export const MEMORY_LIMITS = { producer: "256m", consumer: "512m" } as const;
+/** BARITO_SHUTDOWN_TIMEOUT's default; `docker stop` waits a little longer before SIGKILL (as compose's 40 s). */
+const SHUTDOWN_TIMEOUT_S = 30;
+const STOP_GRACE_S = 40;
+/** Logs sent just before the consumer is stopped, so that it is stopped with work in hand. */
+const LOAD_BATCHES = 40;
+const LOAD_BATCH_SIZE = 500;
+
+export const CHECK_NAMES = [
+  "producer container turns healthy (HEALTHCHECK)",
+  "consumer container turns healthy (HEALTHCHECK)",
+  "both containers run as a non-root user",
+  "seed README POST /produce body is indexed",
+  "seed README POST /produce_batch body is indexed",
+  "gRPC ProduceBatch with zstd is indexed",
+  "docker stop: consumer exits 0 within the shutdown timeout while draining",
+  "docker stop: producer exits 0 within the shutdown timeout",
+  "every acknowledged log is indexed exactly once",
+  "memory limits 256m/512m applied, no OOM kill",
+] as const;
+export type CheckName = (typeof CHECK_NAMES)[number];
+
+export interface CheckResult {
+  name: CheckName;
+  ok: boolean;
+  detail: string;
+}
+
+export interface CheckOptions {
+  kafkaBrokers?: string;
+  openSearchUrl?: string;
+}
+
+// The seed README's request bodies (barito-flow's POST /produce and /produce_batch examples). Only es_index_prefix
+// differs: the index is shared by every run on this OpenSearch, so each run reads back its own.
+function seedProduce(indexPrefix: string) {
+  return {
+    context: seedContext(indexPrefix),
+    timestamp: "optional timestamp here",
+    content: { hello: "world", key: "value", num: 100 },
+  };
+}
+function seedProduceBatch(indexPrefix: string) {
+  return { context: seedContext(indexPrefix), items: [{ content: { timber_num: 1 } }, { content: { timber_num: 2 } }] };
+}
+function seedContext(indexPrefix: string) {
+  return {
+    kafka_topic: "kafka_topic",
+    kafka_partition: 1,
+    kafka_replication_factor: 1,
+    es_index_prefix: indexPrefix,
+    es_document_type: "es_document_type",
+    app_max_tps: 100,
+    app_secret: "app_secret",
+  };
+}
+
+async function post(url: string, body: unknown): Promise<{ status: number; text: string }> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, text: await response.text() };
+}
+
+interface ProducerClient {
+  produceBatch(request: unknown): Promise<{ topic: string }>;
+}
+
+/** ProduceBatch through Connect's gRPC client with zstd, as the producer's own tests call it. */
+async function grpcProduceBatch(baseUrl: string, indexPrefix: string, marker: string): Promise<string> {
+  // Resolved from the producer's dependencies: the repository root does not depend on Connect or the proto package.
+  const fromProducer = createRequire(join(repoRoot, "apps", "producer", "package.json"));
+  const { createClient } = fromProducer("@connectrpc/connect") as {
+    createClient: (service: unknown, transport: unknown) => ProducerClient;
+  };
+  const { createGrpcTransport } = fromProducer("@connectrpc/connect-node") as {
+    createGrpcTransport: (options: unknown) => unknown;
+  };
+  const { Producer } = fromProducer("@barito-flow/proto") as { Producer: unknown };
+  const zstd = {
+    name: "zstd",
+    compress: async (bytes: Uint8Array) => new Uint8Array(zstdCompressSync(bytes)),
+    decompress: async (bytes: Uint8Array, readMaxBytes: number) =>
+      new Uint8Array(zstdDecompressSync(bytes, { maxOutputLength: readMaxBytes })),
+  };
+  const client = createClient(
+    Producer,
+    createGrpcTransport({ baseUrl, sendCompression: zstd, acceptCompression: [zstd] }),
+  );
+  const reply = await client.produceBatch({
+    context: {
+      kafkaTopic: "kafka_topic",
+      kafkaPartition: 1,
+      kafkaReplicationFactor: 1,
+      esIndexPrefix: indexPrefix,
+      appMaxTps: 100,
+    },
+    items: [1, 2, 3].map((n) => ({ content: { grpc_marker: marker, n } })),
+  });
+  return reply.topic;
+}
+
+export async function runImageChecks(log: Log, options: CheckOptions = {}): Promise<CheckResult[]> {
+  const brokers = options.kafkaBrokers ?? process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
+  const os = options.openSearchUrl ?? process.env.OPENSEARCH_URL ?? "http://127.0.0.1:9200";
+  const run = randomBytes(4).toString("hex");
+  const prefix = `img${run}-`;
+  const indexPrefix = `img${run}`;
+  const indices = `${indexPrefix}-*`;
+  const names = { producer: `barito-images-test-${run}-producer`, consumer: `barito-images-test-${run}-consumer` };
+  const drainerName = `${names.consumer}-2`;
+  const results = new Map<CheckName, CheckResult>();
+  const record = (name: CheckName, ok: boolean, detail: string): void => {
+    results.set(name, { name, ok, detail });
+    log(`${ok ? "PASS" : "FAIL"} ${name}: ${detail}`);
+  };
+  const [rest, grpc, producerMetrics, consumerMetrics, drainerMetrics] = await freePorts(5);
+  const shared = {
+    BARITO_KAFKA_BROKERS: brokers,
+    BARITO_KAFKA_TOPIC_PREFIX: prefix,
+    BARITO_NEW_TOPIC_EVENT: `${prefix}new_topic_events`,
+    LOG_LEVEL: "info",
+  };
+  const consumerEnv = (metricsPort: number | undefined) => ({
+    ...shared,
+    EXPORTER_PORT: `127.0.0.1:${metricsPort}`,
+    BARITO_KAFKA_GROUP_ID: `images-test-${run}`,
+    BARITO_ELASTICSEARCH_URLS: os,
+    // The test's topic appears after the consumer started; find it within seconds, not the default 30 s.
+    BARITO_CONSUMER_TOPIC_RESCAN_INTERVAL: "2s",
+  });
+  const ids: Record<string, string> = {};
+  const peaks: Record<string, number | undefined> = {};
+  const notePeak = (key: string, id: string | undefined) => {
+    const value = id ? peakMemoryBytes(id) : undefined;
+    if (value !== undefined) peaks[key] = Math.max(peaks[key] ?? 0, value);
+  };
+  log(
+    `images test: run ${run}, topic prefix ${prefix}, group images-test-${run}, index ${indices}, Kafka ${brokers}, OpenSearch ${os}`,
+  );
+
+  try {
+    ids.producer = runContainer({
+      name: names.producer,
+      image: imageTag("producer"),
+      memory: MEMORY_LIMITS.producer,
+      env: {
+        ...shared,
+        BARITO_PRODUCER_REST: `127.0.0.1:${rest}`,
+        BARITO_PRODUCER_GRPC: `127.0.0.1:${grpc}`,
+        EXPORTER_PORT: `127.0.0.1:${producerMetrics}`,
+      },
+    });
+    ids.consumer = runContainer({
+      name: names.consumer,
+      image: imageTag("consumer"),
+      memory: MEMORY_LIMITS.consumer,
+      env: consumerEnv(consumerMetrics),
+    });
+    const health = await Promise.allSettled([waitHealthy(names.producer, 90_000), waitHealthy(names.consumer, 90_000)]);
+    for (const [i, app] of (["producer", "consumer"] as const).entries()) {
+      const outcome = health[i] as PromiseSettledResult<number>;
+      record(
+        `${app} container turns healthy (HEALTHCHECK)`,
+        outcome.status === "fulfilled",
+        outcome.status === "fulfilled" ? `healthy after ${outcome.value.toFixed(1)} s` : String(outcome.reason),
+      );
+    }
+    if (health.some((h) => h.status === "rejected")) throw new Error("a container never became healthy");
+
+    const users = (["producer", "consumer"] as const).map((app) => {
+      const exec = spawnId(names[app]);
+      return { app, uid: exec, configured: inspect(names[app]).user };
+    });
+    record(
+      "both containers run as a non-root user",
+      users.every((u) => u.uid !== "0" && u.uid !== "" && u.configured !== "" && u.configured !== "root"),
+      users.map((u) => `${u.app}: uid ${u.uid} (USER ${u.configured || "unset"})`).join(", "),
+    );
+
+    const base = `http://127.0.0.1:${rest}`;
+    const single = await post(`${base}/produce`, seedProduce(indexPrefix));
+    const batch = await post(`${base}/produce_batch`, seedProduceBatch(indexPrefix));
+    const marker = `grpc-${run}`;
+    const grpcTopic = await grpcProduceBatch(`http://127.0.0.1:${grpc}`, indexPrefix, marker).catch(
+      (e: Error) => `error: ${e.message}`,
+    );
+    const found = async (query: unknown, n: number) =>
+      waitFor(async () => {
+        const r = await search(os, indices, query);
+        return r.total >= n ? r : undefined;
+      }, 60_000);
+    const singleHit = await found({ term: { "hello.keyword": "world" } }, 1);
+    record(
+      "seed README POST /produce body is indexed",
+      single.status === 200 &&
+        singleHit?.total === 1 &&
+        singleHit.hits[0]?._source.num === 100 &&
+        singleHit.hits[0]?._source.key === "value",
+      `HTTP ${single.status} ${single.text}; found ${singleHit?.total ?? 0} document(s)${singleHit?.hits[0] ? ` in ${singleHit.hits[0]._index}: ${JSON.stringify(singleHit.hits[0]._source)}` : ""}`,
+    );
+    const batchHit = await found({ exists: { field: "timber_num" } }, 2);
+    const nums = (batchHit?.hits ?? []).map((h) => h._source.timber_num).sort();
+    record(
+      "seed README POST /produce_batch body is indexed",
+      batch.status === 200 && batchHit?.total === 2 && JSON.stringify(nums) === "[1,2]",
+      `HTTP ${batch.status} ${batch.text}; found timber_num ${JSON.stringify(nums)}`,
+    );
+    const grpcHit = await found({ term: { "grpc_marker.keyword": marker } }, 3);
+    record(
+      "gRPC ProduceBatch with zstd is indexed",
+      grpcTopic === `${prefix}kafka_topic_logs` && grpcHit?.total === 3,
+      `reply topic ${grpcTopic}; found ${grpcHit?.total ?? 0} of 3 documents`,
+    );
+
+    // Stop with work in hand: a burst the consumer is still indexing when SIGTERM arrives.
+    let acknowledged = 0;
+    const loadMarker = `load-${run}`;
+    const sends = Array.from({ length: LOAD_BATCHES }, (_, b) =>
+      post(`${base}/produce_batch`, {
+        context: seedContext(indexPrefix),
+        items: Array.from({ length: LOAD_BATCH_SIZE }, (_, i) => ({
+          content: { load: loadMarker, seq: b * LOAD_BATCH_SIZE + i, message: `log ${b}/${i} ${"x".repeat(150)}` },
+        })),
+      }).then((r) => {
+        if (r.status === 200) acknowledged += LOAD_BATCH_SIZE;
+      }),
+    );
+    for (let i = 0; i < sends.length; i += 8) await Promise.all(sends.slice(i, i + 8));
+    const indexedAtStop = (await search(os, indices, { term: { "load.keyword": loadMarker } }, 0)).total;
+    notePeak("consumer", ids.consumer);
+    notePeak("producer", ids.producer);
+    log(
+      `load: ${acknowledged} of ${LOAD_BATCHES * LOAD_BATCH_SIZE} logs acknowledged; ${indexedAtStop} indexed when the consumer gets SIGTERM`,
+    );
+    const consumerStop = stopContainer(names.consumer, STOP_GRACE_S);
+    record(
+      "docker stop: consumer exits 0 within the shutdown timeout while draining",
+      consumerStop.exitCode === 0 && consumerStop.seconds <= SHUTDOWN_TIMEOUT_S + 5,
+      `exit ${consumerStop.exitCode} after ${consumerStop.seconds.toFixed(1)} s (timeout ${SHUTDOWN_TIMEOUT_S} s, ${indexedAtStop}/${acknowledged} indexed at SIGTERM, OOMKilled ${consumerStop.oomKilled})${consumerStop.exitCode === 0 ? "" : `; last log lines:\n${logsTail(names.consumer)}`}`,
+    );
+    notePeak("producer", ids.producer);
+    const producerStop = stopContainer(names.producer, STOP_GRACE_S);
+    record(
+      "docker stop: producer exits 0 within the shutdown timeout",
+      producerStop.exitCode === 0 && producerStop.seconds <= SHUTDOWN_TIMEOUT_S + 5,
+      `exit ${producerStop.exitCode} after ${producerStop.seconds.toFixed(1)} s (OOMKilled ${producerStop.oomKilled})${producerStop.exitCode === 0 ? "" : `; last log lines:\n${logsTail(names.producer)}`}`,
+    );
+
+    // What the stopped consumer had not committed, a second consumer of the same group picks up.
+    ids.drainer = runContainer({
+      name: drainerName,
+      image: imageTag("consumer"),
+      memory: MEMORY_LIMITS.consumer,
+      env: consumerEnv(drainerMetrics),
+    });
+    const drained = await waitFor(
+      async () => {
+        const r = await search(os, indices, { term: { "load.keyword": loadMarker } }, 0);
+        return r.total >= acknowledged ? r.total : undefined;
+      },
+      120_000,
+      1000,
+    );
+    const dupes = await duplicateSeqs(os, indices, loadMarker);
+    notePeak("consumer", ids.drainer);
+    const drainerStop = stopContainer(drainerName, STOP_GRACE_S);
+    const total = (await search(os, indices, { term: { "load.keyword": loadMarker } }, 0)).total;
+    record(
+      "every acknowledged log is indexed exactly once",
+      acknowledged === LOAD_BATCHES * LOAD_BATCH_SIZE && drained !== undefined && total === acknowledged && dupes === 0,
+      `${total} documents for ${acknowledged} acknowledged logs, ${dupes} seq value(s) indexed more than once; second consumer stopped with exit ${drainerStop.exitCode} after ${drainerStop.seconds.toFixed(1)} s`,
+    );
+  } catch (error) {
+    log(`images test: stopped early: ${(error as Error).message}`);
+  } finally {
+    const states = Object.entries({ producer: names.producer, consumer: names.consumer, drainer: drainerName }).map(
+      ([key, name]) => {
+        try {
+          return { key, state: inspect(name) };
+        } catch {
+          return { key, state: undefined };
+        }
+      },
+    );
+    const ran = states.filter((s) => s.state !== undefined);
+    const limitsOk =
+      ran.length >= 2 &&
+      ran.every((s) => s.state?.memoryLimit === (s.key === "producer" ? 256 : 512) * 1048576 && !s.state?.oomKilled);
+    record(
+      "memory limits 256m/512m applied, no OOM kill",
+      limitsOk,
+      ran
+        .map(
+          (s) =>
+            `${s.key}: limit ${mib(s.state?.memoryLimit)}, OOMKilled ${s.state?.oomKilled}, cgroup peak ${mib(peaks[s.key === "drainer" ? "consumer" : s.key])}`,
+        )
+        .join("; "),
+    );
+    for (const name of [names.producer, names.consumer, drainerName]) removeContainer(name);
+  }
+  return CHECK_NAMES.map(
+    (name) => results.get(name) ?? { name, ok: false, detail: "not reached (see the lines above)" },
+  );
+}
+
+function spawnId(container: string): string {
+  return docker(["exec", container, "id", "-u"], { allowFailure: true }).stdout.trim();
+}
+
+/** seq values held by more than one document (a terms aggregation with min_doc_count 2). */
+async function duplicateSeqs(os: string, indices: string, marker: string): Promise<number> {
+  const response = await fetch(`${os}/${indices}/_search?ignore_unavailable=true&allow_no_indices=true`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      size: 0,
+      query: { term: { "load.keyword": marker } },
+      aggs: { dupes: { terms: { field: "seq", size: 1000, min_doc_count: 2 } } },
+    }),
+  });
+  const body = (await response.json()) as { aggregations?: { dupes: { buckets: unknown[] } } };
+  return body.aggregations?.dupes.buckets.length ?? -1;
+}
+
+export function printSummary(results: CheckResult[], log: Log): boolean {
+  const failed = results.filter((r) => !r.ok);
+  log("");
+  log("images test summary");
+  for (const r of results) log(`  ${r.ok ? "PASS" : "FAIL"}  ${r.name}`);
+  log(`${results.length - failed.length} passed, ${failed.length} failed`);
+  return failed.length === 0;
+}
