@@ -92,7 +92,7 @@ export async function buildImages(log: Log, options: BuildOptions = {}): Promise
         repoRoot,
       ],
       log,
-      { prefix: `  ${app}: `, filter: progressFilter() },
+      { prefix: `  ${app}: `, filter: progressFilter(), maxLineLength: 160 },
     );
     const bytes = imageSize(tag);
     images.push({ app, tag, bytes });

@@ -244,7 +244,8 @@ export async function runImageChecks(log: Log, options: CheckOptions = {}): Prom
     const loadMarker = `load-${run}`;
     const sends = Array.from({ length: LOAD_BATCHES }, (_, b) =>
       post(`${base}/produce_batch`, {
-        context: seedContext(indexPrefix),
+        // Its own app (topic) with room for the burst: the seed's app_max_tps of 100 admits 1,000 logs per window.
+        context: { ...seedContext(indexPrefix), kafka_topic: "load_topic", app_max_tps: 100_000 },
         items: Array.from({ length: LOAD_BATCH_SIZE }, (_, i) => ({
           content: { load: loadMarker, seq: b * LOAD_BATCH_SIZE + i, message: `log ${b}/${i} ${"x".repeat(150)}` },
         })),
@@ -253,7 +254,10 @@ export async function runImageChecks(log: Log, options: CheckOptions = {}): Prom
       }),
     );
     for (let i = 0; i < sends.length; i += 8) await Promise.all(sends.slice(i, i + 8));
-    const indexedAtStop = (await search(os, indices, { term: { "load.keyword": loadMarker } }, 0)).total;
+    // SIGTERM once the consumer has started on the burst (it finds the new topic within its rescan interval).
+    const loadCount = async () => (await search(os, indices, { term: { "load.keyword": loadMarker } }, 0)).total;
+    const indexedAtStop =
+      (await waitFor(async () => ((await loadCount()) > 0 ? loadCount() : undefined), 30_000, 100)) ?? 0;
     notePeak("consumer", ids.consumer);
     notePeak("producer", ids.producer);
     log(

@@ -118,6 +118,8 @@ export async function newProject(
       PRODUCER_GRPC_PORT: String(ports.grpc),
       PRODUCER_METRICS_PORT: String(ports.producerMetrics),
       CONSUMER_METRICS_PORT: String(ports.consumerMetrics),
+      // The check's topic is created after the consumer started: find it in seconds, not the default 30 s.
+      BARITO_CONSUMER_TOPIC_RESCAN_INTERVAL: process.env.BARITO_CONSUMER_TOPIC_RESCAN_INTERVAL || "2s",
     },
   };
 }
@@ -183,7 +185,7 @@ export interface ComposeResult {
 }
 
 export const COMPOSE_CHECK_NAMES = [
-  "docker-compose up brings every service up (healthy or running)",
+  "docker-compose up brings the pipeline up (both apps ready)",
   "seed README bodies sent to the compose producer are indexed by the compose consumer",
   "docker-compose down -v removes the project",
 ] as const;

@@ -66,7 +66,13 @@ export function stream(
   command: string,
   args: string[],
   log: Log,
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; prefix?: string; filter?: (line: string) => boolean } = {},
+  options: {
+    cwd?: string;
+    env?: NodeJS.ProcessEnv;
+    prefix?: string;
+    filter?: (line: string) => boolean;
+    maxLineLength?: number;
+  } = {},
 ): Promise<void> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(command, args, {
@@ -83,7 +89,9 @@ export function stream(
       for (const line of lines) {
         tail.push(line);
         if (tail.length > 40) tail.shift();
-        if (line.trim() !== "" && (options.filter?.(line) ?? true)) log(`${options.prefix ?? ""}${line}`);
+        if (line.trim() === "" || !(options.filter?.(line) ?? true)) continue;
+        const max = options.maxLineLength ?? Number.POSITIVE_INFINITY;
+        log(`${options.prefix ?? ""}${line.length > max ? `${line.slice(0, max)}...` : line}`);
       }
     };
     child.stdout.on("data", onData);
