@@ -31,9 +31,11 @@ const LOAD_BATCHES = 40;
 const LOAD_BATCH_SIZE = 500;
 
 export const CHECK_NAMES = [
+  "both images validate a configuration (barito-flow APP --check-config)",
   "producer container turns healthy (HEALTHCHECK)",
   "consumer container turns healthy (HEALTHCHECK)",
   "both containers run as a non-root user",
+  "both containers answer /readyz with 200 on the local stack",
   "seed README POST /produce body is indexed",
   "seed README POST /produce_batch body is indexed",
   "gRPC ProduceBatch with zstd is indexed",
@@ -166,6 +168,37 @@ export async function runImageChecks(log: Log, options: CheckOptions = {}): Prom
   );
 
   try {
+    const checked = (["producer", "consumer"] as const).map((app) => {
+      const out = docker(
+        [
+          "run",
+          "--rm",
+          "--network",
+          "host",
+          "-e",
+          `BARITO_KAFKA_BROKERS=${brokers}`,
+          imageTag(app),
+          "barito-flow",
+          app,
+          "--check-config",
+        ],
+        {
+          allowFailure: true,
+        },
+      );
+      return {
+        app,
+        status: out.status,
+        said: `${out.stdout}${out.stderr}`.trim().split("\n").pop()?.slice(0, 160) ?? "",
+      };
+    });
+    record(
+      CHECK_NAMES[0],
+      checked.every((c) => c.status === 0 && c.said.includes("configuration is valid")),
+      checked.map((c) => `${c.app}: exit ${c.status}, ${c.said}`).join("; "),
+    );
+    // Health is timed from `docker run`: on vfs the engine copies the image's files for each container first.
+    const runAt = Date.now();
     ids.producer = runContainer({
       name: names.producer,
       image: imageTag("producer"),
@@ -183,7 +216,10 @@ export async function runImageChecks(log: Log, options: CheckOptions = {}): Prom
       memory: MEMORY_LIMITS.consumer,
       env: consumerEnv(consumerMetrics),
     });
-    const health = await Promise.allSettled([waitHealthy(names.producer, 90_000), waitHealthy(names.consumer, 90_000)]);
+    const health = await Promise.allSettled([
+      waitHealthy(names.producer, 90_000, runAt),
+      waitHealthy(names.consumer, 90_000, runAt),
+    ]);
     for (const [i, app] of (["producer", "consumer"] as const).entries()) {
       const outcome = health[i] as PromiseSettledResult<number>;
       record(
@@ -202,6 +238,20 @@ export async function runImageChecks(log: Log, options: CheckOptions = {}): Prom
       "both containers run as a non-root user",
       users.every((u) => u.uid !== "0" && u.uid !== "" && u.configured !== "" && u.configured !== "root"),
       users.map((u) => `${u.app}: uid ${u.uid} (USER ${u.configured || "unset"})`).join(", "),
+    );
+
+    const ready = await Promise.all(
+      [producerMetrics, consumerMetrics].map((port) =>
+        waitFor(async () => {
+          const r = await fetch(`http://127.0.0.1:${port}/readyz`);
+          return r.status === 200 ? r.status : undefined;
+        }, 60_000),
+      ),
+    );
+    record(
+      "both containers answer /readyz with 200 on the local stack",
+      ready.every((status) => status === 200),
+      `producer ${ready[0] ?? "not ready in 60 s"}, consumer ${ready[1] ?? "not ready in 60 s"}`,
     );
 
     const base = `http://127.0.0.1:${rest}`;
@@ -293,7 +343,7 @@ export async function runImageChecks(log: Log, options: CheckOptions = {}): Prom
       1000,
     );
     const dupes = await duplicateSeqs(os, indices, loadMarker);
-    notePeak("consumer", ids.drainer);
+    notePeak("drainer", ids.drainer);
     const drainerStop = stopContainer(drainerName, STOP_GRACE_S);
     const total = (await search(os, indices, { term: { "load.keyword": loadMarker } }, 0)).total;
     record(
@@ -323,7 +373,7 @@ export async function runImageChecks(log: Log, options: CheckOptions = {}): Prom
       ran
         .map(
           (s) =>
-            `${s.key}: limit ${mib(s.state?.memoryLimit)}, OOMKilled ${s.state?.oomKilled}, cgroup peak ${mib(peaks[s.key === "drainer" ? "consumer" : s.key])}`,
+            `${s.key}: limit ${mib(s.state?.memoryLimit)}, OOMKilled ${s.state?.oomKilled}, cgroup peak ${mib(peaks[s.key])}`,
         )
         .join("; "),
     );

@@ -67,8 +67,7 @@ export function logsTail(name: string, lines = 15): string {
 }
 
 /** Polls the engine's HEALTHCHECK state; resolves with the seconds it took, or throws with the container's log. */
-export async function waitHealthy(name: string, timeoutMs: number): Promise<number> {
-  const started = Date.now();
+export async function waitHealthy(name: string, timeoutMs: number, started = Date.now()): Promise<number> {
   for (;;) {
     const state = inspect(name);
     if (state.health === "healthy") return (Date.now() - started) / 1000;
