@@ -17,7 +17,7 @@ import {
 import { join } from "node:path";
 import { bundleDir, ensureBundle, lockedBundle } from "../stack/artifacts.ts";
 import { loadConfig } from "../stack/config.ts";
-import { ensureBase } from "./base.ts";
+import { BASE_IMAGE, ensureBase, RUNTIME_IMAGE } from "./base.ts";
 import { buildImages, missingImages } from "./build.ts";
 import { freePorts, search, sleep, waitFor } from "./containers.ts";
 import { dockerEnv, formatSeconds, ImagesError, type Log, repoRoot, stream } from "./engine.ts";
@@ -111,6 +111,8 @@ export async function newProject(
     ports,
     env: {
       COMPOSE_PROJECT_NAME: name,
+      BARITO_NODE_IMAGE: BASE_IMAGE,
+      BARITO_RUNTIME_IMAGE: RUNTIME_IMAGE,
       STACK_KAFKA_PORT: String(ports.kafka),
       STACK_OPENSEARCH_PORT: String(ports.opensearch),
       STACK_REDIS_PORT: String(ports.redis),
