@@ -20,6 +20,7 @@ import { loadConfig } from "../stack/config.ts";
 import { BASE_IMAGE, ensureBase, RUNTIME_IMAGE } from "./base.ts";
 import { buildImages, missingImages } from "./build.ts";
 import { freePorts, search, sleep, waitFor } from "./containers.ts";
+import { post, seedProduce, seedProduceBatch } from "./requests.ts";
 import { dockerEnv, formatSeconds, ImagesError, type Log, repoRoot, stream } from "./engine.ts";
 
 const FILES = ["-f", join(repoRoot, "docker-compose.yml"), "-f", join(repoRoot, "docker-compose.local.yml")];
@@ -237,31 +238,9 @@ export async function composeCheck(log: Log): Promise<ComposeResult> {
 
     started = Date.now();
     const indexPrefix = `compose${project.name.slice(-6)}`;
-    const context = {
-      kafka_topic: "kafka_topic",
-      kafka_partition: 1,
-      kafka_replication_factor: 1,
-      es_index_prefix: indexPrefix,
-      es_document_type: "es_document_type",
-      app_max_tps: 100,
-      app_secret: "app_secret",
-    };
-    const send = (path: string, body: unknown) =>
-      fetch(`${rest}${path}`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(body),
-      }).then((r) => r.status);
     const statuses = [
-      await send("/produce", {
-        context,
-        timestamp: "optional timestamp here",
-        content: { hello: "world", key: "value", num: 100 },
-      }),
-      await send("/produce_batch", {
-        context,
-        items: [{ content: { timber_num: 1 } }, { content: { timber_num: 2 } }],
-      }),
+      (await post(`${rest}/produce`, seedProduce(indexPrefix))).status,
+      (await post(`${rest}/produce_batch`, seedProduceBatch(indexPrefix))).status,
     ];
     const found = await waitFor(
       async () => {
