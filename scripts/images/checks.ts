@@ -32,7 +32,7 @@ export const CHECK_NAMES = [
   "both images validate a configuration (barito-flow APP --check-config)",
   "producer container turns healthy (HEALTHCHECK)",
   "consumer container turns healthy (HEALTHCHECK)",
-  "both containers run as a non-root user",
+  "both containers run as a non-root user on a read-only root filesystem",
   "both containers answer /readyz with 200 on the local stack",
   "seed README POST /produce body is indexed",
   "seed README POST /produce_batch body is indexed",
@@ -159,12 +159,15 @@ export async function runImageChecks(log: Log, options: CheckOptions = {}): Prom
 
     const users = (["producer", "consumer"] as const).map((app) => {
       const exec = spawnId(names[app]);
-      return { app, uid: exec, configured: inspect(names[app]).user };
+      const state = inspect(names[app]);
+      return { app, uid: exec, configured: state.user, readOnly: state.readOnlyRootfs };
     });
     record(
-      "both containers run as a non-root user",
-      users.every((u) => u.uid !== "0" && u.uid !== "" && u.configured !== "" && u.configured !== "root"),
-      users.map((u) => `${u.app}: uid ${u.uid} (USER ${u.configured || "unset"})`).join(", "),
+      "both containers run as a non-root user on a read-only root filesystem",
+      users.every((u) => u.uid !== "0" && u.uid !== "" && u.configured !== "" && u.configured !== "root" && u.readOnly),
+      users
+        .map((u) => `${u.app}: uid ${u.uid} (USER ${u.configured || "unset"}, read-only root ${u.readOnly})`)
+        .join(", "),
     );
 
     const ready = await Promise.all(

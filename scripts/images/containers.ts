@@ -30,10 +30,14 @@ export interface RunSpec {
   env: Record<string, string>;
 }
 
-/** Detached, on the host's network (the engine has no bridge), memory+swap capped so the limit is the limit. */
+/**
+ * Detached, on the host's network (the engine has no bridge), memory+swap capped so the limit is the limit, and
+ * locked down as deploy/ runs the apps: read-only root filesystem, no privilege escalation.
+ */
 export function runContainer(spec: RunSpec): string {
   const envArgs = Object.entries(spec.env).flatMap(([key, value]) => ["-e", `${key}=${value}`]);
   const args = ["run", "-d", "--name", spec.name, "--network", "host", "--memory", spec.memory];
+  args.push("--read-only", "--security-opt", "no-new-privileges");
   args.push("--memory-swap", spec.memory, ...envArgs, spec.image);
   return docker(args).stdout.trim();
 }
@@ -49,12 +53,13 @@ export interface ContainerState {
   oomKilled: boolean;
   user: string;
   memoryLimit: number;
+  readOnlyRootfs: boolean;
 }
 
 export function inspect(name: string): ContainerState {
   const format =
     '{"status":{{json .State.Status}},"health":{{if .State.Health}}{{json .State.Health.Status}}{{else}}null{{end}},' +
-    '"exitCode":{{.State.ExitCode}},"oomKilled":{{.State.OOMKilled}},"user":{{json .Config.User}},"memoryLimit":{{.HostConfig.Memory}}}';
+    '"exitCode":{{.State.ExitCode}},"oomKilled":{{.State.OOMKilled}},"user":{{json .Config.User}},"memoryLimit":{{.HostConfig.Memory}},"readOnlyRootfs":{{.HostConfig.ReadonlyRootfs}}}';
   const parsed = JSON.parse(docker(["inspect", "--format", format, name]).stdout) as ContainerState & {
     health: string | null;
   };
