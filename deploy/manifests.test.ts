@@ -266,9 +266,16 @@ describe("the checks catch mistakes", () => {
       /BARITO_KAFKA_TLS_CA_CERT=\/etc\/ssl\/kafka.crt is in no mounted volume/,
     ],
     [
+      "a command that replaces the image's init",
+      (o) => {
+        container(o, consumer).command = ["barito-flow"];
+      },
+      /the command is \["barito-flow","barito-flow","consumer"\]/,
+    ],
+    [
       "a command the image does not have",
       (o) => {
-        container(o, consumer).command = ["barito-flow", "consume"];
+        container(o, consumer).args = ["barito-flow", "consume"];
       },
       /the command is \["barito-flow","consume"\]/,
     ],

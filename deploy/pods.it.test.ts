@@ -55,7 +55,7 @@ async function runPod(spec: AppSpec): Promise<Run> {
   const stopWithinMs = (pod.spec.terminationGracePeriodSeconds - preStop) * 1_000;
   const input = {
     // `barito-flow` in the image is this main.js; the rest of the manifest's command line as it is.
-    command: [process.execPath, main, ...container.command.slice(1)],
+    command: [process.execPath, main, ...container.args.slice(1)],
     env: { ...env, PATH: process.env.PATH ?? "/usr/bin:/bin" },
     httpGets,
     tcpPorts: container.ports.map((p: Json) => p.containerPort),

@@ -136,13 +136,22 @@ function containerEnv(objects: readonly K8sObject[], container: Json, problems: 
 }
 
 /** The environment the app's container gets from these objects (Secrets that are absent are skipped). */
+/** NODE_OPTIONS as the image sets it (Dockerfile `ENV NODE_OPTIONS="..."`): the one place the V8 heap is sized. */
+export function imageNodeOptions(): string {
+  return /^ENV NODE_OPTIONS="([^"]*)"/m.exec(source("Dockerfile"))?.[1] ?? "";
+}
+
+/** The container's environment as the pod gets it: the image's NODE_OPTIONS, then the manifest's variables. */
 export function podEnvironment(objects: readonly K8sObject[], spec: AppSpec): { env: Env; container: Json; pod: Json } {
   const deployment = findObject(objects, "Deployment", spec.deployment) as Json;
   const pod = deployment?.spec?.template;
   const container = pod?.spec?.containers?.find((c: Json) => c.name === spec.container);
   if (!container) throw new Error(`Deployment/${spec.deployment} has no container "${spec.container}"`);
   const problems: string[] = [];
-  const env: Env = Object.assign({}, ...containerEnv(objects, container, problems).map((source) => source.values));
+  const env: Env = Object.assign(
+    { NODE_OPTIONS: imageNodeOptions() },
+    ...containerEnv(objects, container, problems).map((source) => source.values),
+  );
   if (problems.length > 0) throw new Error(problems.join("; "));
   return { env, container, pod };
 }
@@ -187,8 +196,9 @@ export function appProblems(objects: readonly K8sObject[], spec: AppSpec): strin
   if (!container) return [`Deployment/${spec.deployment} has no container "${spec.container}"`];
   const say = (problem: string) => problems.push(`${spec.app}: ${problem}`);
 
-  // The command line of the image: `barito-flow <app>`.
-  if (JSON.stringify(container.command) !== JSON.stringify(["barito-flow", spec.app]) || container.args !== undefined) {
+  // The command line of the image: `barito-flow <app>` as arguments of its entry point (tini), which a `command`
+  // would replace: Node would be PID 1, whose signals to itself the kernel ignores.
+  if (JSON.stringify(container.args) !== JSON.stringify(["barito-flow", spec.app]) || container.command !== undefined) {
     say(
       `the command is ${JSON.stringify([...(container.command ?? []), ...(container.args ?? [])])}, expected ["barito-flow","${spec.app}"]`,
     );
@@ -273,10 +283,12 @@ export function appProblems(objects: readonly K8sObject[], spec: AppSpec): strin
     );
   }
   if (!resources.requests?.cpu) say("no CPU request");
-  const nodeOptions = (container.env ?? []).find((v: Json) => v.name === "NODE_OPTIONS")?.value ?? "";
-  const percentage = Number(/--max-old-space-size-percentage=(\d+)/.exec(nodeOptions)?.[1]);
+  // The image sizes V8's heap from the limit; a pod that sets NODE_OPTIONS replaces that.
+  const percentage = Number(/--max-old-space-size-percentage=(\d+)/.exec(imageNodeOptions())?.[1]);
   if (!(percentage > 0 && percentage < 100))
-    say("NODE_OPTIONS does not size the heap with --max-old-space-size-percentage");
+    say("the image's NODE_OPTIONS does not size the heap with --max-old-space-size-percentage");
+  if ((container.env ?? []).some((v: Json) => v.name === "NODE_OPTIONS"))
+    say("NODE_OPTIONS is set in the pod, replacing the image's heap sizing");
 
   // Security.
   const podSecurity = podSpec.securityContext ?? {};
