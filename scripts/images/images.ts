@@ -1,6 +1,7 @@
 // `pnpm images <command>`: the container images of the two apps, built and checked on this machine.
 //   build [--rebuild-base]   base image (made once, cached), then barito-flow/producer and /consumer:<version>+latest
 //   test                     the built images against the running local stack (pass/fail per check)
+//   memory [consumer|producer] the memory budgets at production volume in the containers (1M records / logs)
 //   compose check|up|down    the docker-compose pipeline on images built here (docker-compose.local.yml)
 //   engine start|stop|status dockerd for this checkout (started only when none answers; stopped only if ours)
 // Env: BARITO_NODE_IMAGE/BARITO_RUNTIME_IMAGE build on given images instead of the local base (e.g. the official
@@ -10,6 +11,7 @@ import { buildImages, missingImages, printBuildSummary } from "./build.ts";
 import { printSummary, runImageChecks } from "./checks.ts";
 import { composeCheck, composeDown, composeUp, printComposeSummary } from "./compose.ts";
 import { engineAnswers, engineFiles, ensureEngine, formatSeconds, ImagesError, stopEngine } from "./engine.ts";
+import { consumerMemoryCheck, type MemoryResult, producerMemoryCheck } from "./memory.ts";
 
 const log = (line: string): void => console.log(line === "" ? "" : `[images] ${line}`);
 const [command = "help", sub, ...rest] = process.argv.slice(2);
@@ -57,6 +59,24 @@ async function main(): Promise<number> {
       log(`test done in ${formatSeconds(Date.now() - started)}`);
       return ok ? 0 : 1;
     }
+    case "memory": {
+      const results = await withEngine(async () => {
+        const missing = missingImages();
+        if (missing.length > 0) printBuildSummary(await buildImages(log), log);
+        const wanted = sub ? [sub] : ["consumer", "producer"];
+        const checks = { consumer: consumerMemoryCheck, producer: producerMemoryCheck } as const;
+        const done: MemoryResult[] = [];
+        for (const app of wanted) {
+          const check = checks[app as keyof typeof checks];
+          if (!check) throw new ImagesError("usage", "usage: pnpm images memory [consumer|producer]");
+          done.push(await check(log));
+        }
+        return done;
+      });
+      for (const result of results) log(`${result.ok ? "PASS" : "FAIL"} ${result.app} memory budget: ${result.detail}`);
+      log(`memory done in ${formatSeconds(Date.now() - started)}`);
+      return results.every((result) => result.ok) ? 0 : 1;
+    }
     case "compose": {
       if (sub === "up") {
         // The engine stays up with the project: it is left running for the user (stop: pnpm images engine stop).
@@ -98,7 +118,7 @@ async function main(): Promise<number> {
     }
     default:
       console.log(
-        "usage: pnpm images build [--rebuild-base] | test | compose check|up|down | engine start|stop|status | base [--rebuild]",
+        "usage: pnpm images build [--rebuild-base] | test | memory [consumer|producer] | compose check|up|down | engine start|stop|status | base [--rebuild]",
       );
       return command === "help" ? 0 : 2;
   }
