@@ -14,6 +14,7 @@ import { getRequestListener } from "@hono/node-server";
 import { Hono } from "hono";
 import { watchKafka } from "./kafka-health.js";
 import type { ProducerMetrics } from "./metrics.js";
+import { createInFlightBudget } from "./produce/in-flight.js";
 import { ProduceError } from "./produce/produce-error.js";
 import type { LogPublisher, RateLimiter, TopicAdmin } from "./produce/ports.js";
 import { createProducerService } from "./produce/producer-service.js";
@@ -53,6 +54,10 @@ export interface ProducerApp {
 export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
   const { config, logger, publisher, admin, rateLimiter, metrics } = deps;
   const shutdown = new AbortController();
+  const budget = createInFlightBudget({
+    maxBytes: config.producer.maxInflightBytes,
+    maxRecords: config.producer.maxInflightRecords,
+  });
   let inFlight = 0;
   let idle: (() => void) | undefined;
 
@@ -89,20 +94,27 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
     },
   });
 
-  // Counts requests so shutdown can wait for them, and refuses new ones once shutdown began.
-  async function tracked<T>(run: () => Promise<T>): Promise<T> {
+  // Counts requests so shutdown can wait for them, and refuses new ones once shutdown began. Not async: an async
+  // function would keep `run` (and through it the parsed request) alive until Kafka answers.
+  function tracked<T>(run: () => Promise<T>): Promise<T> {
     if (shutdown.signal.aborted) {
-      throw new ProduceError("SHUTTING_DOWN", "the producer is shutting down; retry on another instance", {
-        retryAfterMs: 1000,
-      });
+      return Promise.reject(
+        new ProduceError("SHUTTING_DOWN", "the producer is shutting down; retry on another instance", {
+          retryAfterMs: 1000,
+        }),
+      );
     }
     inFlight++;
+    let pending: Promise<T>;
     try {
-      return await run();
-    } finally {
+      pending = run();
+    } catch (err) {
+      pending = Promise.reject(err);
+    }
+    return pending.finally(() => {
       inFlight--;
       if (inFlight === 0) idle?.();
-    }
+    });
   }
   const service = {
     produce: (...args: Parameters<typeof core.produce>) => tracked(() => core.produce(...args)),
@@ -137,6 +149,7 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
     readMaxBytes: config.producer.grpcMaxRecvMsgSize,
     interceptors: [timing],
     shutdownSignal: shutdown.signal,
+    budget,
     onHandlerFailure: (err: unknown) => logger.error("RPC handler failed", { err }),
   };
 
@@ -154,6 +167,7 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
   const restFastPath = config.producer.restEnabled
     ? createRestFastPath({
         service,
+        budget,
         maxBodyBytes: config.producer.grpcMaxRecvMsgSize,
         onUnexpected,
         onRequest: (route, status, seconds) => metrics.observeRequest("rest", route, String(status), seconds),
@@ -171,6 +185,7 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
     fastPath: (serveWithBody) => {
       const grpcFastPath = createGrpcFastPath({
         service,
+        budget,
         readMaxBytes: config.producer.grpcMaxRecvMsgSize,
         onUnexpected,
         onCall: (route, status, seconds) => metrics.observeRequest("grpc", route, status, seconds),

@@ -84,6 +84,9 @@ async function runServer(config: ProducerConfig): Promise<void> {
     ...connectionFromSettings(config.kafka, logger.child({ component: "kafka" })),
     maxMessageBytes: config.producer.maxMessageBytes,
     deliveryTimeoutMs: config.producer.requestTimeoutMs,
+    // Sized to the in-flight cap (packages/config: kafkaQueue), so librdkafka never refuses a request's records.
+    maxQueuedKbytes: config.producer.kafkaQueue.maxKbytes,
+    maxQueuedRecords: config.producer.kafkaQueue.maxMessages,
   });
   const admin = createKafkaAdmin(connectionFromSettings(config.kafka, logger.child({ component: "kafka-admin" })));
   const primaryChannel: RateLimitChannel = {

@@ -142,13 +142,19 @@ function produceBatch(
       headers[i] = message.headers;
     }
   }
-  return new Promise<void>((resolve, reject) => {
-    // A synchronous refusal throws here, which rejects the promise.
+  // The callback closes over the resolvers only: a closure inside a promise executor would keep `values` (this
+  // whole batch) alive until its last acknowledgement, although librdkafka copied it during the call.
+  const { promise, resolve, reject } = Promise.withResolvers<void>();
+  try {
     client.produceBatch(topic, -1, values, keys, headers, (error) => {
       if (error) reject(error);
       else resolve();
     });
-  });
+  } catch (error) {
+    // A synchronous refusal (a full local queue).
+    reject(error);
+  }
+  return promise;
 }
 
 /**
@@ -341,31 +347,38 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): MessagePub
       );
     },
 
-    async publish(topic: string, records: readonly OutgoingRecord[]): Promise<void> {
-      assertTopicName(topic);
-      const messages = toNativeMessages(records, maxMessageBytes);
-      if (closed) throw new KafkaError("CLOSED", "publisher is closed", { retriable: true });
-      if (producer === undefined) {
-        throw new KafkaError("BROKER_UNAVAILABLE", "not connected to Kafka yet", { retriable: true });
-      }
-      if (messages.length === 0) return;
+    // Not async: an async function keeps its parameters and locals (the records, their native copies' sources)
+    // alive until Kafka answers, while librdkafka has copied them the moment they were produced.
+    publish(topic: string, records: readonly OutgoingRecord[]): Promise<void> {
+      let pending: Promise<void>;
       try {
-        // Backstop: librdkafka expires records on a periodic scan, which can overshoot message.timeout.ms; the
-        // caller's bound is kept regardless (a record may still land later: at-least-once, as with any timeout).
+        assertTopicName(topic);
+        const messages = toNativeMessages(records, maxMessageBytes);
+        if (closed) throw new KafkaError("CLOSED", "publisher is closed", { retriable: true });
+        if (producer === undefined) {
+          throw new KafkaError("BROKER_UNAVAILABLE", "not connected to Kafka yet", { retriable: true });
+        }
+        if (messages.length === 0) return Promise.resolve();
         const client = internalClientOf(producer);
-        await settleWithin(
+        pending =
           client === undefined
             ? producer.send({ topic, messages }).then(() => undefined)
-            : produceAll(client, topic, messages),
-          deliveryTimeoutMs + 2_000,
-          () =>
-            new KafkaError("TIMEOUT", `publish to ${topic}: not acknowledged within ${deliveryTimeoutMs} ms`, {
-              retriable: true,
-            }),
-        );
+            : produceAll(client, topic, messages);
       } catch (error) {
-        throw toKafkaError(error, `publish to ${topic}`);
+        return Promise.reject(error instanceof KafkaError ? error : toKafkaError(error, `publish to ${topic}`));
       }
+      // Backstop: librdkafka expires records on a periodic scan, which can overshoot message.timeout.ms; the
+      // caller's bound is kept regardless (a record may still land later: at-least-once, as with any timeout).
+      return settleWithin(
+        pending,
+        deliveryTimeoutMs + 2_000,
+        () =>
+          new KafkaError("TIMEOUT", `publish to ${topic}: not acknowledged within ${deliveryTimeoutMs} ms`, {
+            retriable: true,
+          }),
+      ).catch((error: unknown) => {
+        throw toKafkaError(error, `publish to ${topic}`);
+      });
     },
 
     isConnected() {
