@@ -29,7 +29,7 @@ import { createRpcNodeHandler } from "./transport/rpc-node-handler.js";
 export interface ProducerAppDeps {
   config: ProducerConfig;
   logger: Logger;
-  publisher: LogPublisher & { flush?(timeoutMs?: number): Promise<void> };
+  publisher: LogPublisher & { flush?(timeoutMs?: number): Promise<void>; close?(timeoutMs?: number): Promise<void> };
   admin: TopicAdmin & { ping(): Promise<boolean> };
   rateLimiter: RateLimiter;
   metrics: ProducerMetrics;
@@ -46,8 +46,12 @@ export interface ProducerApp {
   /** Starts the listeners; resolves with the bound ports (useful with port 0). */
   listen(addresses: ListenAddresses): Promise<{ rest?: number; grpc: number; metrics?: number }>;
   readiness(): Readiness;
-  /** Graceful stop: readiness off, stop accepting, finish in-flight requests, flush Kafka. */
-  close(timeoutMs: number): Promise<void>;
+  /**
+   * Graceful stop within `timeoutMs`: readiness off, stop accepting, finish in-flight requests, flush Kafka. Requests
+   * Kafka has not acknowledged by the deadline are answered with a retryable 503 (their records may still land: at
+   * least once). `drained` is false when that happened, i.e. the stop was cut short.
+   */
+  close(timeoutMs: number): Promise<{ drained: boolean }>;
 }
 
 /** Composes the produce path with its four protocols, health and metrics. Touches no env and no signals. */
@@ -251,21 +255,39 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
     async close(timeoutMs) {
       shutdown.abort();
       const deadline = Date.now() + timeoutMs;
+      // Room kept before the deadline to answer the requests Kafka did not acknowledge in time.
+      const answerMs = Math.min(2_000, Math.floor(timeoutMs / 4));
+      const until = (end: number) =>
+        new Promise<void>((resolve) => {
+          idle = resolve;
+          setTimeout(resolve, Math.max(0, end - Date.now())).unref();
+        });
       for (const server of servers) server.close();
       for (const session of sessions) session.close();
-      if (inFlight > 0) {
-        await new Promise<void>((resolve) => {
-          idle = resolve;
-          setTimeout(resolve, Math.max(0, deadline - Date.now())).unref();
-        });
-      }
+      if (inFlight > 0) await until(deadline - answerMs);
       kafka.stop();
       await topics.close();
-      await publisher.flush?.(Math.max(1000, deadline - Date.now())).catch((err: unknown) => {
+      let flushed = true;
+      await publisher.flush?.(Math.max(0, deadline - answerMs - Date.now())).catch((err: unknown) => {
+        flushed = false;
         logger.warn("Kafka flush at shutdown failed", { err });
       });
+      const unanswered = inFlight;
+      if (unanswered > 0 || !flushed) {
+        // Fails every publish still waiting (a retryable CLOSED), so each such request gets its 503 now.
+        await publisher.close?.(0);
+        if (inFlight > 0) await until(deadline);
+        // The answers were just written; let them leave before the connections are cut.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
       for (const server of servers) if ("closeAllConnections" in server) server.closeAllConnections();
-      logger.info("producer stopped", { inFlightAbandoned: inFlight });
+      const drained = unanswered === 0 && flushed;
+      logger.info("producer stopped", {
+        drained,
+        answeredAtDeadline: unanswered - inFlight,
+        inFlightAbandoned: inFlight,
+      });
+      return { drained };
     },
   };
 }

@@ -282,6 +282,16 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): MessagePub
   let closing: Promise<void> | undefined;
   let attempt: Promise<void> | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
+  // Rejecters of the publishes not yet settled, failed by `close()` when Kafka never acknowledged them.
+  const unsettled = new Set<(error: unknown) => void>();
+  let nativeCalls = 0;
+  /** Runs a call that occupies libuv's thread pool, counted until the native work ends (not a JS timeout). */
+  function native<T>(call: () => Promise<T>): Promise<T> {
+    nativeCalls++;
+    return call().finally(() => {
+      nativeCalls--;
+    });
+  }
 
   async function connectOnce(): Promise<void> {
     const kafkaJS = await loadKafkaJS();
@@ -369,16 +379,17 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): MessagePub
       }
       // Backstop: librdkafka expires records on a periodic scan, which can overshoot message.timeout.ms; the
       // caller's bound is kept regardless (a record may still land later: at-least-once, as with any timeout).
-      return settleWithin(
+      const settled = Promise.withResolvers<void>();
+      unsettled.add(settled.reject);
+      settleWithin(
         pending,
         deliveryTimeoutMs + 2_000,
         () =>
           new KafkaError("TIMEOUT", `publish to ${topic}: not acknowledged within ${deliveryTimeoutMs} ms`, {
             retriable: true,
           }),
-      ).catch((error: unknown) => {
-        throw toKafkaError(error, `publish to ${topic}`);
-      });
+      ).then(settled.resolve, (error: unknown) => settled.reject(toKafkaError(error, `publish to ${topic}`)));
+      return settled.promise.finally(() => unsettled.delete(settled.reject));
     },
 
     isConnected() {
@@ -386,15 +397,20 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): MessagePub
     },
 
     async flush(timeoutMs = 10_000) {
-      if (producer === undefined) return;
+      const current = producer;
+      if (current === undefined) return;
       try {
-        await producer.flush({ timeout: timeoutMs });
+        await native(() => current.flush({ timeout: timeoutMs }));
       } catch (error) {
         throw toKafkaError(error, "flush");
       }
     },
 
-    close() {
+    nativeCallRunning() {
+      return nativeCalls > 0;
+    },
+
+    close(timeoutMs = 10_000) {
       closing ??= (async () => {
         closed = true;
         if (retryTimer !== undefined) clearTimeout(retryTimer);
@@ -404,11 +420,25 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): MessagePub
         producer = undefined;
         if (current === undefined) return;
         try {
-          await current.flush({ timeout: 10_000 });
+          await native(() => current.flush({ timeout: Math.max(0, timeoutMs) }));
         } catch (error) {
-          logger.warn("kafka publisher closed with undelivered records", { err: toKafkaError(error, "flush") });
+          const stranded = unsettled.size;
+          logger.warn("kafka publisher closed with undelivered records", {
+            err: toKafkaError(error, "flush"),
+            publishesFailed: stranded,
+          });
+          const failure = new KafkaError(
+            "CLOSED",
+            "the publisher closed before Kafka acknowledged these records; some may still have been written",
+            { retriable: true },
+          );
+          for (const reject of unsettled) reject(failure);
+          unsettled.clear();
+          // disconnect() would flush again for 5 s before destroying the client, on the thread pool the process's
+          // exit waits for; the client (and what librdkafka still holds) goes with the process instead.
+          return;
         }
-        await current.disconnect().catch((error: unknown) => {
+        await native(() => current.disconnect()).catch((error: unknown) => {
           logger.warn("kafka publisher disconnect failed", { err: toKafkaError(error, "disconnect") });
         });
         logger.info("kafka publisher closed");
