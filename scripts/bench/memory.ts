@@ -366,14 +366,22 @@ export async function benchMemory(): Promise<void> {
   const sections: Section[] = [];
   // Baseline first, then this tree: the Kafka the two share starts each section in the same state.
   if (baseline) sections.push(await producerMemory(resolve(baseline), "baseline"));
-  // BENCH_MEMORY_ENV="NAME=value,...": extra environment for this tree's producer (e.g. another cap or NODE_OPTIONS).
-  const extraEnv = Object.fromEntries(
-    (process.env.BENCH_MEMORY_ENV ?? "")
-      .split(",")
-      .filter(Boolean)
-      .map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]),
-  );
-  sections.push(await producerMemory(root, "this tree", extraEnv));
+  // BENCH_MEMORY_ENV="NAME=value,...": extra environment for this tree's producer (e.g. another cap or NODE_OPTIONS);
+  // several variants separated by ";" give one column each. Values may not contain "," or ";".
+  const variants = (process.env.BENCH_MEMORY_ENV ?? "").split(";");
+  // A variant may start with "label:" to name its column.
+  for (const entry of variants) {
+    const named = /^([^=:]+):(.*)$/.exec(entry);
+    const variant = named ? (named[2] as string) : entry;
+    const extraEnv = Object.fromEntries(
+      variant
+        .split(",")
+        .filter(Boolean)
+        .map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]),
+    );
+    const label = named ? (named[1] as string) : variant === "" ? "this tree" : `this tree, ${variant}`;
+    sections.push(await producerMemory(root, label, extraEnv));
+  }
   console.log(
     `\nmachine: ${availableParallelism()} CPUs, ${mb(totalmem() / 1024)} MB; Node ${process.versions.node}; Kafka ${brokers}`,
   );

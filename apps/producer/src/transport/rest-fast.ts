@@ -103,13 +103,13 @@ export function createRestFastPath(options: RestFastPathOptions) {
 
     const started = performance.now();
     const reservation = budget?.open();
-    // Refused before a byte of the body is buffered; what the client still sends is read and dropped until the
-    // connection closes after the answer.
+    // Refused before a byte of the body is kept. The declared body (at most maxBodyBytes) is then read and dropped,
+    // so the connection stays usable and a client still sending sees the answer instead of a reset.
     if (reservation !== undefined && declared !== undefined) {
       try {
         reservation.reserve(Number(declared));
       } catch (err) {
-        refuseEarly(res, route, started, err, reservation);
+        refuseEarly(res, route, started, err, reservation, false);
         req.resume();
         return true;
       }
@@ -146,7 +146,8 @@ export function createRestFastPath(options: RestFastPathOptions) {
         } catch (err) {
           tooLarge = true;
           chunks = undefined;
-          refuseEarly(res, route, started, err, reservation);
+          // A chunked body has no bound: its unread rest is left on a connection closed after the answer.
+          refuseEarly(res, route, started, err, reservation, true);
           req.pause();
           return;
         }
@@ -171,13 +172,20 @@ export function createRestFastPath(options: RestFastPathOptions) {
     return true;
   };
 
-  /** OVERLOADED before the body was read: answered at once, and the connection closed after the answer. */
-  function refuseEarly(res: ServerResponse, route: string, started: number, err: unknown, reservation: Reservation) {
+  /** OVERLOADED before the body was kept: answered at once. */
+  function refuseEarly(
+    res: ServerResponse,
+    route: string,
+    started: number,
+    err: unknown,
+    reservation: Reservation,
+    close: boolean,
+  ) {
     reservation.release();
     if (err instanceof ProduceError) {
       answer(res, route, started, err.httpStatus, errorBody(err.code, err.message, [...err.details]), {
         ...(err.retryAfterMs === undefined ? {} : { "retry-after": String(retryAfterSeconds(err.retryAfterMs)) }),
-        connection: "close",
+        ...(close ? { connection: "close" } : {}),
       });
       return;
     }

@@ -203,8 +203,9 @@ async function reclassifyFrameworkErrors(
 
 /**
  * The request body as connect reads it, each chunk reserved before it is kept. A declared Content-Length is reserved
- * before the first byte is read; when it does not fit, nothing is read: connect answers the error (UNAVAILABLE,
- * `barito-error-code: OVERLOADED`) and an HTTP/1.1 connection is closed after the answer, the body still unread.
+ * before the first byte is read; when it does not fit, connect answers the error at once (UNAVAILABLE,
+ * `barito-error-code: OVERLOADED`) and the body is dropped as it arrives. A body without a declared length that
+ * outgrows the budget is refused the same way and its HTTP/1.1 connection closed (its rest has no bound).
  */
 async function* meteredBody(
   req: NodeRequest,
@@ -218,7 +219,7 @@ async function* meteredBody(
   try {
     if (declared > 0 && declared <= readMaxBytes) reservation.reserve(declared);
   } catch (err) {
-    if (req.httpVersionMajor === 1) (res as ServerResponse).setHeader("connection", "close");
+    // The declared body (within readMaxBytes) is read and dropped: the connection stays usable.
     req.resume();
     throw toConnectError(err);
   }
