@@ -32,6 +32,8 @@ export interface PhaseResult {
   refused?: number;
   failed?: number;
   logsPerSecond?: number;
+  /** How the process ended when it died during the phase (e.g. V8's heap limit reached). */
+  died?: string;
 }
 
 /** One column of the table: a build of an app and its phases. */
@@ -83,8 +85,16 @@ export async function measurePeak<T>(
   }, 20);
   try {
     const value = await run();
-    const endKb = statusKb(pid, "VmRSS");
-    return { peakKb: Math.max(hwm ? statusKb(pid, "VmHWM") : 0, sampled, endKb), endKb, value };
+    // A process that died during the phase has only its sampled peak left.
+    const read = (field: "VmRSS" | "VmHWM") => {
+      try {
+        return statusKb(pid, field);
+      } catch {
+        return 0;
+      }
+    };
+    const endKb = read("VmRSS");
+    return { peakKb: Math.max(hwm ? read("VmHWM") : 0, sampled, endKb), endKb, value };
   } finally {
     clearInterval(sampler);
   }
@@ -106,8 +116,9 @@ export function printTable(sections: readonly Section[]): void {
       const cells = columns.map((c) => {
         const p = c.phases.find((x) => x.phase === phase);
         if (!p) return " | ";
-        const answers =
-          p.ok === undefined
+        const answers = p.died
+          ? `died (${p.died})`
+          : p.ok === undefined
             ? `end ${p.endRssMb}`
             : `${p.ok} / ${p.refused ?? 0} / ${p.failed ?? 0}; ${Math.round(p.logsPerSecond ?? 0)}/s`;
         return `${p.peakRssMb} | ${answers}`;
@@ -328,6 +339,12 @@ export async function producerMemory(
       agent.destroy();
       for (const session of sessions) session.destroy();
       const { ok, refused, failed, seconds } = measured.value;
+      const died = producer.exitCode ?? producer.signalCode;
+      if (died !== null) {
+        phases.push({ phase: load.name, peakRssMb: mb(measured.peakKb), endRssMb: 0, died: String(died) });
+        step(`${build}: the producer died during ${load.name} (${died}); the section ends here`);
+        return { app: "producer", build, phases };
+      }
       phases.push({
         phase: load.name,
         peakRssMb: mb(measured.peakKb),
@@ -353,6 +370,16 @@ export async function producerMemory(
 
 // ------------------------------------------------------------------------------------------------------ entry
 
+/** "NAME=value,NAME=value" as an environment. */
+function parseEnv(text: string): Record<string, string> {
+  return Object.fromEntries(
+    text
+      .split(",")
+      .filter(Boolean)
+      .map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]),
+  );
+}
+
 /** Builds the producer of this tree unless BENCH_SKIP_BUILD=1; a baseline tree must be built beforehand. */
 export async function benchMemory(): Promise<void> {
   if (process.env.BENCH_SKIP_BUILD !== "1") {
@@ -365,7 +392,9 @@ export async function benchMemory(): Promise<void> {
   const baseline = process.env.BENCH_MEMORY_BASELINE;
   const sections: Section[] = [];
   // Baseline first, then this tree: the Kafka the two share starts each section in the same state.
-  if (baseline) sections.push(await producerMemory(resolve(baseline), "baseline"));
+  // BENCH_MEMORY_BASELINE_ENV: extra environment for the baseline's producer (same format as one variant below).
+  const baselineEnv = parseEnv(process.env.BENCH_MEMORY_BASELINE_ENV ?? "");
+  if (baseline) sections.push(await producerMemory(resolve(baseline), "baseline", baselineEnv));
   // BENCH_MEMORY_ENV="NAME=value,...": extra environment for this tree's producer (e.g. another cap or NODE_OPTIONS);
   // several variants separated by ";" give one column each. Values may not contain "," or ";".
   const variants = (process.env.BENCH_MEMORY_ENV ?? "").split(";");
@@ -373,12 +402,7 @@ export async function benchMemory(): Promise<void> {
   for (const entry of variants) {
     const named = /^([^=:]+):(.*)$/.exec(entry);
     const variant = named ? (named[2] as string) : entry;
-    const extraEnv = Object.fromEntries(
-      variant
-        .split(",")
-        .filter(Boolean)
-        .map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]),
-    );
+    const extraEnv = parseEnv(variant);
     const label = named ? (named[1] as string) : variant === "" ? "this tree" : `this tree, ${variant}`;
     sections.push(await producerMemory(root, label, extraEnv));
   }
