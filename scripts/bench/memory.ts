@@ -339,6 +339,8 @@ export async function producerMemory(
       agent.destroy();
       for (const session of sessions) session.destroy();
       const { ok, refused, failed, seconds } = measured.value;
+      // A crashed process may take a moment to be reaped (writing its core): give failures time to show as a death.
+      if (failed > 0) await Promise.race([exited, sleep(3_000)]);
       const died = producer.exitCode ?? producer.signalCode;
       if (died !== null) {
         phases.push({ phase: load.name, peakRssMb: mb(measured.peakKb), endRssMb: 0, died: String(died) });

@@ -62,6 +62,7 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
     maxBytes: config.producer.maxInflightBytes,
     maxRecords: config.producer.maxInflightRecords,
   });
+  metrics.watchInFlight(budget.usage);
   let inFlight = 0;
   let idle: (() => void) | undefined;
 

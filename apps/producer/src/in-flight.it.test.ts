@@ -20,7 +20,7 @@ const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
 const run = randomUUID().slice(0, 8);
 const prefix = `itcap${run}_`;
 const cap = 1_000_000;
-const ports = { rest: 0, grpc: 0 };
+const ports = { rest: 0, grpc: 0, metrics: 0 };
 let stop: () => Promise<void>;
 
 beforeAll(async () => {
@@ -48,6 +48,7 @@ beforeAll(async () => {
   const bound = await app.listen({ rest: loopback, grpc: loopback, metrics: loopback });
   ports.rest = bound.rest ?? 0;
   ports.grpc = bound.grpc;
+  ports.metrics = bound.metrics ?? 0;
   for (let i = 0; i < 50 && !app.readiness().ready; i++) await new Promise((r) => setTimeout(r, 100));
   stop = async () => {
     await app.close(2_000);
@@ -179,6 +180,15 @@ describe("the in-flight cap (BARITO_PRODUCER_MAX_INFLIGHT_BYTES)", () => {
     expect(JSON.parse(connectRefused.body)).toMatchObject({ code: "unavailable" });
     expect(connectRefused.headers["barito-error-code"]).toBe("OVERLOADED");
 
+    // Only the slow request holds the cap now, and the gauge says so.
+    const inFlightBytes = async () =>
+      Number(
+        /^barito_producer_inflight_bytes (\d+)$/m.exec(
+          await (await fetch(`http://127.0.0.1:${ports.metrics}/metrics`)).text(),
+        )?.[1],
+      );
+    expect(await inFlightBytes()).toBe(whole.byteLength);
+
     // The slow request completes and is produced; the cap is free again.
     slow.req.end(whole.subarray(whole.byteLength / 2));
     expect((await slow.answer).status).toBe(200);
@@ -186,5 +196,6 @@ describe("the in-flight cap (BARITO_PRODUCER_MAX_INFLIGHT_BYTES)", () => {
     const after = openPost("/produce_batch", { "content-type": "application/json" });
     after.req.end(JSON.stringify({ context, items: items(1_000, 500) }));
     expect((await after.answer).status).toBe(200);
+    expect(await inFlightBytes()).toBe(0);
   });
 });

@@ -25,7 +25,7 @@ const inertProducerVariables = [
 ] as const;
 
 /** The in-flight cap's default: what the default memory budget (256 MB RSS, see apps/producer/README.md) holds. */
-const defaultMaxInflightBytes = 48 * 1_048_576;
+const defaultMaxInflightBytes = 40 * 1_048_576;
 
 /**
  * librdkafka's queue holds the records of requests in flight, which the in-flight cap bounds; the headroom is for
