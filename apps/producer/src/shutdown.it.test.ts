@@ -168,12 +168,14 @@ describe("SIGTERM with steady traffic", () => {
     const ok = answers.filter((a) => a.status === 200).length;
     expect(ok).toBeGreaterThan(0);
     // Requests that reached the producer got an answer (200, or 503 SHUTTING_DOWN once it stopped taking new
-    // ones); the only network error is the refused connection after the listener closed, never a cut-off request.
+    // ones). A network error is a connection the closing listener never accepted: refused, or reset while it sat in
+    // the kernel's backlog.
     for (const answer of answers) {
-      if (answer.error) expect(answer.error).toBe("ECONNREFUSED");
+      if (answer.error) expect(["ECONNREFUSED", "ECONNRESET"]).toContain(answer.error);
       else if (answer.status !== 200) expect(answer).toMatchObject({ status: 503, code: "SHUTTING_DOWN" });
     }
-    // Every acknowledged log is in Kafka, and nothing else (no request was half written).
+    // Every acknowledged log is in Kafka, and nothing else: a request taken and then cut off would have left its
+    // records there (Kafka is healthy) without a 200.
     expect(countRecords(brokers, `${prefix}steady_logs`)).toBe((ok + 1) * 100);
     expect(producer.log()).toContain('"drained":true');
   });
