@@ -267,7 +267,12 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
       for (const session of sessions) session.close();
       if (inFlight > 0) await until(deadline - answerMs);
       kafka.stop();
-      await topics.close();
+      // Announcements get one more chance, but not past the deadline: one waiting on an unreachable Kafka is failed
+      // below with the requests.
+      await Promise.race([
+        topics.close(),
+        new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - answerMs - Date.now())).unref()),
+      ]);
       let flushed = true;
       await publisher.flush?.(Math.max(0, deadline - answerMs - Date.now())).catch((err: unknown) => {
         flushed = false;
