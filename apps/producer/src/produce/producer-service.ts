@@ -83,7 +83,7 @@ export function createProducerService(options: ProducerServiceOptions): Producer
   }
 
   /**
-   * Everything synchronous: validate, encode, size the records. Not async on purpose: an async function keeps its
+   * The synchronous part: encode and size the records, reserve them. Not async on purpose: an async function keeps its
    * parameters and locals alive across every await (checked on Node 24), and these are the parsed request and its
    * records, the bulk of a request's memory, which must not stay alive for the whole wait on Kafka.
    */
