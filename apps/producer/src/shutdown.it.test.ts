@@ -4,7 +4,7 @@
 // BARITO_SHUTDOWN_TIMEOUT plus a few seconds; a second signal ends it at once).
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { request } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -228,9 +228,10 @@ describe("SIGTERM with Kafka down (a private broker, killed)", () => {
     started.push(producer);
     const body = batch(app, 50);
     expect((await post(producer.rest, body)).status).toBe(200);
-    stack("stop", "kafka", "--force");
-    // Sent before the producer's health probe (every 2 s) notices: their records wait in librdkafka, which keeps
-    // them up to message.timeout.ms (30 s, BARITO_PRODUCER_REQUEST_TIMEOUT), far beyond the shutdown timeout.
+    // SIGKILLed from here rather than through the stack's CLI, and the requests sent in the same tick: they must
+    // reach the producer before its health probe (every 2 s) notices. Their records then wait in librdkafka, which
+    // keeps them up to message.timeout.ms (30 s, BARITO_PRODUCER_REQUEST_TIMEOUT), far beyond the shutdown timeout.
+    process.kill(Number(readFileSync(join(stackDir, "kafka.pid"), "utf8").trim()), "SIGKILL");
     const answers = Array.from({ length: waiting }, () => post(producer.rest, body));
     const early = await Promise.race([Promise.all(answers), sleep(1_000).then(() => "waiting")]);
     expect(early).toBe("waiting");
