@@ -14,8 +14,8 @@ import { zstdCompressSync } from "node:zlib";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const target = process.argv[2] ?? "producer";
-if (target !== "producer" && target !== "consumer") {
-  console.error(`unknown benchmark '${target}'; available: producer, consumer`);
+if (target !== "producer" && target !== "consumer" && target !== "memory") {
+  console.error(`unknown benchmark '${target}'; available: producer, consumer, memory`);
   process.exit(2);
 }
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -911,4 +911,5 @@ interface Drain {
   stackMicrosPerDoc: Record<string, number>;
 }
 
-await (target === "consumer" ? benchConsumer() : main());
+if (target === "memory") await (await import("./memory.ts")).benchMemory();
+else await (target === "consumer" ? benchConsumer() : main());

@@ -14,6 +14,7 @@ import { getRequestListener } from "@hono/node-server";
 import { Hono } from "hono";
 import { watchKafka } from "./kafka-health.js";
 import type { ProducerMetrics } from "./metrics.js";
+import { createInFlightBudget } from "./produce/in-flight.js";
 import { ProduceError } from "./produce/produce-error.js";
 import type { LogPublisher, RateLimiter, TopicAdmin } from "./produce/ports.js";
 import { createProducerService } from "./produce/producer-service.js";
@@ -28,7 +29,7 @@ import { createRpcNodeHandler } from "./transport/rpc-node-handler.js";
 export interface ProducerAppDeps {
   config: ProducerConfig;
   logger: Logger;
-  publisher: LogPublisher & { flush?(timeoutMs?: number): Promise<void> };
+  publisher: LogPublisher & { flush?(timeoutMs?: number): Promise<void>; close?(timeoutMs?: number): Promise<void> };
   admin: TopicAdmin & { ping(): Promise<boolean> };
   rateLimiter: RateLimiter;
   metrics: ProducerMetrics;
@@ -45,14 +46,23 @@ export interface ProducerApp {
   /** Starts the listeners; resolves with the bound ports (useful with port 0). */
   listen(addresses: ListenAddresses): Promise<{ rest?: number; grpc: number; metrics?: number }>;
   readiness(): Readiness;
-  /** Graceful stop: readiness off, stop accepting, finish in-flight requests, flush Kafka. */
-  close(timeoutMs: number): Promise<void>;
+  /**
+   * Graceful stop within `timeoutMs`: readiness off, stop accepting, finish in-flight requests, flush Kafka. Requests
+   * Kafka has not acknowledged by the deadline are answered with a retryable 503 (their records may still land: at
+   * least once). `drained` is false when that happened, i.e. the stop was cut short.
+   */
+  close(timeoutMs: number): Promise<{ drained: boolean }>;
 }
 
 /** Composes the produce path with its four protocols, health and metrics. Touches no env and no signals. */
 export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
   const { config, logger, publisher, admin, rateLimiter, metrics } = deps;
   const shutdown = new AbortController();
+  const budget = createInFlightBudget({
+    maxBytes: config.producer.maxInflightBytes,
+    maxRecords: config.producer.maxInflightRecords,
+  });
+  metrics.watchInFlight(budget.usage);
   let inFlight = 0;
   let idle: (() => void) | undefined;
 
@@ -89,20 +99,27 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
     },
   });
 
-  // Counts requests so shutdown can wait for them, and refuses new ones once shutdown began.
-  async function tracked<T>(run: () => Promise<T>): Promise<T> {
+  // Counts requests so shutdown can wait for them, and refuses new ones once shutdown began. Not async: an async
+  // function would keep `run` (and through it the parsed request) alive until Kafka answers.
+  function tracked<T>(run: () => Promise<T>): Promise<T> {
     if (shutdown.signal.aborted) {
-      throw new ProduceError("SHUTTING_DOWN", "the producer is shutting down; retry on another instance", {
-        retryAfterMs: 1000,
-      });
+      return Promise.reject(
+        new ProduceError("SHUTTING_DOWN", "the producer is shutting down; retry on another instance", {
+          retryAfterMs: 1000,
+        }),
+      );
     }
     inFlight++;
+    let pending: Promise<T>;
     try {
-      return await run();
-    } finally {
+      pending = run();
+    } catch (err) {
+      pending = Promise.reject(err);
+    }
+    return pending.finally(() => {
       inFlight--;
       if (inFlight === 0) idle?.();
-    }
+    });
   }
   const service = {
     produce: (...args: Parameters<typeof core.produce>) => tracked(() => core.produce(...args)),
@@ -137,6 +154,7 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
     readMaxBytes: config.producer.grpcMaxRecvMsgSize,
     interceptors: [timing],
     shutdownSignal: shutdown.signal,
+    budget,
     onHandlerFailure: (err: unknown) => logger.error("RPC handler failed", { err }),
   };
 
@@ -154,6 +172,7 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
   const restFastPath = config.producer.restEnabled
     ? createRestFastPath({
         service,
+        budget,
         maxBodyBytes: config.producer.grpcMaxRecvMsgSize,
         onUnexpected,
         onRequest: (route, status, seconds) => metrics.observeRequest("rest", route, String(status), seconds),
@@ -171,6 +190,7 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
     fastPath: (serveWithBody) => {
       const grpcFastPath = createGrpcFastPath({
         service,
+        budget,
         readMaxBytes: config.producer.grpcMaxRecvMsgSize,
         onUnexpected,
         onCall: (route, status, seconds) => metrics.observeRequest("grpc", route, status, seconds),
@@ -236,21 +256,44 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
     async close(timeoutMs) {
       shutdown.abort();
       const deadline = Date.now() + timeoutMs;
+      // Room kept before the deadline to answer the requests Kafka did not acknowledge in time.
+      const answerMs = Math.min(2_000, Math.floor(timeoutMs / 4));
+      const until = (end: number) =>
+        new Promise<void>((resolve) => {
+          idle = resolve;
+          setTimeout(resolve, Math.max(0, end - Date.now())).unref();
+        });
       for (const server of servers) server.close();
       for (const session of sessions) session.close();
-      if (inFlight > 0) {
-        await new Promise<void>((resolve) => {
-          idle = resolve;
-          setTimeout(resolve, Math.max(0, deadline - Date.now())).unref();
-        });
-      }
+      if (inFlight > 0) await until(deadline - answerMs);
       kafka.stop();
-      await topics.close();
-      await publisher.flush?.(Math.max(1000, deadline - Date.now())).catch((err: unknown) => {
+      // Announcements get one more chance, but not past the deadline: one waiting on an unreachable Kafka is failed
+      // below with the requests.
+      await Promise.race([
+        topics.close(),
+        new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - answerMs - Date.now())).unref()),
+      ]);
+      let flushed = true;
+      await publisher.flush?.(Math.max(0, deadline - answerMs - Date.now())).catch((err: unknown) => {
+        flushed = false;
         logger.warn("Kafka flush at shutdown failed", { err });
       });
+      const unanswered = inFlight;
+      if (unanswered > 0 || !flushed) {
+        // Fails every publish still waiting (a retryable CLOSED), so each such request gets its 503 now.
+        await publisher.close?.(0);
+        if (inFlight > 0) await until(deadline);
+        // The answers were just written; let them leave before the connections are cut.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
       for (const server of servers) if ("closeAllConnections" in server) server.closeAllConnections();
-      logger.info("producer stopped", { inFlightAbandoned: inFlight });
+      const drained = unanswered === 0 && flushed;
+      logger.info("producer stopped", {
+        drained,
+        answeredAtDeadline: unanswered - inFlight,
+        inFlightAbandoned: inFlight,
+      });
+      return { drained };
     },
   };
 }

@@ -9,6 +9,7 @@ import { createRateLimiter, createRemoteRateLimiter, type RateLimitChannel } fro
 import { createProducerApp } from "./app.js";
 import { createClusterPrimary, READINESS_MESSAGE } from "./cluster-primary.js";
 import { connectKafkaWithRetry } from "./kafka-startup.js";
+import { forceExit, nativeCallTracker } from "./lifecycle.js";
 import { createProducerMetrics, serveMetricsToPrimary } from "./metrics.js";
 
 const [command = "producer", ...flags] = process.argv.slice(2);
@@ -84,6 +85,9 @@ async function runServer(config: ProducerConfig): Promise<void> {
     ...connectionFromSettings(config.kafka, logger.child({ component: "kafka" })),
     maxMessageBytes: config.producer.maxMessageBytes,
     deliveryTimeoutMs: config.producer.requestTimeoutMs,
+    // Sized to the in-flight cap (packages/config: kafkaQueue), so librdkafka never refuses a request's records.
+    maxQueuedKbytes: config.producer.kafkaQueue.maxKbytes,
+    maxQueuedRecords: config.producer.kafkaQueue.maxMessages,
   });
   const admin = createKafkaAdmin(connectionFromSettings(config.kafka, logger.child({ component: "kafka-admin" })));
   const primaryChannel: RateLimitChannel = {
@@ -147,32 +151,44 @@ async function runServer(config: ProducerConfig): Promise<void> {
   const startupAbort = new AbortController();
 
   let stopping = false;
+  const adminCalls = nativeCallTracker();
+  const nativeCallsRunning = () => publisher.nativeCallRunning() || adminCalls.running();
+  const exitNow = (code: number) => forceExit(code, nativeCallsRunning, (message) => logger.error(message));
+  /** Exit code: `exitCode` after a clean drain, 1 when the drain was cut short (Kafka did not acknowledge in time). */
   async function shutdown(reason: string, exitCode: number): Promise<void> {
     if (stopping) return;
     stopping = true;
     startupAbort.abort();
+    const started = Date.now();
     logger.info("shutting down", { reason, timeoutMs: config.shutdownTimeoutMs });
     const hardStop = setTimeout(() => {
       logger.error("shutdown timed out, exiting");
-      process.exit(1);
+      exitNow(1);
     }, config.shutdownTimeoutMs + 5_000);
     hardStop.unref();
     try {
-      await app.close(config.shutdownTimeoutMs);
-      await Promise.allSettled([publisher.close(), admin.close(), rateLimiter.close?.()]);
+      const { drained } = await app.close(config.shutdownTimeoutMs);
+      if (!drained) exitCode = exitCode || 1;
+      const left = Math.max(0, config.shutdownTimeoutMs - (Date.now() - started));
+      await Promise.allSettled([
+        publisher.close(Math.min(left, 10_000)),
+        adminCalls.track(() => admin.close()),
+        rateLimiter.close?.(),
+      ]);
     } catch (err) {
       logger.error("error during shutdown", { err });
       exitCode = exitCode || 1;
     }
+    logger.info("exiting", { exitCode, shutdownMs: Date.now() - started });
     await logger.close();
-    process.exit(exitCode);
+    exitNow(exitCode);
   }
 
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     process.on(signal, () => {
       // A second signal forces the exit; a worker gets Ctrl-C from the terminal and again from its primary, which
       // enforces the deadline itself.
-      if (stopping && !cluster.isWorker) process.exit(1);
+      if (stopping && !cluster.isWorker) exitNow(1);
       void shutdown(signal, 0);
     });
   }

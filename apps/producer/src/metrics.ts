@@ -1,4 +1,4 @@
-import { AggregatorRegistry, Counter, Histogram, Registry, Summary, collectDefaultMetrics } from "prom-client";
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics } from "prom-client";
 import type { ProduceObserver } from "./produce/producer-service.js";
 
 /**
@@ -59,6 +59,25 @@ export function createProducerMetrics(topicSuffix: string) {
     registers: [registry],
   });
 
+  // The in-flight budget's use, read at scrape time (summed over workers in a cluster).
+  let inFlight = () => ({ bytes: 0, records: 0 });
+  new Gauge({
+    name: "barito_producer_inflight_bytes",
+    help: "Bytes of requests taken and not yet answered (the in-flight cap's use, BARITO_PRODUCER_MAX_INFLIGHT_BYTES)",
+    registers: [registry],
+    collect() {
+      this.set(inFlight().bytes);
+    },
+  });
+  new Gauge({
+    name: "barito_producer_inflight_records",
+    help: "Kafka records of requests not yet answered (BARITO_PRODUCER_MAX_INFLIGHT_RECORDS)",
+    registers: [registry],
+    collect() {
+      this.set(inFlight().records);
+    },
+  });
+
   const appName = (topic: string) =>
     topic.endsWith(topicSuffix) ? topic.slice(0, topic.length - topicSuffix.length) : topic;
 
@@ -83,6 +102,9 @@ export function createProducerMetrics(topicSuffix: string) {
     announcementFailed: (topic: string) => stored.inc({ topic, error_type: "send_create_topic_event" }),
     kafkaClientFailed: () => clientFailed.inc(),
     rateLimiterFallback: () => rateLimiterFallback.inc(),
+    watchInFlight: (usage: () => { bytes: number; records: number }) => {
+      inFlight = usage;
+    },
     observeRequest: (protocol: string, route: string, status: string, seconds: number) =>
       requests.observe({ protocol, route, status }, seconds),
   };

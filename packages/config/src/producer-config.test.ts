@@ -37,6 +37,9 @@ describe("loadProducerConfig()", () => {
       kafkaMaxRetry: 10,
       maxMessageBytes: 1_000_000,
       maxBatchItems: 10_000,
+      maxInflightBytes: 40 * 1_048_576,
+      maxInflightRecords: 100_000,
+      kafkaQueue: { maxKbytes: 40 * 1024 + 1024, maxMessages: 101_000 },
       requestTimeoutMs: 30_000,
       messageFormat: "Timber",
       ignoreKafkaTopicOptions: false,
@@ -75,6 +78,8 @@ describe("loadProducerConfig()", () => {
       BARITO_PRODUCER_MAX_RETRY: "0",
       BARITO_PRODUCER_MAX_MESSAGE_BYTES: "2000",
       BARITO_PRODUCER_MAX_BATCH_ITEMS: "50",
+      BARITO_PRODUCER_MAX_INFLIGHT_BYTES: "1MiB",
+      BARITO_PRODUCER_MAX_INFLIGHT_RECORDS: "500",
       BARITO_PRODUCER_WORKERS: "3",
       BARITO_PRODUCER_REQUEST_TIMEOUT: "5s",
       BARITO_PRODUCER_RATE_LIMIT_RESET_INTERVAL: "1",
@@ -110,6 +115,9 @@ describe("loadProducerConfig()", () => {
       kafkaMaxRetry: 0,
       maxMessageBytes: 2000,
       maxBatchItems: 50,
+      maxInflightBytes: 1_048_576,
+      maxInflightRecords: 500,
+      kafkaQueue: { maxKbytes: 1024 + 1024, maxMessages: 1_500 },
       requestTimeoutMs: 5_000,
       messageFormat: "TimberCollection",
       ignoreKafkaTopicOptions: true,
@@ -145,6 +153,29 @@ describe("loadProducerConfig()", () => {
     expect(issuesOf({ BARITO_PRODUCER_WORKERS: "two" })).toEqual([
       { variable: "BARITO_PRODUCER_WORKERS", message: 'must be a whole number or auto (got "two")' },
     ]);
+  });
+
+  it("refuses an in-flight cap that could never take the largest request or batch", () => {
+    expect(
+      issuesOf({
+        BARITO_GRPC_MAX_RECV_MSG_SIZE: "20000000",
+        BARITO_PRODUCER_MAX_INFLIGHT_BYTES: "16MiB",
+        BARITO_PRODUCER_MAX_BATCH_ITEMS: "5000",
+        BARITO_PRODUCER_MAX_INFLIGHT_RECORDS: "4999",
+      }),
+    ).toEqual([
+      {
+        variable: "BARITO_PRODUCER_MAX_INFLIGHT_BYTES",
+        message: expect.stringContaining("at least BARITO_GRPC_MAX_RECV_MSG_SIZE (20000000)"),
+      },
+      {
+        variable: "BARITO_PRODUCER_MAX_INFLIGHT_RECORDS",
+        message: expect.stringContaining("at least BARITO_PRODUCER_MAX_BATCH_ITEMS (5000)"),
+      },
+    ]);
+    expect(loadProducerConfig({ BARITO_PRODUCER_MAX_INFLIGHT_BYTES: "20000000" }).producer.maxInflightBytes).toBe(
+      20_000_000,
+    );
   });
 
   it("refuses GUBERNATOR with a clear message", () => {

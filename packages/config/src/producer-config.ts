@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import { z } from "zod";
 import {
   booleanVar,
+  byteSizeVar,
   durationVar,
   enumVar,
   integerVar,
@@ -23,6 +24,15 @@ const inertProducerVariables = [
   "BARITO_PRODUCER_MAX_TPS",
 ] as const;
 
+/** The in-flight cap's default: what the default memory budget (256 MB RSS, see apps/producer/README.md) holds. */
+const defaultMaxInflightBytes = 40 * 1_048_576;
+
+/**
+ * librdkafka's queue holds the records of requests in flight, which the in-flight cap bounds; the headroom is for
+ * the producer's own small records (new-topic announcements), which are not part of any request.
+ */
+export const kafkaQueueHeadroom = { kbytes: 1_024, messages: 1_000 } as const;
+
 /** Every producer variable (names of barito-flow Go, §2.1 and §2.2, plus the new ones); see README.md. */
 export const producerEnvShape = {
   ...sharedEnvShape,
@@ -33,6 +43,8 @@ export const producerEnvShape = {
   BARITO_PRODUCER_MAX_RETRY: integerVar({ default: 10, min: 0 }),
   BARITO_PRODUCER_MAX_MESSAGE_BYTES: integerVar({ default: 1_000_000, min: 1 }),
   BARITO_PRODUCER_MAX_BATCH_ITEMS: integerVar({ default: 10_000, min: 1 }),
+  BARITO_PRODUCER_MAX_INFLIGHT_BYTES: byteSizeVar({ default: defaultMaxInflightBytes, min: 1 }),
+  BARITO_PRODUCER_MAX_INFLIGHT_RECORDS: integerVar({ default: 100_000, min: 1 }),
   BARITO_PRODUCER_REQUEST_TIMEOUT: durationVar({ default: "30s", unit: "s", minMs: 1 }),
   BARITO_PRODUCER_RATE_LIMIT_RESET_INTERVAL: durationVar({ default: 10, unit: "s", minMs: 1 }),
   BARITO_PRODUCER_IGNORE_KAFKA_OPTIONS: booleanVar({ default: false }),
@@ -49,9 +61,32 @@ export const producerEnvShape = {
   BARITO_PRODUCER_MAX_TPS: stringVar(),
 };
 
+type ProducerEnv = z.output<z.ZodObject<typeof producerEnvShape>>;
+
+/** The in-flight cap must admit the largest request and the largest batch, or those could never be served. */
+function checkProducerEnv(env: ProducerEnv, ctx: z.RefinementCtx): void {
+  checkSharedEnv(env, ctx);
+  const { BARITO_PRODUCER_MAX_INFLIGHT_BYTES: bytes, BARITO_GRPC_MAX_RECV_MSG_SIZE: request } = env;
+  if (typeof bytes === "number" && typeof request === "number" && bytes < request) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["BARITO_PRODUCER_MAX_INFLIGHT_BYTES"],
+      message: `must be at least BARITO_GRPC_MAX_RECV_MSG_SIZE (${request}), or the largest request could never be taken`,
+    });
+  }
+  const { BARITO_PRODUCER_MAX_INFLIGHT_RECORDS: records, BARITO_PRODUCER_MAX_BATCH_ITEMS: items } = env;
+  if (typeof records === "number" && typeof items === "number" && records < items) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["BARITO_PRODUCER_MAX_INFLIGHT_RECORDS"],
+      message: `must be at least BARITO_PRODUCER_MAX_BATCH_ITEMS (${items}), or the largest batch could never be taken`,
+    });
+  }
+}
+
 export const producerEnvSchema = z
   .object(producerEnvShape)
-  .superRefine(checkSharedEnv, allIssues)
+  .superRefine(checkProducerEnv, allIssues)
   .transform((env) => {
     const producer: ProducerSettings = {
       grpcAddress: env.BARITO_PRODUCER_GRPC,
@@ -61,6 +96,12 @@ export const producerEnvSchema = z
       kafkaMaxRetry: env.BARITO_PRODUCER_MAX_RETRY,
       maxMessageBytes: env.BARITO_PRODUCER_MAX_MESSAGE_BYTES,
       maxBatchItems: env.BARITO_PRODUCER_MAX_BATCH_ITEMS,
+      maxInflightBytes: env.BARITO_PRODUCER_MAX_INFLIGHT_BYTES,
+      maxInflightRecords: env.BARITO_PRODUCER_MAX_INFLIGHT_RECORDS,
+      kafkaQueue: {
+        maxKbytes: Math.ceil(env.BARITO_PRODUCER_MAX_INFLIGHT_BYTES / 1024) + kafkaQueueHeadroom.kbytes,
+        maxMessages: env.BARITO_PRODUCER_MAX_INFLIGHT_RECORDS + kafkaQueueHeadroom.messages,
+      },
       requestTimeoutMs: env.BARITO_PRODUCER_REQUEST_TIMEOUT,
       messageFormat: env.BARITO_KAFKA_MESSAGE_FORMAT,
       ignoreKafkaTopicOptions: env.BARITO_PRODUCER_IGNORE_KAFKA_OPTIONS,
@@ -87,6 +128,12 @@ export interface ProducerSettings {
   kafkaMaxRetry: number;
   maxMessageBytes: number;
   maxBatchItems: number;
+  /** Bytes of requests taken and not yet answered (bodies, decompressed messages, encoded records); see in-flight.ts. */
+  maxInflightBytes: number;
+  /** Records of requests taken and not yet answered. */
+  maxInflightRecords: number;
+  /** librdkafka's queue.buffering.max.kbytes / .max.messages: the in-flight cap plus `kafkaQueueHeadroom`. */
+  kafkaQueue: { maxKbytes: number; maxMessages: number };
   requestTimeoutMs: number;
   messageFormat: KafkaMessageFormat;
   /** Create new topics with broker defaults instead of the context's partitions/replication. */

@@ -99,8 +99,18 @@ export interface MessagePublisher {
   isConnected(): boolean;
   /** Waits for every queued record to be acknowledged or failed, up to `timeoutMs` (default 10_000). */
   flush(timeoutMs?: number): Promise<void>;
-  /** Flushes (bounded), then disconnects. Idempotent; later `publish()` calls reject with `CLOSED`. */
-  close(): Promise<void>;
+  /**
+   * Flushes for up to `timeoutMs` (default 10_000), then disconnects. Records still unacknowledged then (Kafka
+   * unreachable) fail their `publish()` at once with a retriable `CLOSED`, and the client is left to the process's
+   * exit instead of being disconnected (a disconnect would first wait on them again). Idempotent; later `publish()`
+   * calls reject with `CLOSED`.
+   */
+  close(timeoutMs?: number): Promise<void>;
+  /**
+   * True while a native call of this client runs on libuv's thread pool (flush, disconnect): `process.exit` would
+   * wait for it, since Node's exit joins that pool.
+   */
+  nativeCallRunning(): boolean;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ export type ProduceErrorCode =
   | "KAFKA_UNAVAILABLE"
   | "PARTIALLY_WRITTEN"
   | "SHUTTING_DOWN"
+  | "OVERLOADED"
   | "INTERNAL";
 
 const connectCodes: Record<ProduceErrorCode, Code> = {
@@ -27,6 +28,8 @@ const connectCodes: Record<ProduceErrorCode, Code> = {
   KAFKA_UNAVAILABLE: Code.Unavailable,
   PARTIALLY_WRITTEN: Code.Unavailable,
   SHUTTING_DOWN: Code.Unavailable,
+  // The in-flight cap (BARITO_PRODUCER_MAX_INFLIGHT_BYTES / _RECORDS) is full: this instance, not the app, is busy.
+  OVERLOADED: Code.Unavailable,
   INTERNAL: Code.Internal,
 };
 
@@ -37,6 +40,7 @@ const httpStatuses: Record<ProduceErrorCode, number> = {
   KAFKA_UNAVAILABLE: 503,
   PARTIALLY_WRITTEN: 503,
   SHUTTING_DOWN: 503,
+  OVERLOADED: 503,
   INTERNAL: 500,
 };
 

@@ -1,7 +1,8 @@
 import type { Logger } from "@barito-flow/logger";
 import type { Timber, TimberCollection, TimberContext } from "@barito-flow/proto";
 import { ProduceError } from "./produce-error.js";
-import type { LogPublisher, RateLimiter } from "./ports.js";
+import type { Reservation } from "./in-flight.js";
+import type { LogPublisher, OutgoingRecord, RateLimiter } from "./ports.js";
 import { type BuiltRecord, buildRecords, type MessageFormat } from "./records.js";
 import type { TopicProvisioner } from "./topic-provisioner.js";
 import { topicFor, type ValidationLimits, validateCollection, validateTimber } from "./validate.js";
@@ -32,6 +33,28 @@ export interface ProducerServiceOptions {
 export interface RequestMeta {
   /** Carried into each record's headers so the consumer can turn client retries into no-ops. */
   idempotencyKey?: string;
+  /** The request's share of the in-flight budget, grown here to cover its records (see in-flight.ts). */
+  reservation?: Reservation;
+}
+
+/** What `send` needs of a request: its records and a few numbers, nothing of the parsed request. */
+interface PendingBatch {
+  topic: string;
+  records: OutgoingRecord[] | undefined;
+  recordCount: number;
+  logs: number;
+  bytes: number;
+  key: string;
+  tps: number;
+  disableAppTps: boolean;
+  partitions: number;
+  replicationFactor: number;
+}
+
+function takeRecords(batch: PendingBatch): OutgoingRecord[] {
+  const records = batch.records ?? [];
+  batch.records = undefined;
+  return records;
 }
 
 export interface ProducerService {
@@ -59,39 +82,68 @@ export function createProducerService(options: ProducerServiceOptions): Producer
       : { key: topic, tps: context.appMaxTps };
   }
 
-  async function write(
+  /**
+   * The synchronous part: encode and size the records, reserve them. Not async on purpose: an async function keeps its
+   * parameters and locals alive across every await (checked on Node 24), and these are the parsed request and its
+   * records, the bulk of a request's memory, which must not stay alive for the whole wait on Kafka.
+   */
+  function write(
     items: readonly Timber[],
     context: TimberContext,
     meta: RequestMeta,
     fieldOf: (index: number) => string,
   ): Promise<{ topic: string }> {
     const topic = topicFor(context.kafkaTopic, settings);
-    const receivedAt = now();
-    const built = buildRecords(items, context, settings.messageFormat, receivedAt, meta.idempotencyKey, fieldOf);
+    const built = buildRecords(items, context, settings.messageFormat, now(), meta.idempotencyKey, fieldOf);
     checkRecordSizes(built, settings.maxMessageBytes);
-    const bytes = built.reduce((sum, { record }) => sum + record.value.byteLength, 0);
-
+    const records: OutgoingRecord[] = new Array(built.length);
+    let bytes = 0;
+    for (let i = 0; i < built.length; i++) {
+      const record = (built[i] as BuiltRecord).record;
+      records[i] = record;
+      bytes += record.value.byteLength;
+    }
     if (!publisher.isConnected()) {
       throw new ProduceError("KAFKA_UNAVAILABLE", "Kafka is not reachable; retry later", {
         retryAfterMs: kafkaRetryAfterMs,
       });
     }
+    // The request's reservation covers its records too (a Timber record carries a copy of the context, so the
+    // records can outweigh the body); librdkafka's queue is sized to the same budget.
+    meta.reservation?.reserve(bytes, records.length);
+    const done = meta.reservation?.hold();
     const { key, tps } = rateLimitKey(topic, context);
-    const decision = await rateLimiter.take(key, items.length, tps);
+    return send({
+      topic,
+      records,
+      recordCount: records.length,
+      logs: items.length,
+      bytes,
+      key,
+      tps,
+      disableAppTps: context.disableAppTps,
+      partitions: context.kafkaPartition,
+      replicationFactor: context.kafkaReplicationFactor,
+    }).finally(done);
+  }
+
+  async function send(batch: PendingBatch): Promise<{ topic: string }> {
+    const { topic, logs, bytes, tps } = batch;
+    const decision = await rateLimiter.take(batch.key, logs, tps);
     if (!decision.allowed) {
-      observer.rateLimited?.(topic, items.length, bytes);
+      observer.rateLimited?.(topic, logs, bytes);
       // A batch bigger than the whole window is admitted by no window: retrying it would loop forever.
-      if (items.length > decision.limit) {
+      if (logs > decision.limit) {
         throw ProduceError.invalid([
           {
             field: "items",
-            reason: `${items.length} logs exceed the ${decision.limit} logs one rate-limit window admits (${tps} logs/s × BARITO_PRODUCER_RATE_LIMIT_RESET_INTERVAL); send smaller batches`,
+            reason: `${logs} logs exceed the ${decision.limit} logs one rate-limit window admits (${tps} logs/s × BARITO_PRODUCER_RATE_LIMIT_RESET_INTERVAL); send smaller batches`,
           },
         ]);
       }
       throw new ProduceError(
         "RATE_LIMITED",
-        `rate limit of ${tps} logs/s exceeded for ${context.disableAppTps ? "the app group" : `topic ${topic}`}`,
+        `rate limit of ${tps} logs/s exceeded for ${batch.disableAppTps ? "the app group" : `topic ${topic}`}`,
         {
           retryAfterMs: Math.max(1, decision.retryAfterMs),
         },
@@ -99,9 +151,9 @@ export function createProducerService(options: ProducerServiceOptions): Producer
     }
 
     try {
-      await topics.ensure(topic, context.kafkaPartition, context.kafkaReplicationFactor);
+      await topics.ensure(topic, batch.partitions, batch.replicationFactor);
     } catch (err) {
-      observer.failed?.(topic, "create_topic", items.length);
+      observer.failed?.(topic, "create_topic", logs);
       logger.warn("topic creation failed", { topic, err });
       throw new ProduceError("KAFKA_UNAVAILABLE", `could not create topic ${topic}; retry later`, {
         retryAfterMs: kafkaRetryAfterMs,
@@ -111,26 +163,31 @@ export function createProducerService(options: ProducerServiceOptions): Producer
 
     const started = performance.now();
     try {
-      await publisher.publish(
-        topic,
-        built.map(({ record }) => record),
-      );
+      // Handed over, not kept: librdkafka copies the records, and this frame lives until Kafka answers.
+      await publisher.publish(topic, takeRecords(batch));
     } catch (err) {
-      observer.failed?.(topic, "send_log", items.length);
-      throw kafkaFailure(err, topic, built.length, logger);
+      observer.failed?.(topic, "send_log", logs);
+      throw kafkaFailure(err, topic, batch.recordCount, logger);
     }
-    observer.stored?.(topic, items.length, bytes, (performance.now() - started) / 1000);
+    observer.stored?.(topic, logs, bytes, (performance.now() - started) / 1000);
     return { topic };
   }
 
+  // Not async, for the same reason as `write`; a synchronous throw still reaches the caller as a rejection.
   return {
-    async produce(timber, meta = {}) {
-      const context = validateTimber(timber, settings);
-      return write([timber], context, meta, () => "content");
+    produce(timber, meta = {}) {
+      try {
+        return write([timber], validateTimber(timber, settings), meta, () => "content");
+      } catch (err) {
+        return Promise.reject(err);
+      }
     },
-    async produceBatch(collection, meta = {}) {
-      const context = validateCollection(collection, settings);
-      return write(collection.items, context, meta, (index) => `items[${index}]`);
+    produceBatch(collection, meta = {}) {
+      try {
+        return write(collection.items, validateCollection(collection, settings), meta, (index) => `items[${index}]`);
+      } catch (err) {
+        return Promise.reject(err);
+      }
     },
   };
 }

@@ -1,7 +1,8 @@
 import * as zlib from "node:zlib";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "@jest/globals";
-import { compressionGzip, compressionZstd } from "./compression.js";
+import { createInFlightBudget } from "../produce/in-flight.js";
+import { compressionGzip, compressionZstd, decompressReserved, zstdContentSize } from "./compression.js";
 
 describe("compressionZstd", () => {
   it("round-trips and interoperates with plain zstd frames", async () => {
@@ -41,5 +42,51 @@ describe("compressionZstd", () => {
   it("reports garbage as an invalid argument, not a crash", async () => {
     const error = await compressionZstd.decompress(Buffer.from("not zstd at all"), 1_000).catch((e: unknown) => e);
     expect(ConnectError.from(error).code).toBe(Code.InvalidArgument);
+  });
+});
+
+describe("decompressReserved()", () => {
+  const payload = Buffer.alloc(300_000, "a");
+  const declared = zlib.zstdCompressSync(payload);
+  const undeclared = zlib.zstdCompressSync(payload, { params: { [zlib.constants.ZSTD_c_contentSizeFlag]: 0 } });
+  const codeOf = (error: unknown) => ConnectError.from(error).metadata.get("barito-error-code");
+
+  it("reads the size a zstd frame declares", () => {
+    expect(zstdContentSize(declared)).toBe(300_000);
+    expect(zstdContentSize(undeclared)).toBeUndefined();
+    expect(zstdContentSize(zlib.gzipSync(payload))).toBeUndefined();
+    expect(zstdContentSize(zlib.zstdCompressSync(Buffer.alloc(100)))).toBe(100);
+  });
+
+  it("leaves the reservation at the output's size", async () => {
+    for (const frame of [declared, undeclared]) {
+      const budget = createInFlightBudget({ maxBytes: 1_000_000, maxRecords: 10 });
+      const reservation = budget.open();
+      reservation.reserve(frame.byteLength);
+      const output = await decompressReserved(compressionZstd, undefined, frame, 500_000, reservation);
+      expect(output.byteLength).toBe(300_000);
+      expect(budget.usage().bytes).toBe(300_000);
+      reservation.release();
+      expect(budget.usage().bytes).toBe(0);
+    }
+  });
+
+  it("answers OVERLOADED when the output does not fit what is free, PAYLOAD_TOO_LARGE above the read limit", async () => {
+    for (const frame of [declared, undeclared]) {
+      const budget = createInFlightBudget({ maxBytes: 1_000_000, maxRecords: 10 });
+      const other = budget.open();
+      other.reserve(800_000);
+      const reservation = budget.open();
+      reservation.reserve(frame.byteLength);
+      const error = await decompressReserved(compressionZstd, undefined, frame, 500_000, reservation).catch((e) => e);
+      expect(error).toMatchObject({ code: "OVERLOADED", httpStatus: 503, retryAfterMs: 1_000 });
+      // Nothing of the refused output stays reserved.
+      expect(budget.usage().bytes).toBe(800_000 + frame.byteLength);
+      other.release();
+      const tooLarge = await decompressReserved(compressionZstd, undefined, frame, 200_000, reservation).catch(
+        (e) => e,
+      );
+      expect(codeOf(tooLarge)).toBe("PAYLOAD_TOO_LARGE");
+    }
   });
 });

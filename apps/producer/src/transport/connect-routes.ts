@@ -1,5 +1,6 @@
 import { Code, type ConnectRouter, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import { Producer, type TimberCollection } from "@barito-flow/proto";
+import { currentReservation } from "../produce/in-flight.js";
 import { ProduceError, retryAfterSeconds } from "../produce/produce-error.js";
 import type { ProducerService, RequestMeta } from "../produce/producer-service.js";
 import { collectionFromWire, produceBatchWireMethod } from "./grpc-wire.js";
@@ -57,7 +58,10 @@ export function payloadTooLarge(readMaxBytes: number): ConnectError {
 export function producerRoutes(service: ProducerService, onUnexpected: (err: unknown) => void) {
   async function call<T>(ctx: HandlerContext, run: (meta: RequestMeta) => Promise<T>): Promise<T> {
     try {
-      return await run(requestMeta(ctx.requestHeader));
+      const meta = requestMeta(ctx.requestHeader);
+      const reservation = currentReservation.getStore();
+      if (reservation !== undefined) meta.reservation = reservation;
+      return await run(meta);
     } catch (err) {
       if (!(err instanceof ProduceError)) onUnexpected(err);
       throw toConnectError(err);

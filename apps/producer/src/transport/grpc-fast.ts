@@ -2,11 +2,12 @@ import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { ProduceResultSchema, type TimberCollection } from "@barito-flow/proto";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { encodeEnvelope } from "@connectrpc/connect/protocol";
+import { type Compression, encodeEnvelope } from "@connectrpc/connect/protocol";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import type { InFlightBudget, Reservation } from "../produce/in-flight.js";
 import { ProduceError } from "../produce/produce-error.js";
 import type { ProducerService } from "../produce/producer-service.js";
-import { compressionGzip, compressionZstd } from "./compression.js";
+import { compressionGzip, compressionZstd, decompressReserved } from "./compression.js";
 import { requestMetaFromKey, toConnectError } from "./connect-routes.js";
 import { collectionFromWire, WireBytesSchema } from "./grpc-wire.js";
 
@@ -22,6 +23,8 @@ export interface GrpcFastPathOptions {
    * of the request (connect then answers exactly as it always did).
    */
   fallback: (req: Http2ServerRequest, res: Http2ServerResponse, body: AsyncIterable<Uint8Array>) => void;
+  /** The in-flight budget: each call reserves its envelope's length as soon as it is read. */
+  budget?: InFlightBudget;
 }
 
 const path = "/producer.Producer/ProduceBatch";
@@ -48,7 +51,7 @@ async function* replay(chunks: readonly Buffer[], rest: AsyncIterable<Buffer> | 
  * Returns false for calls it does not serve (other paths and protocols); the caller routes those as before.
  */
 export function createGrpcFastPath(options: GrpcFastPathOptions) {
-  const { service, readMaxBytes } = options;
+  const { service, readMaxBytes, budget } = options;
   const maxBody = readMaxBytes + 5;
 
   function answer(
@@ -75,38 +78,66 @@ export function createGrpcFastPath(options: GrpcFastPathOptions) {
     answer(res, encoding, trailers);
   }
 
-  async function serve(
+  function fail(res: Http2ServerResponse, responseEncoding: string | undefined, started: number, err: unknown) {
+    if (!(err instanceof ProduceError) && !(err instanceof ConnectError)) options.onUnexpected(err);
+    const error = toConnectError(err);
+    answerError(res, responseEncoding, error);
+    options.onCall("ProduceBatch", Code[error.code] ?? String(error.code), (performance.now() - started) / 1000);
+  }
+
+  /** Reads the message and starts the produce call: synchronous, so nothing of the request outlives it. */
+  function produce(req: Http2ServerRequest, payload: Uint8Array, reservation: Reservation | undefined) {
+    let collection: TimberCollection;
+    try {
+      collection = collectionFromWire(fromBinary(WireBytesSchema, payload));
+    } catch (err) {
+      throw new ConnectError(`parse binary: ${err instanceof Error ? err.message : String(err)}`, Code.InvalidArgument);
+    }
+    const meta = requestMetaFromKey(req.headers["idempotency-key"]);
+    if (reservation !== undefined) meta.reservation = reservation;
+    return service.produceBatch(collection, meta);
+  }
+
+  /**
+   * Not async: an async function would keep the body, the decompressed message and the parsed request alive until
+   * Kafka answers. The callbacks below hold none of them.
+   */
+  function serve(
     req: Http2ServerRequest,
     res: Http2ServerResponse,
     body: Buffer,
     started: number,
     encoding: string | undefined,
+    reservation: Reservation | undefined,
   ) {
     const compression = encoding === undefined || encoding === "identity" ? undefined : compressions.get(encoding);
     const responseEncoding = compression ? encoding : undefined;
+    let pending: Promise<{ topic: string }>;
     try {
-      let payload: Uint8Array = body.subarray(5);
-      if (body[0] === 1)
-        payload = await (compression as NonNullable<typeof compression>).decompress(payload, readMaxBytes);
-      let collection: TimberCollection;
-      try {
-        collection = collectionFromWire(fromBinary(WireBytesSchema, payload));
-      } catch (err) {
-        throw new ConnectError(
-          `parse binary: ${err instanceof Error ? err.message : String(err)}`,
-          Code.InvalidArgument,
-        );
+      const payload = body.subarray(5);
+      if (body[0] === 1) {
+        const inflating =
+          reservation === undefined
+            ? (compression as Compression).decompress(payload, readMaxBytes)
+            : decompressReserved(compression as Compression, undefined, payload, readMaxBytes, reservation);
+        pending = inflating.then((message) => produce(req, message, reservation));
+      } else {
+        pending = produce(req, payload, reservation);
       }
-      const { topic } = await service.produceBatch(collection, requestMetaFromKey(req.headers["idempotency-key"]));
-      const result = toBinary(ProduceResultSchema, create(ProduceResultSchema, { topic }));
-      answer(res, responseEncoding, { "grpc-status": "0" }, encodeEnvelope(0, result));
-      options.onCall("ProduceBatch", "ok", (performance.now() - started) / 1000);
     } catch (err) {
-      if (!(err instanceof ProduceError) && !(err instanceof ConnectError)) options.onUnexpected(err);
-      const error = toConnectError(err);
-      answerError(res, responseEncoding, error);
-      options.onCall("ProduceBatch", Code[error.code] ?? String(error.code), (performance.now() - started) / 1000);
+      pending = Promise.reject(err);
     }
+    pending
+      .then(
+        ({ topic }) => {
+          const result = toBinary(ProduceResultSchema, create(ProduceResultSchema, { topic }));
+          answer(res, responseEncoding, { "grpc-status": "0" }, encodeEnvelope(0, result));
+          options.onCall("ProduceBatch", "ok", (performance.now() - started) / 1000);
+        },
+        (err: unknown) => fail(res, responseEncoding, started, err),
+      )
+      .catch(options.onUnexpected)
+      .finally(() => reservation?.release());
   }
 
   return function grpcFastPath(req: Http2ServerRequest, res: Http2ServerResponse): boolean {
@@ -122,8 +153,17 @@ export function createGrpcFastPath(options: GrpcFastPathOptions) {
     if (timeout !== undefined && (Array.isArray(timeout) || parseTimeout(timeout, Number.MAX_SAFE_INTEGER).error))
       return false;
     const started = performance.now();
+    const reservation = budget?.open();
     const chunks: Buffer[] = [];
     let size = 0;
+    // Over the budget before the body is kept: answered UNAVAILABLE/OVERLOADED, the rest of the body is dropped.
+    const refuse = (err: unknown) => {
+      req.off("data", onData).off("end", onEnd);
+      chunks.length = 0;
+      reservation?.release();
+      fail(res, undefined, started, err);
+      req.resume();
+    };
     const onData = (chunk: Buffer) => {
       chunks.push(chunk);
       size += chunk.byteLength;
@@ -131,23 +171,45 @@ export function createGrpcFastPath(options: GrpcFastPathOptions) {
         // Over the limit: connect reads the envelope header and refuses it as it always did.
         req.off("data", onData).off("end", onEnd);
         req.pause();
+        reservation?.release();
         options.fallback(req, res, replay(chunks, req as AsyncIterable<Buffer>));
+        return;
+      }
+      if (reservation === undefined) return;
+      // The envelope's declared length is reserved as soon as it is known, so a large message is refused before
+      // it is read.
+      // The message is counted, not the 5-byte envelope prefix, so a message of exactly the size limit fits.
+      const first = chunks[0] as Buffer;
+      const declared = first.byteLength >= 5 ? first.readUInt32BE(1) : 0;
+      const want = Math.max(size - 5, declared <= readMaxBytes ? declared : 0);
+      if (want > reservation.bytes) {
+        try {
+          reservation.reserve(want);
+        } catch (err) {
+          refuse(err);
+        }
       }
     };
     const onEnd = () => {
       req.off("data", onData);
       const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
+      chunks.length = 0;
       const usual =
         size >= 5 &&
         body.readUInt32BE(1) === size - 5 &&
         (body[0] === 0 || (body[0] === 1 && encoding !== undefined && encoding !== "identity"));
       if (!usual) {
-        options.fallback(req, res, replay(chunks, undefined));
+        reservation?.release();
+        options.fallback(req, res, replay([body], undefined));
         return;
       }
-      serve(req, res, body, started, encoding).catch(options.onUnexpected);
+      serve(req, res, body, started, encoding, reservation);
     };
     req.on("data", onData).once("end", onEnd);
+    req.once("close", () => {
+      // A client that went away before the end of its body: nothing was produced.
+      if (!req.complete) reservation?.release();
+    });
     return true;
   };
 }

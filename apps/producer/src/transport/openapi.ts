@@ -52,6 +52,7 @@ const error = {
         "KAFKA_UNAVAILABLE",
         "PARTIALLY_WRITTEN",
         "SHUTTING_DOWN",
+        "OVERLOADED",
         "INTERNAL",
         "NOT_FOUND",
       ],
@@ -90,7 +91,7 @@ const responses = {
     content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
   },
   "503": {
-    description: "Kafka unavailable or shutting down",
+    description: "Kafka unavailable, the in-flight cap full (OVERLOADED) or shutting down",
     headers: retryAfter,
     content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
   },

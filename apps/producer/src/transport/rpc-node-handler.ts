@@ -12,7 +12,8 @@ import { codeFromString, codeToHttpStatus, errorToJsonBytes } from "@connectrpc/
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { trailerFlag, trailerParse, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
 import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
-import { errorMetadata, payloadTooLarge } from "./connect-routes.js";
+import { currentReservation, type InFlightBudget, type Reservation } from "../produce/in-flight.js";
+import { errorMetadata, payloadTooLarge, toConnectError } from "./connect-routes.js";
 
 type NodeRequest = IncomingMessage | Http2ServerRequest;
 type NodeResponse = ServerResponse | Http2ServerResponse;
@@ -32,6 +33,8 @@ export interface RpcNodeHandlerOptions extends ConnectRouterOptions {
     serveWithBody: (req: NodeRequest, res: NodeResponse, body: AsyncIterable<Uint8Array>) => void,
   ) => (req: NodeRequest, res: NodeResponse) => boolean;
   onHandlerFailure: (err: unknown) => void;
+  /** The in-flight budget: every RPC reserves its body as it is read (its declared length first). */
+  budget?: InFlightBudget;
 }
 
 /**
@@ -62,13 +65,20 @@ export function createRpcNodeHandler(options: RpcNodeHandlerOptions) {
       (options.fallback ?? notFound)(req, res);
       return;
     }
+    const reservation = options.budget?.open();
+    const metered = reservation === undefined ? body : meteredBody(req, res, body, reservation, options.readMaxBytes);
     // A body given here replaces reading the request (connect takes it where it takes a pre-parsed body).
-    handler(universalRequestFromNodeRequest(req, res, body as never, undefined))
-      .then((response) => reclassifyFrameworkErrors(response, options.readMaxBytes, req.httpVersionMajor === 1))
-      .then((response) => universalResponseToNodeResponse(response, res))
-      .catch((err: unknown) => {
-        if (ConnectError.from(err).code !== Code.Aborted) options.onHandlerFailure(err);
-      });
+    const serve = () =>
+      handler(universalRequestFromNodeRequest(req, res, metered as never, undefined))
+        .then((response) => reclassifyFrameworkErrors(response, options.readMaxBytes, req.httpVersionMajor === 1))
+        .then((response) => universalResponseToNodeResponse(response, res))
+        .catch((err: unknown) => {
+          if (ConnectError.from(err).code !== Code.Aborted) options.onHandlerFailure(err);
+        })
+        .finally(() => reservation?.release());
+    // Decompression and the route handlers find the reservation here (connect gives them no way to pass it).
+    if (reservation === undefined) serve();
+    else currentReservation.run(reservation, serve);
   }
   const fastPath = options.fastPath?.(dispatch);
   return function rpcNodeHandler(req: NodeRequest, res: NodeResponse): void {
@@ -189,4 +199,41 @@ async function reclassifyFrameworkErrors(
     offset += 5 + length;
   }
   return withBody(response, response.status, body);
+}
+
+/**
+ * The request body as connect reads it, each chunk reserved before it is kept. A declared Content-Length is reserved
+ * before the first byte is read; when it does not fit, connect answers the error at once (UNAVAILABLE,
+ * `barito-error-code: OVERLOADED`) and the body is dropped as it arrives. A body without a declared length that
+ * outgrows the budget is refused the same way and its HTTP/1.1 connection closed (its rest has no bound).
+ */
+async function* meteredBody(
+  req: NodeRequest,
+  res: NodeResponse,
+  body: AsyncIterable<Uint8Array> | undefined,
+  reservation: Reservation,
+  readMaxBytes: number,
+): AsyncIterable<Uint8Array> {
+  // Above readMaxBytes connect refuses the body itself, with the answer it always gave.
+  const declared = Number(req.headers["content-length"]);
+  try {
+    if (declared > 0 && declared <= readMaxBytes) reservation.reserve(declared);
+  } catch (err) {
+    // The declared body (within readMaxBytes) is read and dropped: the connection stays usable.
+    req.resume();
+    throw toConnectError(err);
+  }
+  let size = 0;
+  for await (const chunk of body ?? (req as AsyncIterable<Uint8Array>)) {
+    size += chunk.byteLength;
+    if (size > reservation.bytes && size <= readMaxBytes) {
+      try {
+        reservation.reserve(size);
+      } catch (err) {
+        if (req.httpVersionMajor === 1) (res as ServerResponse).setHeader("connection", "close");
+        throw toConnectError(err);
+      }
+    }
+    yield chunk;
+  }
 }
