@@ -4,12 +4,12 @@
 import cluster from "node:cluster";
 import { ConfigError, loadProducerConfig, type ProducerConfig, redactConfig } from "@barito-flow/config";
 import { connectionFromSettings, createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
+import { installShutdown, withDeadline } from "@barito-flow/lifecycle";
 import { createLogger } from "@barito-flow/logger";
 import { createRateLimiter, createRemoteRateLimiter, type RateLimitChannel } from "@barito-flow/rate-limit";
 import { createProducerApp } from "./app.js";
 import { createClusterPrimary, READINESS_MESSAGE } from "./cluster-primary.js";
 import { connectKafkaWithRetry } from "./kafka-startup.js";
-import { forceExit, nativeCallTracker } from "./lifecycle.js";
 import { createProducerMetrics, serveMetricsToPrimary } from "./metrics.js";
 
 const [command = "producer", ...flags] = process.argv.slice(2);
@@ -59,22 +59,18 @@ async function runPrimary(config: ProducerConfig): Promise<void> {
       ? { sharedRateLimiter: createRateLimiter({ ...config.rateLimit, redis: { ...config.rateLimit.redis } }) }
       : {}),
   });
-  let stopping = false;
-  const stop = async (signal: NodeJS.Signals, reason: string, failure?: number) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info("shutting down", { reason, timeoutMs: config.shutdownTimeoutMs });
-    const code = await primary.stop(signal, config.shutdownTimeoutMs + 5_000);
-    await logger.close();
-    process.exit(failure ?? code);
-  };
-  for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    process.on(signal, () => {
-      if (stopping) process.exit(1); // a second signal forces the exit
-      void stop(signal, signal);
-    });
-  }
-  void primary.failed.then((code) => stop("SIGTERM", "worker-failed", code));
+  const shutdown = installShutdown({
+    // The primary forwards the signal and waits for its workers, which keep their own deadline.
+    stop: async (timeoutMs) => {
+      const code = await primary.stop("SIGTERM", timeoutMs + 5_000);
+      return { drained: code === 0, closed: true };
+    },
+    timeoutMs: config.shutdownTimeoutMs,
+    watchdogGraceMs: 10_000,
+    logger,
+    flush: () => logger.close(),
+  });
+  void primary.failed.then((code) => shutdown.begin("worker-failed", code));
   await primary.start(config.metrics.address);
 }
 
@@ -133,7 +129,7 @@ async function runServer(config: ProducerConfig): Promise<void> {
     report();
     setInterval(report, 500).unref();
     // Without its primary a worker has no shared limits and no one to report to.
-    process.on("disconnect", () => void shutdown("primary-gone", 1));
+    process.on("disconnect", () => void shutdown.begin("primary-gone", 1));
   }
 
   // Listening before Kafka answers lets probes and clients see a clear 503 instead of a closed port.
@@ -146,52 +142,31 @@ async function runServer(config: ProducerConfig): Promise<void> {
       onAttemptFailed: () => metrics.kafkaClientFailed(),
       signal: startupAbort.signal,
     });
-    if (!connected && !startupAbort.signal.aborted) await shutdown("kafka-unreachable", 1);
+    if (!connected && !startupAbort.signal.aborted) await shutdown.begin("kafka-unreachable", 1);
   }
   const startupAbort = new AbortController();
 
-  let stopping = false;
-  const adminCalls = nativeCallTracker();
-  const nativeCallsRunning = () => publisher.nativeCallRunning() || adminCalls.running();
-  const exitNow = (code: number) => forceExit(code, nativeCallsRunning, (message) => logger.error(message));
-  /** Exit code: `exitCode` after a clean drain, 1 when the drain was cut short (Kafka did not acknowledge in time). */
-  async function shutdown(reason: string, exitCode: number): Promise<void> {
-    if (stopping) return;
-    stopping = true;
-    startupAbort.abort();
-    const started = Date.now();
-    logger.info("shutting down", { reason, timeoutMs: config.shutdownTimeoutMs });
-    const hardStop = setTimeout(() => {
-      logger.error("shutdown timed out, exiting");
-      exitNow(1);
-    }, config.shutdownTimeoutMs + 5_000);
-    hardStop.unref();
-    try {
-      const { drained } = await app.close(config.shutdownTimeoutMs);
-      if (!drained) exitCode = exitCode || 1;
-      const left = Math.max(0, config.shutdownTimeoutMs - (Date.now() - started));
-      await Promise.allSettled([
-        publisher.close(Math.min(left, 10_000)),
-        adminCalls.track(() => admin.close()),
-        rateLimiter.close?.(),
-      ]);
-    } catch (err) {
-      logger.error("error during shutdown", { err });
-      exitCode = exitCode || 1;
-    }
-    logger.info("exiting", { exitCode, shutdownMs: Date.now() - started });
-    await logger.close();
-    exitNow(exitCode);
-  }
-
-  for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    process.on(signal, () => {
-      // A second signal forces the exit; a worker gets Ctrl-C from the terminal and again from its primary, which
-      // enforces the deadline itself.
-      if (stopping && !cluster.isWorker) exitNow(1);
-      void shutdown(signal, 0);
-    });
-  }
+  const shutdown = installShutdown({
+    stop: async (timeoutMs) => {
+      startupAbort.abort();
+      const started = Date.now();
+      const { drained } = await app.close(timeoutMs);
+      const left = Math.max(0, timeoutMs - (Date.now() - started));
+      const closed = await withDeadline(
+        Promise.allSettled([publisher.close(Math.min(left, 10_000)), admin.close(), rateLimiter.close?.()]).then(
+          () => true,
+        ),
+        left + 1_000,
+      );
+      // A flush that timed out may still run on libuv's threadpool, where an exit would wait for it.
+      return { drained, closed: closed === true && !publisher.nativeCallRunning() };
+    },
+    timeoutMs: config.shutdownTimeoutMs,
+    logger,
+    flush: () => logger.close(),
+    // A worker gets Ctrl-C from the terminal and again from its primary, which enforces the deadline itself.
+    secondSignalEnds: !cluster.isWorker,
+  });
 
   void connectKafka();
 }

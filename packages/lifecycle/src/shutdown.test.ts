@@ -26,6 +26,9 @@ class FakeProcess implements ProcessPort {
     this.kills.push(signal);
     this.settle(`kill ${signal}`);
   }
+  abort() {
+    this.settle("abort");
+  }
   signal(signal: NodeJS.Signals) {
     for (const listener of this.listeners.get(signal) ?? []) listener();
   }
@@ -109,12 +112,27 @@ describe("installShutdown", () => {
     expect(proc.exits).toEqual([]);
   });
 
-  it("as PID 1, where the kernel drops self-sent signals, the forced end is an exit", async () => {
+  it("as PID 1, where the kernel drops self-sent signals, the forced end is an abort", async () => {
     const proc = new FakeProcess(1);
     installShutdown({ process: proc, timeoutMs: 60_000, stop: () => new Promise(() => {}) });
     proc.signal("SIGTERM");
     proc.signal("SIGTERM");
-    expect(await proc.ended).toBe("exit 1");
+    expect(await proc.ended).toBe("abort");
+    expect(proc.kills).toEqual([]);
+    expect(proc.exits).toEqual([]);
+  });
+
+  it("ignores a second signal when told to (a cluster worker), and ends when stop returns", async () => {
+    const proc = new FakeProcess();
+    installShutdown({
+      process: proc,
+      timeoutMs: 1_000,
+      secondSignalEnds: false,
+      stop: stopWith({ drained: true, closed: true }, 30),
+    });
+    proc.signal("SIGINT");
+    proc.signal("SIGINT");
+    expect(await proc.ended).toBe("exit 0");
     expect(proc.kills).toEqual([]);
   });
 

@@ -16,6 +16,7 @@ export interface ProcessPort {
   removeAllListeners(signal: NodeJS.Signals): unknown;
   exit(code: number): void;
   kill(pid: number, signal: NodeJS.Signals): unknown;
+  abort(): void;
 }
 
 export interface ShutdownOptions {
@@ -31,6 +32,11 @@ export interface ShutdownOptions {
   flushTimeoutMs?: number;
   /** Signals that start the shutdown; a second one ends the process at once (default SIGTERM, SIGINT). */
   signals?: readonly NodeJS.Signals[];
+  /**
+   * False: a second signal is ignored. For a cluster worker, which gets Ctrl-C from the terminal and again from its
+   * primary, whose own deadline ends it.
+   */
+  secondSignalEnds?: boolean;
   process?: ProcessPort;
 }
 
@@ -74,9 +80,9 @@ export function installShutdown(options: ShutdownOptions): Shutdown {
     ended = true;
     lastWords("ending the process now", { reason: why, signal: forcedSignal });
     if (proc.pid === 1) {
-      // The kernel drops signals that PID 1 sends itself: only the exit is left. An init (tini, `docker run --init`)
-      // avoids this; the images run one.
-      proc.exit(EXIT_CUT_SHORT);
+      // The kernel drops the signals a PID 1 sends itself, but not the fault that abort() ends in when SIGABRT is
+      // ignored. An init (tini, `docker run --init`) avoids the question; the images run one.
+      proc.abort();
       return;
     }
     for (const signal of signals) proc.removeAllListeners(signal);
@@ -99,6 +105,7 @@ export function installShutdown(options: ShutdownOptions): Shutdown {
 
   function begin(reason: string, exitCode = 0): Promise<void> {
     started ??= (async () => {
+      const startedAt = Date.now();
       logger.info("shutting down", { reason, timeoutMs: options.timeoutMs });
       const watchdog = setTimeout(() => forceEnd("shutdown timed out"), watchdogMs);
       let result: StopResult;
@@ -109,18 +116,23 @@ export function installShutdown(options: ShutdownOptions): Shutdown {
         result = { drained: false, closed: true };
       }
       clearTimeout(watchdog);
-      if (!result.drained) logger.warn("shutdown cut short: some work was not finished", { reason });
+      if (ended) return;
+      const code = result.drained ? exitCode : exitCode || EXIT_CUT_SHORT;
+      const fields = { reason, ...result, shutdownMs: Date.now() - startedAt };
+      if (!result.drained) logger.warn("shutdown cut short: some work was not finished", fields);
+      logger.info("exiting", { ...fields, exitCode: result.closed ? code : `signal ${forcedSignal}` });
       await flushed();
       if (ended) return;
       if (!result.closed) return forceEnd("a client did not finish closing");
       ended = true;
-      proc.exit(result.drained ? exitCode : exitCode || EXIT_CUT_SHORT);
+      proc.exit(code);
     })();
     return started;
   }
 
   for (const signal of signals) {
     proc.on(signal, () => {
+      if (started && options.secondSignalEnds === false) return;
       if (started) {
         forcedSignal = signal;
         forceEnd(`second signal (${signal})`);
