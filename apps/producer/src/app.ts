@@ -28,7 +28,7 @@ import { createRpcNodeHandler } from "./transport/rpc-node-handler.js";
 export interface ProducerAppDeps {
   config: ProducerConfig;
   logger: Logger;
-  publisher: LogPublisher & { flush?(timeoutMs?: number): Promise<void> };
+  publisher: LogPublisher & { flush?(timeoutMs?: number): Promise<void>; brokerCount?(): Promise<number> };
   admin: TopicAdmin & { ping(): Promise<boolean> };
   rateLimiter: RateLimiter;
   metrics: ProducerMetrics;
@@ -56,11 +56,20 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
   let inFlight = 0;
   let idle: (() => void) | undefined;
 
-  const kafka = watchKafka(() => admin.ping(), {
-    intervalMs: 2_000,
-    logger: logger.child({ component: "kafka-health" }),
-    isConnected: () => publisher.isConnected(),
-  });
+  // The broker count caps kafka_replication_factor (validate.ts); it is read with each successful probe.
+  let brokers: number | undefined;
+  const kafka = watchKafka(
+    async () => {
+      const ok = await admin.ping();
+      if (ok && publisher.brokerCount) brokers = await publisher.brokerCount().catch(() => brokers);
+      return ok;
+    },
+    {
+      intervalMs: 2_000,
+      logger: logger.child({ component: "kafka-health" }),
+      isConnected: () => publisher.isConnected(),
+    },
+  );
   const probedPublisher = {
     publish: publisher.publish.bind(publisher),
     isConnected: () => kafka.isReachable(),
@@ -84,6 +93,9 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
       topicPrefix: config.kafka.topicPrefix,
       topicSuffix: config.kafka.topicSuffix,
       maxBatchItems: config.producer.maxBatchItems,
+      maxTopicPartitions: config.producer.maxTopicPartitions,
+      ignoreKafkaOptions: config.producer.ignoreKafkaTopicOptions,
+      brokerCount: () => brokers,
       messageFormat: config.producer.messageFormat,
       maxMessageBytes: config.producer.maxMessageBytes,
     },

@@ -204,12 +204,16 @@ const objectText = (entries: readonly (readonly [string, string])[]) =>
 const { json: valueText } = fc.letrec<{ json: string; object: string; array: string }>((tie) => ({
   json: fc.oneof({ depthSize: "small", withCrossShrink: true }, scalarText, tie("object"), tie("array")),
   object: fc.array(fc.tuple(key, tie("json")), { maxLength: 5 }).map(objectText),
-  // One type per array: a field of mixed types is a mapping conflict, the index's business rather than the input's.
-  array: fc.oneof(
-    fc.array(numberText, { maxLength: 3 }),
-    fc.array(stringText, { maxLength: 3 }),
-    fc.tuple(tie("object")),
-  ).map((items) => `[${items.join(",")}]`),
+  // One mapping type per array: values of one field that dynamic mapping types differently ([0.5, 1] is float then
+  // long) are a mapping conflict, the index's business rather than the input's (see the README).
+  array: fc
+    .oneof(
+      numberText.chain((n) => fc.array(fc.constant(n), { maxLength: 3 })),
+      fc.array(fc.integer().map(String), { maxLength: 3 }),
+      fc.array(stringText, { maxLength: 3 }),
+      fc.tuple(tie("object")),
+    )
+    .map((items) => `[${items.join(",")}]`),
 }));
 
 /** Around OpenSearch's default depth limit (20 levels of objects, 20 of arrays). */
@@ -262,7 +266,11 @@ function post(path: string, body: string | Uint8Array, contentType: string, idem
           const chunks: Buffer[] = [];
           res.on("data", (chunk: Buffer) => chunks.push(chunk));
           res.on("end", () =>
-            resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8"), headers: res.headers }),
+            resolve({
+              status: res.statusCode ?? 0,
+              text: Buffer.concat(chunks).toString("utf8"),
+              headers: res.headers,
+            }),
           );
           res.on("error", reject);
         },
@@ -335,7 +343,12 @@ async function send(protocol: Protocol, context: Record<string, unknown>, conten
       );
     case "rest-batch":
       return httpAnswer(
-        await post("/produce_batch", `{"context":${contextText},"items":[{"content":${content}}]}`, "application/json", key),
+        await post(
+          "/produce_batch",
+          `{"context":${contextText},"items":[{"content":${content}}]}`,
+          "application/json",
+          key,
+        ),
         true,
       );
     case "connect-json":
@@ -442,7 +455,15 @@ async function checkOne(protocol: Protocol, context: Record<string, unknown>, co
   if (!answer.ok) {
     expect({ protocol, answer, final: answer.final }).toMatchObject({ final: true });
     expect(answer.details.length).toBeGreaterThan(0);
-    const named = answer.details.every(({ field }) => resolves(field, request));
+    // The binary protocols carry the content as protobuf encoded it (lone surrogates already U+FFFD).
+    const sent = { context, content: expected(content) };
+    // protobuf-es's JSON parser (Connect JSON) refuses duplicate keys without saying where (REST keeps the last).
+    const named = answer.details.every(
+      ({ field, reason }) =>
+        resolves(field, request) ||
+        resolves(field, sent) ||
+        (protocol === "connect-json" && field === "body" && reason.includes("duplicate object key")),
+    );
     expect({ protocol, answer, named }).toMatchObject({ named: true });
     return;
   }
@@ -495,7 +516,8 @@ describe("producer edge cases, read back from OpenSearch (real Kafka, consumer a
         const topic = `limits${topicNumber++}`;
         // protobuf cannot carry an int32 beyond its range: such values are sent as JSON.
         const int32 = Object.values(values).every((v) => v <= 2_147_483_647);
-        const via = int32 || protocol === "rest" || protocol === "rest-batch" || protocol === "connect-json" ? protocol : "rest";
+        const via =
+          int32 || protocol === "rest" || protocol === "rest-batch" || protocol === "connect-json" ? protocol : "rest";
         createdTopics.add(`${prefix}${topic}_logs`);
         await checkOne(via, baseContext(topic, values), '{"message":"at the limits"}');
       }),

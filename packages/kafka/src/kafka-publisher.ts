@@ -15,6 +15,10 @@ type NativeProducer = ReturnType<Awaited<ReturnType<typeof newNativeKafka>>["pro
  * `opaque.reject(error)` per record.
  */
 interface InternalProducer {
+  getMetadata(
+    options: { allTopics: boolean; timeout: number },
+    callback: (error: unknown, metadata: { brokers: unknown[] }) => void,
+  ): void;
   produce(
     topic: string,
     partition: number,
@@ -370,6 +374,17 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): MessagePub
 
     isConnected() {
       return producer !== undefined && !closed;
+    },
+
+    async brokerCount(timeoutMs = 2_000) {
+      const client = producer === undefined ? undefined : internalClientOf(producer);
+      if (client === undefined)
+        throw new KafkaError("BROKER_UNAVAILABLE", "not connected to Kafka yet", { retriable: true });
+      return new Promise<number>((resolve, reject) => {
+        client.getMetadata({ allTopics: false, timeout: timeoutMs }, (error, metadata) =>
+          error ? reject(toKafkaError(error, "describe cluster")) : resolve(metadata.brokers.length),
+        );
+      });
     },
 
     async flush(timeoutMs = 10_000) {

@@ -99,6 +99,8 @@ export interface MessagePublisher {
   isConnected(): boolean;
   /** Waits for every queued record to be acknowledged or failed, up to `timeoutMs` (default 10_000). */
   flush(timeoutMs?: number): Promise<void>;
+  /** Brokers in the cluster, from one metadata request (no topics asked for). Rejects like `publish` when unreachable. */
+  brokerCount(timeoutMs?: number): Promise<number>;
   /** Flushes (bounded), then disconnects. Idempotent; later `publish()` calls reject with `CLOSED`. */
   close(): Promise<void>;
 }

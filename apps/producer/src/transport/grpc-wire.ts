@@ -99,11 +99,16 @@ function plainItemContent(data: Uint8Array): Uint8Array | undefined {
   const length = varint(data, end);
   if (length < 0 || at + length !== end) return undefined;
   const start = at;
+  keyCount = 0;
   return struct(data, end, 0) && at === end ? data.subarray(start, end) : undefined;
 }
 
-// Deeper content is left to fromBinary, which enforces its own recursion limit.
-const maxDepth = 32;
+// Content that the rules of produce/content-rules.ts concern (deep, wide, a key that is empty, has a dot, starts with
+// whitespace or with "_" at the top, a number at or beyond ±2^63) is left to fromBinary too: the records of decoded content get
+// the exact check. The thresholds are those of the JSON encoder's screen (timber-encoding.ts).
+const maxDepth = 18;
+const maxKeys = 499;
+let keyCount = 0;
 
 /** Struct: entries `0a len { 0a len key, 12 len Value }`, keys unique, none that JS objects would reorder. */
 function struct(buf: Uint8Array, end: number, depth: number): boolean {
@@ -118,7 +123,8 @@ function struct(buf: Uint8Array, end: number, depth: number): boolean {
     const keyLength = varint(buf, entryEnd);
     const keyStart = at;
     at += keyLength;
-    if (keyLength < 0 || at >= entryEnd || !plainKey(buf, keyStart, at)) return false;
+    if (keyLength <= 0 || at >= entryEnd || !plainKey(buf, keyStart, at, depth === 0) || ++keyCount > maxKeys)
+      return false;
     keys ??= [];
     for (let k = 0; k < keys.length; k += 2) {
       if (keys[k + 1] === keyLength && sameBytes(buf, keys[k] as number, buf, keyStart, keyLength)) return false;
@@ -138,11 +144,11 @@ function value(buf: Uint8Array, end: number, depth: number): boolean {
     case 0x08: // null_value: NULL_VALUE (0) only
       return buf[at++] === 0 && at === end;
     case 0x11: {
-      // number_value: NaN and infinities are left to fromBinary (JSON has no such numbers)
+      // number_value: a biased exponent of 1086 or more is ±2^63 and beyond, NaN and the infinities included
       if (at + 8 !== end) return false;
-      const exponentAllOnes = ((buf[at + 7] as number) & 0x7f) === 0x7f && ((buf[at + 6] as number) & 0xf0) === 0xf0;
+      const exponent = (((buf[at + 7] as number) & 0x7f) << 4) | ((buf[at + 6] as number) >> 4);
       at = end;
-      return !exponentAllOnes;
+      return exponent < 1086;
     }
     case 0x1a: {
       const length = varint(buf, end);
@@ -186,12 +192,23 @@ function utf8(buf: Uint8Array, start: number, end: number): boolean {
   return true;
 }
 
-/** Valid UTF-8, not starting with a digit (integer-like keys come first in a JS object) and not `__proto__`. */
-function plainKey(buf: Uint8Array, start: number, end: number): boolean {
-  const first = buf[start];
-  if (first !== undefined && first >= 0x30 && first <= 0x39) return false;
+/**
+ * Valid UTF-8 without a dot, not starting with a digit (integer-like keys come first in a JS object) or with what
+ * may be whitespace, not `__proto__`, and at the top level not starting with "_".
+ */
+function plainKey(buf: Uint8Array, start: number, end: number, topLevel: boolean): boolean {
+  const first = buf[start] as number;
+  // Digits; "_" at the top; whitespace and controls; the lead bytes of U+1000-U+3FFF (Unicode spaces among them).
+  if ((first >= 0x30 && first <= 0x39) || (topLevel && first === 0x5f) || first <= 0x20) return false;
+  if (first >= 0xe1 && first <= 0xe3) return false;
   if (end - start === protoKey.byteLength && sameBytes(protoKey, 0, buf, start, protoKey.byteLength)) return false;
-  return utf8(buf, start, end);
+  let ascii = true;
+  for (let i = start; i < end; i++) {
+    const byte = buf[i] as number;
+    if (byte === 0x2e) return false;
+    if (byte >= 0x80) ascii = false;
+  }
+  return ascii || isUtf8(buf.subarray(start, end));
 }
 const protoKey = Buffer.from("__proto__");
 
