@@ -28,7 +28,12 @@ import { createRpcNodeHandler } from "./transport/rpc-node-handler.js";
 export interface ProducerAppDeps {
   config: ProducerConfig;
   logger: Logger;
-  publisher: LogPublisher & { flush?(timeoutMs?: number): Promise<void>; brokerCount?(): Promise<number> };
+  publisher: LogPublisher & {
+    flush?(timeoutMs?: number): Promise<void>;
+    brokerCount?(): Promise<number>;
+    /** Why the publisher is not connected, for /readyz (AUTHENTICATION_FAILED names a configuration error). */
+    connectionProblem?(): { code: string } | undefined;
+  };
   admin: TopicAdmin & { ping(): Promise<boolean> };
   rateLimiter: RateLimiter;
   metrics: ProducerMetrics;
@@ -124,7 +129,11 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
   function readiness(): Readiness {
     const kafkaReachable = kafka.isReachable();
     const accepting = !shutdown.signal.aborted;
-    return { ready: kafkaReachable && accepting, checks: { kafka: kafkaReachable, accepting } };
+    const problem = kafkaReachable ? undefined : publisher.connectionProblem?.();
+    return {
+      ready: kafkaReachable && accepting,
+      checks: { kafka: kafkaReachable, ...(problem ? { kafkaError: problem.code } : {}), accepting },
+    };
   }
   const onUnexpected = (err: unknown) => logger.error("unexpected error while producing", { err });
 
