@@ -9,7 +9,7 @@ import {
   redactConfig,
   sinkBufferShortfall,
 } from "@barito-flow/config";
-import { createLogger } from "@barito-flow/logger";
+import { createLogger, logProcessWarnings } from "@barito-flow/logger";
 import { createConsumerApp } from "./app.js";
 import { RulesFormatError, validateInlineRules } from "./redaction/index.js";
 
@@ -82,6 +82,8 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
   });
 }
 process.on("unhandledRejection", (err) => logger.error("unhandled rejection", { err }));
+// Node's own warnings as log entries (one JSON line each in JSON mode) instead of multi-line stderr text.
+logProcessWarnings(logger);
 
 // BARITO_KAFKA_MAX_RETRY (0 = forever) and BARITO_KAFKA_RETRY_INTERVAL bound the startup attempts.
 for (let attempt = 1; !stopping; attempt++) {

@@ -35,7 +35,10 @@ export function requestMetaFromKey(header: string | string[] | undefined): Reque
  * a client sent (`content["ключ"]`). The escapes are standard JSON, so `JSON.parse` gives the same details back.
  */
 function asciiJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return JSON.stringify(value).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 export function toConnectError(err: unknown): ConnectError {
