@@ -94,23 +94,30 @@ type Kind = "object" | "value";
 /** One walk over a log's content; `fields` maps each mapping path (dots expanded, arrays flattened) to its kind. */
 class ContentWalk {
   readonly violations: FieldViolation[] = [];
-  readonly fields = new Map<string, { kind: Kind; weight: number }>();
+  readonly fields = new Map<string, { kind: Kind; weight: number; scope: string }>();
 
   add(field: string, reason: string): void {
     if (this.violations.length < contentLimits.maxViolations) this.violations.push({ field, reason });
   }
 
-  /** Registers a mapping path; false (and a violation) when it is a value in one place and an object in another. */
-  field(mappingPath: string, kind: Kind, weight: number, path: string): boolean {
+  /**
+   * Registers a mapping path; false (and a violation) when it is a value in one place and an object in another.
+   * `scope` is the path's array indices ("/2/0"): two elements of one array that disagree are a mapping conflict
+   * like [1, "a"] (the index's business, not checked); two keys of one object that do can never be indexed.
+   */
+  field(mappingPath: string, kind: Kind, weight: number, path: string, scope: string): boolean {
     const known = this.fields.get(mappingPath);
     if (known === undefined) {
-      this.fields.set(mappingPath, { kind, weight });
+      this.fields.set(mappingPath, { kind, weight, scope });
       return true;
     }
     if (known.kind !== kind) {
+      const a = known.scope;
+      const nested = a === scope || scope.startsWith(`${a}/`) || a.startsWith(`${scope}/`);
+      if (!nested) return true;
       this.add(
         path,
-        `names field "${mappingPath}", which the same log also has as an ${known.kind === "object" ? "object" : "value"}`,
+        `names field "${mappingPath}", which the same log also has as ${known.kind === "object" ? "an object" : "a value"}`,
       );
       return false;
     }
@@ -118,7 +125,7 @@ class ContentWalk {
     return true;
   }
 
-  object(object: JsonObject, path: string, mapping: string, depth: number, arrays: number): void {
+  object(object: JsonObject, path: string, mapping: string, depth: number, arrays: number, scope: string): void {
     for (const key of Object.keys(object)) {
       const here = fieldPath(path, key);
       const problem = keyProblem(key, mapping === "");
@@ -132,7 +139,7 @@ class ContentWalk {
       let ok = true;
       for (let i = 0; i < parts.length - 1 && ok; i++) {
         prefix = prefix === "" ? (parts[i] as string) : `${prefix}.${parts[i]}`;
-        ok = this.field(prefix, "object", 1, here);
+        ok = this.field(prefix, "object", 1, here, scope);
       }
       if (!ok) continue;
       const name = prefix === "" ? key : `${prefix}.${parts[parts.length - 1]}`;
@@ -141,25 +148,25 @@ class ContentWalk {
         this.add(here, `nested deeper than ${contentLimits.maxDepth} levels of objects (index.mapping.depth.limit)`);
         continue;
       }
-      this.value(object[key] as JsonValue, here, name, valueDepth, arrays);
+      this.value(object[key] as JsonValue, here, name, valueDepth, arrays, scope);
     }
   }
 
-  value(value: JsonValue, path: string, mapping: string, depth: number, arrays: number): void {
+  value(value: JsonValue, path: string, mapping: string, depth: number, arrays: number, scope: string): void {
     if (value === null) return; // maps nothing
     switch (typeof value) {
       case "number": {
         const problem = numberProblem(value);
         if (problem !== undefined) this.add(path, problem);
-        else this.field(mapping, "value", 1, path);
+        else this.field(mapping, "value", 1, path, scope);
         return;
       }
       case "boolean":
-        this.field(mapping, "value", 1, path);
+        this.field(mapping, "value", 1, path, scope);
         return;
       case "string":
         // A new string field is text with a keyword sub-field: two fields of the mapping.
-        this.field(mapping, "value", 2, path);
+        this.field(mapping, "value", 2, path, scope);
         return;
     }
     if (Array.isArray(value)) {
@@ -168,7 +175,7 @@ class ContentWalk {
         return;
       }
       for (let index = 0; index < value.length; index++) {
-        this.value(value[index] as JsonValue, `${path}[${index}]`, mapping, depth, arrays + 1);
+        this.value(value[index] as JsonValue, `${path}[${index}]`, mapping, depth, arrays + 1, `${scope}/${index}`);
       }
       return;
     }
@@ -176,7 +183,9 @@ class ContentWalk {
       this.add(path, `nested deeper than ${contentLimits.maxDepth} levels of objects (index.mapping.depth.limit)`);
       return;
     }
-    if (this.field(mapping, "object", 1, path)) this.object(value as JsonObject, path, mapping, depth + 1, arrays);
+    if (this.field(mapping, "object", 1, path, scope)) {
+      this.object(value as JsonObject, path, mapping, depth + 1, arrays, scope);
+    }
   }
 }
 
@@ -186,7 +195,7 @@ class ContentWalk {
  */
 export function contentViolations(content: JsonObject, base: string): FieldViolation[] {
   const walk = new ContentWalk();
-  walk.object(content, base, "", 1, 0);
+  walk.object(content, base, "", 1, 0, "");
   if (walk.violations.length > 0) return walk.violations;
   // The consumer adds "@timestamp" (a date: one field) when the content has none.
   let fields = walk.fields.has("@timestamp") ? 0 : 1;

@@ -31,11 +31,15 @@ function utf8Length(text: string): number {
 type Sizes = number[];
 
 // The size pass also screens for the rare content that the rules of content-rules.ts concern: a key that is empty,
-// has a dot, starts with whitespace, or with "_" at the top; a number at or beyond ±2^63 (or not finite); deep
-// nesting; many keys.
-// Such content is then checked exactly (`contentNeedsCheck`); the rest costs a comparison per key and per number.
+// starts with whitespace, or with "_" at the top, a dot at a key's start or end, two dots in a row or whitespace next
+// to a dot, two keys of one object whose names start with the same dotted part ({"a": 1, "a.b": 2}), a number at or
+// beyond ±2^63 (or not finite), deep nesting, many keys (each dot counts as one more level and one more field).
+// Such content is then checked exactly (`contentNeedsCheck`); the rest costs a comparison per key character and per
+// number. Keys with well-formed dots ("http.status_code") stay on this path.
 let needsCheck = false;
 let keyCount = 0;
+/** Dots of the key `keyLengthOf` measured last. */
+let keyDots = 0;
 // Below these, content cannot break a rule of content-rules.ts (a key adds at most two fields to the mapping).
 const screenDepth = 19;
 const screenKeys = 499;
@@ -48,6 +52,7 @@ function unicodeSpace(c: number): boolean {
 function keyLengthOf(key: string, depth: number): number {
   const topLevel = depth === 1;
   const length = key.length;
+  keyDots = 0;
   // Empty (NaN), starting with whitespace or a control character, "_" at the top level, or a Unicode space.
   const first = key.charCodeAt(0);
   if (!(first > 0x20) || (topLevel && first === 0x5f) || (first >= 0x1680 && unicodeSpace(first))) needsCheck = true;
@@ -56,12 +61,30 @@ function keyLengthOf(key: string, depth: number): number {
     return Buffer.byteLength(key);
   }
   let ascii = true;
+  let previous = 0x2e; // a dot first is a dot after "nothing"
   for (let i = 0; i < length; i++) {
     const c = key.charCodeAt(i);
     if (c >= 0x80) ascii = false;
-    else if (c === 0x2e) needsCheck = true;
+    else if (c === 0x2e) {
+      keyDots++;
+      if (previous <= 0x20 || previous === 0x2e) needsCheck = true;
+    } else if (c <= 0x20 && previous === 0x2e) needsCheck = true;
+    previous = c;
   }
+  if (keyDots > 0 && (previous === 0x2e || !ascii)) needsCheck = true;
   return ascii ? length : Buffer.byteLength(key);
+}
+
+/** Whether two keys of `object` start with the same dotted part (their fields could collide in the mapping). */
+function sharedFirstPart(object: JsonObject): boolean {
+  const seen = new Set<string>();
+  for (const key in object) {
+    const dot = key.indexOf(".");
+    const part = dot === -1 ? key : key.slice(0, dot);
+    if (seen.has(part)) return true;
+    seen.add(part);
+  }
+  return false;
 }
 
 /** Whether the content of the last `encodeTimber` call must go through `contentViolations`. */
@@ -107,18 +130,23 @@ function listSize(values: JsonValue[], sizes: Sizes, depth: number): number {
 
 function structSize(object: JsonObject, sizes: Sizes, depth: number): number {
   let size = 0;
+  let dotted = false;
   for (const key in object) {
     const entryAt = sizes.push(0) - 1;
-    if (++keyCount > screenKeys) needsCheck = true;
     const keyLength = keyLengthOf(key, depth);
+    const dots = keyDots;
+    if (dots > 0) dotted = true;
+    keyCount += 1 + dots;
+    if (keyCount > screenKeys || depth + dots > screenDepth) needsCheck = true;
     sizes.push(keyLength);
     const valueAt = sizes.push(0) - 1;
-    const valueLength = valueSize(object[key] as JsonValue, sizes, depth);
+    const valueLength = valueSize(object[key] as JsonValue, sizes, depth + dots);
     sizes[valueAt] = valueLength;
     const entry = 1 + varintSize(keyLength) + keyLength + 1 + varintSize(valueLength) + valueLength;
     sizes[entryAt] = entry;
     size += 1 + varintSize(entry) + entry;
   }
+  if (dotted && !needsCheck && sharedFirstPart(object)) needsCheck = true;
   return size;
 }
 

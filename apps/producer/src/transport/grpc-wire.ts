@@ -103,9 +103,8 @@ function plainItemContent(data: Uint8Array): Uint8Array | undefined {
   return struct(data, end, 0) && at === end ? data.subarray(start, end) : undefined;
 }
 
-// Content that the rules of produce/content-rules.ts concern (deep, wide, a key that is empty, has a dot, starts with
-// whitespace or with "_" at the top, a number at or beyond ±2^63) is left to fromBinary too: the records of decoded content get
-// the exact check. The thresholds are those of the JSON encoder's screen (timber-encoding.ts).
+// Content that the rules of produce/content-rules.ts concern is left to fromBinary too, and the records of decoded
+// content get the exact check: the screen is that of the JSON encoder (timber-encoding.ts), on bytes.
 const maxDepth = 18;
 const maxKeys = 499;
 let keyCount = 0;
@@ -114,6 +113,7 @@ let keyCount = 0;
 function struct(buf: Uint8Array, end: number, depth: number): boolean {
   if (depth > maxDepth) return false;
   let keys: number[] | undefined;
+  let dotted = false;
   while (at < end) {
     if (buf[at++] !== 0x0a) return false;
     const entryLength = varint(buf, end);
@@ -123,8 +123,11 @@ function struct(buf: Uint8Array, end: number, depth: number): boolean {
     const keyLength = varint(buf, entryEnd);
     const keyStart = at;
     at += keyLength;
-    if (keyLength <= 0 || at >= entryEnd || !plainKey(buf, keyStart, at, depth === 0) || ++keyCount > maxKeys)
-      return false;
+    // A dot is one more level of objects and one more field in the mapping.
+    const dots = keyLength > 0 && at < entryEnd ? plainKeyDots(buf, keyStart, at, depth === 0) : -1;
+    keyCount += 1 + dots;
+    if (dots < 0 || depth + dots > maxDepth || keyCount > maxKeys) return false;
+    if (dots > 0) dotted = true;
     keys ??= [];
     for (let k = 0; k < keys.length; k += 2) {
       if (keys[k + 1] === keyLength && sameBytes(buf, keys[k] as number, buf, keyStart, keyLength)) return false;
@@ -132,9 +135,25 @@ function struct(buf: Uint8Array, end: number, depth: number): boolean {
     keys.push(keyStart, keyLength);
     if (buf[at++] !== 0x12) return false;
     const valueLength = varint(buf, entryEnd);
-    if (valueLength < 0 || at + valueLength !== entryEnd || !value(buf, entryEnd, depth)) return false;
+    if (valueLength < 0 || at + valueLength !== entryEnd || !value(buf, entryEnd, depth + dots)) return false;
   }
-  return at === end;
+  return at === end && !(dotted && keys !== undefined && sharedFirstPart(buf, keys));
+}
+
+/** Whether two keys (start, length pairs) start with the same dotted part: their fields could collide. */
+function sharedFirstPart(buf: Uint8Array, keys: readonly number[]): boolean {
+  const parts: number[] = [];
+  for (let k = 0; k < keys.length; k += 2) {
+    const start = keys[k] as number;
+    const end = start + (keys[k + 1] as number);
+    let dot = start;
+    while (dot < end && buf[dot] !== 0x2e) dot++;
+    for (let p = 0; p < parts.length; p += 2) {
+      if (parts[p + 1] === dot - start && sameBytes(buf, parts[p] as number, buf, start, dot - start)) return true;
+    }
+    parts.push(start, dot - start);
+  }
+  return false;
 }
 
 /** Value: exactly one of its kinds, filling [at, end). */
@@ -193,22 +212,30 @@ function utf8(buf: Uint8Array, start: number, end: number): boolean {
 }
 
 /**
- * Valid UTF-8 without a dot, not starting with a digit (integer-like keys come first in a JS object) or with what
- * may be whitespace, not `__proto__`, and at the top level not starting with "_".
+ * The number of dots of a plain key, or -1: valid UTF-8, not starting with a digit (integer-like keys come first in a
+ * JS object) or with what may be whitespace, not `__proto__`, at the top level not starting with "_", and with dots
+ * only between other characters (none first, last, doubled or next to whitespace, none in a non-ASCII key).
  */
-function plainKey(buf: Uint8Array, start: number, end: number, topLevel: boolean): boolean {
+function plainKeyDots(buf: Uint8Array, start: number, end: number, topLevel: boolean): number {
   const first = buf[start] as number;
   // Digits; "_" at the top; whitespace and controls; the lead bytes of U+1000-U+3FFF (Unicode spaces among them).
-  if ((first >= 0x30 && first <= 0x39) || (topLevel && first === 0x5f) || first <= 0x20) return false;
-  if (first >= 0xe1 && first <= 0xe3) return false;
-  if (end - start === protoKey.byteLength && sameBytes(protoKey, 0, buf, start, protoKey.byteLength)) return false;
+  if ((first >= 0x30 && first <= 0x39) || (topLevel && first === 0x5f) || first <= 0x20) return -1;
+  if (first >= 0xe1 && first <= 0xe3) return -1;
+  if (end - start === protoKey.byteLength && sameBytes(protoKey, 0, buf, start, protoKey.byteLength)) return -1;
   let ascii = true;
+  let dots = 0;
+  let previous = 0x2e;
   for (let i = start; i < end; i++) {
     const byte = buf[i] as number;
-    if (byte === 0x2e) return false;
     if (byte >= 0x80) ascii = false;
+    else if (byte === 0x2e) {
+      dots++;
+      if (previous <= 0x20 || previous === 0x2e) return -1;
+    } else if (byte <= 0x20 && previous === 0x2e) return -1;
+    previous = byte;
   }
-  return ascii || isUtf8(buf.subarray(start, end));
+  if (dots > 0 && (previous === 0x2e || !ascii)) return -1;
+  return ascii || isUtf8(buf.subarray(start, end)) ? dots : -1;
 }
 const protoKey = Buffer.from("__proto__");
 
