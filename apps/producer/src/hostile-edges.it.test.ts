@@ -396,8 +396,12 @@ function expected(text: string): unknown {
   return wellFormed(JSON.parse(text));
 }
 
-/** Key-order-independent text of a JSON value (own properties only, so "__proto__" is a key like any other). */
+/**
+ * Key-order-independent text of a JSON value (own properties only, so "__proto__" is a key like any other). A number
+ * JSON cannot write (Infinity from 1e400) is written as itself: JSON.stringify would make it null and hide its loss.
+ */
 function canonical(value: unknown): string {
+  if (typeof value === "number" && !Number.isFinite(value)) return `#${value}`;
   if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
   if (value !== null && typeof value === "object") {
     const keys = Object.keys(value).sort();
@@ -448,7 +452,7 @@ async function readBack(indexPrefix: string, key: string): Promise<{ source?: un
 let counter = 0;
 
 /** The invariant: a final 4xx naming a field of the request, or a 2xx and the document indexed unchanged. */
-async function checkOne(protocol: Protocol, context: Record<string, unknown>, content: string): Promise<void> {
+async function checkOne(protocol: Protocol, context: Record<string, unknown>, content: string): Promise<Answer> {
   const key = `k${counter++}`;
   const answer = await send(protocol, context, content, key);
   const request = { context, content: JSON.parse(content) as unknown };
@@ -465,7 +469,7 @@ async function checkOne(protocol: Protocol, context: Record<string, unknown>, co
         (protocol === "connect-json" && field === "body" && reason.includes("duplicate object key")),
     );
     expect({ protocol, answer, named }).toMatchObject({ named: true });
-    return;
+    return answer;
   }
   const indexPrefix = String(context.es_index_prefix);
   const back = await readBack(indexPrefix, key);
@@ -474,6 +478,7 @@ async function checkOne(protocol: Protocol, context: Record<string, unknown>, co
   expect(back.source).toBeDefined();
   const { "@timestamp": _added, ...indexed } = back.source as Record<string, unknown>;
   expect({ protocol, indexed: canonical(indexed) }).toEqual({ protocol, indexed: canonical(expected(content)) });
+  return answer;
 }
 
 /** A context that is valid except for the values a test puts in; every request indexes into a fresh index. */
@@ -492,12 +497,44 @@ describe("producer edge cases, read back from OpenSearch (real Kafka, consumer a
   it("answers generated JSON edge cases with a final 4xx naming the field, or indexes them unchanged", async () => {
     createdTopics.add(`${prefix}content_logs`);
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...protocols), contentText, (protocol, content) =>
-        checkOne(protocol, baseContext("content"), String(content)),
-      ),
+      fc.asyncProperty(fc.constantFrom(...protocols), contentText, async (protocol, content) => {
+        await checkOne(protocol, baseContext("content"), String(content));
+      }),
       { numRuns: Number(process.env.HOSTILE_RUNS ?? 150), ...seed },
     );
   }, 600_000);
+
+  it("answers the issue's cases alike on REST, Connect (JSON and binary) and gRPC", async () => {
+    const refusals: Array<[string, Record<string, unknown>, string, string, RegExp]> = [
+      [
+        "partitions",
+        { kafka_partition: 99_999_999 },
+        "{}",
+        "context.kafka_partition",
+        /BARITO_PRODUCER_MAX_TOPIC_PARTITIONS/,
+      ],
+      ["replication", { kafka_replication_factor: 7 }, "{}", "context.kafka_replication_factor", /brokers.*\(1\)/],
+      ["1e400", {}, '{"n":1e400}', "content.n", /finite/],
+      ["empty key", {}, '{"ok":1,"":1}', 'content[""]', /empty field name/],
+    ];
+    for (const protocol of protocols) {
+      for (const [name, values, content, field, reason] of refusals) {
+        const topic = `cases${counter}`;
+        createdTopics.add(`${prefix}${topic}_logs`);
+        const answer = await send(protocol, baseContext(topic, values), content, `case${counter++}`);
+        expect({ protocol, name, final: answer.final, code: answer.code }).toEqual({
+          protocol,
+          name,
+          final: true,
+          code: "INVALID_ARGUMENT",
+        });
+        expect(answer.details[0]?.field.replace(/^items\[0\]\./, "")).toBe(field);
+        expect(answer.details[0]?.reason).toMatch(reason);
+      }
+      // A lone surrogate is kept as U+FFFD, as documented.
+      expect((await checkOne(protocol, baseContext("cases"), '{"s":"\\ud800x"}')).ok).toBe(true);
+    }
+  }, 120_000);
 
   it("answers context values at and beyond every limit with a final 4xx naming the field, or indexes the log", async () => {
     const limits = fc.record(
