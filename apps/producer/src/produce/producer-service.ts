@@ -1,6 +1,6 @@
 import type { Logger } from "@barito-flow/logger";
 import type { Timber, TimberCollection, TimberContext } from "@barito-flow/proto";
-import { ProduceError } from "./produce-error.js";
+import { type FieldViolation, ProduceError } from "./produce-error.js";
 import type { LogPublisher, RateLimiter } from "./ports.js";
 import { type BuiltRecord, buildRecords, type MessageFormat } from "./records.js";
 import type { TopicProvisioner } from "./topic-provisioner.js";
@@ -102,6 +102,10 @@ export function createProducerService(options: ProducerServiceOptions): Producer
       await topics.ensure(topic, context.kafkaPartition, context.kafkaReplicationFactor);
     } catch (err) {
       observer.failed?.(topic, "create_topic", items.length);
+      // validate.ts refuses what it can know; Kafka's own refusal of a size (brokers gone since the last probe) is
+      // just as final.
+      const refused = refusedTopicSetting(err);
+      if (refused !== undefined) throw ProduceError.invalid([refused]);
       logger.warn("topic creation failed", { topic, err });
       throw new ProduceError("KAFKA_UNAVAILABLE", `could not create topic ${topic}; retry later`, {
         retryAfterMs: kafkaRetryAfterMs,
@@ -133,6 +137,21 @@ export function createProducerService(options: ProducerServiceOptions): Producer
       return write(collection.items, context, meta, (index) => `items[${index}]`);
     },
   };
+}
+
+// librdkafka's INVALID_PARTITIONS and INVALID_REPLICATION_FACTOR (Kafka protocol error codes).
+const refusedTopicFields = new Map([
+  [37, "context.kafka_partition"],
+  [38, "context.kafka_replication_factor"],
+]);
+
+function refusedTopicSetting(err: unknown): FieldViolation | undefined {
+  if (typeof err !== "object" || err === null) return undefined;
+  const field = refusedTopicFields.get((err as { librdkafkaCode?: unknown }).librdkafkaCode as number);
+  const message = (err as { message?: unknown }).message;
+  return field === undefined
+    ? undefined
+    : { field, reason: `Kafka refused to create the topic: ${typeof message === "string" ? message : "invalid"}` };
 }
 
 function checkRecordSizes(built: readonly BuiltRecord[], maxMessageBytes: number): void {
