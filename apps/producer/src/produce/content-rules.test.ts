@@ -121,7 +121,16 @@ describe("the encoders' screens", () => {
   });
 
   it("leave the usual log shapes on the fast path", () => {
-    const log = { message: "GET /x 200", level: "info", duration_ms: 12.5, "http.status_code": 200, tags: ["a"] };
+    const log = {
+      message: "GET /x 200",
+      level: "info",
+      duration_ms: 12.5,
+      tags: ["a"],
+      // ECS style: dotted keys sharing their first parts merge into objects, they cannot collide.
+      "http.request.method": "GET",
+      "http.response.status_code": 200,
+      "service.name": "shop",
+    };
     encodeTimber(undefined, "", log);
     expect(contentNeedsCheck()).toBe(false);
     const request = toBinary(TimberCollectionSchema, create(TimberCollectionSchema, { items: [{ content: log }] }));

@@ -32,7 +32,7 @@ type Sizes = number[];
 
 // The size pass also screens for the rare content that the rules of content-rules.ts concern: a key that is empty,
 // starts with whitespace, or with "_" at the top, a dot at a key's start or end, two dots in a row or whitespace next
-// to a dot, two keys of one object whose names start with the same dotted part ({"a": 1, "a.b": 2}), a number at or
+// to a dot, a key that is another key's dotted prefix ({"a": 1, "a.b": 2}), a number at or
 // beyond ±2^63 (or not finite), deep nesting, many keys (each dot counts as one more level and one more field).
 // Such content is then checked exactly (`contentNeedsCheck`); the rest costs a comparison per key character and per
 // number. Keys with well-formed dots ("http.status_code") stay on this path.
@@ -75,14 +75,18 @@ function keyLengthOf(key: string, depth: number): number {
   return ascii ? length : Buffer.byteLength(key);
 }
 
-/** Whether two keys of `object` start with the same dotted part (their fields could collide in the mapping). */
-function sharedFirstPart(object: JsonObject): boolean {
-  const seen = new Set<string>();
-  for (const key in object) {
-    const dot = key.indexOf(".");
-    const part = dot === -1 ? key : key.slice(0, dot);
-    if (seen.has(part)) return true;
-    seen.add(part);
+/**
+ * Whether a key of `object` is another key's dotted prefix ({"a": 1, "a.b": 2}, {"a.b": 1, "a.b.c": 2}): only then can
+ * one field be a value in one place and an object in another. Keys that merely share a first part ("http.request.x",
+ * "http.response.y") cannot collide.
+ */
+function prefixKeyOf(object: JsonObject): boolean {
+  // Compared in place: slicing the prefixes out to look them up cost more than the rest of the encoding.
+  for (const dotted in object) {
+    if (dotted.indexOf(".") === -1) continue;
+    for (const key in object) {
+      if (key.length < dotted.length && dotted.charCodeAt(key.length) === 0x2e && dotted.startsWith(key)) return true;
+    }
   }
   return false;
 }
@@ -146,7 +150,7 @@ function structSize(object: JsonObject, sizes: Sizes, depth: number): number {
     sizes[entryAt] = entry;
     size += 1 + varintSize(entry) + entry;
   }
-  if (dotted && !needsCheck && sharedFirstPart(object)) needsCheck = true;
+  if (dotted && !needsCheck && prefixKeyOf(object)) needsCheck = true;
   return size;
 }
 

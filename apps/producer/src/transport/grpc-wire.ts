@@ -137,21 +137,19 @@ function struct(buf: Uint8Array, end: number, depth: number): boolean {
     const valueLength = varint(buf, entryEnd);
     if (valueLength < 0 || at + valueLength !== entryEnd || !value(buf, entryEnd, depth + dots)) return false;
   }
-  return at === end && !(dotted && keys !== undefined && sharedFirstPart(buf, keys));
+  return at === end && !(dotted && keys !== undefined && prefixKeyOf(buf, keys));
 }
 
-/** Whether two keys (start, length pairs) start with the same dotted part: their fields could collide. */
-function sharedFirstPart(buf: Uint8Array, keys: readonly number[]): boolean {
-  const parts: number[] = [];
-  for (let k = 0; k < keys.length; k += 2) {
-    const start = keys[k] as number;
-    const end = start + (keys[k + 1] as number);
-    let dot = start;
-    while (dot < end && buf[dot] !== 0x2e) dot++;
-    for (let p = 0; p < parts.length; p += 2) {
-      if (parts[p + 1] === dot - start && sameBytes(buf, parts[p] as number, buf, start, dot - start)) return true;
+/** Whether a key (start, length pairs) is another key's dotted prefix: only then can their fields collide. */
+function prefixKeyOf(buf: Uint8Array, keys: readonly number[]): boolean {
+  for (let d = 0; d < keys.length; d += 2) {
+    const start = keys[d] as number;
+    const length = keys[d + 1] as number;
+    for (let k = 0; k < keys.length; k += 2) {
+      const prefix = keys[k + 1] as number;
+      if (prefix < length && buf[start + prefix] === 0x2e && sameBytes(buf, keys[k] as number, buf, start, prefix))
+        return true;
     }
-    parts.push(start, dot - start);
   }
   return false;
 }
