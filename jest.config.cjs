@@ -1,6 +1,6 @@
 // One aggregated run for `pnpm test`: unit tests (pure logic) and integration tests (*.it.test.ts, real stack).
 const preset = require("./jest.preset.cjs");
-const roots = ["<rootDir>/packages", "<rootDir>/apps", "<rootDir>/scripts"];
+const roots = ["<rootDir>/packages", "<rootDir>/apps", "<rootDir>/scripts", "<rootDir>/deploy"];
 
 /** @type {import('jest').Config} */
 module.exports = {

@@ -1,13 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { type Server, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { ConsumerConfig } from "@barito-flow/config";
+import { type ConsumerConfig, consumerFetchProperties } from "@barito-flow/config";
 import {
   connectionFromSettings,
   createBatchConsumer,
   createKafkaAdmin,
   createKafkaPublisher,
 } from "@barito-flow/kafka";
+import { type StopResult, withDeadline } from "@barito-flow/lifecycle";
 import type { Logger } from "@barito-flow/logger";
 import {
   baritoDataStreamTemplate,
@@ -29,7 +30,8 @@ export interface ConsumerApp {
   listen(address: { host: string; port: number }): Promise<number>;
   readiness(): { ready: boolean; checks: Record<string, string | boolean> };
   processed(): number;
-  stop(timeoutMs: number): Promise<void>;
+  /** Stops within `timeoutMs`: see `LogPipeline.stop` for what the result says. */
+  stop(timeoutMs: number): Promise<StopResult>;
 }
 
 function escapeRegex(text: string): string {
@@ -122,6 +124,7 @@ export function createConsumerApp(
           librdkafka: {
             "partition.assignment.strategy": "cooperative-sticky",
             "heartbeat.interval.ms": settings.heartbeatIntervalMs,
+            ...consumerFetchProperties(settings.prefetchBytes),
             ...(settings.groupInstanceId ? { "group.instance.id": settings.groupInstanceId } : {}),
           },
         }),
@@ -206,7 +209,7 @@ export function createConsumerApp(
     c.text(await metrics.registry.metrics(), 200, { "content-type": metrics.registry.contentType }),
   );
   let server: Server | undefined;
-  let stopped: Promise<void> | undefined;
+  let stopped: Promise<StopResult> | undefined;
 
   return {
     readiness,
@@ -238,14 +241,28 @@ export function createConsumerApp(
     },
     stop(timeoutMs) {
       stopped ??= (async () => {
+        const deadline = Date.now() + timeoutMs;
         rulesSource.stop();
-        await discovery.stop();
-        await Promise.all([...pipelines.values()].map((pipeline) => pipeline.stop(timeoutMs)));
+        const results = await Promise.all([
+          withDeadline(
+            discovery.stop().then(() => true),
+            timeoutMs,
+          ),
+          ...[...pipelines.values()].map((pipeline) => pipeline.stop(timeoutMs)),
+        ]).then(([discoveryStopped, ...stops]) => ({
+          drained: stops.every((stop) => stop.drained),
+          closed: discoveryStopped === true && stops.every((stop) => stop.closed),
+        }));
+        // The pipelines have drained the sink as far as they could; what is left cannot be committed anyway.
         await sink.close({ timeoutMs: 1_000 });
-        await Promise.allSettled([dlq.close(), admin.close(), client.close()]);
+        const clientsClosed = await withDeadline(
+          Promise.allSettled([dlq.close(), admin.close(), client.close()]).then(() => true),
+          Math.max(1_000, deadline - Date.now()),
+        );
         bulkClient.close();
         server?.close();
         server?.closeAllConnections();
+        return { drained: results.drained, closed: results.closed && clientsClosed === true };
       })();
       return stopped;
     },

@@ -2,13 +2,17 @@
 // The consumer process: the only place that reads the environment, opens ports and handles signals.
 // Usage: node dist/main.js [consumer|c] [--check-config]
 import { setTimeout as sleep } from "node:timers/promises";
+import { getHeapStatistics } from "node:v8";
 import {
   ConfigError,
   type ConsumerConfig,
+  containerMemoryLimit,
   loadConsumerConfig,
+  memoryBudgetProblem,
   redactConfig,
   sinkBufferShortfall,
 } from "@barito-flow/config";
+import { installShutdown } from "@barito-flow/lifecycle";
 import { createLogger, logProcessWarnings } from "@barito-flow/logger";
 import { createConsumerApp } from "./app.js";
 import { RulesFormatError, validateInlineRules } from "./redaction/index.js";
@@ -38,6 +42,12 @@ try {
   }
   throw err;
 }
+const memoryBudget = config.consumer.memoryBudgetBytes ?? containerMemoryLimit();
+const overBudget = memoryBudgetProblem(config, getHeapStatistics().heap_size_limit, memoryBudget);
+if (overBudget) {
+  console.error(`BARITO_CONSUMER_MEMORY_BUDGET: ${overBudget}`);
+  process.exit(2);
+}
 const logger = createLogger({
   level: config.log.level,
   format: config.log.format,
@@ -57,36 +67,18 @@ if (bufferShortfall) logger.warn(bufferShortfall);
 const app = createConsumerApp(config, logger);
 await app.listen(config.metrics.address);
 
-let stopping = false;
-async function shutdown(reason: string, exitCode: number): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  logger.info("shutting down", { reason, timeoutMs: config.shutdownTimeoutMs });
-  setTimeout(() => {
-    logger.error("shutdown timed out, exiting");
-    process.exit(1);
-  }, config.shutdownTimeoutMs + 5_000).unref();
-  try {
-    await app.stop(config.shutdownTimeoutMs);
-  } catch (err) {
-    logger.error("error during shutdown", { err });
-    exitCode ||= 1;
-  }
-  await logger.close();
-  process.exit(exitCode);
-}
-for (const signal of ["SIGTERM", "SIGINT"] as const) {
-  process.on(signal, () => {
-    if (stopping) process.exit(1);
-    void shutdown(signal, 0);
-  });
-}
+const shutdown = installShutdown({
+  stop: (timeoutMs) => app.stop(timeoutMs),
+  timeoutMs: config.shutdownTimeoutMs,
+  logger,
+  flush: () => logger.close(),
+});
 process.on("unhandledRejection", (err) => logger.error("unhandled rejection", { err }));
 // Node's own warnings as log entries (one JSON line each in JSON mode) instead of multi-line stderr text.
 logProcessWarnings(logger);
 
 // BARITO_KAFKA_MAX_RETRY (0 = forever) and BARITO_KAFKA_RETRY_INTERVAL bound the startup attempts.
-for (let attempt = 1; !stopping; attempt++) {
+for (let attempt = 1; !shutdown.stopping; attempt++) {
   try {
     await app.start();
     break;
@@ -94,7 +86,7 @@ for (let attempt = 1; !stopping; attempt++) {
     const { connectMaxRetry, connectRetryIntervalMs } = config.kafka;
     if (connectMaxRetry > 0 && attempt >= connectMaxRetry) {
       logger.error("giving up connecting to Kafka (BARITO_KAFKA_MAX_RETRY reached)", { attempt, err });
-      await shutdown("kafka-unreachable", 1);
+      await shutdown.begin("kafka-unreachable", 1);
     }
     logger.warn("starting the consumer failed, retrying", { attempt, retryInMs: connectRetryIntervalMs, err });
     await sleep(connectRetryIntervalMs);

@@ -4,7 +4,6 @@
 // refused), which is what a stopped node looks like from the client, without stopping the server other suites use;
 // `pnpm chaos` stops the real process on a private stack.
 import { randomUUID } from "node:crypto";
-import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { loadConsumerConfig } from "@barito-flow/config";
 import { createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
@@ -12,6 +11,7 @@ import { noopLogger } from "@barito-flow/logger";
 import { TimberSchema } from "@barito-flow/proto";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { type ConsumerApp, createConsumerApp } from "./app.js";
+import { createForwarder } from "./testing/harness.js";
 
 const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
 const opensearch = new URL(process.env.OPENSEARCH_URL ?? "http://127.0.0.1:9200");
@@ -23,41 +23,7 @@ const admin = createKafkaAdmin({ brokers: [brokers], clientId: `outage-${run}` }
 const writer = createKafkaPublisher({ brokers: [brokers], clientId: `outage-writer-${run}` });
 let app: ConsumerApp | undefined;
 
-/** A forwarder to OpenSearch that can be taken down (open connections reset) and brought back on the same port. */
-function createForwarder() {
-  const sockets = new Set<Socket>();
-  let server: Server | undefined;
-  let port = 0;
-  const track = (socket: Socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket)).on("error", () => socket.destroy());
-  };
-  return {
-    get port() {
-      return port;
-    },
-    async up() {
-      server = createServer((inbound) => {
-        const outbound = tcpConnect(Number(opensearch.port), opensearch.hostname);
-        track(inbound);
-        track(outbound);
-        inbound.pipe(outbound).pipe(inbound);
-        inbound.on("close", () => outbound.destroy());
-        outbound.on("close", () => inbound.destroy());
-      });
-      const listening = server;
-      await new Promise<void>((resolve) => listening.listen(port, "127.0.0.1", resolve));
-      port = (listening.address() as { port: number }).port;
-    },
-    async down() {
-      const closing = server;
-      server = undefined;
-      for (const socket of sockets) socket.resetAndDestroy();
-      await new Promise<void>((resolve) => (closing ? closing.close(() => resolve()) : resolve()));
-    },
-  };
-}
-const forwarder = createForwarder();
+const forwarder = createForwarder({ host: opensearch.hostname, port: Number(opensearch.port) });
 
 async function writeLogs(from: number, count: number): Promise<void> {
   const context = { kafkaTopic: "app", esIndexPrefix: indexPrefix, appMaxTps: 100 };

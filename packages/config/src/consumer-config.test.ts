@@ -26,6 +26,8 @@ describe("loadConsumerConfig()", () => {
       initialOffset: "earliest",
       dlqTopic: "barito_dlq",
       printTps: false,
+      prefetchBytes: 16_777_216,
+      memoryBudgetBytes: undefined,
     });
     expect(config.opensearch).toEqual({
       urls: ["http://localhost:9200"],
@@ -80,6 +82,8 @@ describe("loadConsumerConfig()", () => {
       BARITO_CONSUMER_INDEX_DATE: "processing",
       BARITO_CONSUMER_DLQ_TOPIC: "dlq",
       BARITO_PRINT_TPS: "true",
+      BARITO_CONSUMER_PREFETCH_BYTES: "8MiB",
+      BARITO_CONSUMER_MEMORY_BUDGET: "512MiB",
       REDACTOR_RULES_MAP: '{"default":[]}',
       BARITO_REDACTOR_RULES_FILE: "/rules.json",
       BARITO_MARKET_REDACT_ENDPOINT_URL: "http://market/api/redact",
@@ -110,6 +114,8 @@ describe("loadConsumerConfig()", () => {
       initialOffset: "latest",
       dlqTopic: "dlq",
       printTps: true,
+      prefetchBytes: 8_388_608,
+      memoryBudgetBytes: 536_870_912,
     });
     expect(config.redaction).toEqual({
       rulesMap: '{"default":[]}',

@@ -53,6 +53,8 @@ export const consumerEnvShape = {
   BARITO_ELASTICSEARCH_FLUSH_BYTES: byteSizeVar({ default: 5 * 1_048_576, min: 1 }),
   BARITO_ELASTICSEARCH_MAX_IN_FLIGHT: integerVar({ default: 2, min: 1 }),
   BARITO_ELASTICSEARCH_MAX_BUFFERED_DOCS: integerVar({ default: 20_000, min: 1 }),
+  BARITO_CONSUMER_PREFETCH_BYTES: byteSizeVar({ default: 16 * 1_048_576, min: 1_048_576 }),
+  BARITO_CONSUMER_MEMORY_BUDGET: byteSizeVar({ min: 64 * 1_048_576 }),
   BARITO_ELASTICSEARCH_COMPRESSION: enumVar(["auto", "gzip", "none"], { default: "auto" }),
   BARITO_ELASTICSEARCH_DATASTREAM_DEFAULT_COMPONENT_TEMPLATE_NAME: stringVar({ default: "barito-default-replica" }),
   BARITO_CONSUMER_ELASTICSEARCH_RETRIER_INTERVAL: durationVar({ unit: "s" }),
@@ -119,6 +121,8 @@ export const consumerEnvSchema = z
       initialOffset: env.BARITO_CONSUMER_INITIAL_OFFSET,
       dlqTopic: env.BARITO_CONSUMER_DLQ_TOPIC,
       printTps: env.BARITO_PRINT_TPS,
+      prefetchBytes: env.BARITO_CONSUMER_PREFETCH_BYTES,
+      memoryBudgetBytes: env.BARITO_CONSUMER_MEMORY_BUDGET,
     };
     const opensearch: OpenSearchSettings = {
       urls: env.BARITO_ELASTICSEARCH_URLS,
@@ -183,6 +187,51 @@ export function sinkBufferShortfall(opensearch: OpenSearchSettings): string | un
   );
 }
 
+const mib = 1_048_576;
+
+/**
+ * librdkafka's fetch settings for a prefetch of `prefetchBytes`. Its queue bound counts decompressed records, but one
+ * fetch response arrives whole before it is counted, and zstd log batches expand 5-40 times: the response (counted
+ * compressed) stays small, `prefetchBytes / 16` in all and 256 KiB per partition.
+ */
+export function consumerFetchProperties(prefetchBytes: number): Record<string, number> {
+  return {
+    "queued.max.messages.kbytes": Math.floor(prefetchBytes / 1_024),
+    "fetch.max.bytes": Math.max(mib, Math.floor(prefetchBytes / 16)),
+    "fetch.message.max.bytes": 256 * 1_024,
+    // librdkafka's default (100,000 records per partition) would keep fetching for every partition up to the byte bound.
+    "queued.min.messages": 500,
+  };
+}
+
+/** What the consumer holds besides V8's heap and its prefetch: native clients, buffers, code. */
+export const consumerFixedOverheadBytes = 96 * mib;
+
+/**
+ * Why V8's heap limit, the prefetch (counted three times: librdkafka's queue, the fetched response, the records copied
+ * to JavaScript) and the sink's open requests cannot fit in the memory budget, or undefined when they fit. The sink's
+ * buffered documents live on V8's heap and are bounded by its limit.
+ */
+export function memoryBudgetProblem(
+  config: { consumer: ConsumerSettings; opensearch: OpenSearchSettings },
+  heapLimitBytes: number,
+  budgetBytes: number | undefined,
+): string | undefined {
+  if (budgetBytes === undefined) return undefined;
+  const prefetch = 3 * config.consumer.prefetchBytes;
+  const requests = config.opensearch.flushBytes * (config.opensearch.maxInFlight + 1);
+  const needed = heapLimitBytes + prefetch + requests + consumerFixedOverheadBytes;
+  if (needed <= budgetBytes) return undefined;
+  const inMib = (bytes: number) => `${Math.round(bytes / mib)} MiB`;
+  return (
+    `the memory budget (${inMib(budgetBytes)}) cannot hold V8's heap limit (${inMib(heapLimitBytes)}) + ` +
+    `3 × BARITO_CONSUMER_PREFETCH_BYTES (${inMib(prefetch)}) + BARITO_ELASTICSEARCH_FLUSH_BYTES × ` +
+    `(BARITO_ELASTICSEARCH_MAX_IN_FLIGHT + 1) (${inMib(requests)}) + ${inMib(consumerFixedOverheadBytes)} of ` +
+    `native clients and code = ${inMib(needed)}: lower the heap (NODE_OPTIONS=--max-old-space-size-percentage=50, ` +
+    "as the image sets) or these settings, or raise BARITO_CONSUMER_MEMORY_BUDGET / the container's limit"
+  );
+}
+
 export interface ConsumerSettings {
   groupId: string;
   /** One consumer group per topic: `<groupId>_<topic>`. */
@@ -198,6 +247,10 @@ export interface ConsumerSettings {
   initialOffset: "earliest" | "latest";
   dlqTopic: string;
   printTps: boolean;
+  /** Records fetched ahead of the pipeline, in decompressed bytes (librdkafka's `queued.max.messages.kbytes`). */
+  prefetchBytes: number;
+  /** The process's memory budget (e.g. the container limit); undefined: the cgroup's limit, when there is one. */
+  memoryBudgetBytes: number | undefined;
 }
 
 export interface OpenSearchSettings {

@@ -3,13 +3,17 @@ export {
   type ConsumerConfig,
   type ConsumerSettings,
   consumerEnvSchema,
+  consumerFetchProperties,
+  consumerFixedOverheadBytes,
   consumerEnvShape,
   type IndexMethod,
   loadConsumerConfig,
+  memoryBudgetProblem,
   type OpenSearchSettings,
   type RedactionSettings,
   sinkBufferShortfall,
 } from "./consumer-config.js";
+export { containerMemoryLimit } from "./container-memory.js";
 export { type DurationUnit, formatDuration, parseDuration } from "./duration.js";
 export {
   booleanVar,

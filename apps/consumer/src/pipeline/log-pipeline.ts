@@ -7,6 +7,7 @@ import type {
   RebalanceListener,
   TopicPartition,
 } from "@barito-flow/kafka";
+import { type StopResult, withDeadline } from "@barito-flow/lifecycle";
 import type { Logger } from "@barito-flow/logger";
 import { type BulkOperation, type BulkSink, type ItemOutcome, isSinkError } from "@barito-flow/opensearch-sink";
 import type { ConsumerMetrics } from "../metrics.js";
@@ -56,8 +57,12 @@ export interface LogPipeline {
   isRunning(): boolean;
   /** Makes a pattern subscription see topics created since the last metadata refresh. */
   refreshTopics(): Promise<void>;
-  /** Stops fetching, waits for in-flight work (bounded), commits what is done, leaves the group. */
-  stop(timeoutMs: number): Promise<void>;
+  /**
+   * Stops fetching, waits for in-flight work, commits what is done and leaves the group, all within `timeoutMs`.
+   * `drained` is false when some fetched records were not finished (they are read again by the next owner);
+   * `closed` is false when leaving the group did not finish in time.
+   */
+  stop(timeoutMs: number): Promise<StopResult>;
 }
 
 const dlqHeaderPrefix = "barito-dlq-";
@@ -91,6 +96,12 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
   const indexFor = createDailyIndexer(options.useProcessingDate, now);
   let consumer: BatchConsumer | undefined;
   let stopping = false;
+  let stopped: Promise<StopResult> | undefined;
+  let wakeOnStop: () => void = () => {};
+  /** Settles when stopping starts: nothing that eachBatch awaits may outlive it, or leaving the group waits. */
+  const stopSignal = new Promise<void>((resolve) => {
+    wakeOnStop = resolve;
+  });
   let running = false;
   let processedCount = 0;
   let committer: NodeJS.Timeout | undefined;
@@ -120,9 +131,10 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
     storedCounts.clear();
   }
 
-  async function commitDone(only?: readonly TopicPartition[]): Promise<void> {
+  /** Commits the finished positions; false when the commit failed (they are kept for the next one). */
+  async function commitDone(only?: readonly TopicPartition[]): Promise<boolean> {
     flushStored();
-    if (!consumer) return;
+    if (!consumer) return true;
     // Positions move once per document; the tracker hears of them once per commit.
     for (const progress of partitions.values()) {
       if (progress.committableOffset >= 0)
@@ -130,13 +142,48 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
     }
     const owned = new Set((only ?? consumer.assignment()).map((tp) => `${tp.topic}\u0000${tp.partition}`));
     const positions = tracker.takeDirty((topic, partition) => owned.has(`${topic}\u0000${partition}`));
-    if (positions.length === 0) return;
+    if (positions.length === 0) return true;
     try {
       await consumer.commit(positions);
+      return true;
     } catch (err) {
       tracker.restore(positions);
       logger.warn("offset commit failed; retrying with the next commit", { err, partitions: positions.length });
+      return false;
     }
+  }
+
+  async function stopWithin(timeoutMs: number): Promise<StopResult> {
+    stopping = true;
+    wakeOnStop();
+    const deadline = Date.now() + timeoutMs;
+    const remaining = () => deadline - Date.now();
+    // Committing and leaving the group get their share of the budget whatever the drain takes.
+    const closeReserveMs = Math.min(10_000, Math.floor(timeoutMs / 3));
+    for (const progress of [...partitions.values()]) progress.drainWaiter?.(false);
+    clearInterval(committer);
+    if (consumer) consumer.pause(consumer.assignment());
+    await withDeadline(sink.drain(), remaining() - closeReserveMs);
+    // Let the outcomes just acknowledged (and their dead-letter writes) mark their records finished.
+    while ([...partitions.values()].some((p) => p.inFlight > 0) && remaining() > closeReserveMs) await sleep(20);
+    const finished = [...partitions.values()].every((p) => p.inFlight === 0);
+    const committed = (await withDeadline(commitDone(), remaining() - closeReserveMs / 2)) ?? false;
+    const left =
+      consumer === undefined ||
+      ((await withDeadline(
+        consumer.disconnect().then(
+          () => true,
+          (err: unknown) => {
+            logger.warn("leaving the group failed", { err });
+            return true;
+          },
+        ),
+        remaining(),
+      )) ??
+        false);
+    if (!left) logger.warn("leaving the group did not finish within the shutdown timeout");
+    running = false;
+    return { drained: finished && committed, closed: left };
   }
 
   function ensureDataStream(prefix: string): Promise<void> {
@@ -329,7 +376,8 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
    */
   async function handleBatch(batch: IncomingBatch): Promise<void> {
     const last = batch.messages.at(-1);
-    if (!last) return;
+    // Records not tracked are not committed: the group's next owner reads them again.
+    if (!last || stopping) return;
     const key = partitionKey(batch.topic, batch.partition);
     let progress = partitions.get(key);
     if (!progress) {
@@ -376,7 +424,7 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
       });
     }
     // The sink's own buffer bound: stop pulling new records into memory while it is full.
-    if (sink.isSaturated()) await sink.waitForCapacity();
+    if (sink.isSaturated()) await Promise.race([sink.waitForCapacity(), stopSignal]);
     // Batches already fetched follow each other in microtasks, which would starve I/O: bulk responses (whose
     // acknowledgements free memory and commit offsets) and requests waiting to be sent. One turn of the event loop
     // per batch keeps the sink's requests flowing while Kafka records are being decoded.
@@ -413,20 +461,9 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
     async refreshTopics() {
       if (running && !stopping) await consumer?.refreshTopics();
     },
-    async stop(timeoutMs) {
-      if (stopping) return;
-      stopping = true;
-      for (const progress of [...partitions.values()]) progress.drainWaiter?.(false);
-      clearInterval(committer);
-      if (consumer) consumer.pause(consumer.assignment());
-      const deadline = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
-      await Promise.race([sink.drain(), deadline]);
-      // Let the outcomes just acknowledged (and their dead-letter writes) mark their records finished.
-      const until = Date.now() + Math.min(5_000, timeoutMs);
-      while ([...partitions.values()].some((p) => p.inFlight > 0) && Date.now() < until) await sleep(20);
-      await commitDone();
-      await consumer?.disconnect().catch((err: unknown) => logger.warn("leaving the group failed", { err }));
-      running = false;
+    stop(timeoutMs) {
+      stopped ??= stopWithin(timeoutMs);
+      return stopped;
     },
   };
 }

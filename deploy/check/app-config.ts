@@ -1,0 +1,329 @@
+// Checks rendered manifests against the apps themselves: variable names and values through the real config schemas
+// (packages/config), ports and probe paths against the configured listeners and their routes, shutdown timing
+// against main.ts's watchdog, plus the budgets and the security settings this deployment promises.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  ConfigError,
+  consumerEnvShape,
+  loadConsumerConfig,
+  loadProducerConfig,
+  producerEnvShape,
+} from "../../packages/config/src/index";
+import { describeObject, findObject, type K8sObject, repoRoot } from "./render";
+
+type Env = Record<string, string>;
+
+export interface AppSpec {
+  app: "producer" | "consumer";
+  deployment: string;
+  container: string;
+  variables: readonly string[];
+  /** Loads the app's configuration (throws ConfigError) and returns the ports its listeners use. */
+  listen(env: Env): { ports: Record<string, number>; shutdownTimeoutMs: number };
+  /** Routes served on the metrics/health port. */
+  metricsRoutes(env: Env): Set<string>;
+  memory: string;
+}
+
+/** Variables a pod may set that are not the app's own. */
+const runtimeVariables = new Set(["NODE_OPTIONS"]);
+
+const source = (path: string) => readFileSync(join(repoRoot, path), "utf8");
+
+/** Paths registered with `<router>.get("/path"` in an app's source. */
+function routes(path: string, router: string): Set<string> {
+  const found = new Set<string>();
+  for (const match of source(path).matchAll(new RegExp(`\\b${router}\\.get\\("(/[^"]*)"`, "g")))
+    found.add(match[1] as string);
+  return found;
+}
+
+export const producer: AppSpec = {
+  app: "producer",
+  deployment: "barito-flow-producer",
+  container: "producer",
+  variables: Object.keys(producerEnvShape),
+  listen(env) {
+    const config = loadProducerConfig(env);
+    const ports: Record<string, number> = {
+      grpc: config.producer.grpcAddress.port,
+      metrics: config.metrics.address.port,
+    };
+    if (config.producer.restEnabled) ports.http = config.producer.restAddress.port;
+    return { ports, shutdownTimeoutMs: config.shutdownTimeoutMs };
+  },
+  metricsRoutes(env) {
+    // With several workers the cluster primary answers on the metrics port instead.
+    if (loadProducerConfig(env).producer.workers === 1) return routes("apps/producer/src/app.ts", "metricsApp");
+    const primary = source("apps/producer/src/cluster-primary.ts");
+    return new Set([...primary.matchAll(/path === "(\/[^"]*)"/g)].map((match) => match[1] as string));
+  },
+  memory: "256Mi",
+};
+
+export const consumer: AppSpec = {
+  app: "consumer",
+  deployment: "barito-flow-consumer",
+  container: "consumer",
+  variables: Object.keys(consumerEnvShape),
+  listen(env) {
+    const config = loadConsumerConfig(env);
+    return { ports: { metrics: config.metrics.address.port }, shutdownTimeoutMs: config.shutdownTimeoutMs };
+  },
+  metricsRoutes: () => routes("apps/consumer/src/app.ts", "http"),
+  memory: "512Mi",
+};
+
+/**
+ * How long after BARITO_SHUTDOWN_TIMEOUT the app's watchdog ends the process, in ms: the largest of the values found
+ * in its main.ts (`shutdownTimeoutMs + N`, `watchdogGraceMs: N`) and the shared lifecycle package's default
+ * (`watchdogGraceMs ?? N`), whichever exist.
+ */
+export function watchdogExtraMs(app: AppSpec["app"]): number {
+  const files = [`apps/${app}/src/main.ts`, "packages/lifecycle/src/shutdown.ts"].filter((path) =>
+    existsSync(join(repoRoot, path)),
+  );
+  const patterns = [/shutdownTimeoutMs\s*\+\s*([\d_]+)/g, /watchdogGraceMs\s*(?::|\?\?)\s*([\d_]+)/g];
+  const values = files.flatMap((path) =>
+    patterns.flatMap((pattern) =>
+      [...source(path).matchAll(pattern)].map((m) => Number((m[1] as string).replaceAll("_", ""))),
+    ),
+  );
+  if (values.length === 0) {
+    throw new Error(
+      `no shutdown watchdog found for the ${app} in ${files.join(", ")}: update deploy/check/app-config.ts`,
+    );
+  }
+  return Math.max(...values);
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: manifests are untyped JSON here; the schema checks type them.
+type Json = any;
+
+interface EnvSource {
+  from: string;
+  secret: boolean;
+  values: Env;
+}
+
+/** What the container's environment would be, source by source (envFrom in order, then env). */
+function containerEnv(objects: readonly K8sObject[], container: Json, problems: string[]): EnvSource[] {
+  const sources: EnvSource[] = [];
+  for (const entry of container.envFrom ?? []) {
+    const ref = entry.configMapRef ?? entry.secretRef;
+    const kind = entry.configMapRef ? "ConfigMap" : "Secret";
+    const object = findObject(objects, kind, ref?.name) as Json;
+    if (!object) {
+      if (!ref?.optional) problems.push(`envFrom ${kind}/${ref?.name} does not exist and is not optional`);
+      continue;
+    }
+    const values: Env = { ...(object.stringData ?? {}) };
+    for (const [key, value] of Object.entries<string>(object.data ?? {})) {
+      values[key] = kind === "Secret" && !object.stringData?.[key] ? Buffer.from(value, "base64").toString() : value;
+    }
+    sources.push({ from: `${kind}/${ref.name}`, secret: kind === "Secret", values });
+  }
+  const literal: Env = {};
+  for (const variable of container.env ?? []) {
+    // A value from the downward API or a key reference is unknown here: a placeholder stands for it.
+    literal[variable.name] = variable.value ?? (variable.valueFrom ? `from-${Object.keys(variable.valueFrom)[0]}` : "");
+    if (variable.valueFrom?.secretKeyRef)
+      sources.push({ from: "env (secretKeyRef)", secret: true, values: { [variable.name]: "" } });
+  }
+  sources.push({ from: "env", secret: false, values: literal });
+  return sources;
+}
+
+/** The environment the app's container gets from these objects (Secrets that are absent are skipped). */
+export function podEnvironment(objects: readonly K8sObject[], spec: AppSpec): { env: Env; container: Json; pod: Json } {
+  const deployment = findObject(objects, "Deployment", spec.deployment) as Json;
+  const pod = deployment?.spec?.template;
+  const container = pod?.spec?.containers?.find((c: Json) => c.name === spec.container);
+  if (!container) throw new Error(`Deployment/${spec.deployment} has no container "${spec.container}"`);
+  const problems: string[] = [];
+  const env: Env = Object.assign({}, ...containerEnv(objects, container, problems).map((source) => source.values));
+  if (problems.length > 0) throw new Error(problems.join("; "));
+  return { env, container, pod };
+}
+
+function resolvePort(container: Json, port: unknown): number | undefined {
+  if (typeof port === "number") return port;
+  return container.ports?.find((p: Json) => p.name === port)?.containerPort;
+}
+
+function preStopSeconds(container: Json): number {
+  const preStop = container.lifecycle?.preStop;
+  if (preStop?.sleep) return Number(preStop.sleep.seconds);
+  const command: string[] = preStop?.exec?.command ?? [];
+  const sleep = command.indexOf("sleep");
+  return sleep >= 0 ? Number(command[sleep + 1]) : 0;
+}
+
+/** Values that name files: their directory must be mounted. */
+const filePathVariable = /(_CERT|_KEY|_CA|_FILE)$/;
+
+/**
+ * The variables packages/config/README.md marks as secret (its variable tables are what operators read; the config
+ * package's redaction works on config fields, where `clientKeyPath` and `marketClientKey` differ, not on the variable
+ * names, where BARITO_KAFKA_TLS_CLIENT_KEY and MARKET_REDACT_CLIENT_KEY look alike).
+ */
+export function documentedSecrets(): Set<string> {
+  const names = new Set<string>();
+  for (const match of source("packages/config/README.md").matchAll(/^\| `([A-Z0-9_]+)` \|[^|\n]*\|([^|\n]*)\|/gm)) {
+    if (/\bsecret\b/.test(match[2] as string)) names.add(match[1] as string);
+  }
+  return names;
+}
+
+/** Every disagreement between the app's Deployment (and what points at it) and the app itself. */
+export function appProblems(objects: readonly K8sObject[], spec: AppSpec): string[] {
+  const problems: string[] = [];
+  const deployment = findObject(objects, "Deployment", spec.deployment) as Json;
+  if (!deployment) return [`Deployment/${spec.deployment} is missing`];
+  const pod = deployment.spec?.template ?? {};
+  const podSpec = pod.spec ?? {};
+  const container = podSpec.containers?.find((c: Json) => c.name === spec.container);
+  if (!container) return [`Deployment/${spec.deployment} has no container "${spec.container}"`];
+  const say = (problem: string) => problems.push(`${spec.app}: ${problem}`);
+
+  // The command line of the image: `barito-flow <app>`.
+  if (JSON.stringify(container.command) !== JSON.stringify(["barito-flow", spec.app]) || container.args !== undefined) {
+    say(
+      `the command is ${JSON.stringify([...(container.command ?? []), ...(container.args ?? [])])}, expected ["barito-flow","${spec.app}"]`,
+    );
+  }
+
+  // Variables: known names, secrets only from Secrets, valid values (the app's own loader decides).
+  const sources = containerEnv(objects, container, problems);
+  const env: Env = {};
+  const known = new Set(spec.variables);
+  const secrets = documentedSecrets();
+  for (const { from, secret, values } of sources) {
+    for (const [name, value] of Object.entries(values)) {
+      if (!known.has(name) && !runtimeVariables.has(name))
+        say(`${from} sets ${name}, which is not a ${spec.app} variable`);
+      if (secrets.has(name) && !secret && value !== "") say(`${from} holds the secret ${name}: move it to a Secret`);
+      env[name] = value;
+    }
+  }
+  let listening: ReturnType<AppSpec["listen"]>;
+  try {
+    listening = spec.listen(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    for (const issue of err.issues) say(`the ${spec.app} refuses ${issue.variable}: ${issue.message}`);
+    return problems;
+  }
+
+  // Ports: exactly the listeners, by name.
+  const declared: Record<string, number> = {};
+  for (const port of container.ports ?? []) declared[port.name] = port.containerPort;
+  for (const [name, port] of Object.entries(listening.ports)) {
+    if (declared[name] !== port)
+      say(`container port "${name}" is ${declared[name] ?? "missing"}, the ${spec.app} listens on ${port}`);
+  }
+  for (const name of Object.keys(declared)) {
+    if (!(name in listening.ports)) say(`container port "${name}" matches no listener of the ${spec.app}`);
+  }
+
+  // Probes and scraping: on the metrics port, at paths its listener serves.
+  const metricsPort = listening.ports.metrics;
+  const served = spec.metricsRoutes(env);
+  const probes: Array<[string, string]> = [
+    ["livenessProbe", "/healthz"],
+    ["readinessProbe", "/readyz"],
+    ["startupProbe", "/healthz"],
+  ];
+  for (const [probe, path] of probes) {
+    const get = container[probe]?.httpGet;
+    if (!get) {
+      if (probe !== "startupProbe") say(`${probe} is missing`);
+      continue;
+    }
+    if (get.path !== path) say(`${probe} checks ${get.path}, expected ${path}`);
+    if (!served.has(get.path)) say(`${probe} path ${get.path} is not served on the metrics port`);
+    if (resolvePort(container, get.port) !== metricsPort)
+      say(`${probe} port ${get.port} is not the metrics port ${metricsPort}`);
+  }
+  const annotations = pod.metadata?.annotations ?? {};
+  if (annotations["prometheus.io/scrape"] !== "true") say('prometheus.io/scrape is not "true"');
+  if (annotations["prometheus.io/port"] !== String(metricsPort)) say(`prometheus.io/port is not ${metricsPort}`);
+  if (!served.has(annotations["prometheus.io/path"]) || annotations["prometheus.io/path"] !== "/metrics") {
+    say(`prometheus.io/path ${annotations["prometheus.io/path"]} is not the served /metrics`);
+  }
+
+  // Shutdown: the grace period covers the preStop delay, the app's timeout and its watchdog.
+  const preStop = preStopSeconds(container);
+  const needed = preStop + (listening.shutdownTimeoutMs + watchdogExtraMs(spec.app)) / 1000;
+  const grace = podSpec.terminationGracePeriodSeconds ?? 30;
+  if (!(grace > needed))
+    say(
+      `terminationGracePeriodSeconds ${grace} must exceed preStop ${preStop} s + shutdown and watchdog = ${needed} s`,
+    );
+  const services = objects.filter((o: Json) => o.kind === "Service" && selects(o.spec?.selector, pod.metadata?.labels));
+  if (services.length > 0 && !(preStop > 0))
+    say(`${services.map(describeObject).join(", ")} routes to it, but there is no preStop delay`);
+
+  // Memory: request = limit = budget, the heap sized from it in one place.
+  const resources = container.resources ?? {};
+  if (resources.requests?.memory !== spec.memory || resources.limits?.memory !== spec.memory) {
+    say(
+      `memory request/limit ${resources.requests?.memory}/${resources.limits?.memory}, the budget is ${spec.memory} for both`,
+    );
+  }
+  if (!resources.requests?.cpu) say("no CPU request");
+  const nodeOptions = (container.env ?? []).find((v: Json) => v.name === "NODE_OPTIONS")?.value ?? "";
+  const percentage = Number(/--max-old-space-size-percentage=(\d+)/.exec(nodeOptions)?.[1]);
+  if (!(percentage > 0 && percentage < 100))
+    say("NODE_OPTIONS does not size the heap with --max-old-space-size-percentage");
+
+  // Security.
+  const podSecurity = podSpec.securityContext ?? {};
+  const security = container.securityContext ?? {};
+  if (podSecurity.runAsNonRoot !== true || podSecurity.runAsUser !== 1000) say("the pod must run as non-root uid 1000");
+  if (podSecurity.seccompProfile?.type !== "RuntimeDefault") say("seccompProfile is not RuntimeDefault");
+  if (security.allowPrivilegeEscalation !== false) say("allowPrivilegeEscalation is not false");
+  if (security.readOnlyRootFilesystem !== true) say("the root filesystem is not read-only");
+  if (!security.capabilities?.drop?.includes("ALL")) say("capabilities are not dropped (ALL)");
+  const mounts: Json[] = container.volumeMounts ?? [];
+  const tmp = mounts.find((m) => m.mountPath === "/tmp");
+  if (!tmp || !podSpec.volumes?.find((v: Json) => v.name === tmp.name)?.emptyDir) say("/tmp is not an emptyDir");
+
+  // Files named by variables live in mounted volumes.
+  for (const [name, value] of Object.entries(env)) {
+    if (!filePathVariable.test(name) || !value.startsWith("/")) continue;
+    if (!mounts.some((m) => value.startsWith(`${m.mountPath.replace(/\/$/, "")}/`)))
+      say(`${name}=${value} is in no mounted volume`);
+  }
+
+  // What points at the pods.
+  const podLabels = pod.metadata?.labels ?? {};
+  if (!selects(deployment.spec?.selector?.matchLabels, podLabels))
+    say("the Deployment's selector does not match its pods");
+  if (
+    !objects.some((o: Json) => o.kind === "PodDisruptionBudget" && selects(o.spec?.selector?.matchLabels, podLabels))
+  ) {
+    say("no PodDisruptionBudget selects its pods");
+  }
+  for (const service of services as Json[]) {
+    for (const port of service.spec?.ports ?? []) {
+      const where = `${describeObject(service)} port ${port.name}`;
+      const target = resolvePort(container, port.targetPort ?? port.port);
+      if (target === undefined) say(`${where} targets ${port.targetPort}, which the container does not expose`);
+      else if (port.port !== target) say(`${where} is ${port.port}, the container's is ${target}`);
+      const protocol = target === listening.ports.grpc ? "kubernetes.io/h2c" : "http";
+      if (port.appProtocol !== protocol) say(`${where} has appProtocol ${port.appProtocol}, expected ${protocol}`);
+    }
+  }
+  return problems;
+}
+
+/** A label selector (matchLabels or a Service selector) that is non-empty and matches `labels`. */
+export function selects(
+  selector: Record<string, string> | undefined,
+  labels: Record<string, string> | undefined,
+): boolean {
+  if (!selector || Object.keys(selector).length === 0) return false;
+  return Object.entries(selector).every(([key, value]) => labels?.[key] === value);
+}
