@@ -13,7 +13,7 @@ import {
   sinkBufferShortfall,
 } from "@barito-flow/config";
 import { installShutdown } from "@barito-flow/lifecycle";
-import { createLogger } from "@barito-flow/logger";
+import { createLogger, logProcessWarnings } from "@barito-flow/logger";
 import { createConsumerApp } from "./app.js";
 import { RulesFormatError, validateInlineRules } from "./redaction/index.js";
 
@@ -74,6 +74,8 @@ const shutdown = installShutdown({
   flush: () => logger.close(),
 });
 process.on("unhandledRejection", (err) => logger.error("unhandled rejection", { err }));
+// Node's own warnings as log entries (one JSON line each in JSON mode) instead of multi-line stderr text.
+logProcessWarnings(logger);
 
 // BARITO_KAFKA_MAX_RETRY (0 = forever) and BARITO_KAFKA_RETRY_INTERVAL bound the startup attempts.
 for (let attempt = 1; !shutdown.stopping; attempt++) {

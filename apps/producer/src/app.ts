@@ -29,7 +29,13 @@ import { createRpcNodeHandler } from "./transport/rpc-node-handler.js";
 export interface ProducerAppDeps {
   config: ProducerConfig;
   logger: Logger;
-  publisher: LogPublisher & { flush?(timeoutMs?: number): Promise<void>; close?(timeoutMs?: number): Promise<void> };
+  publisher: LogPublisher & {
+    flush?(timeoutMs?: number): Promise<void>;
+    close?(timeoutMs?: number): Promise<void>;
+    brokerCount?(): Promise<number>;
+    /** Why the publisher is not connected, for /readyz (AUTHENTICATION_FAILED names a configuration error). */
+    connectionProblem?(): { code: string } | undefined;
+  };
   admin: TopicAdmin & { ping(): Promise<boolean> };
   rateLimiter: RateLimiter;
   metrics: ProducerMetrics;
@@ -66,11 +72,20 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
   let inFlight = 0;
   let idle: (() => void) | undefined;
 
-  const kafka = watchKafka(() => admin.ping(), {
-    intervalMs: 2_000,
-    logger: logger.child({ component: "kafka-health" }),
-    isConnected: () => publisher.isConnected(),
-  });
+  // The broker count caps kafka_replication_factor (validate.ts); it is read with each successful probe.
+  let brokers: number | undefined;
+  const kafka = watchKafka(
+    async () => {
+      const ok = await admin.ping();
+      if (ok && publisher.brokerCount) brokers = await publisher.brokerCount().catch(() => brokers);
+      return ok;
+    },
+    {
+      intervalMs: 2_000,
+      logger: logger.child({ component: "kafka-health" }),
+      isConnected: () => publisher.isConnected(),
+    },
+  );
   const probedPublisher = {
     publish: publisher.publish.bind(publisher),
     isConnected: () => kafka.isReachable(),
@@ -94,6 +109,9 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
       topicPrefix: config.kafka.topicPrefix,
       topicSuffix: config.kafka.topicSuffix,
       maxBatchItems: config.producer.maxBatchItems,
+      maxTopicPartitions: config.producer.maxTopicPartitions,
+      ignoreKafkaOptions: config.producer.ignoreKafkaTopicOptions,
+      brokerCount: () => brokers,
       messageFormat: config.producer.messageFormat,
       maxMessageBytes: config.producer.maxMessageBytes,
     },
@@ -129,7 +147,11 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
   function readiness(): Readiness {
     const kafkaReachable = kafka.isReachable();
     const accepting = !shutdown.signal.aborted;
-    return { ready: kafkaReachable && accepting, checks: { kafka: kafkaReachable, accepting } };
+    const problem = kafkaReachable ? undefined : publisher.connectionProblem?.();
+    return {
+      ready: kafkaReachable && accepting,
+      checks: { kafka: kafkaReachable, ...(problem ? { kafkaError: problem.code } : {}), accepting },
+    };
   }
   const onUnexpected = (err: unknown) => logger.error("unexpected error while producing", { err });
 

@@ -5,7 +5,7 @@ import cluster from "node:cluster";
 import { ConfigError, loadProducerConfig, type ProducerConfig, redactConfig } from "@barito-flow/config";
 import { connectionFromSettings, createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
 import { installShutdown, withDeadline } from "@barito-flow/lifecycle";
-import { createLogger } from "@barito-flow/logger";
+import { createLogger, logProcessWarnings } from "@barito-flow/logger";
 import { createRateLimiter, createRemoteRateLimiter, type RateLimitChannel } from "@barito-flow/rate-limit";
 import { createProducerApp } from "./app.js";
 import { createClusterPrimary, READINESS_MESSAGE } from "./cluster-primary.js";
@@ -45,6 +45,8 @@ if (!cluster.isWorker) {
     logger.warn("variable accepted for compatibility but has no effect", { variable: name });
 }
 process.on("unhandledRejection", (err) => logger.error("unhandled rejection", { err }));
+// Node's own warnings as log entries (one JSON line each in JSON mode) instead of multi-line stderr text.
+logProcessWarnings(logger);
 
 if (clustered && cluster.isPrimary) await runPrimary(config);
 else await runServer(config);

@@ -10,7 +10,7 @@ describe("consumerFetchProperties()", () => {
       "queued.max.messages.kbytes": 16_384,
       "fetch.max.bytes": mib,
       "fetch.message.max.bytes": 262_144,
-      "queued.min.messages": 500,
+      "fetch.queue.backoff.ms": 10,
     });
     expect(consumerFetchProperties(64 * mib)["fetch.max.bytes"]).toBe(4 * mib);
     expect(consumerFetchProperties(mib)["fetch.max.bytes"]).toBe(mib);

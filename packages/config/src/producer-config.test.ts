@@ -43,6 +43,7 @@ describe("loadProducerConfig()", () => {
       requestTimeoutMs: 30_000,
       messageFormat: "Timber",
       ignoreKafkaTopicOptions: false,
+      maxTopicPartitions: 1_000,
       workers: 1,
     });
     expect(config.rateLimit).toEqual({
@@ -84,6 +85,7 @@ describe("loadProducerConfig()", () => {
       BARITO_PRODUCER_REQUEST_TIMEOUT: "5s",
       BARITO_PRODUCER_RATE_LIMIT_RESET_INTERVAL: "1",
       BARITO_PRODUCER_IGNORE_KAFKA_OPTIONS: "true",
+      BARITO_PRODUCER_MAX_TOPIC_PARTITIONS: "64",
       BARITO_KAFKA_MESSAGE_FORMAT: "timbercollection",
       BARITO_RATE_LIMITER_OPT: " redis ",
       BARITO_REDIS_URL: "redis-host:6380",
@@ -121,6 +123,7 @@ describe("loadProducerConfig()", () => {
       requestTimeoutMs: 5_000,
       messageFormat: "TimberCollection",
       ignoreKafkaTopicOptions: true,
+      maxTopicPartitions: 64,
       workers: 3,
     });
     expect(config.rateLimit).toEqual({

@@ -48,6 +48,7 @@ export const producerEnvShape = {
   BARITO_PRODUCER_REQUEST_TIMEOUT: durationVar({ default: "30s", unit: "s", minMs: 1 }),
   BARITO_PRODUCER_RATE_LIMIT_RESET_INTERVAL: durationVar({ default: 10, unit: "s", minMs: 1 }),
   BARITO_PRODUCER_IGNORE_KAFKA_OPTIONS: booleanVar({ default: false }),
+  BARITO_PRODUCER_MAX_TOPIC_PARTITIONS: integerVar({ default: 1_000, min: 1, max: 1_000_000 }),
   BARITO_PRODUCER_WORKERS: processCountVar({ default: 1, max: 64, parallelism: availableParallelism }),
   BARITO_KAFKA_MESSAGE_FORMAT: enumVar(["Timber", "TimberCollection"], { default: "Timber" }),
   BARITO_RATE_LIMITER_OPT: enumVar(["LOCAL", "REDIS"], {
@@ -105,6 +106,7 @@ export const producerEnvSchema = z
       requestTimeoutMs: env.BARITO_PRODUCER_REQUEST_TIMEOUT,
       messageFormat: env.BARITO_KAFKA_MESSAGE_FORMAT,
       ignoreKafkaTopicOptions: env.BARITO_PRODUCER_IGNORE_KAFKA_OPTIONS,
+      maxTopicPartitions: env.BARITO_PRODUCER_MAX_TOPIC_PARTITIONS,
       workers: env.BARITO_PRODUCER_WORKERS,
     };
     const rateLimit: RateLimitSettings = {
@@ -138,6 +140,8 @@ export interface ProducerSettings {
   messageFormat: KafkaMessageFormat;
   /** Create new topics with broker defaults instead of the context's partitions/replication. */
   ignoreKafkaTopicOptions: boolean;
+  /** Largest `kafka_partition` a request may ask a new topic to have (BARITO_PRODUCER_MAX_TOPIC_PARTITIONS). */
+  maxTopicPartitions: number;
   /** Worker processes sharing the listeners (BARITO_PRODUCER_WORKERS; 1 = no cluster). */
   workers: number;
 }

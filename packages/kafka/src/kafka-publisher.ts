@@ -2,6 +2,7 @@ import { buildConnectionConfig, integerOption } from "./connection-config.js";
 import { invalidConfig, KafkaError } from "./errors.js";
 import type { ConnectionDiagnostics } from "./librdkafka-logger.js";
 import { silentLogger } from "./logger.js";
+import { authenticationLogIntervalMs, isAuthenticationFailure } from "./librdkafka-logger.js";
 import { loadKafkaJS, newNativeKafka } from "./native-client.js";
 import { internalClientOf, type NativeProducer, produceAll } from "./native-produce.js";
 import { assertTopicName, toNativeMessages } from "./outgoing-record.js";
@@ -97,6 +98,8 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): MessagePub
 
   const diagnostics: ConnectionDiagnostics = {};
   let producer: NativeProducer | undefined;
+  /** The last failed connection attempt, until one succeeds. */
+  let problem: KafkaError | undefined;
   let closed = false;
   let closing: Promise<void> | undefined;
   let attempt: Promise<void> | undefined;
@@ -112,6 +115,29 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): MessagePub
     });
   }
 
+  /**
+   * Why connecting did not succeed (yet). Refused credentials are AUTHENTICATION_FAILED and not retriable: the
+   * background attempts go on (credentials get rotated), but a caller should not treat it as an outage.
+   */
+  function notConnectedError(waitedMs: number): KafkaError {
+    const last = diagnostics.lastBrokerFailure;
+    const detail = last ? ` (last broker error: ${last})` : "";
+    if (isAuthenticationFailure(last)) {
+      return new KafkaError(
+        "AUTHENTICATION_FAILED",
+        `Kafka refused the client's credentials${detail}; still retrying in the background`,
+        { retriable: false },
+      );
+    }
+    return new KafkaError(
+      "BROKER_UNAVAILABLE",
+      `Kafka not reachable within ${waitedMs} ms${detail}; still connecting in the background`,
+      { retriable: true },
+    );
+  }
+  // The attempt's failure is logged once per interval while it stays the same (a reconnect every few seconds).
+  let lastAttemptLog = { code: "", at: Number.NEGATIVE_INFINITY, suppressed: 0 };
+
   async function connectOnce(): Promise<void> {
     const kafkaJS = await loadKafkaJS();
     const candidate = newNativeKafka(kafkaJS, connection, logger, diagnostics).producer(properties);
@@ -126,6 +152,7 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): MessagePub
       throw new KafkaError("CLOSED", "publisher was closed while connecting", { retriable: false });
     }
     producer = candidate;
+    problem = undefined;
     logger.info("kafka publisher connected", { brokers: connection.kafkaJS.brokers });
   }
 
@@ -136,12 +163,21 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): MessagePub
     }
     attempt ??= connectOnce()
       .catch((error: unknown) => {
-        const kafkaError = toKafkaError(error, "connect to Kafka");
+        let kafkaError = toKafkaError(error, "connect to Kafka");
+        if (kafkaError.code !== "AUTHENTICATION_FAILED" && isAuthenticationFailure(diagnostics.lastBrokerFailure)) {
+          kafkaError = notConnectedError(connectTimeoutMs);
+        }
+        problem = kafkaError;
         if (!closed) {
-          logger.warn("kafka publisher cannot connect yet; retrying in the background", {
-            err: kafkaError,
-            retryInMs: reconnectIntervalMs,
-          });
+          const now = Date.now();
+          if (kafkaError.code !== lastAttemptLog.code || now - lastAttemptLog.at >= authenticationLogIntervalMs) {
+            logger.warn("kafka publisher cannot connect yet; retrying in the background", {
+              err: kafkaError,
+              retryInMs: reconnectIntervalMs,
+              ...(lastAttemptLog.suppressed > 0 ? { repeatedSinceLastLog: lastAttemptLog.suppressed } : {}),
+            });
+            lastAttemptLog = { code: kafkaError.code, at: now, suppressed: 0 };
+          } else lastAttemptLog.suppressed++;
           retryTimer = setTimeout(() => {
             retryTimer = undefined;
             startAttempt().catch(() => {});
@@ -162,18 +198,7 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): MessagePub
       if (producer !== undefined) return Promise.resolve();
       // librdkafka's initial metadata wait is a fixed 30 s; the caller gets an answer sooner while the attempt (and
       // the retries after it) go on in the background.
-      return settleWithin(
-        startAttempt(),
-        connectTimeoutMs,
-        () =>
-          new KafkaError(
-            "BROKER_UNAVAILABLE",
-            `Kafka not reachable within ${connectTimeoutMs} ms${
-              diagnostics.lastBrokerFailure ? ` (last broker error: ${diagnostics.lastBrokerFailure})` : ""
-            }; still connecting in the background`,
-            { retriable: true },
-          ),
-      );
+      return settleWithin(startAttempt(), connectTimeoutMs, () => notConnectedError(connectTimeoutMs));
     },
 
     // Not async: an async function keeps its parameters and locals (the records, their native copies' sources)
@@ -213,6 +238,22 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): MessagePub
 
     isConnected() {
       return producer !== undefined && !closed;
+    },
+
+    connectionProblem() {
+      if (producer !== undefined) return undefined;
+      return problem ?? (isAuthenticationFailure(diagnostics.lastBrokerFailure) ? notConnectedError(0) : undefined);
+    },
+
+    async brokerCount(timeoutMs = 2_000) {
+      const client = producer === undefined ? undefined : internalClientOf(producer);
+      if (client === undefined)
+        throw new KafkaError("BROKER_UNAVAILABLE", "not connected to Kafka yet", { retriable: true });
+      return new Promise<number>((resolve, reject) => {
+        client.getMetadata({ allTopics: false, timeout: timeoutMs }, (error, metadata) =>
+          error ? reject(toKafkaError(error, "describe cluster")) : resolve(metadata.brokers.length),
+        );
+      });
     },
 
     async flush(timeoutMs = 10_000) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@jest/globals";
-import { createLibrdkafkaLogger, scrubSecrets } from "./librdkafka-logger.js";
+import { authenticationLogIntervalMs, createLibrdkafkaLogger, scrubSecrets } from "./librdkafka-logger.js";
 import type { Logger } from "./logger.js";
 
 interface Entry {
@@ -66,6 +66,24 @@ describe("createLibrdkafkaLogger()", () => {
     adapter.error("SASL authentication error for s3cret-pass", { fac: "FAIL" });
     expect(logger.entries.map(({ level }) => level)).toEqual(["warn", "error"]);
     expect(diagnostics.lastBrokerFailure).toBe("SASL authentication error for [REDACTED]");
+  });
+
+  it("logs refused credentials once per interval, across namespaces, with the count of the lines it held back", () => {
+    const logger = recordingLogger();
+    let now = 0;
+    const adapter = createLibrdkafkaLogger(logger, [], undefined, {}, () => now);
+    const child = adapter.namespace("producer");
+    for (let i = 0; i < 5; i++) {
+      (i % 2 ? child : adapter).error("SASL authentication error: Authentication failed", { fac: "FAIL" });
+      now += 1_000;
+    }
+    adapter.error("Connect to ipv4#127.0.0.1:9094 failed: Connection refused", { fac: "FAIL" });
+    now = authenticationLogIntervalMs + 1;
+    adapter.error("SASL authentication error: Authentication failed", { fac: "FAIL" });
+    const refused = logger.entries.filter(({ msg }) => msg.startsWith("SASL"));
+    expect(refused).toHaveLength(2);
+    expect(refused[1]?.meta).toMatchObject({ repeatedSinceLastLog: 4 });
+    expect(logger.entries.some(({ msg }) => msg.includes("Connection refused"))).toBe(true);
   });
 
   it("drops debug lines at the default INFO level and follows setLogLevel()", () => {

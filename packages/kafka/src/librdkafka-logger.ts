@@ -19,6 +19,15 @@ export interface ConnectionDiagnostics {
   lastBrokerFailure?: string;
 }
 
+/** Refused credentials are a configuration error: they repeat on every reconnect, and are logged once per this. */
+export const authenticationLogIntervalMs = 60_000;
+const authenticationFailure = /authentication (fail|error)|sasl authentication/i;
+
+/** Whether a librdkafka text reports refused credentials (SASL or a TLS client certificate). */
+export function isAuthenticationFailure(text: string | undefined): boolean {
+  return text !== undefined && authenticationFailure.test(text);
+}
+
 /** KafkaJS log levels (NOTHING=0 .. DEBUG=4). */
 const levelRank = { error: 1, warn: 2, info: 3, debug: 4 } as const;
 
@@ -55,6 +64,9 @@ export function createLibrdkafkaLogger(
   secrets: readonly string[],
   initialLevel: number = levelRank.info,
   diagnostics?: ConnectionDiagnostics,
+  now: () => number = Date.now,
+  // Shared with the namespaced children: one client, one rhythm.
+  authLog: { at: number; suppressed: number } = { at: Number.NEGATIVE_INFINITY, suppressed: 0 },
 ): KafkaJSLoggerShape {
   let currentLevel: number = initialLevel;
   const emit = (level: keyof typeof levelRank, message: string, extra?: object) => {
@@ -62,17 +74,28 @@ export function createLibrdkafkaLogger(
     if (diagnostics && level === "error" && (extra as { fac?: unknown } | undefined)?.fac === "FAIL") {
       diagnostics.lastBrokerFailure = text;
     }
+    let meta = extra;
+    if (isAuthenticationFailure(text)) {
+      if (now() - authLog.at < authenticationLogIntervalMs) {
+        authLog.suppressed++;
+        return;
+      }
+      authLog.at = now();
+      if (authLog.suppressed > 0) meta = { ...extra, repeatedSinceLastLog: authLog.suppressed };
+      authLog.suppressed = 0;
+    }
     // A topic created a moment ago is briefly unknown to the broker serving it: expected, and retried by the client.
     const effective = level === "error" && transientTopicError.test(text) ? "warn" : level;
     if (levelRank[effective] > currentLevel) return;
-    logger[effective](text, scrubMeta(extra, secrets));
+    logger[effective](text, scrubMeta(meta, secrets));
   };
   const adapter: KafkaJSLoggerShape = {
     info: (message, extra) => emit("info", message, extra),
     error: (message, extra) => emit("error", message, extra),
     warn: (message, extra) => emit("warn", message, extra),
     debug: (message, extra) => emit("debug", message, extra),
-    namespace: (namespace) => createLibrdkafkaLogger(logger.child({ namespace }), secrets, currentLevel, diagnostics),
+    namespace: (namespace) =>
+      createLibrdkafkaLogger(logger.child({ namespace }), secrets, currentLevel, diagnostics, now, authLog),
     setLogLevel: (level) => {
       if (typeof level === "number" && level >= 0 && level <= levelRank.debug) currentLevel = level;
     },

@@ -10,6 +10,10 @@ export type NativeProducer = ReturnType<Awaited<ReturnType<typeof newNativeKafka
  * `opaque.reject(error)` per record.
  */
 export interface InternalProducer {
+  getMetadata(
+    options: { allTopics: boolean; timeout: number },
+    callback: (error: unknown, metadata: { brokers: unknown[] }) => void,
+  ): void;
   produce(
     topic: string,
     partition: number,

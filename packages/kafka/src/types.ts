@@ -1,4 +1,5 @@
 import type { Logger } from "./logger.js";
+import type { KafkaError } from "./errors.js";
 
 /** librdkafka property values as the native client accepts them (see librdkafka CONFIGURATION.md). */
 export type LibrdkafkaProperties = Record<string, string | number | boolean>;
@@ -97,8 +98,12 @@ export interface MessagePublisher {
   publish(topic: string, records: readonly OutgoingRecord[]): Promise<void>;
   /** True once connected and not closed. Broker outages after connecting do not flip it (librdkafka reconnects). */
   isConnected(): boolean;
+  /** While not connected: why the last attempt failed (AUTHENTICATION_FAILED for refused credentials), if known. */
+  connectionProblem(): KafkaError | undefined;
   /** Waits for every queued record to be acknowledged or failed, up to `timeoutMs` (default 10_000). */
   flush(timeoutMs?: number): Promise<void>;
+  /** Brokers in the cluster, from one metadata request (no topics asked for). Rejects like `publish` when unreachable. */
+  brokerCount(timeoutMs?: number): Promise<number>;
   /**
    * Flushes for up to `timeoutMs` (default 10_000), then disconnects. Records still unacknowledged then (Kafka
    * unreachable) fail their `publish()` at once with a retriable `CLOSED`, and the client is left to the process's

@@ -3,3 +3,4 @@ export { type Logger, type LogLevel, type LogMeta, type LogThreshold, logLevels,
 export { isSecretKey, REDACTED, redactUrlCredentials } from "./redact.js";
 export { sanitizeFields } from "./sanitize.js";
 export type { SerializedError } from "./serialize-error.js";
+export { logProcessWarnings, type WarningSource } from "./process-warnings.js";

@@ -18,7 +18,7 @@ const content = { message: "paid" };
 
 function setup(
   overrides: Partial<ProducerSettings> = {},
-  opts: { connected?: boolean; failPublish?: unknown; capacity?: number } = {},
+  opts: { connected?: boolean; failPublish?: unknown; failCreate?: unknown; capacity?: number } = {},
 ) {
   const written: Array<{ topic: string; records: readonly OutgoingRecord[] }> = [];
   const created: Array<{ topic: string; partitions?: number; replicationFactor?: number }> = [];
@@ -33,6 +33,7 @@ function setup(
   const admin = {
     topicExists: async (topic: string) => existing.has(topic),
     async createTopic(spec: { topic: string; partitions?: number; replicationFactor?: number }) {
+      if (opts.failCreate && spec.topic !== "new_topic_events") throw opts.failCreate;
       created.push(spec);
       existing.add(spec.topic);
       return "created" as const;
@@ -196,5 +197,24 @@ describe("createProducerService()", () => {
       httpStatus: 503,
     });
     await failing.topics.close();
+  });
+
+  it("answers Kafka's refusal of a partition count or replication factor as final, naming the field", async () => {
+    const refusal = {
+      code: "INVALID_ARGUMENT",
+      retriable: false,
+      librdkafkaCode: 38,
+      message: "create topic: Replication factor: 3 larger than available brokers: 1.",
+    };
+    const refused = setup({}, { failCreate: refusal });
+    await expect(refused.service.produce(create(TimberSchema, { context, content }))).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+      retryAfterMs: undefined,
+      details: [{ field: "context.kafka_replication_factor", reason: expect.stringContaining("available brokers") }],
+    });
+    const down = setup({}, { failCreate: { code: "TIMEOUT", retriable: true } });
+    await expect(down.service.produce(create(TimberSchema, { context, content }))).rejects.toMatchObject({
+      code: "KAFKA_UNAVAILABLE",
+    });
   });
 });

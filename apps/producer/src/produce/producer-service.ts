@@ -1,6 +1,6 @@
 import type { Logger } from "@barito-flow/logger";
 import type { Timber, TimberCollection, TimberContext } from "@barito-flow/proto";
-import { ProduceError } from "./produce-error.js";
+import { type FieldViolation, ProduceError } from "./produce-error.js";
 import type { Reservation } from "./in-flight.js";
 import type { LogPublisher, OutgoingRecord, RateLimiter } from "./ports.js";
 import { type BuiltRecord, buildRecords, type MessageFormat } from "./records.js";
@@ -154,6 +154,10 @@ export function createProducerService(options: ProducerServiceOptions): Producer
       await topics.ensure(topic, batch.partitions, batch.replicationFactor);
     } catch (err) {
       observer.failed?.(topic, "create_topic", logs);
+      // validate.ts refuses what it can know; Kafka's own refusal of a size (brokers gone since the last probe) is
+      // just as final.
+      const refused = refusedTopicSetting(err);
+      if (refused !== undefined) throw ProduceError.invalid([refused]);
       logger.warn("topic creation failed", { topic, err });
       throw new ProduceError("KAFKA_UNAVAILABLE", `could not create topic ${topic}; retry later`, {
         retryAfterMs: kafkaRetryAfterMs,
@@ -190,6 +194,21 @@ export function createProducerService(options: ProducerServiceOptions): Producer
       }
     },
   };
+}
+
+// librdkafka's INVALID_PARTITIONS and INVALID_REPLICATION_FACTOR (Kafka protocol error codes).
+const refusedTopicFields = new Map([
+  [37, "context.kafka_partition"],
+  [38, "context.kafka_replication_factor"],
+]);
+
+function refusedTopicSetting(err: unknown): FieldViolation | undefined {
+  if (typeof err !== "object" || err === null) return undefined;
+  const field = refusedTopicFields.get((err as { librdkafkaCode?: unknown }).librdkafkaCode as number);
+  const message = (err as { message?: unknown }).message;
+  return field === undefined
+    ? undefined
+    : { field, reason: `Kafka refused to create the topic: ${typeof message === "string" ? message : "invalid"}` };
 }
 
 function checkRecordSizes(built: readonly BuiltRecord[], maxMessageBytes: number): void {

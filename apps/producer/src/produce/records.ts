@@ -8,7 +8,8 @@ import {
 } from "@barito-flow/proto";
 import type { OutgoingRecord } from "./ports.js";
 import { ProduceError } from "./produce-error.js";
-import { encodeTimber, encodeTimberWire } from "./timber-encoding.js";
+import { contentViolations } from "./content-rules.js";
+import { contentNeedsCheck, encodeTimber, encodeTimberWire } from "./timber-encoding.js";
 import { WireContentTimber } from "./wire-content.js";
 
 export type MessageFormat = "Timber" | "TimberCollection";
@@ -45,6 +46,11 @@ export function buildRecords(
 ): BuiltRecord[] {
   const timestamp = baritoTimestamp(receivedAt);
   if (format === "TimberCollection") {
+    // toBinary walks the content without the encoder's screen: every item gets the exact check.
+    const violations = items.flatMap((item, index) =>
+      item.content === undefined ? [] : contentViolations(item.content, contentField(fieldOf(index))),
+    );
+    if (violations.length > 0) throw ProduceError.invalid(violations.slice(0, 20));
     const collection: TimberCollection = create(TimberCollectionSchema, {
       context,
       // `content` named explicitly: a WireContentTimber's is a getter, which a spread would not copy.
@@ -89,8 +95,9 @@ function encodeContent(
   index: number,
   fieldOf: (index: number) => string,
 ): Uint8Array {
+  let bytes: Uint8Array;
   try {
-    return encodeTimber(contextBytes, timestamp, content);
+    bytes = encodeTimber(contextBytes, timestamp, content);
   } catch (err) {
     // The encoder recurses: content nested thousands of levels deep (REST bodies are no longer walked by fromJson
     // first) overflows the stack. That is the client's input, not a server fault.
@@ -99,4 +106,14 @@ function encodeContent(
     }
     throw err;
   }
+  if (content !== undefined && contentNeedsCheck()) {
+    const violations = contentViolations(content, contentField(fieldOf(index)));
+    if (violations.length > 0) throw ProduceError.invalid(violations);
+  }
+  return bytes;
+}
+
+/** The request path of a log's content: `content` for one log, `items[i].content` in a batch. */
+function contentField(logField: string): string {
+  return logField === "content" ? "content" : `${logField}.content`;
 }

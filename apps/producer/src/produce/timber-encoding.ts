@@ -30,10 +30,77 @@ function utf8Length(text: string): number {
 /** Sizes of every length-delimited part, in write order, so the write pass does not recompute them. */
 type Sizes = number[];
 
-function valueSize(value: JsonValue, sizes: Sizes): number {
+// The size pass also screens for the rare content that the rules of content-rules.ts concern: a key that is empty,
+// starts with whitespace, or with "_" at the top, a dot at a key's start or end, two dots in a row or whitespace next
+// to a dot, a key that is another key's dotted prefix ({"a": 1, "a.b": 2}), a number at or
+// beyond ±2^63 (or not finite), deep nesting, many keys (each dot counts as one more level and one more field).
+// Such content is then checked exactly (`contentNeedsCheck`); the rest costs a comparison per key character and per
+// number. Keys with well-formed dots ("http.status_code") stay on this path.
+let needsCheck = false;
+let keyCount = 0;
+/** Dots of the key `keyLengthOf` measured last. */
+let keyDots = 0;
+// Below these, content cannot break a rule of content-rules.ts (a key adds at most two fields to the mapping).
+const screenDepth = 19;
+const screenKeys = 499;
+const screenNumber = 2 ** 63;
+
+function unicodeSpace(c: number): boolean {
+  return c === 0x1680 || (c >= 0x2000 && c <= 0x205f) || c === 0x3000;
+}
+
+function keyLengthOf(key: string, depth: number): number {
+  const topLevel = depth === 1;
+  const length = key.length;
+  keyDots = 0;
+  // Empty (NaN), starting with whitespace or a control character, "_" at the top level, or a Unicode space.
+  const first = key.charCodeAt(0);
+  if (!(first > 0x20) || (topLevel && first === 0x5f) || (first >= 0x1680 && unicodeSpace(first))) needsCheck = true;
+  if (length > shortText) {
+    if (key.includes(".")) needsCheck = true;
+    return Buffer.byteLength(key);
+  }
+  let ascii = true;
+  let previous = 0x2e; // a dot first is a dot after "nothing"
+  for (let i = 0; i < length; i++) {
+    const c = key.charCodeAt(i);
+    if (c >= 0x80) ascii = false;
+    else if (c === 0x2e) {
+      keyDots++;
+      if (previous <= 0x20 || previous === 0x2e) needsCheck = true;
+    } else if (c <= 0x20 && previous === 0x2e) needsCheck = true;
+    previous = c;
+  }
+  if (keyDots > 0 && (previous === 0x2e || !ascii)) needsCheck = true;
+  return ascii ? length : Buffer.byteLength(key);
+}
+
+/**
+ * Whether a key of `object` is another key's dotted prefix ({"a": 1, "a.b": 2}, {"a.b": 1, "a.b.c": 2}): only then can
+ * one field be a value in one place and an object in another. Keys that merely share a first part ("http.request.x",
+ * "http.response.y") cannot collide.
+ */
+function prefixKeyOf(object: JsonObject): boolean {
+  // Compared in place: slicing the prefixes out to look them up cost more than the rest of the encoding.
+  for (const dotted in object) {
+    if (dotted.indexOf(".") === -1) continue;
+    for (const key in object) {
+      if (key.length < dotted.length && dotted.charCodeAt(key.length) === 0x2e && dotted.startsWith(key)) return true;
+    }
+  }
+  return false;
+}
+
+/** Whether the content of the last `encodeTimber` call must go through `contentViolations`. */
+export function contentNeedsCheck(): boolean {
+  return needsCheck;
+}
+
+function valueSize(value: JsonValue, sizes: Sizes, depth: number): number {
   if (value === null) return 2;
   switch (typeof value) {
     case "number":
+      if (!(value < screenNumber && value > -screenNumber)) needsCheck = true;
       return 9;
     case "boolean":
       return 2;
@@ -44,37 +111,46 @@ function valueSize(value: JsonValue, sizes: Sizes): number {
     }
     default: {
       const at = sizes.push(0) - 1;
-      const length = Array.isArray(value) ? listSize(value, sizes) : structSize(value as JsonObject, sizes);
+      if (depth >= screenDepth) needsCheck = true;
+      const length = Array.isArray(value)
+        ? listSize(value, sizes, depth + 1)
+        : structSize(value as JsonObject, sizes, depth + 1);
       sizes[at] = length;
       return 1 + varintSize(length) + length;
     }
   }
 }
 
-function listSize(values: JsonValue[], sizes: Sizes): number {
+function listSize(values: JsonValue[], sizes: Sizes, depth: number): number {
   let size = 0;
   for (const value of values) {
     const at = sizes.push(0) - 1;
-    const length = valueSize(value, sizes);
+    const length = valueSize(value, sizes, depth);
     sizes[at] = length;
     size += 1 + varintSize(length) + length;
   }
   return size;
 }
 
-function structSize(object: JsonObject, sizes: Sizes): number {
+function structSize(object: JsonObject, sizes: Sizes, depth: number): number {
   let size = 0;
+  let dotted = false;
   for (const key in object) {
     const entryAt = sizes.push(0) - 1;
-    const keyLength = utf8Length(key);
+    const keyLength = keyLengthOf(key, depth);
+    const dots = keyDots;
+    if (dots > 0) dotted = true;
+    keyCount += 1 + dots;
+    if (keyCount > screenKeys || depth + dots > screenDepth) needsCheck = true;
     sizes.push(keyLength);
     const valueAt = sizes.push(0) - 1;
-    const valueLength = valueSize(object[key] as JsonValue, sizes);
+    const valueLength = valueSize(object[key] as JsonValue, sizes, depth + dots);
     sizes[valueAt] = valueLength;
     const entry = 1 + varintSize(keyLength) + keyLength + 1 + varintSize(valueLength) + valueLength;
     sizes[entryAt] = entry;
     size += 1 + varintSize(entry) + entry;
   }
+  if (dotted && !needsCheck && prefixKeyOf(object)) needsCheck = true;
   return size;
 }
 
@@ -163,7 +239,9 @@ export function encodeTimber(
   content: JsonObject | undefined,
 ): Uint8Array {
   const sizes: Sizes = [];
-  const contentLength = content === undefined ? 0 : structSize(content, sizes);
+  needsCheck = false;
+  keyCount = 0;
+  const contentLength = content === undefined ? 0 : structSize(content, sizes, 1);
   const timestampLength = utf8Length(timestamp);
   const total =
     (contextBytes ? 1 + varintSize(contextBytes.byteLength) + contextBytes.byteLength : 0) +

@@ -6,6 +6,67 @@ export interface ValidationLimits {
   topicPrefix: string;
   topicSuffix: string;
   maxBatchItems: number;
+  /** BARITO_PRODUCER_MAX_TOPIC_PARTITIONS; absent = only Kafka's own int32 bound. */
+  maxTopicPartitions?: number;
+  /** BARITO_PRODUCER_IGNORE_KAFKA_OPTIONS: the context's partitions and replication factor are not used. */
+  ignoreKafkaOptions?: boolean;
+  /** Brokers in the cluster, from the last metadata seen; undefined until known. */
+  brokerCount?: () => number | undefined;
+}
+
+const int32Max = 2_147_483_647;
+// Kafka's replication factor is an int16.
+const maxReplicationFactor = 32_767;
+
+interface RangeRule {
+  field: string;
+  value: number;
+  min: number;
+  max: number;
+  /** What min means ("broker default") and where max comes from, for the reason. */
+  minMeaning?: string;
+  maxSource?: string;
+}
+
+/** The numeric limits of a context, one rule each: applied alike to every protocol. */
+function contextRanges(context: TimberContext, limits: ValidationLimits): RangeRule[] {
+  const rules: RangeRule[] = [];
+  if (!limits.ignoreKafkaOptions) {
+    const maxPartitions = limits.maxTopicPartitions ?? int32Max;
+    rules.push({
+      field: "kafka_partition",
+      value: context.kafkaPartition,
+      min: 0,
+      max: maxPartitions,
+      minMeaning: "broker default",
+      maxSource: limits.maxTopicPartitions === undefined ? undefined : "BARITO_PRODUCER_MAX_TOPIC_PARTITIONS",
+    });
+    const brokers = limits.brokerCount?.();
+    const capped = brokers !== undefined && brokers > 0 && brokers < maxReplicationFactor;
+    rules.push({
+      field: "kafka_replication_factor",
+      value: context.kafkaReplicationFactor,
+      min: 0,
+      max: capped ? brokers : maxReplicationFactor,
+      minMeaning: "broker default",
+      maxSource: capped ? `the number of brokers in the Kafka cluster (${brokers})` : undefined,
+    });
+  }
+  if (context.disableAppTps) {
+    rules.push({ field: "app_group_max_tps", value: context.appGroupMaxTps, min: 1, max: int32Max });
+  } else {
+    rules.push({ field: "app_max_tps", value: context.appMaxTps, min: 1, max: int32Max });
+  }
+  return rules;
+}
+
+function rangeReason(rule: RangeRule, context: TimberContext): string {
+  const min = rule.minMeaning ? `${rule.min} (${rule.minMeaning})` : String(rule.min);
+  const max = rule.maxSource ? `${rule.max}, ${rule.maxSource}` : String(rule.max);
+  const hint =
+    rule.field === "app_max_tps" && !context.disableAppTps ? " (or set disable_app_tps with app_group_max_tps)" : "";
+  const tpsHint = rule.field === "app_group_max_tps" ? " when disable_app_tps is true" : "";
+  return `must be between ${min} and ${max}${tpsHint}${hint}; got ${rule.value}`;
 }
 
 // Kafka's own rule (kafka.common.Topic): [a-zA-Z0-9._-], at most 249 characters, not "." or "..".
@@ -68,24 +129,10 @@ function validateContext(
       reason: `longer than ${maxIndexBytes - dailySuffixBytes} bytes (index names are limited to ${maxIndexBytes})`,
     });
   }
-  if (context.disableAppTps) {
-    if (context.appGroupMaxTps <= 0) {
-      violations.push({ field: `${path}.app_group_max_tps`, reason: "must be > 0 when disable_app_tps is true" });
+  for (const rule of contextRanges(context, limits)) {
+    if (rule.value < rule.min || rule.value > rule.max) {
+      violations.push({ field: `${path}.${rule.field}`, reason: rangeReason(rule, context) });
     }
-  } else if (context.appMaxTps <= 0) {
-    violations.push({
-      field: `${path}.app_max_tps`,
-      reason: "must be > 0 (or set disable_app_tps with app_group_max_tps)",
-    });
-  }
-  if (context.kafkaPartition < 0) {
-    violations.push({ field: `${path}.kafka_partition`, reason: "must be >= 0 (0 = broker default)" });
-  }
-  if (context.kafkaReplicationFactor < 0 || context.kafkaReplicationFactor > 32767) {
-    violations.push({
-      field: `${path}.kafka_replication_factor`,
-      reason: "must be between 0 (broker default) and 32767",
-    });
   }
 }
 

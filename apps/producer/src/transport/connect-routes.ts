@@ -31,12 +31,23 @@ export function requestMetaFromKey(header: string | string[] | undefined): Reque
   return { idempotencyKey: key };
 }
 
+/**
+ * JSON with every character above ASCII escaped: a header value must be Latin-1, and a field path can hold any key
+ * a client sent (`content["ключ"]`). The escapes are standard JSON, so `JSON.parse` gives the same details back.
+ */
+function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
 export function toConnectError(err: unknown): ConnectError {
   if (err instanceof ProduceError) {
     const metadata = new Headers({ [errorMetadata.code]: err.code });
     if (err.retryAfterMs !== undefined)
       metadata.set(errorMetadata.retryAfter, String(retryAfterSeconds(err.retryAfterMs)));
-    if (err.details.length > 0) metadata.set(errorMetadata.details, JSON.stringify(err.details));
+    if (err.details.length > 0) metadata.set(errorMetadata.details, asciiJson(err.details));
     return new ConnectError(err.message, err.connectCode, metadata);
   }
   if (err instanceof ConnectError) return err;

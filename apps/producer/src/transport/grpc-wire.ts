@@ -99,16 +99,21 @@ function plainItemContent(data: Uint8Array): Uint8Array | undefined {
   const length = varint(data, end);
   if (length < 0 || at + length !== end) return undefined;
   const start = at;
+  keyCount = 0;
   return struct(data, end, 0) && at === end ? data.subarray(start, end) : undefined;
 }
 
-// Deeper content is left to fromBinary, which enforces its own recursion limit.
-const maxDepth = 32;
+// Content that the rules of produce/content-rules.ts concern is left to fromBinary too, and the records of decoded
+// content get the exact check: the screen is that of the JSON encoder (timber-encoding.ts), on bytes.
+const maxDepth = 18;
+const maxKeys = 499;
+let keyCount = 0;
 
 /** Struct: entries `0a len { 0a len key, 12 len Value }`, keys unique, none that JS objects would reorder. */
 function struct(buf: Uint8Array, end: number, depth: number): boolean {
   if (depth > maxDepth) return false;
   let keys: number[] | undefined;
+  let dotted = false;
   while (at < end) {
     if (buf[at++] !== 0x0a) return false;
     const entryLength = varint(buf, end);
@@ -118,7 +123,11 @@ function struct(buf: Uint8Array, end: number, depth: number): boolean {
     const keyLength = varint(buf, entryEnd);
     const keyStart = at;
     at += keyLength;
-    if (keyLength < 0 || at >= entryEnd || !plainKey(buf, keyStart, at)) return false;
+    // A dot is one more level of objects and one more field in the mapping.
+    const dots = keyLength > 0 && at < entryEnd ? plainKeyDots(buf, keyStart, at, depth === 0) : -1;
+    keyCount += 1 + dots;
+    if (dots < 0 || depth + dots > maxDepth || keyCount > maxKeys) return false;
+    if (dots > 0) dotted = true;
     keys ??= [];
     for (let k = 0; k < keys.length; k += 2) {
       if (keys[k + 1] === keyLength && sameBytes(buf, keys[k] as number, buf, keyStart, keyLength)) return false;
@@ -126,9 +135,23 @@ function struct(buf: Uint8Array, end: number, depth: number): boolean {
     keys.push(keyStart, keyLength);
     if (buf[at++] !== 0x12) return false;
     const valueLength = varint(buf, entryEnd);
-    if (valueLength < 0 || at + valueLength !== entryEnd || !value(buf, entryEnd, depth)) return false;
+    if (valueLength < 0 || at + valueLength !== entryEnd || !value(buf, entryEnd, depth + dots)) return false;
   }
-  return at === end;
+  return at === end && !(dotted && keys !== undefined && prefixKeyOf(buf, keys));
+}
+
+/** Whether a key (start, length pairs) is another key's dotted prefix: only then can their fields collide. */
+function prefixKeyOf(buf: Uint8Array, keys: readonly number[]): boolean {
+  for (let d = 0; d < keys.length; d += 2) {
+    const start = keys[d] as number;
+    const length = keys[d + 1] as number;
+    for (let k = 0; k < keys.length; k += 2) {
+      const prefix = keys[k + 1] as number;
+      if (prefix < length && buf[start + prefix] === 0x2e && sameBytes(buf, keys[k] as number, buf, start, prefix))
+        return true;
+    }
+  }
+  return false;
 }
 
 /** Value: exactly one of its kinds, filling [at, end). */
@@ -138,11 +161,11 @@ function value(buf: Uint8Array, end: number, depth: number): boolean {
     case 0x08: // null_value: NULL_VALUE (0) only
       return buf[at++] === 0 && at === end;
     case 0x11: {
-      // number_value: NaN and infinities are left to fromBinary (JSON has no such numbers)
+      // number_value: a biased exponent of 1086 or more is ±2^63 and beyond, NaN and the infinities included
       if (at + 8 !== end) return false;
-      const exponentAllOnes = ((buf[at + 7] as number) & 0x7f) === 0x7f && ((buf[at + 6] as number) & 0xf0) === 0xf0;
+      const exponent = (((buf[at + 7] as number) & 0x7f) << 4) | ((buf[at + 6] as number) >> 4);
       at = end;
-      return !exponentAllOnes;
+      return exponent < 1086;
     }
     case 0x1a: {
       const length = varint(buf, end);
@@ -186,12 +209,31 @@ function utf8(buf: Uint8Array, start: number, end: number): boolean {
   return true;
 }
 
-/** Valid UTF-8, not starting with a digit (integer-like keys come first in a JS object) and not `__proto__`. */
-function plainKey(buf: Uint8Array, start: number, end: number): boolean {
-  const first = buf[start];
-  if (first !== undefined && first >= 0x30 && first <= 0x39) return false;
-  if (end - start === protoKey.byteLength && sameBytes(protoKey, 0, buf, start, protoKey.byteLength)) return false;
-  return utf8(buf, start, end);
+/**
+ * The number of dots of a plain key, or -1: valid UTF-8, not starting with a digit (integer-like keys come first in a
+ * JS object) or with what may be whitespace, not `__proto__`, at the top level not starting with "_", and with dots
+ * only between other characters (none first, last, doubled or next to whitespace, none in a non-ASCII key).
+ */
+function plainKeyDots(buf: Uint8Array, start: number, end: number, topLevel: boolean): number {
+  const first = buf[start] as number;
+  // Digits; "_" at the top; whitespace and controls; the lead bytes of U+1000-U+3FFF (Unicode spaces among them).
+  if ((first >= 0x30 && first <= 0x39) || (topLevel && first === 0x5f) || first <= 0x20) return -1;
+  if (first >= 0xe1 && first <= 0xe3) return -1;
+  if (end - start === protoKey.byteLength && sameBytes(protoKey, 0, buf, start, protoKey.byteLength)) return -1;
+  let ascii = true;
+  let dots = 0;
+  let previous = 0x2e;
+  for (let i = start; i < end; i++) {
+    const byte = buf[i] as number;
+    if (byte >= 0x80) ascii = false;
+    else if (byte === 0x2e) {
+      dots++;
+      if (previous <= 0x20 || previous === 0x2e) return -1;
+    } else if (byte <= 0x20 && previous === 0x2e) return -1;
+    previous = byte;
+  }
+  if (dots > 0 && (previous === 0x2e || !ascii)) return -1;
+  return ascii || isUtf8(buf.subarray(start, end)) ? dots : -1;
 }
 const protoKey = Buffer.from("__proto__");
 

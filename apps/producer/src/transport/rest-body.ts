@@ -44,7 +44,7 @@ export function parseBody(kind: "collection" | "timber", text: string): TimberCo
 
 // protobuf-es names the field in its messages: `cannot decode field producer.TimberContext.app_max_tps from JSON: ...`
 // or `cannot decode message producer.Timber from JSON: key "x" is unknown`.
-function fieldOfDecodeError(message: string): string {
+export function fieldOfDecodeError(message: string): string {
   const unknownKey = /key "([^"]{0,100})" is unknown/.exec(message);
   if (unknownKey?.[1] !== undefined) return unknownKey[1];
   const field = /field producer\.(\w+)\.(\w+)/.exec(message);

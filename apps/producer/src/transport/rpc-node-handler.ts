@@ -13,7 +13,9 @@ import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { trailerFlag, trailerParse, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
 import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import { currentReservation, type InFlightBudget, type Reservation } from "../produce/in-flight.js";
+import { ProduceError } from "../produce/produce-error.js";
 import { errorMetadata, payloadTooLarge, toConnectError } from "./connect-routes.js";
+import { fieldOfDecodeError } from "./rest-body.js";
 
 type NodeRequest = IncomingMessage | Http2ServerRequest;
 type NodeResponse = ServerResponse | Http2ServerResponse;
@@ -44,6 +46,9 @@ export interface RpcNodeHandlerOptions extends ConnectRouterOptions {
  * - a message above `readMaxBytes` is RESOURCE_EXHAUSTED, the code of rate limiting, so clients could not tell "never
  *   retry this" from "retry later": answered INVALID_ARGUMENT with `barito-error-code: PAYLOAD_TOO_LARGE` and
  *   `barito-error-details` naming the limit, like every other oversize rejection.
+ * - a JSON body protobuf-es cannot decode (a number out of range, an unknown key) is INVALID_ARGUMENT with the field
+ *   only in the message text: answered with `barito-error-code` and `barito-error-details` naming the field, as REST
+ *   answers the same body.
  * Nothing else is touched.
  */
 export function createRpcNodeHandler(options: RpcNodeHandlerOptions) {
@@ -98,12 +103,17 @@ const binaryContentTypes = new Set([
 
 const parseFailure = "parse binary";
 const readLimitMessage = /larger than configured readMaxBytes/;
+const jsonDecodeFailure = /^(?:\[invalid_argument\] )?cannot decode (?:field|message) producer\./;
 
 /** The error to answer instead of a framework error, or undefined to keep it. */
 function replacementFor(code: Code, message: string, readMaxBytes: number): ConnectError | undefined {
   if (code === Code.Internal && message.startsWith(parseFailure))
     return new ConnectError(message, Code.InvalidArgument);
   if (code === Code.ResourceExhausted && readLimitMessage.test(message)) return payloadTooLarge(readMaxBytes);
+  if (code === Code.InvalidArgument && jsonDecodeFailure.test(message)) {
+    const reason = message.replace(/^\[invalid_argument\] /, "");
+    return toConnectError(ProduceError.invalid([{ field: fieldOfDecodeError(reason), reason }]));
+  }
   return undefined;
 }
 
