@@ -11,6 +11,7 @@ import { createServer } from "node:net";
 import { availableParallelism, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { consumerMemory } from "./memory-consumer.ts";
 import { producerMemory } from "./memory-producer.ts";
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -138,7 +139,7 @@ function parseEnv(text: string): Record<string, string> {
 
 /** One section per app: the function starts that app from `tree` with `env` and measures its phases. */
 type AppSection = (tree: string, build: string, env: Record<string, string>) => Promise<Section>;
-const sectionsByApp: Record<string, AppSection> = { producer: producerMemory };
+const sectionsByApp: Record<string, AppSection> = { producer: producerMemory, consumer: consumerMemory };
 
 /**
  * Runs each app's section (BENCH_MEMORY_APPS, default all) for the baseline tree, if any, and for each variant of

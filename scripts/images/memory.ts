@@ -137,8 +137,9 @@ export async function consumerMemoryCheck(log: Log): Promise<MemoryResult> {
       await sleep(5_000);
     }
     const seconds = (Date.now() - started) / 1000;
-    const stop = stopContainer(name, 40);
+    // The cgroup goes with the container.
     const peak = peakMemoryBytes(id);
+    const stop = stopContainer(name, 40);
     const count = indexed?.hits.total.value ?? 0;
     const seqSum = indexed?.aggregations.seqSum.value ?? 0;
     const once = count === records && seqSum === (records * (records - 1)) / 2;
@@ -206,19 +207,19 @@ export async function producerMemoryCheck(log: Log): Promise<MemoryResult> {
         kafka_partition: 4,
         kafka_replication_factor: 1,
         es_index_prefix: "shop",
-        es_document_type: "_doc",
-        app_max_tps: 1_000_000_000,
-        new_topic_events: `${prefix}new_topic_events`,
+        app_max_tps: 100_000_000,
       },
       items: Array.from({ length: 1_000 }, (_, i) => ({ content: { message: `${filler}${i}`, level: "info", i } })),
     });
+    let firstRefusal = "";
     const send = () =>
       fetch(`http://127.0.0.1:${rest}/produce_batch`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body,
       }).then(async (res) => {
-        await res.arrayBuffer();
+        const text = await res.text();
+        if (res.status !== 200 && !firstRefusal) firstRefusal = `${res.status} ${text.slice(0, 300)}`;
         return res.status === 200;
       });
     let acknowledged = 0;
@@ -233,9 +234,10 @@ export async function producerMemoryCheck(log: Log): Promise<MemoryResult> {
       );
       log(`producer container: ${phases.at(-1)}`);
     }
-    const stop = stopContainer(name, 40);
     const peak = peakMemoryBytes(id);
-    const offsets = await admin.fetchTopicOffsets(topic);
+    const stop = stopContainer(name, 40);
+    if (firstRefusal) log(`producer container: first request not answered 200: ${firstRefusal}`);
+    const offsets = await admin.fetchTopicOffsets(topic).catch(() => []);
     const inKafka = offsets.reduce((sum, entry) => sum + Number(entry.high), 0);
     const ok = acknowledged > 0 && inKafka === acknowledged && stop.exitCode === 0 && !stop.oomKilled;
     const detail =
