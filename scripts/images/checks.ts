@@ -33,6 +33,7 @@ export const CHECK_NAMES = [
   "producer container turns healthy (HEALTHCHECK)",
   "consumer container turns healthy (HEALTHCHECK)",
   "both containers run as a non-root user on a read-only root filesystem",
+  "tini is PID 1 and the app its child, so the forced end at shutdown can signal itself",
   "both containers answer /readyz with 200 on the local stack",
   "seed README POST /produce body is indexed",
   "seed README POST /produce_batch body is indexed",
@@ -168,6 +169,27 @@ export async function runImageChecks(log: Log, options: CheckOptions = {}): Prom
       users
         .map((u) => `${u.app}: uid ${u.uid} (USER ${u.configured || "unset"}, read-only root ${u.readOnly})`)
         .join(", "),
+    );
+
+    const inits = (["producer", "consumer"] as const).map((app) => ({
+      app,
+      init: docker(["exec", names[app], "cat", "/proc/1/comm"], { allowFailure: true }).stdout.trim(),
+      // PID 1's child, if it is Node (the image has no procps).
+      appPid: docker(
+        [
+          "exec",
+          names[app],
+          "sh",
+          "-c",
+          "set -- $(cat /proc/1/task/1/children); readlink /proc/$1/exe | grep -q /node$ && echo $1",
+        ],
+        { allowFailure: true },
+      ).stdout.trim(),
+    }));
+    record(
+      "tini is PID 1 and the app its child, so the forced end at shutdown can signal itself",
+      inits.every((i) => i.init === "tini" && i.appPid !== "" && i.appPid !== "1"),
+      inits.map((i) => `${i.app}: PID 1 ${i.init || "?"}, node pid ${i.appPid || "?"}`).join(", "),
     );
 
     const ready = await Promise.all(
