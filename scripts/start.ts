@@ -12,9 +12,17 @@ function runOrExit(command: string, args: string[]): void {
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
 
-const stackWasUp = spawnSync(process.execPath, ["scripts/stack/stack.ts", "status", "--quiet"], { cwd: root }).status === 0;
+const stackWasUp =
+  spawnSync(process.execPath, ["scripts/stack/stack.ts", "status", "--quiet"], { cwd: root }).status === 0;
 runOrExit(process.execPath, ["scripts/stack/stack.ts", "up"]);
-runOrExit("pnpm", ["turbo", "run", "build", "--filter=producer...", "--filter=consumer...", "--output-logs=errors-only"]);
+runOrExit("pnpm", [
+  "turbo",
+  "run",
+  "build",
+  "--filter=producer...",
+  "--filter=consumer...",
+  "--output-logs=errors-only",
+]);
 
 const env = { ...process.env, NODE_ENV: process.env.NODE_ENV ?? "development" };
 const apps: Array<{ name: string; child: ChildProcess }> = [];

@@ -6,7 +6,7 @@ import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFile
 import { get as httpGet } from "node:http";
 import { type ClientHttp2Session, connect as connectHttp2 } from "node:http2";
 import { createRequire } from "node:module";
-import { createServer } from "node:net";
+import { freePort } from "../lib/ports.ts";
 import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -39,17 +39,6 @@ const kcatSettings = [
 
 function step(message: string) {
   console.log(`[bench] ${message}`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
 }
 
 // ~500 B of JSON content per log.

@@ -6,7 +6,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import { brokers, freePort, measurePeak, mb, type PhaseResult, root, type Section, sleep, step } from "./memory.ts";
+import { freePort } from "../lib/ports.ts";
+import { brokers, measurePeak, mb, type PhaseResult, root, type Section, sleep, step } from "./memory.ts";
 
 const opensearch = process.env.OPENSEARCH_URL ?? "http://127.0.0.1:9200";
 
@@ -18,12 +19,34 @@ async function indexOperations(pattern: string): Promise<number> {
   return body._all?.primaries?.indexing?.index_total ?? 0;
 }
 
-/** Writes the backlog; resolves with what deletes its topic again. */
-async function writeBacklog(topic: string, indexPrefix: string, records: number): Promise<() => Promise<void>> {
+// The workspace packages as this script uses them (it runs from source, outside the packages' type resolution).
+interface Protobuf {
+  create(schema: unknown, init: unknown): unknown;
+  toBinary(schema: unknown, message: unknown): Uint8Array;
+}
+interface Kafka {
+  createKafkaAdmin(options: { brokers: string[]; clientId: string }): {
+    connect(): Promise<void>;
+    close(): Promise<void>;
+    createTopic(spec: { topic: string; partitions: number; replicationFactor: number }): Promise<unknown>;
+    deleteTopics(topics: string[]): Promise<unknown>;
+  };
+  createKafkaPublisher(options: { brokers: string[]; clientId: string }): {
+    connect(): Promise<void>;
+    close(): Promise<void>;
+    publish(topic: string, records: Array<{ key: string; value: Uint8Array }>): Promise<unknown>;
+  };
+}
+
+/**
+ * Writes `records` Timber records (content `seq` 0..records-1, ~500 B) over 32 partitions of a new topic; resolves
+ * with what deletes the topic again.
+ */
+export async function writeBacklog(topic: string, indexPrefix: string, records: number): Promise<() => Promise<void>> {
   const fromConsumer = createRequire(join(root, "apps/consumer/package.json"));
-  const { create, toBinary } = fromConsumer("@bufbuild/protobuf") as typeof import("@bufbuild/protobuf");
-  const proto = fromConsumer("@barito-flow/proto") as typeof import("@barito-flow/proto");
-  const kafka = fromConsumer("@barito-flow/kafka") as typeof import("@barito-flow/kafka");
+  const { create, toBinary } = fromConsumer("@bufbuild/protobuf") as Protobuf;
+  const proto = fromConsumer("@barito-flow/proto") as { TimberSchema: unknown };
+  const kafka = fromConsumer("@barito-flow/kafka") as Kafka;
   const admin = kafka.createKafkaAdmin({ brokers: [brokers], clientId: "bench-memory" });
   const writer = kafka.createKafkaPublisher({ brokers: [brokers], clientId: "bench-memory-writer" });
   await Promise.all([admin.connect(), writer.connect()]);

@@ -7,7 +7,8 @@ import { type ClientHttp2Session, connect as connectHttp2 } from "node:http2";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { zstdCompressSync } from "node:zlib";
-import { brokers, freePort, measurePeak, mb, type PhaseResult, root, type Section, sleep, step } from "./memory.ts";
+import { freePort } from "../lib/ports.ts";
+import { brokers, measurePeak, mb, type PhaseResult, root, type Section, sleep, step } from "./memory.ts";
 
 // ~500 B of JSON content per log, like `pnpm bench producer`.
 function content(i: number): Record<string, unknown> {

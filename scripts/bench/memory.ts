@@ -7,7 +7,6 @@
 // kernel) a 20 ms VmRSS sampler is the fallback.
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { availableParallelism, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -42,17 +41,6 @@ export interface Section {
 
 export function step(message: string): void {
   console.log(`[bench memory] ${message}`);
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-    server.on("error", reject);
-  });
 }
 
 function statusKb(pid: number, field: "VmRSS" | "VmHWM"): number {

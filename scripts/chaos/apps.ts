@@ -2,26 +2,7 @@
 // environment configuration, killed with SIGKILL on purpose, restarted, and watched for exits nobody asked for.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream, type WriteStream } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
-}
-
-/** n distinct free ports (a port released by one probe is not handed out twice). */
-export async function freePorts(n: number): Promise<number[]> {
-  const ports = new Set<number>();
-  while (ports.size < n) ports.add(await freePort());
-  return [...ports];
-}
 
 export interface UnexpectedExit {
   app: string;

@@ -17,7 +17,8 @@ import {
   stackUp,
   stopComponent,
 } from "../stack/stack.ts";
-import { AppProcess, freePorts, scrapeMetricSum, type UnexpectedExit, waitHttpOk } from "./apps.ts";
+import { freePorts } from "../lib/ports.ts";
+import { AppProcess, scrapeMetricSum, type UnexpectedExit, waitHttpOk } from "./apps.ts";
 import type { TopicSpec } from "./content.ts";
 import { selfCheck, verifyIndices } from "./oracle.ts";
 import { Traffic } from "./traffic.ts";

@@ -2,9 +2,9 @@
 // Logs go in through the producer container (REST and gRPC+zstd), are read back from OpenSearch as the consumer
 // container indexed them, and both containers are stopped the way an orchestrator does (docker stop = SIGTERM).
 import { randomBytes } from "node:crypto";
+import { freePorts } from "../lib/ports.ts";
 import { imageTag } from "./build.ts";
 import {
-  freePorts,
   inspect,
   logsTail,
   mib,

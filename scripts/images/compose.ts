@@ -19,7 +19,8 @@ import { bundleDir, ensureBundle, lockedBundle } from "../stack/artifacts.ts";
 import { loadConfig } from "../stack/config.ts";
 import { BASE_IMAGE, ensureBase, RUNTIME_IMAGE } from "./base.ts";
 import { buildImages, missingImages } from "./build.ts";
-import { freePorts, search, sleep, waitFor } from "./containers.ts";
+import { freePorts } from "../lib/ports.ts";
+import { search, sleep, waitFor } from "./containers.ts";
 import { post, seedProduce, seedProduceBatch } from "./requests.ts";
 import { dockerEnv, formatSeconds, ImagesError, type Log, repoRoot, stream } from "./engine.ts";
 

@@ -1,25 +1,7 @@
 // Running the built images: `docker run` on the host's network with a memory limit, health, user, memory peaks
 // from the container's cgroup, and OpenSearch read back with raw queries.
 import { readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { docker } from "./engine.ts";
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
-}
-
-export async function freePorts(n: number): Promise<number[]> {
-  const ports = new Set<number>();
-  while (ports.size < n) ports.add(await freePort());
-  return [...ports];
-}
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -5,10 +5,11 @@
 import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import { join } from "node:path";
+import { writeBacklog } from "../bench/memory-consumer.ts";
+import { freePorts } from "../lib/ports.ts";
 import { imageTag } from "./build.ts";
 import { MEMORY_LIMITS } from "./checks.ts";
 import {
-  freePorts,
   inspect,
   logsTail,
   mib,
@@ -40,54 +41,8 @@ interface Admin {
 }
 interface Kafka {
   createKafkaAdmin(options: { brokers: string[]; clientId: string }): Admin;
-  createKafkaPublisher(options: { brokers: string[]; clientId: string }): {
-    connect(): Promise<void>;
-    close(): Promise<void>;
-    publish(topic: string, records: Array<{ key: string; value: Buffer }>): Promise<unknown>;
-  };
-}
-interface Protobuf {
-  create(schema: unknown, init: unknown): unknown;
-  toBinary(schema: unknown, message: unknown): Uint8Array;
 }
 const kafkaPackage = () => fromConsumer("@barito-flow/kafka") as Kafka;
-
-/** Writes `count` Timber records whose content carries `seq` 0..count-1 (~500 B each), with progress. */
-async function fillBacklog(log: Log, brokers: string, topic: string, indexPrefix: string, count: number) {
-  const { create, toBinary } = fromConsumer("@bufbuild/protobuf") as Protobuf;
-  const { TimberSchema } = fromConsumer("@barito-flow/proto") as { TimberSchema: unknown };
-  const kafka = kafkaPackage();
-  const admin = kafka.createKafkaAdmin({ brokers: [brokers], clientId: "images-memory" });
-  const writer = kafka.createKafkaPublisher({ brokers: [brokers], clientId: "images-memory-writer" });
-  await Promise.all([admin.connect(), writer.connect()]);
-  try {
-    await admin.createTopic({ topic, partitions: 32, replicationFactor: 1 });
-    const context = { kafkaTopic: "app", esIndexPrefix: indexPrefix, appMaxTps: 100 };
-    const message = `GET /api/v1/orders 200 ${"lorem ipsum dolor sit amet ".repeat(15)}`;
-    for (let sent = 0; sent < count; sent += 5_000) {
-      const batch = Array.from({ length: Math.min(5_000, count - sent) }, (_, k) => {
-        const seq = sent + k;
-        const content = { seq, message, level: "info", host: `web-${seq % 17}` };
-        const value = toBinary(
-          TimberSchema,
-          create(TimberSchema, { context, timestamp: "2026-07-08T09:10:11Z", content: content as never }),
-        );
-        return { key: String(seq), value: Buffer.from(value) };
-      });
-      await writer.publish(topic, batch);
-      if ((sent / 5_000) % 40 === 0) log(`backlog: ${sent}/${count} records written`);
-    }
-    log(`backlog: ${count} records in ${topic}`);
-  } finally {
-    await Promise.allSettled([writer.close(), admin.close()]);
-  }
-  return async () => {
-    const cleanup = kafka.createKafkaAdmin({ brokers: [brokers], clientId: "images-memory-cleanup" });
-    await cleanup.connect();
-    await cleanup.deleteTopics([topic]).catch(() => undefined);
-    await cleanup.close();
-  };
-}
 
 interface Indexed {
   hits: { total: { value: number } };
@@ -102,7 +57,8 @@ export async function consumerMemoryCheck(log: Log): Promise<MemoryResult> {
   const prefix = `imgmem${run}_`;
   const indexPrefix = `imgmem${run}`;
   const name = `barito-images-memory-${run}-consumer`;
-  const deleteTopic = await fillBacklog(log, brokers, `${prefix}app_logs`, indexPrefix, records);
+  log(`consumer: writing a backlog of ${records} records over 32 partitions`);
+  const deleteTopic = await writeBacklog(`${prefix}app_logs`, indexPrefix, records);
   const [metricsPort] = await freePorts(1);
   try {
     const id = runContainer({
