@@ -168,19 +168,17 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
     while ([...partitions.values()].some((p) => p.inFlight > 0) && remaining() > closeReserveMs) await sleep(20);
     const finished = [...partitions.values()].every((p) => p.inFlight === 0);
     const committed = (await withDeadline(commitDone(), remaining() - closeReserveMs / 2)) ?? false;
-    const left =
-      consumer === undefined ||
-      ((await withDeadline(
-        consumer.disconnect().then(
+    // A disconnect that failed has ended all the same; one still running after the deadline has not.
+    const leaving = consumer
+      ? consumer.disconnect().then(
           () => true,
           (err: unknown) => {
             logger.warn("leaving the group failed", { err });
             return true;
           },
-        ),
-        remaining(),
-      )) ??
-        false);
+        )
+      : Promise.resolve(true);
+    const left = (await withDeadline(leaving, remaining())) ?? false;
     if (!left) logger.warn("leaving the group did not finish within the shutdown timeout");
     running = false;
     return { drained: finished && committed, closed: left };
