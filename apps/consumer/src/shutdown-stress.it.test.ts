@@ -44,6 +44,8 @@ interface Plan {
 }
 
 async function shutDownOnce(plan: Plan, iteration: number): Promise<{ status: number | string; ms: number }> {
+  // Before the start: a consumer that is ready may already have indexed its first bulk.
+  const progressAtStart = await indexedOperations();
   const consumer = await startConsumer({
     BARITO_KAFKA_BROKERS: brokers,
     BARITO_ELASTICSEARCH_URLS: opensearchUrl.origin,
@@ -53,15 +55,23 @@ async function shutDownOnce(plan: Plan, iteration: number): Promise<{ status: nu
     BARITO_CONSUMER_DLQ_TOPIC: `${run}_dlq`,
     BARITO_NEW_TOPIC_EVENT: `${run}_events`,
     BARITO_SHUTDOWN_TIMEOUT: `${shutdownTimeoutS}s`,
-    LOG_LEVEL: "warn",
+    LOG_LEVEL: "info",
   });
   started.push(consumer);
   expect(await until(consumer.ready, 30_000, 50)).toBe(true);
-  const progressAtStart = (await indexedOperations()) ?? 0;
-  if (plan.moment === "mid-drain")
-    expect(await until(async () => (await indexedOperations()) > progressAtStart + 20_000, 60_000, 100)).toBe(true);
-  if (plan.moment === "after-drain")
-    expect(await until(async () => (await indexedOperations()) >= progressAtStart + records, 180_000, 250)).toBe(true);
+  const reached = async (operations: number, timeoutMs: number) => {
+    if (await until(async () => (await indexedOperations()) >= progressAtStart + operations, timeoutMs, 100)) return;
+    const metrics = await fetch(`http://127.0.0.1:${consumer.metricsPort}/metrics`).then((r) => r.text(), String);
+    const lines = metrics
+      .split("\n")
+      .filter((line) => /^barito_consumer_(lag|kafka_message_incoming_total)\{/.test(line));
+    throw new Error(
+      `run ${iteration} ${JSON.stringify(plan)}: ${(await indexedOperations()) - progressAtStart} of ${operations} ` +
+        `index operations after ${timeoutMs} ms\n${lines.join("\n")}\n${consumer.output().slice(-4_000)}`,
+    );
+  };
+  if (plan.moment === "mid-drain") await reached(20_000, 60_000);
+  if (plan.moment === "after-drain") await reached(records, 180_000);
   await sleep(plan.delayMs);
   const target = plan.signals === "group" ? "group" : "process";
   consumer.signal("SIGTERM", target);
@@ -89,6 +99,8 @@ async function indexedOperations(): Promise<number> {
 
 describe(`repeated shutdowns over a ${records}-record backlog`, () => {
   it("every run ends within the bound, whatever the signals and the moment", async () => {
+    const seed = Number(process.env.STRESS_SEED ?? Date.now() % 2 ** 31);
+    console.info(`shutdown plans from STRESS_SEED=${seed}`);
     const plans = fc.sample(
       fc.record<Plan>({
         moment: fc.constantFrom("start", "mid-drain", "after-drain"),
@@ -96,7 +108,7 @@ describe(`repeated shutdowns over a ${records}-record backlog`, () => {
         delayMs: fc.integer({ min: 0, max: 1_500 }),
         secondAfterMs: fc.integer({ min: 0, max: 1_000 }),
       }),
-      { numRuns: iterations, seed: Number(process.env.STRESS_SEED ?? Date.now() % 2 ** 31) },
+      { numRuns: iterations, seed },
     );
     // Each moment and each kind of signal at least once.
     plans[0] = { ...(plans[0] as Plan), moment: "after-drain", signals: "group" };
@@ -111,6 +123,7 @@ describe(`repeated shutdowns over a ${records}-record backlog`, () => {
       outcomes.push(
         `${plan.moment}/${plan.signals}/${plan.delayMs}+${plan.secondAfterMs}ms: ${status} in ${ms} ms (run ${Date.now() - runStarted} ms)`,
       );
+      console.info(`shutdown ${iteration + 1}/${plans.length}: ${outcomes.at(-1)}`);
       // One signal is a graceful stop; a second one ends the process by its default action.
       expect(plan.signals === "one" ? [0] : [0, 1, "SIGTERM"]).toContain(status);
     }
