@@ -7,7 +7,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { docker, dockerClient, dockerEnv } from "../images/engine.ts";
+import { docker, dockerClient, dockerEnv, type Engine, ensureEngine } from "../images/engine.ts";
 import { freePorts } from "../lib/ports.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -26,21 +26,25 @@ function say(line: string): void {
   console.log(`[fresh] ${line}`);
 }
 
-function fail(message: string): never {
+async function fail(message: string): Promise<never> {
   say(`FAILED: ${message} (full output: ${logPath})`);
-  cleanup();
+  await cleanup();
   console.log("0 passed, 1 failed");
   process.exit(1);
 }
 
 let containerCreated = false;
-function cleanup(): void {
-  if (!containerCreated || process.env.FRESH_KEEP === "1") return;
-  docker(["rm", "-f", run], { allowFailure: true });
+let engine: Engine | undefined;
+async function cleanup(): Promise<void> {
+  if (containerCreated && process.env.FRESH_KEEP !== "1") docker(["rm", "-f", run], { allowFailure: true });
   containerCreated = false;
+  // Only a dockerd this run started is stopped (ensureEngine reuses a running one and then stop is a no-op).
+  await engine?.stop();
+  engine = undefined;
 }
-process.on("SIGINT", () => fail("interrupted"));
-process.on("SIGTERM", () => fail("terminated"));
+process.on("SIGINT", () => void fail("interrupted"));
+process.on("SIGTERM", () => void fail("terminated"));
+engine = await ensureEngine(say);
 
 const [kafka, controller, opensearch, redis, rest, grpc, producerMetrics, consumerMetrics] = await freePorts(8);
 const env: Record<string, string> = {
@@ -58,7 +62,7 @@ const env: Record<string, string> = {
 };
 
 if (docker(["image", "inspect", image], { allowFailure: true }).status !== 0) {
-  fail(`image ${image} is missing: build it with \`pnpm images build\` (scripts/images/base.ts bootstraps it)`);
+  await fail(`image ${image} is missing: build it with \`pnpm images build\` (scripts/images/base.ts bootstraps it)`);
 }
 
 // The working tree as git sees it (tracked plus untracked-but-not-ignored), so uncommitted edits are tested too.
@@ -97,7 +101,7 @@ if (existsSync(caDir)) {
 const absent = docker(["exec", run, "sh", "-c", "for c in node npm pnpm java mvn cc; do command -v $c; done"], {
   allowFailure: true,
 }).stdout.trim();
-if (absent) fail(`the container is not bare: ${absent.replace(/\n/g, ", ")}`);
+if (absent) await fail(`the container is not bare: ${absent.replace(/\n/g, ", ")}`);
 
 interface Phase {
   title: string;
@@ -149,8 +153,8 @@ async function startOnce(label: string): Promise<{ child: ChildProcess; phases: 
   const deadline = began + timeoutMin * 60_000;
   let lastBeat = Date.now();
   for (;;) {
-    if (exited) fail(`${label}: ./barito start exited before the producer was ready; last lines:\n${tail.join("\n")}`);
-    if (Date.now() > deadline) fail(`${label}: producer not ready within ${timeoutMin} min (FRESH_TIMEOUT_MIN)`);
+    if (exited) await fail(`${label}: ./barito start exited before the producer was ready; last lines:\n${tail.join("\n")}`);
+    if (Date.now() > deadline) await fail(`${label}: producer not ready within ${timeoutMin} min (FRESH_TIMEOUT_MIN)`);
     const ready = await fetch(`http://127.0.0.1:${producerMetrics}/readyz`).then(
       (r) => r.ok,
       () => false,
@@ -199,7 +203,7 @@ async function produceAndFind(label: string, message: string): Promise<number> {
       .then((r) => (r.ok ? (r.json() as Promise<{ hits: { total: { value: number } } }>) : undefined))
       .catch(() => undefined);
     if ((hits?.hits.total.value ?? 0) > 0) return Date.now() - sent;
-    if (Date.now() - sent > 60_000) fail(`${label}: "${message}" not found in OpenSearch demo-* within 60s`);
+    if (Date.now() - sent > 60_000) await fail(`${label}: "${message}" not found in OpenSearch demo-* within 60s`);
     await new Promise((r) => setTimeout(r, 500));
   }
 }
@@ -219,7 +223,7 @@ for (const label of ["first run", "second run"]) {
   report.push(line);
   await stop(child);
 }
-cleanup();
+await cleanup();
 say("summary:");
 for (const line of report) say(`  ${line}`);
 console.log("1 passed, 0 failed");
