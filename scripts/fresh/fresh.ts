@@ -103,6 +103,16 @@ const absent = docker(["exec", run, "sh", "-c", "for c in node npm pnpm java mvn
 }).stdout.trim();
 if (absent) await fail(`the container is not bare: ${absent.replace(/\n/g, ", ")}`);
 
+// Not root: nothing is installed, one line names the command to run instead.
+const asUser = docker(["exec", "-u", "65534", run, "bash", "-c", "cd /barito && ./barito start"], {
+  allowFailure: true,
+});
+const hint = `${asUser.stdout}${asUser.stderr}`.split("\n").find((l) => l.includes("run: sudo apt-get"));
+if (asUser.status !== 1 || !hint) {
+  await fail(`as a non-root user ./barito start should stop with the apt-get line (exit ${asUser.status}): ${asUser.stderr}`);
+}
+say(`non-root: ${hint}`);
+
 interface Phase {
   title: string;
   seconds: number;
