@@ -109,7 +109,9 @@ const asUser = docker(["exec", "-u", "65534", run, "bash", "-c", "cd /barito && 
 });
 const hint = `${asUser.stdout}${asUser.stderr}`.split("\n").find((l) => l.includes("run: sudo apt-get"));
 if (asUser.status !== 1 || !hint) {
-  await fail(`as a non-root user ./barito start should stop with the apt-get line (exit ${asUser.status}): ${asUser.stderr}`);
+  await fail(
+    `as a non-root user ./barito start should stop with the apt-get line (exit ${asUser.status}): ${asUser.stderr}`,
+  );
 }
 say(`non-root: ${hint}`);
 
@@ -163,7 +165,8 @@ async function startOnce(label: string): Promise<{ child: ChildProcess; phases: 
   const deadline = began + timeoutMin * 60_000;
   let lastBeat = Date.now();
   for (;;) {
-    if (exited) await fail(`${label}: ./barito start exited before the producer was ready; last lines:\n${tail.join("\n")}`);
+    if (exited)
+      await fail(`${label}: ./barito start exited before the producer was ready; last lines:\n${tail.join("\n")}`);
     if (Date.now() > deadline) await fail(`${label}: producer not ready within ${timeoutMin} min (FRESH_TIMEOUT_MIN)`);
     const ready = await fetch(`http://127.0.0.1:${producerMetrics}/readyz`).then(
       (r) => r.ok,
@@ -172,7 +175,9 @@ async function startOnce(label: string): Promise<{ child: ChildProcess; phases: 
     if (ready) break;
     if (Date.now() - lastBeat > 60_000) {
       lastBeat = Date.now();
-      say(`${label}: still in "${current?.title ?? "?"}" (${Math.round((Date.now() - (current?.at ?? began)) / 1000)}s)`);
+      say(
+        `${label}: still in "${current?.title ?? "?"}" (${Math.round((Date.now() - (current?.at ?? began)) / 1000)}s)`,
+      );
     }
     await new Promise((r) => setTimeout(r, 1000));
   }
