@@ -205,7 +205,7 @@ export function consumerFetchProperties(prefetchBytes: number): Record<string, n
 }
 
 /** What the consumer holds besides V8's heap and its prefetch: native clients, buffers, code. */
-export const consumerFixedOverheadBytes = 96 * mib;
+const consumerFixedOverheadBytes = 96 * mib;
 
 /**
  * Why V8's heap limit, the prefetch (counted three times: librdkafka's queue, the fetched response, the records copied

@@ -4,7 +4,6 @@ export {
   type ConsumerSettings,
   consumerEnvSchema,
   consumerFetchProperties,
-  consumerFixedOverheadBytes,
   consumerEnvShape,
   type IndexMethod,
   loadConsumerConfig,
