@@ -11,6 +11,6 @@ module.exports = {
   },
   moduleNameMapper: { "^(\\.{1,2}/.*)\\.js$": "$1" },
   testEnvironmentOptions: { customExportConditions: ["@barito-flow/source", "node", "require", "default"] },
-  transformIgnorePatterns: ["/node_modules/(?!(\\.pnpm/[^/]+/node_modules/)?(is-network-error)/)"],
+  transformIgnorePatterns: ["/node_modules/(?!(\\.pnpm/[^/]+/node_modules/)?(p-retry|is-network-error)/)"],
   testPathIgnorePatterns: ["/node_modules/", "/dist/"],
 };

@@ -7,3 +7,11 @@ export {
   type StopResult,
 } from "./shutdown.js";
 export { withDeadline } from "./deadline.js";
+export {
+  type HealthAnswer,
+  type HealthPath,
+  healthAnswer,
+  healthPaths,
+  isHealthPath,
+  type Readiness,
+} from "./health.js";

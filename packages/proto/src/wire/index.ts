@@ -1,0 +1,1 @@
+export { type MessageFormat, recordHeaders } from "./record-headers.js";
