@@ -61,14 +61,16 @@ export function createRpcAdapter(options: RpcAdapterOptions): RpcAdapter {
         check: options.check(path, req.headers["content-type"] ?? ""),
       };
       const source = body ?? (req as AsyncIterable<Uint8Array>);
+      // Released once the answer is out or the client is gone. Not when connect's writing resolves: it waits for an
+      // "end" event that Node's responses never emit (connect-node 2.2), so it never resolves.
+      if (call.reservation) res.once("close", call.reservation.release);
       currentRpcCall.run(call, () => {
         const request = universalRequestFromNodeRequest(req, res, undefined, undefined);
         handler({ ...request, body: checkedBody(req, res, source, call) })
           .then((response) => universalResponseToNodeResponse(response, res))
           .catch((err: unknown) => {
             if (ConnectError.from(err).code !== Code.Aborted) options.onHandlerFailure(err);
-          })
-          .finally(() => call.reservation?.release());
+          });
       });
       return true;
     },
