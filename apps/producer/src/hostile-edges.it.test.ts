@@ -60,15 +60,9 @@ beforeAll(async () => {
   const producerAdmin = createKafkaAdmin(kafka);
   await Promise.all([publisher.connect(), producerAdmin.connect()]);
   const rateLimiter = createLocalRateLimiter({ intervalMs: 10_000 });
+  const metrics = createProducerMetrics("_logs");
   producer = createProducerApp(
-    withTopicProvisioner({
-      config,
-      logger: noopLogger,
-      publisher,
-      admin: producerAdmin,
-      rateLimiter,
-      metrics: createProducerMetrics("_logs"),
-    }),
+    withTopicProvisioner({ config, logger: noopLogger, publisher, admin: producerAdmin, rateLimiter, metrics }),
   );
   const loopback = { host: "127.0.0.1", port: 0 };
   const ports = await producer.listen({ rest: loopback, grpc: loopback, metrics: loopback });

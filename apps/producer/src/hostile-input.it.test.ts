@@ -41,16 +41,8 @@ beforeAll(async () => {
   const admin = createKafkaAdmin(kafka);
   await Promise.all([publisher.connect(), admin.connect()]);
   const rateLimiter = createLocalRateLimiter({ intervalMs: 10_000 });
-  app = createProducerApp(
-    withTopicProvisioner({
-      config,
-      logger: noopLogger,
-      publisher,
-      admin,
-      rateLimiter,
-      metrics: createProducerMetrics("_logs"),
-    }),
-  );
+  const metrics = createProducerMetrics("_logs");
+  app = createProducerApp(withTopicProvisioner({ config, logger: noopLogger, publisher, admin, rateLimiter, metrics }));
   const loopback = { host: "127.0.0.1", port: 0 };
   const ports = await app.listen({ rest: loopback, grpc: loopback, metrics: loopback });
   rest = `http://127.0.0.1:${ports.rest}`;

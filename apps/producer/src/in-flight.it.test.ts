@@ -36,15 +36,9 @@ beforeAll(async () => {
   const admin = createKafkaAdmin({ ...kafka, requestTimeoutMs: 3_000, pingTimeoutMs: 1_000 });
   await Promise.all([publisher.connect(), admin.connect()]);
   const rateLimiter = createLocalRateLimiter({ intervalMs: 10_000 });
+  const metrics = createProducerMetrics(config.kafka.topicSuffix);
   const app = createProducerApp(
-    withTopicProvisioner({
-      config,
-      logger: noopLogger,
-      publisher,
-      admin,
-      rateLimiter,
-      metrics: createProducerMetrics(config.kafka.topicSuffix),
-    }),
+    withTopicProvisioner({ config, logger: noopLogger, publisher, admin, rateLimiter, metrics }),
   );
   const loopback = { host: "127.0.0.1", port: 0 };
   const bound = await app.listen({ rest: loopback, grpc: loopback, metrics: loopback });

@@ -73,15 +73,9 @@ describe("producer when Kafka is unreachable at start", () => {
     const publisher = createKafkaPublisher({ ...kafka, deliveryTimeoutMs: 5_000, connectTimeoutMs: 1_000 });
     const admin = createKafkaAdmin({ ...kafka, requestTimeoutMs: 3_000, pingTimeoutMs: 1_000 });
     const rateLimiter = createLocalRateLimiter({ intervalMs: 10_000 });
+    const metrics = createProducerMetrics(config.kafka.topicSuffix);
     const app = createProducerApp(
-      withTopicProvisioner({
-        config,
-        logger: noopLogger,
-        publisher,
-        admin,
-        rateLimiter,
-        metrics: createProducerMetrics(config.kafka.topicSuffix),
-      }),
+      withTopicProvisioner({ config, logger: noopLogger, publisher, admin, rateLimiter, metrics }),
     );
     const loopback = { host: "127.0.0.1", port: 0 };
     const ports = await app.listen({ rest: loopback, grpc: loopback, metrics: loopback });
