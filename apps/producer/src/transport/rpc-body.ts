@@ -84,24 +84,27 @@ export async function* checkedBody(
       if (declaredMessage > readMaxBytes) throw tooLarge();
     }
     if (declaredMessage !== undefined && size > 5 + declaredMessage) {
+      // connect parses the first message before it looks for a second one: that message gets the check too.
       streaming = true;
-      yield* chunks;
+      const head = Buffer.concat(chunks, size);
       chunks = [];
+      checkFirstMessage(head, call);
+      yield head;
     }
   }
   if (streaming) return;
   const body = chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks, size);
   chunks = [];
-  const message = enveloped ? plainEnvelopePayload(body) : compressed(req) ? undefined : body;
-  if (message !== undefined) call.check?.(message);
+  if (enveloped) checkFirstMessage(body, call);
+  else if (!compressed(req)) call.check?.(body);
   yield body;
 }
 
-/** The message of a body that is exactly one uncompressed envelope; connect answers every other shape itself. */
-function plainEnvelopePayload(body: Uint8Array): Uint8Array | undefined {
-  if (body.byteLength < 5 || body[0] !== 0) return undefined;
+/** The check of a body's first envelope, when it is complete and not compressed (the codec checks compressed ones). */
+function checkFirstMessage(body: Uint8Array, call: RpcCall): void {
+  if (body.byteLength < 5 || body[0] !== 0) return;
   const length = Buffer.from(body.buffer, body.byteOffset, body.byteLength).readUInt32BE(1);
-  return length === body.byteLength - 5 ? body.subarray(5) : undefined;
+  if (body.byteLength >= 5 + length) call.check?.(body.subarray(5, 5 + length));
 }
 
 function compressed(req: NodeRequest): boolean {
