@@ -13,7 +13,7 @@ import {
   sinkBufferShortfall,
 } from "@barito-flow/config";
 import { installShutdown } from "@barito-flow/lifecycle";
-import { createLogger, logProcessWarnings } from "@barito-flow/logger";
+import { createLogger, logProcessWarnings } from "@barito-flow/logger/winston";
 import { createConsumerApp } from "./app.js";
 import { RulesFormatError, validateInlineRules } from "./redaction/index.js";
 

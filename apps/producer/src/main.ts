@@ -5,7 +5,7 @@ import cluster from "node:cluster";
 import { ConfigError, loadProducerConfig, type ProducerConfig, redactConfig } from "@barito-flow/config";
 import { connectionFromSettings, createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
 import { installShutdown, withDeadline } from "@barito-flow/lifecycle";
-import { createLogger, logProcessWarnings } from "@barito-flow/logger";
+import { createLogger, logProcessWarnings } from "@barito-flow/logger/winston";
 import { createRateLimiter, createRemoteRateLimiter, type RateLimitChannel } from "@barito-flow/rate-limit";
 import { createProducerApp } from "./app.js";
 import { createClusterPrimary, READINESS_MESSAGE } from "./cluster-primary.js";

@@ -1,6 +1,6 @@
+import type { Logger } from "@barito-flow/logger";
 import { RateLimitError } from "./errors.js";
 import { createLocalRateLimiter } from "./local-rate-limiter.js";
-import type { Logger } from "./logger.js";
 import type { RateLimitBackend, RateLimiter } from "./rate-limiter.js";
 import { createRedisRateLimiter, type FallbackChangeListener } from "./redis-rate-limiter.js";
 

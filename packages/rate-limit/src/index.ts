@@ -1,7 +1,6 @@
 export { type CreateRateLimiterOptions, createRateLimiter, type RateLimitSettings } from "./create-rate-limiter.js";
 export { RateLimitError, type RateLimitErrorCode } from "./errors.js";
 export { createLocalRateLimiter, type LocalRateLimiter, type LocalRateLimiterOptions } from "./local-rate-limiter.js";
-export type { Logger } from "./logger.js";
 export { type RateDecision, type RateLimitBackend, type RateLimiter, windowCapacity } from "./rate-limiter.js";
 export {
   createRemoteRateLimiter,
