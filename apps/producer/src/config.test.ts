@@ -1,9 +1,9 @@
+import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { ConfigError, type KafkaConnectionConfig, redactConfig, sharedEnvShape } from "@barito-flow/config";
 import { describe, expect, it } from "@jest/globals";
-import { ConfigError } from "./config-error.js";
-import { loadConsumerConfig } from "./consumer-config.js";
-import { loadProducerConfig } from "./producer-config.js";
-import type { KafkaConnectionConfig } from "./shared-schema.js";
+import { loadProducerConfig, producerEnvShape } from "./config.js";
 
 function issuesOf(env: Record<string, string>) {
   try {
@@ -279,9 +279,46 @@ describe("Kafka names", () => {
 });
 
 describe("types", () => {
-  it("lets both configs' kafka section be passed where a KafkaConnectionConfig is expected", () => {
-    const producerKafka: KafkaConnectionConfig = loadProducerConfig({}).kafka;
-    const consumerKafka: KafkaConnectionConfig = loadConsumerConfig({}).kafka;
-    expect(producerKafka.clientId).not.toBe(consumerKafka.clientId);
+  it("lets the kafka section be passed where a KafkaConnectionConfig is expected", () => {
+    const kafka: KafkaConnectionConfig = loadProducerConfig({}).kafka;
+    expect(kafka.clientId).toBe("barito-flow-producer");
+  });
+});
+
+describe("redactConfig()", () => {
+  it("replaces every secret of the producer configuration", () => {
+    const config = loadProducerConfig({
+      BARITO_REDIS_URL: "redis://user:urlpass@redis:6379",
+      BARITO_REDIS_PASSWORD: "redispass",
+      BARITO_KAFKA_TLS_ENABLED: "true",
+      BARITO_KAFKA_TLS_CLIENT_CERT: "/etc/c.pem",
+      BARITO_KAFKA_TLS_CLIENT_KEY: "/etc/k.pem",
+      BARITO_KAFKA_SASL_MECHANISM: "plain",
+      BARITO_KAFKA_SASL_USERNAME: "kuser",
+      BARITO_KAFKA_SASL_PASSWORD: "kafkapass",
+    });
+    const redacted = redactConfig(config);
+    expect(redacted.rateLimit.redis).toEqual({
+      url: "redis://user:[REDACTED]@redis:6379",
+      password: "[REDACTED]",
+      keyPrefix: "barito:producer:ratelimit:",
+    });
+    expect(redacted.kafka.sasl).toEqual({ mechanism: "plain", username: "kuser", password: "[REDACTED]" });
+    expect(redacted.kafka.tls?.clientKeyPath).toBe("/etc/k.pem");
+    const line = JSON.stringify(redacted);
+    for (const secret of ["urlpass", "redispass", "kafkapass"]) expect(line).not.toContain(secret);
+    expect(line).toContain('"brokers":["localhost:9092"]');
+    expect(config.rateLimit.redis.password).toBe("redispass");
+  });
+});
+
+// The README table is what operators read; a variable missing from it is effectively undocumented.
+describe("README.md", () => {
+  const readme = readFileSync(join(__dirname, "..", "README.md"), "utf8");
+  const shared = new Set(Object.keys(sharedEnvShape));
+  const own = Object.keys(producerEnvShape).filter((name) => !shared.has(name));
+
+  it.each(own)("documents %s in a table row", (name) => {
+    expect(readme).toMatch(new RegExp(`^\\|\\s*\`${name}\`\\s*\\|`, "m"));
   });
 });

@@ -1,19 +1,25 @@
 import { availableParallelism } from "node:os";
-import { z } from "zod";
 import {
+  allIssues,
   booleanVar,
   byteSizeVar,
+  checkSharedEnv,
+  type DeepReadonly,
   durationVar,
+  type Env,
   enumVar,
+  inertSharedVariables,
   integerVar,
+  type ListenAddress,
   listenAddressVar,
+  loadConfig,
   processCountVar,
   redisUrlVar,
+  sharedEnvShape,
   stringVar,
-} from "./env-vars.js";
-import type { ListenAddress } from "./listen-address.js";
-import { type DeepReadonly, type Env, loadConfig } from "./load-config.js";
-import { allIssues, checkSharedEnv, inertSharedVariables, sharedEnvShape, toSharedConfig } from "./shared-schema.js";
+  toSharedConfig,
+} from "@barito-flow/config";
+import { z } from "zod";
 
 export type RateLimitBackend = "local" | "redis";
 export type KafkaMessageFormat = "Timber" | "TimberCollection";
