@@ -7,19 +7,17 @@ import {
   checkSharedEnv,
   checkUrl,
   csvVar,
-  type DeepReadonly,
   durationVar,
-  type Env,
   enumVar,
   inertSharedVariables,
   integerVar,
   loadConfig,
   sharedEnvShape,
   stringVar,
-  type TlsFiles,
   toSharedConfig,
   urlVar,
 } from "@barito-flow/config";
+import type { DeepReadonly, Env, TlsFiles } from "@barito-flow/config";
 import { z } from "zod";
 
 export type IndexMethod = "BulkProcessor" | "DataStream" | "SingleInsert";

@@ -4,13 +4,10 @@ import {
   booleanVar,
   byteSizeVar,
   checkSharedEnv,
-  type DeepReadonly,
   durationVar,
-  type Env,
   enumVar,
   inertSharedVariables,
   integerVar,
-  type ListenAddress,
   listenAddressVar,
   loadConfig,
   processCountVar,
@@ -19,6 +16,7 @@ import {
   stringVar,
   toSharedConfig,
 } from "@barito-flow/config";
+import type { DeepReadonly, Env, ListenAddress } from "@barito-flow/config";
 import { z } from "zod";
 
 export type RateLimitBackend = "local" | "redis";

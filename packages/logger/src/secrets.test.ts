@@ -10,7 +10,7 @@ describe("noopLogger", () => {
 });
 
 describe("isSecretKey()", () => {
-  it.each([
+  const secretNames = [
     "password",
     "BARITO_REDIS_PASSWORD",
     "ELASTIC_PASSWORD",
@@ -36,10 +36,8 @@ describe("isSecretKey()", () => {
     "ssl.key.pem",
     "ssl.key.password",
     "ssl.keystore.password",
-  ])("%s is secret", (key) => {
-    expect(isSecretKey(key)).toBe(true);
-  });
-  it.each([
+  ];
+  const ordinaryNames = [
     "remainingTokens",
     "topic",
     "clientKeyPath",
@@ -48,8 +46,11 @@ describe("isSecretKey()", () => {
     "tokensUsed",
     "username",
     "ssl.ca.pem",
-  ])("%s is not", (key) => {
-    expect(isSecretKey(key)).toBe(false);
+  ];
+
+  it("tells secret names from ordinary ones", () => {
+    expect(secretNames.filter((key) => !isSecretKey(key))).toEqual([]);
+    expect(ordinaryNames.filter((key) => isSecretKey(key))).toEqual([]);
   });
 });
 
