@@ -169,7 +169,7 @@ function preStopSeconds(container: Json): number {
 const filePathVariable = /(_CERT|_KEY|_CA|_FILE)$/;
 
 /** The READMEs whose variable tables document the apps' variables: the shared ones, then each app's own. */
-export const variableTables = ["packages/config/README.md", "apps/producer/README.md", "apps/consumer/README.md"];
+const variableTables = ["packages/config/README.md", "apps/producer/README.md", "apps/consumer/README.md"];
 
 /**
  * The variables the variable tables mark as secret (they are what operators read; the config redaction works on
