@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { freePort } from "../lib/ports.ts";
 import { produceBatch, produceBatchFrame } from "./grpc-produce.ts";
 import { brokers, measurePeak, mb, type PhaseResult, root, type Section, sleep, step } from "./memory.ts";
-import { content } from "./workload.ts";
+import { benchContext, content } from "./workload.ts";
 
 interface Load {
   name: string;
@@ -108,13 +108,7 @@ export async function producerMemory(
   const run = randomUUID().slice(0, 6);
   const [rest, grpc, metrics] = [await freePort(), await freePort(), await freePort()];
   const kafkaTopic = `mem${run}`;
-  const context = {
-    kafka_topic: kafkaTopic,
-    kafka_partition: 3,
-    kafka_replication_factor: 1,
-    es_index_prefix: "mem",
-    app_max_tps: 100_000_000,
-  };
+  const context = benchContext(kafkaTopic, "mem");
   const producer: ChildProcess = spawn(process.execPath, [join(tree, "apps/producer/dist/main.js"), "producer"], {
     env: {
       ...process.env,

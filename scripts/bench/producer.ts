@@ -10,7 +10,7 @@ import { withCpu } from "./cpu.ts";
 import { drive, driveGrpcRaw, driveGrpcWithH2load, driveWithWrk, installed, type Result } from "./drivers.ts";
 import { produceBatchFrame } from "./grpc-produce.ts";
 import { brokers, build, concurrency, root, run, seconds, step } from "./settings.ts";
-import { content } from "./workload.ts";
+import { benchContext, content } from "./workload.ts";
 
 const logsPerBatch = 100;
 // The producer's librdkafka settings (packages/kafka publisherProperties with the producer's defaults), given to kcat
@@ -24,13 +24,7 @@ const kcatSettings = [
   "batch.size=1000000",
 ];
 
-const context = {
-  kafka_topic: `bench${run}`,
-  kafka_partition: 3,
-  kafka_replication_factor: 1,
-  es_index_prefix: "bench",
-  app_max_tps: 100_000_000,
-};
+const context = benchContext(`bench${run}`, "bench");
 const batchBody = JSON.stringify({
   context,
   items: Array.from({ length: logsPerBatch }, (_, i) => ({ content: content(i) })),

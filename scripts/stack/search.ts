@@ -24,31 +24,34 @@ export interface Distribution {
   product: "OpenSearch" | "Elasticsearch";
   /** The zip's and the launcher's name: `<id>-<version>.zip`, `bin/<id>`. */
   id: "opensearch" | "elasticsearch";
-  /** The launcher's environment: where the config is, which Java, which heap. */
-  env(javaHome: string, configDir: string, heap: string): Record<string, string>;
+  /** The launcher's environment variables: where the config is, which Java (every name given), which heap. */
+  launcherEnv: { configDir: string; javaHome: string[]; javaOpts: string };
 }
 
 export const OPENSEARCH: Distribution = {
   product: "OpenSearch",
   id: "opensearch",
-  env: (javaHome, configDir, heap) => ({
-    OPENSEARCH_PATH_CONF: configDir,
-    OPENSEARCH_JAVA_HOME: javaHome,
-    OPENSEARCH_JAVA_OPTS: `-Xms${heap} -Xmx${heap}`,
-  }),
+  launcherEnv: {
+    configDir: "OPENSEARCH_PATH_CONF",
+    javaHome: ["OPENSEARCH_JAVA_HOME"],
+    javaOpts: "OPENSEARCH_JAVA_OPTS",
+  },
 };
 
 export const ELASTICSEARCH: Distribution = {
   product: "Elasticsearch",
   id: "elasticsearch",
-  env: (javaHome, configDir, heap) => ({
-    ES_PATH_CONF: configDir,
-    // 8.x reads ES_JAVA_HOME, 7.10 still JAVA_HOME (with a deprecation note).
-    ES_JAVA_HOME: javaHome,
-    JAVA_HOME: javaHome,
-    ES_JAVA_OPTS: `-Xms${heap} -Xmx${heap}`,
-  }),
+  // 8.x reads ES_JAVA_HOME, 7.10 still JAVA_HOME (with a deprecation note).
+  launcherEnv: { configDir: "ES_PATH_CONF", javaHome: ["ES_JAVA_HOME", "JAVA_HOME"], javaOpts: "ES_JAVA_OPTS" },
 };
+
+function launcherEnv({ launcherEnv: names }: Distribution, javaHome: string, configDir: string, heap: string) {
+  return {
+    [names.configDir]: configDir,
+    ...Object.fromEntries(names.javaHome.map((name) => [name, javaHome])),
+    [names.javaOpts]: `-Xms${heap} -Xmx${heap}`,
+  };
+}
 
 export interface SearchPaths {
   dir: string;
@@ -194,7 +197,7 @@ export function searchComponent(
         command: join(paths.home, "bin", id),
         args: [],
         cwd: paths.dir,
-        env: { ...process.env, HOME: paths.dir, ...node.distribution.env(java.home, paths.config, node.heap) },
+        env: { ...process.env, HOME: paths.dir, ...launcherEnv(node.distribution, java.home, paths.config, node.heap) },
         logFile: paths.out,
         ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}),
       });
