@@ -23,6 +23,8 @@ export interface ComponentStatus {
   owned: boolean;
   address: string;
   version: string;
+  /** The broker id, for Kafka nodes. */
+  nodeId?: number;
   detail: string;
 }
 

@@ -162,7 +162,7 @@ export function kafkaComponent(
       const paths = kafkaPaths(node);
       const version = lockedBundle("kafka").version;
       const pid = ownedPid(node.pidFile, paths.properties);
-      const base = { name, pid, owned: pid !== undefined, address: this.address(config), version };
+      const base = { name, pid, owned: pid !== undefined, address: this.address(config), version, nodeId: node.nodeId };
       if (pid === undefined) return stoppedStatus(config, node.port, base);
       try {
         const metadata = await kafkaMetadata(config.host, node.port, 2000);
