@@ -116,16 +116,6 @@ export const CLUSTER_COMPONENTS = Object.fromEntries(
   [...kafkaNodes, ...openSearchNodes, redis].map((component) => [component.name, component]),
 ) as Record<ClusterComponentName, Component>;
 
-/** The Kafka node id of a cluster component (undefined for the others). */
-export function clusterNodeId(name: ClusterComponentName): number | undefined {
-  return name.startsWith("kafka-") ? Number(name.slice("kafka-".length)) : undefined;
-}
-
-/** The brokers of the cluster, as clients take them: `host:port,host:port,host:port`. */
-export function clusterBrokers(config: StackConfig): string {
-  return Array.from({ length: KAFKA_NODES }, (_, i) => `${config.host}:${config.cluster.kafkaPort + i}`).join(",");
-}
-
 /**
  * Index defaults of the cluster: every new index gets one replica (its copy on the other node). A legacy template
  * of the lowest order, so any template an app puts for its own indices still wins.

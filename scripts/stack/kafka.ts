@@ -145,14 +145,13 @@ export function kafkaComponent(
   name: ComponentName,
   nodeOf: (config: StackConfig) => KafkaNode,
   options: KafkaComponentOptions = {},
-): Component & { node: (config: StackConfig) => KafkaNode } {
+): Component {
   const brokerReady = async (config: StackConfig, node: KafkaNode): Promise<boolean> => {
     const metadata = await kafkaMetadata(config.host, node.port, 2000);
     return metadata.brokers.some((broker) => broker.nodeId === node.nodeId);
   };
   return {
     name,
-    node: nodeOf,
     address: (config) => `${config.host}:${nodeOf(config).port}`,
     logFiles: (config) => [join(kafkaPaths(nodeOf(config)).logs, "server.log"), kafkaPaths(nodeOf(config)).out],
     stateDir: (config) => nodeOf(config).dir,
