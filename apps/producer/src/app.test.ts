@@ -2,7 +2,7 @@
 // Connect, gRPC and gRPC-Web framing through connect's in-memory router, and gRPC through the fast path.
 import { connect as connectHttp2 } from "node:http2";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { loadProducerConfig } from "@barito-flow/config";
+import { loadProducerConfig } from "./config.js";
 import { noopLogger } from "@barito-flow/logger";
 import { Producer, TimberCollectionSchema, TimberSchema } from "@barito-flow/proto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "@jest/globals";

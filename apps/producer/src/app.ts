@@ -1,10 +1,10 @@
 import { createServer, type Server } from "node:http";
 import { createServer as createHttp2Server, type Http2Server, type Http2Session } from "node:http2";
 import type { AddressInfo } from "node:net";
-import type { ProducerConfig } from "@barito-flow/config";
 import type { Readiness } from "@barito-flow/lifecycle";
 import type { Logger } from "@barito-flow/logger";
 import { createProducerHandlers, type ProducerHandlers } from "./app-handlers.js";
+import type { ProducerConfig } from "./config.js";
 import { watchKafka } from "./kafka-health.js";
 import type { ProducerMetrics } from "./metrics.js";
 import { createInFlightBudget } from "./produce/in-flight.js";
