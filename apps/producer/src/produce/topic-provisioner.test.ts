@@ -41,7 +41,8 @@ function provisioner(answers: Array<Error | undefined>) {
 const kafkaError = (retriable: boolean) => Object.assign(new Error("broker down"), { code: "TRANSPORT", retriable });
 
 async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 5));
+  const deadline = Date.now() + 10_000;
+  while (!condition() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
   expect(condition()).toBe(true);
 }
 
