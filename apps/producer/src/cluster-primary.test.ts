@@ -50,11 +50,11 @@ afterEach(async () => {
   for (const primary of primaries.splice(0)) await primary.stop("SIGTERM", 100);
 });
 
-async function until(condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 10_000;
+/** Polls until `condition` holds, for at most 10 s. */
+const until = async (condition: () => boolean, deadline = Date.now() + 10_000): Promise<void> => {
   while (!condition() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
   expect(condition()).toBe(true);
-}
+};
 
 describe("cluster primary", () => {
   it("replaces a worker that served, after a delay that doubles with each quick crash", async () => {

@@ -40,11 +40,11 @@ function provisioner(answers: Array<Error | undefined>) {
 
 const kafkaError = (retriable: boolean) => Object.assign(new Error("broker down"), { code: "TRANSPORT", retriable });
 
-async function until(condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 10_000;
+/** Polls until `condition` holds, for at most 10 s. */
+const until = async (condition: () => boolean, deadline = Date.now() + 10_000): Promise<void> => {
   while (!condition() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
   expect(condition()).toBe(true);
-}
+};
 
 describe("topic announcements", () => {
   it("are retried until Kafka acknowledges them, each failure logged and counted", async () => {
