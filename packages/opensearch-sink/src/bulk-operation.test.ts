@@ -1,6 +1,5 @@
 import { describe, expect, it } from "@jest/globals";
-import { actionLine, serialiseOperation, sourceText } from "./bulk-operation.js";
-import { encodeBody } from "./bulk-sink.js";
+import { actionLine, bulkLines, encodeBody, serialiseOperation, sourceText } from "./bulk-operation.js";
 import type { BulkOperation } from "./types.js";
 
 const operations: BulkOperation[] = [
@@ -30,7 +29,7 @@ describe("serialiseOperation() and encodeBody()", () => {
     expect(body.toString()).toBe(Buffer.from(expected).toString());
     expect(body.length).toBe(Buffer.byteLength(expected));
     // The line-based form (clients without bulkBody) says the same.
-    expect(serialised.flatMap((op) => [actionLine(op), sourceText(op)]).join("\n") + "\n").toBe(expected);
+    expect(`${bulkLines(serialised).join("\n")}\n`).toBe(expected);
     for (const op of serialised) {
       expect(op.bytes).toBe(Buffer.byteLength(`${actionLine(op)}\n${sourceText(op)}\n`));
     }

@@ -125,6 +125,27 @@ export function encodeOperation(op: SerialisedOperation, body: Buffer, at: numbe
   return at;
 }
 
+/** The NDJSON lines of `ops` (action line, document line, ...) without line breaks, for `BulkClient.bulk`. */
+export function bulkLines(ops: readonly SerialisedOperation[]): string[] {
+  const lines: string[] = [];
+  for (const op of ops) lines.push(actionLine(op), sourceText(op));
+  return lines;
+}
+
+/**
+ * The NDJSON body of `ops`, written into one Buffer of the size their `bytes` add up to: no string per action line,
+ * no joined string to flatten and encode again, and documents given as bytes are copied as they are.
+ */
+export function encodeBody(ops: readonly SerialisedOperation[], bytes: number): Buffer {
+  const body = Buffer.allocUnsafeSlow(bytes);
+  let at = 0;
+  for (const op of ops) at = encodeOperation(op, body, at);
+  if (at !== bytes) {
+    throw new SinkError("INVALID_OPERATION", `bulk body has ${at} bytes instead of ${bytes}`, { retriable: false });
+  }
+  return body;
+}
+
 /** What `validate` found, handed over without an object: it runs for every document. */
 let checkedSource: string | Uint8Array = "";
 let checkedHead: Buffer = Buffer.alloc(0);

@@ -2,7 +2,7 @@ export { baritoErrorLabel, baritoIndexLabel } from "./barito-error-label.js";
 export { fullJitterDelay } from "./backoff.js";
 export { indexNameProblem, serialiseOperation } from "./bulk-operation.js";
 export type { SerialisedOperation } from "./bulk-operation.js";
-export { createBulkSink, systemClock } from "./bulk-sink.js";
+export { createBulkSink } from "./bulk-sink.js";
 export { classifyRequestError, isRetriableStatus } from "./classify-request-error.js";
 export { isSinkError, redactCredentials, SinkClosedError, SinkError } from "./errors.js";
 export type { SinkErrorCode, SinkErrorOptions } from "./errors.js";
