@@ -11,7 +11,6 @@ import {
 import { type StopResult, withDeadline } from "@barito-flow/lifecycle";
 import type { Logger } from "@barito-flow/logger";
 import {
-  baritoDataStreamTemplate,
   createBulkSink,
   createHttpBulkClient,
   createOpenSearchClient,
@@ -20,6 +19,7 @@ import {
 import { getRequestListener } from "@hono/node-server";
 import { Hono } from "hono";
 import { createConsumerMetrics } from "./metrics.js";
+import { baritoDataStreamTemplate } from "./opensearch/data-stream-template.js";
 import { createLogPipeline, type LogPipeline } from "./pipeline/log-pipeline.js";
 import { createTopicDiscovery } from "./pipeline/topic-discovery.js";
 import { createRedactionMetrics, createRedactor, createRulesSource } from "./redaction/index.js";

@@ -152,20 +152,6 @@ let checkedHead: Buffer = Buffer.alloc(0);
 let checkedIdJson: string | undefined;
 let checkedBytes = 0;
 
-/** Validates one operation and turns it into NDJSON lines. Throws `SinkError` (INVALID_OPERATION, with field). */
-export function serialiseOperation(op: BulkOperation): SerialisedOperation {
-  validate(op);
-  return {
-    action: op.action,
-    index: op.index,
-    id: op.id,
-    actionHead: checkedHead,
-    idJson: checkedIdJson,
-    sourceLine: checkedSource,
-    bytes: checkedBytes,
-  };
-}
-
 /** An operation the sink holds until its outcome: the serialised fields and the sink's own, in one object. */
 export interface PendingOperation extends SerialisedOperation {
   /** Time by which this operation must be on its way: enqueue time + flush interval, or "now" after a retry. */
@@ -179,8 +165,8 @@ export interface PendingOperation extends SerialisedOperation {
 }
 
 /**
- * `serialiseOperation` for the sink: the pending entry built whole in one literal (properties added to the result
- * afterwards would cost every document a second allocation for them).
+ * Validates one operation (throws `SinkError` INVALID_OPERATION, with field) and turns it into the sink's pending
+ * entry, built whole in one literal: properties added afterwards would cost every document a second allocation.
  */
 export function pendingOperation(op: BulkOperation, dueAt: number, done: PendingOperation["done"]): PendingOperation {
   validate(op);
