@@ -1,7 +1,7 @@
+import { noopLogger } from "@barito-flow/logger";
 import { buildConnectionConfig, integerOption } from "./connection-config.js";
 import { invalidConfig, KafkaError } from "./errors.js";
 import type { ConnectionDiagnostics } from "./librdkafka-logger.js";
-import { silentLogger } from "./logger.js";
 import { authenticationLogIntervalMs, isAuthenticationFailure } from "./librdkafka-logger.js";
 import { loadKafkaJS, newNativeKafka } from "./native-client.js";
 import { internalClientOf, type NativeProducer, produceAll } from "./native-produce.js";
@@ -94,7 +94,7 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): MessagePub
   const deliveryTimeoutMs = Number(properties["message.timeout.ms"]);
   const reconnectIntervalMs = integerOption("reconnectIntervalMs", options.reconnectIntervalMs, 2_000, 10, 600_000);
   const connectTimeoutMs = integerOption("connectTimeoutMs", options.connectTimeoutMs, 10_000, 100, 600_000);
-  const logger = (options.logger ?? silentLogger).child({ component: "kafka-publisher" });
+  const logger = (options.logger ?? noopLogger).child({ component: "kafka-publisher" });
 
   const diagnostics: ConnectionDiagnostics = {};
   let producer: NativeProducer | undefined;

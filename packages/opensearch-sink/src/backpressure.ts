@@ -1,4 +1,4 @@
-import type { Logger } from "./types.js";
+import type { Logger } from "@barito-flow/logger";
 
 /**
  * Saturation with hysteresis over the number of operations the sink holds: saturated from `maxBufferedDocs` held,

@@ -23,7 +23,6 @@ export type {
   ClusterHealth,
   FlushStats,
   ItemOutcome,
-  Logger,
   RetryOptions,
   SinkHealth,
   SinkHealthState,

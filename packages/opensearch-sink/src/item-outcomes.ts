@@ -1,6 +1,7 @@
 import type { PendingOperation } from "./bulk-operation.js";
 import type { SinkError } from "./errors.js";
-import type { BulkOperation, BulkResponseItem, FlushStats, ItemOutcome, Logger } from "./types.js";
+import type { Logger } from "@barito-flow/logger";
+import type { BulkOperation, BulkResponseItem, FlushStats, ItemOutcome } from "./types.js";
 
 // Which answers settle a document for good (indexed, duplicate, rejected) and which are worth trying again. The
 // sink applies these; they hold no state.

@@ -1,5 +1,6 @@
 import type { SinkError } from "./errors.js";
-import type { Clock, Logger } from "./types.js";
+import type { Logger } from "@barito-flow/logger";
+import type { Clock } from "./types.js";
 
 /**
  * What the sink logs while whole requests fail: one warning when they start failing, a summary at most every

@@ -1,5 +1,6 @@
 import { SinkError } from "./errors.js";
-import type { BulkClient, BulkSinkOptions, Clock, FlushStats, Logger } from "./types.js";
+import type { Logger } from "@barito-flow/logger";
+import type { BulkClient, BulkSinkOptions, Clock, FlushStats } from "./types.js";
 
 export const systemClock: Clock = {
   now: () => Date.now(),

@@ -1,5 +1,6 @@
 import type { SinkError } from "./errors.js";
-import type { FlushStats, Logger, SinkHealth, SinkStats } from "./types.js";
+import type { Logger } from "@barito-flow/logger";
+import type { FlushStats, SinkHealth, SinkStats } from "./types.js";
 
 const LATENCY_RING_SIZE = 256;
 

@@ -1,3 +1,4 @@
+import { type Logger, noopLogger } from "@barito-flow/logger";
 import { expect } from "@jest/globals";
 import { createBulkSink } from "../bulk-sink.js";
 import { SinkError } from "../errors.js";
@@ -116,5 +117,12 @@ export function recordingLogger() {
   const lines: Array<{ level: string; message: string; meta?: Record<string, unknown> }> = [];
   const log = (level: string) => (message: string, meta?: Record<string, unknown>) =>
     lines.push({ level, message, ...(meta ? { meta } : {}) });
-  return { lines, logger: { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") } };
+  const logger: Logger = {
+    ...noopLogger,
+    debug: log("debug"),
+    info: log("info"),
+    warn: log("warn"),
+    error: log("error"),
+  };
+  return { lines, logger };
 }
