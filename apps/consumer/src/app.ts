@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { type Server, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type ConsumerConfig, consumerFetchProperties } from "@barito-flow/config";
 import {
   connectionFromSettings,
   createBatchConsumer,
@@ -19,6 +18,8 @@ import {
 } from "@barito-flow/opensearch-sink";
 import { getRequestListener } from "@hono/node-server";
 import { Hono } from "hono";
+import type { ConsumerConfig } from "./config.js";
+import { consumerFetchProperties } from "./memory-budget.js";
 import { createConsumerMetrics } from "./metrics.js";
 import { createLogPipeline, type LogPipeline } from "./pipeline/log-pipeline.js";
 import { createTopicDiscovery } from "./pipeline/topic-discovery.js";

@@ -1,8 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import { type Logger, noopLogger } from "@barito-flow/logger";
 import { buildConnectionConfig, integerOption } from "./connection-config.js";
 import { invalidArgument, invalidConfig, KafkaError } from "./errors.js";
-import type { Logger } from "./logger.js";
-import { silentLogger } from "./logger.js";
 import { chooseClientPath, type NativeConsumer, requestAllTopicsMetadata, useConsumePath } from "./client-internals.js";
 import { loadKafkaJS, newNativeKafka } from "./native-client.js";
 import { assertTopicName } from "./outgoing-record.js";
@@ -163,7 +162,7 @@ export function createBatchConsumer(options: BatchConsumerOptions): BatchConsume
     1_000,
   );
   const commitTimeoutMs = integerOption("commitTimeoutMs", options.commitTimeoutMs, 10_000, 100, 600_000);
-  const logger = (options.logger ?? silentLogger).child({ component: "kafka-consumer", groupId: options.groupId });
+  const logger = (options.logger ?? noopLogger).child({ component: "kafka-consumer", groupId: options.groupId });
   const insideCallback = new AsyncLocalStorage<true>();
 
   const rebalanceCallback = async (

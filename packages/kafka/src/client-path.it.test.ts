@@ -3,11 +3,11 @@
 // publishes and consumes the same records, and the test checks which native entry points actually ran.
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import type { Logger } from "@barito-flow/logger";
 import { createBatchConsumer } from "./batch-consumer.js";
 import { clientPathsTaken, kafkaClientPathGauge } from "./client-internals.js";
 import { createKafkaAdmin } from "./kafka-admin.js";
 import { createKafkaPublisher } from "./kafka-publisher.js";
-import type { Logger } from "./logger.js";
 import type { IncomingRecord, KafkaAdmin } from "./types.js";
 
 const brokers = (process.env.KAFKA_BROKERS ?? "127.0.0.1:9092").split(",").map((broker) => broker.trim());

@@ -5,8 +5,6 @@ export { isKafkaError, KafkaError } from "./errors.js";
 export type { KafkaErrorCode, KafkaErrorOptions } from "./errors.js";
 export { createKafkaAdmin } from "./kafka-admin.js";
 export { createKafkaPublisher } from "./kafka-publisher.js";
-export { silentLogger } from "./logger.js";
-export type { Logger } from "./logger.js";
 export { toKafkaError } from "./to-kafka-error.js";
 export type {
   BatchConsumer,

@@ -1,3 +1,4 @@
+import { noopLogger } from "@barito-flow/logger";
 import pRetry from "p-retry";
 import {
   brokerCountOf,
@@ -9,7 +10,6 @@ import {
 import { buildConnectionConfig, integerOption } from "./connection-config.js";
 import { invalidConfig, isKafkaError, KafkaError } from "./errors.js";
 import type { ConnectionDiagnostics } from "./librdkafka-logger.js";
-import { silentLogger } from "./logger.js";
 import { authenticationLogIntervalMs, isAuthenticationFailure } from "./librdkafka-logger.js";
 import { loadKafkaJS, newNativeKafka } from "./native-client.js";
 import { assertTopicName, toNativeMessages } from "./outgoing-record.js";
@@ -101,7 +101,7 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): MessagePub
   const deliveryTimeoutMs = Number(properties["message.timeout.ms"]);
   const reconnectIntervalMs = integerOption("reconnectIntervalMs", options.reconnectIntervalMs, 2_000, 10, 600_000);
   const connectTimeoutMs = integerOption("connectTimeoutMs", options.connectTimeoutMs, 10_000, 100, 600_000);
-  const logger = (options.logger ?? silentLogger).child({ component: "kafka-publisher" });
+  const logger = (options.logger ?? noopLogger).child({ component: "kafka-publisher" });
 
   const diagnostics: ConnectionDiagnostics = {};
   let producer: NativeProducer | undefined;

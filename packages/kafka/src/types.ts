@@ -1,4 +1,4 @@
-import type { Logger } from "./logger.js";
+import type { Logger } from "@barito-flow/logger";
 import type { KafkaError } from "./errors.js";
 
 /** librdkafka property values as the native client accepts them (see librdkafka CONFIGURATION.md). */

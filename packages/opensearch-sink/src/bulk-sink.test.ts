@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from "@jest/globals";
+import { noopLogger } from "@barito-flow/logger";
 import { createBulkSink } from "./bulk-sink.js";
 import { SinkClosedError, SinkError } from "./errors.js";
 import type { BulkClient, BulkOperation, BulkResponseItem, BulkSinkOptions, Clock, ItemOutcome } from "./types.js";
@@ -403,7 +404,7 @@ describe.each([false, true])("BulkSink (encoded bodies: %s)", (encoded) => {
     const lines: Array<{ level: string; message: string; meta?: Record<string, unknown> }> = [];
     const log = (level: string) => (message: string, meta?: Record<string, unknown>) =>
       lines.push({ level, message, ...(meta ? { meta } : {}) });
-    const logger = { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") };
+    const logger = { ...noopLogger, debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") };
     const { sink, clock } = setup({ maxDocs: 1, retry: { minDelayMs: 100, maxDelayMs: 100 }, logger }, client);
     const outcomes = [0, 1, 2].map((i) => track(sink.add(op(i))));
     await clock.advance(25_000);

@@ -1,8 +1,9 @@
 import { Agent as HttpAgent, type IncomingMessage, request as httpRequest, type OutgoingHttpHeaders } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { gzip, unzip } from "node:zlib";
+import { redactText } from "@barito-flow/logger";
 import { httpStatusError } from "./classify-request-error.js";
-import { redactCredentials, SinkError } from "./errors.js";
+import { SinkError } from "./errors.js";
 import { type OpenSearchClientOptions, resolveConnectionOptions } from "./opensearch-client.js";
 import type { BulkClient, BulkResponseItem, ClusterHealth } from "./types.js";
 
@@ -230,7 +231,7 @@ export function createHttpBulkClient(options: HttpBulkClientOptions): HttpBulkCl
           const chunks: Buffer[] = [];
           response.on("data", (chunk: Buffer) => chunks.push(chunk));
           response.on("error", (err) =>
-            finish(transportError("CONNECTION_FAILED", `${operation}: ${redactCredentials(err.message)}`)),
+            finish(transportError("CONNECTION_FAILED", `${operation}: ${redactText(err.message)}`)),
           );
           response.on("close", () => {
             if (!response.complete)
@@ -273,10 +274,7 @@ export function createHttpBulkClient(options: HttpBulkClientOptions): HttpBulkCl
         failed(node);
         // Node's messages name the address, never the credentials; redacted anyway in case a proxy puts them there.
         finish(
-          transportError(
-            "CONNECTION_FAILED",
-            `${operation}: cannot reach OpenSearch (${redactCredentials(err.message)})`,
-          ),
+          transportError("CONNECTION_FAILED", `${operation}: cannot reach OpenSearch (${redactText(err.message)})`),
         );
       });
       request.end(body);

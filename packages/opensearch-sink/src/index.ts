@@ -4,7 +4,7 @@ export { indexNameProblem, serialiseOperation } from "./bulk-operation.js";
 export type { SerialisedOperation } from "./bulk-operation.js";
 export { createBulkSink, systemClock } from "./bulk-sink.js";
 export { classifyRequestError, isRetriableStatus } from "./classify-request-error.js";
-export { isSinkError, redactCredentials, SinkClosedError, SinkError } from "./errors.js";
+export { isSinkError, SinkClosedError, SinkError } from "./errors.js";
 export type { SinkErrorCode, SinkErrorOptions } from "./errors.js";
 export { baritoDataStreamTemplate, ensureIndexTemplate } from "./index-template.js";
 export type { EnsureIndexTemplateResult, IndexTemplateOptions } from "./index-template.js";
@@ -28,7 +28,6 @@ export type {
   ClusterHealth,
   FlushStats,
   ItemOutcome,
-  Logger,
   RetryOptions,
   SinkHealth,
   SinkHealthState,

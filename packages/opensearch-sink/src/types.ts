@@ -1,3 +1,5 @@
+import type { Logger } from "@barito-flow/logger";
+
 /**
  * One document to write. `document` may be already-serialised JSON (preferred: key order and big-number precision
  * survive untouched), as a string or as its UTF-8 bytes (sent as they are: the cheapest when the JSON was written as
@@ -58,14 +60,6 @@ export interface BulkClient {
   bulkBody?(body: Buffer, operations: number, signal?: AbortSignal): Promise<BulkResponseItem[]>;
   /** Cluster health, or null when the cluster cannot be reached. Never throws. */
   ping(): Promise<ClusterHealth | null>;
-}
-
-/** Structured logger; winston, pino (with an adapter) or console-like objects fit. Never receives secrets. */
-export interface Logger {
-  debug?(msg: string, meta?: Record<string, unknown>): void;
-  info(msg: string, meta?: Record<string, unknown>): void;
-  warn(msg: string, meta?: Record<string, unknown>): void;
-  error(msg: string, meta?: Record<string, unknown>): void;
 }
 
 export type TimerHandle = unknown;

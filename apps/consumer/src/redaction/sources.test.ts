@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
-import type { RedactionSettings } from "@barito-flow/config";
 import type { Logger, LogMeta } from "@barito-flow/logger";
 import { Registry } from "prom-client";
+import type { RedactionSettings } from "../config.js";
 import { createRedactionMetrics } from "./metrics.js";
 import { createRedactor } from "./redactor.js";
 import { RulesFormatError } from "./rules.js";

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
-import type { RedactionSettings } from "@barito-flow/config";
 import type { Logger } from "@barito-flow/logger";
+import type { RedactionSettings } from "../config.js";
 import type { RedactionMetrics } from "./metrics.js";
 import type { Redactor } from "./redactor.js";
 import { type ParsedRules, parseRulesMap, RulesFormatError } from "./rules.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@jest/globals";
-import { containerMemoryLimit } from "./container-memory.js";
-import { consumerFetchProperties, loadConsumerConfig, memoryBudgetProblem } from "./consumer-config.js";
+import { loadConsumerConfig } from "./config.js";
+import { consumerFetchProperties, memoryBudgetProblem } from "./memory-budget.js";
 
 const mib = 1_048_576;
 
@@ -38,28 +38,5 @@ describe("memoryBudgetProblem()", () => {
     // 256 + 3 × 64 + 15 + 96 = 559 MiB
     expect(memoryBudgetProblem(big, 256 * mib, 558 * mib)).toContain("= 559 MiB");
     expect(memoryBudgetProblem(big, 256 * mib, 559 * mib)).toBeUndefined();
-  });
-});
-
-describe("containerMemoryLimit()", () => {
-  const files = (entries: Record<string, string>) => (path: string) => {
-    const text = entries[path];
-    if (text === undefined) throw new Error("ENOENT");
-    return text;
-  };
-  it("reads cgroup v2", () => {
-    expect(containerMemoryLimit(files({ "/sys/fs/cgroup/memory.max": "536870912\n" }))).toBe(536_870_912);
-  });
-  it("is undefined for an unlimited cgroup v2 or v1, or no cgroup", () => {
-    expect(containerMemoryLimit(files({ "/sys/fs/cgroup/memory.max": "max\n" }))).toBeUndefined();
-    expect(
-      containerMemoryLimit(files({ "/sys/fs/cgroup/memory/memory.limit_in_bytes": "9223372036854771712\n" })),
-    ).toBeUndefined();
-    expect(containerMemoryLimit(files({}))).toBeUndefined();
-  });
-  it("reads cgroup v1", () => {
-    expect(containerMemoryLimit(files({ "/sys/fs/cgroup/memory/memory.limit_in_bytes": "268435456" }))).toBe(
-      268_435_456,
-    );
   });
 });

@@ -1,4 +1,4 @@
-import { isSecretKey, REDACTED, redactUrlCredentials } from "./redact.js";
+import { holdsSecret, REDACTED, redactText } from "../secrets.js";
 import { isErrorLike, serializeError } from "./serialize-error.js";
 
 const maxDepth = 8;
@@ -6,8 +6,8 @@ const maxArrayItems = 100;
 const maxStringLength = 8_192;
 
 /**
- * Copies log fields into plain JSON-safe data: secret-looking keys become "[REDACTED]", credentials in URLs are
- * masked, bigints become strings (JSON.stringify throws on them), errors become `{name, message, code, stack}`,
+ * Copies log fields into plain JSON-safe data: secrets are masked by the package's one set of rules (`secrets.ts`),
+ * bigints become strings (JSON.stringify throws on them), errors become `{name, message, code, stack}`,
  * protobuf messages lose their `$typeName` marker, byte arrays are summarised, cycles and depth are cut. Never throws.
  */
 export function sanitizeFields(fields: Record<string, unknown>): Record<string, unknown> {
@@ -22,10 +22,10 @@ export function sanitizeFields(fields: Record<string, unknown>): Record<string, 
 
 export function sanitizeValue(value: unknown, key: string, seen: WeakSet<object>, depth: number): unknown {
   try {
-    if (key !== "" && isSecretKey(key) && value !== undefined && value !== null && value !== "") return REDACTED;
+    if (holdsSecret(key, value)) return REDACTED;
     switch (typeof value) {
       case "string":
-        return truncate(redactUrlCredentials(value));
+        return truncate(redactText(value));
       case "bigint":
         return value.toString();
       case "number":
@@ -60,7 +60,7 @@ function sanitizeObject(object: object, seen: WeakSet<object>, depth: number): u
   if (object instanceof Date) return Number.isNaN(object.getTime()) ? "Invalid Date" : object.toISOString();
   if (object instanceof Uint8Array) return `[${object.constructor.name} ${object.byteLength} bytes]`;
   if (ArrayBuffer.isView(object) || object instanceof ArrayBuffer) return `[${object.constructor.name}]`;
-  if (object instanceof URL) return redactUrlCredentials(object.href);
+  if (object instanceof URL) return redactText(object.href);
   if (Array.isArray(object)) {
     const items = object.slice(0, maxArrayItems).map((item) => child(item, ""));
     if (object.length > maxArrayItems) items.push(`[${object.length - maxArrayItems} more]`);

@@ -1,5 +1,5 @@
 import type { EventEmitter } from "node:events";
-import type { Logger } from "./logger.js";
+import type { Logger } from "../logger.js";
 
 /** The part of `process` this needs; tests pass an EventEmitter. */
 export type WarningSource = Pick<EventEmitter, "listeners" | "removeListener" | "on">;

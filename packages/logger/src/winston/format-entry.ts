@@ -1,4 +1,4 @@
-import type { LogLevel } from "./logger.js";
+import type { LogLevel } from "../logger.js";
 import type { SerializedError } from "./serialize-error.js";
 
 /** One log entry after sanitising: what both output formats render. */

@@ -1,4 +1,4 @@
-import { redactUrlCredentials as redact } from "./redact.js";
+import { redactText as redact } from "../secrets.js";
 
 /** The JSON shape of an error in log entries. */
 export interface SerializedError {

@@ -1,6 +1,6 @@
+import { ConfigError, type KafkaConnectionConfig, redactConfig } from "@barito-flow/config";
 import { describe, expect, it } from "@jest/globals";
-import { ConfigError } from "./config-error.js";
-import { loadConsumerConfig, sinkBufferShortfall } from "./consumer-config.js";
+import { loadConsumerConfig, sinkBufferShortfall } from "./config.js";
 
 function issuesOf(env: Record<string, string>) {
   try {
@@ -15,7 +15,8 @@ function issuesOf(env: Record<string, string>) {
 describe("loadConsumerConfig()", () => {
   it("has the barito defaults when nothing is set", () => {
     const config = loadConsumerConfig({});
-    expect(config.kafka.clientId).toBe("barito-flow-consumer");
+    const connection: KafkaConnectionConfig = config.kafka; // what the Kafka adapters take, as it is
+    expect(connection.clientId).toBe("barito-flow-consumer");
     expect(config.consumer).toEqual({
       groupId: "barito-group",
       uniqueGroupId: false,
@@ -183,6 +184,22 @@ describe("loadConsumerConfig()", () => {
         message: "must be lower than BARITO_CONSUMER_GROUP_SESSION_TIMEOUT",
       },
     ]);
+  });
+
+  it("hides the OpenSearch credentials and the market key from the startup line (redactConfig)", () => {
+    const redacted = redactConfig(
+      loadConsumerConfig({
+        BARITO_ELASTICSEARCH_URLS: "https://admin:espass@os:9200",
+        ELASTIC_USERNAME: "elastic",
+        ELASTIC_PASSWORD: "elasticpass",
+        MARKET_REDACT_CLIENT_KEY: "marketkey",
+      }),
+    );
+    expect(JSON.stringify(redacted)).not.toMatch(/espass|elasticpass|marketkey/);
+    expect(redacted.opensearch.urls).toEqual(["https://admin:[REDACTED]@os:9200"]);
+    // `auth` is a secret name of its own (the logger's rules): the whole object goes, the user name with it.
+    expect(redacted.opensearch.auth).toBe("[REDACTED]");
+    expect(redacted.redaction.marketClientKey).toBe("[REDACTED]");
   });
 
   it("allows CA-only TLS (Go required a client certificate)", () => {

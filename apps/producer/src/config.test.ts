@@ -1,9 +1,7 @@
 import { availableParallelism } from "node:os";
+import { ConfigError, type KafkaConnectionConfig, redactConfig } from "@barito-flow/config";
 import { describe, expect, it } from "@jest/globals";
-import { ConfigError } from "./config-error.js";
-import { loadConsumerConfig } from "./consumer-config.js";
-import { loadProducerConfig } from "./producer-config.js";
-import type { KafkaConnectionConfig } from "./shared-schema.js";
+import { loadProducerConfig } from "./config.js";
 
 function issuesOf(env: Record<string, string>) {
   try {
@@ -18,6 +16,8 @@ function issuesOf(env: Record<string, string>) {
 describe("loadProducerConfig()", () => {
   it("has the barito defaults when nothing is set", () => {
     const config = loadProducerConfig({});
+    const connection: KafkaConnectionConfig = config.kafka; // what the Kafka adapters take, as it is
+    expect(connection.brokers).toEqual(["localhost:9092"]);
     expect(config.kafka).toEqual({
       brokers: ["localhost:9092"],
       clientId: "barito-flow-producer",
@@ -256,6 +256,16 @@ describe("loadProducerConfig()", () => {
     expect(config.inertVariables).toEqual(["BARITO_CONSUL_URL", "BARITO_CONSUL_REDIS_NAME", "BARITO_PRODUCER_MAX_TPS"]);
   });
 
+  it("hides the Redis password, also inside its URL, from the startup line (redactConfig)", () => {
+    const config = loadProducerConfig({ BARITO_REDIS_URL: "redis://u:urlpass@r:6379", BARITO_REDIS_PASSWORD: "rpass" });
+    expect(redactConfig(config).rateLimit.redis).toEqual({
+      url: "redis://u:[REDACTED]@r:6379",
+      password: "[REDACTED]",
+      keyPrefix: "barito:producer:ratelimit:",
+    });
+    expect(config.rateLimit.redis.password).toBe("rpass");
+  });
+
   it("never puts a secret value into an error", () => {
     let message = "";
     try {
@@ -275,13 +285,5 @@ describe("Kafka names", () => {
       issuesOf({ BARITO_KAFKA_TOPIC_SUFFIX: "/logs", BARITO_NEW_TOPIC_EVENT: "new topics" }).map((i) => i.variable),
     ).toEqual(["BARITO_KAFKA_TOPIC_SUFFIX", "BARITO_NEW_TOPIC_EVENT"]);
     expect(loadProducerConfig({ BARITO_KAFKA_TOPIC_PREFIX: "cluster-a." }).kafka.topicPrefix).toBe("cluster-a.");
-  });
-});
-
-describe("types", () => {
-  it("lets both configs' kafka section be passed where a KafkaConnectionConfig is expected", () => {
-    const producerKafka: KafkaConnectionConfig = loadProducerConfig({}).kafka;
-    const consumerKafka: KafkaConnectionConfig = loadConsumerConfig({}).kafka;
-    expect(producerKafka.clientId).not.toBe(consumerKafka.clientId);
   });
 });

@@ -1,7 +1,7 @@
 import type { Writable } from "node:stream";
 import winston from "winston";
 import { formatJsonLine, formatPrettyLine, type LogEntry } from "./format-entry.js";
-import { type LogLevel, type LogMeta, type LogThreshold, type Logger, logLevels } from "./logger.js";
+import { type LogLevel, type LogMeta, type LogThreshold, type Logger, logLevels } from "../logger.js";
 import { sanitizeFields } from "./sanitize.js";
 import { isErrorLike } from "./serialize-error.js";
 

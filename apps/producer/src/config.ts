@@ -1,19 +1,23 @@
 import { availableParallelism } from "node:os";
-import { z } from "zod";
 import {
+  allIssues,
   booleanVar,
   byteSizeVar,
+  checkSharedEnv,
   durationVar,
   enumVar,
+  inertSharedVariables,
   integerVar,
   listenAddressVar,
+  loadConfig,
   processCountVar,
   redisUrlVar,
+  sharedEnvShape,
   stringVar,
-} from "./env-vars.js";
-import type { ListenAddress } from "./listen-address.js";
-import { type DeepReadonly, type Env, loadConfig } from "./load-config.js";
-import { allIssues, checkSharedEnv, inertSharedVariables, sharedEnvShape, toSharedConfig } from "./shared-schema.js";
+  toSharedConfig,
+} from "@barito-flow/config";
+import type { DeepReadonly, Env, ListenAddress } from "@barito-flow/config";
+import { z } from "zod";
 
 export type RateLimitBackend = "local" | "redis";
 export type KafkaMessageFormat = "Timber" | "TimberCollection";
@@ -31,7 +35,7 @@ const defaultMaxInflightBytes = 40 * 1_048_576;
  * librdkafka's queue holds the records of requests in flight, which the in-flight cap bounds; the headroom is for
  * the producer's own small records (new-topic announcements), which are not part of any request.
  */
-export const kafkaQueueHeadroom = { kbytes: 1_024, messages: 1_000 } as const;
+const kafkaQueueHeadroom = { kbytes: 1_024, messages: 1_000 } as const;
 
 /** Every producer variable (names of barito-flow Go, §2.1 and §2.2, plus the new ones); see README.md. */
 export const producerEnvShape = {
