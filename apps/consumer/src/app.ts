@@ -163,7 +163,7 @@ export function createConsumerApp(
         ...connection,
         // Every consumer process must see every announcement, so each reads them in a group of its own.
         groupId: `${settings.groupId}-nte-${randomUUID()}`,
-        fromBeginning: false,
+        fromBeginning: true,
         sessionTimeoutMs: settings.sessionTimeoutMs,
       }),
     eventTopic: config.kafka.newTopicEventTopic,
