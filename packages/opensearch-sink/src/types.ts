@@ -96,7 +96,7 @@ export interface FlushStats {
 
 export interface BulkSinkOptions {
   client: BulkClient;
-  /** Flush when this many operations are buffered (barito BARITO_ELASTICSEARCH_BULK_SIZE). Default 100. */
+  /** Flush when this many operations are buffered. Default 100. */
   maxDocs?: number;
   /** Flush when the buffered NDJSON reaches this many bytes. Default 5 MiB. */
   maxBytes?: number;

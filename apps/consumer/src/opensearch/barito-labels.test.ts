@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@jest/globals";
-import { baritoErrorLabel, baritoIndexLabel } from "./barito-error-label.js";
+import { baritoErrorLabel, baritoIndexLabel } from "./barito-labels.js";
 
 describe("baritoErrorLabel()", () => {
   it.each([
