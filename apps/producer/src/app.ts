@@ -83,12 +83,17 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
   let inFlight = 0;
   let idle: (() => void) | undefined;
 
-  // The broker count caps kafka_replication_factor (validate.ts); it is read with each successful probe.
+  // The broker count caps kafka_replication_factor (validate.ts); it is read with each successful probe. The most
+  // brokers seen, not the live count: a broker down for a restart or a crash must not turn requests for topics of
+  // 3 replicas into 400s (Kafka itself refuses a topic it cannot place, and that refusal is a 400 too).
   let brokers: number | undefined;
   const kafka = watchKafka(
     async () => {
       const ok = await admin.ping();
-      if (ok && publisher.brokerCount) brokers = await publisher.brokerCount().catch(() => brokers);
+      if (ok && publisher.brokerCount) {
+        const live = await publisher.brokerCount().catch(() => undefined);
+        if (live !== undefined) brokers = Math.max(brokers ?? 0, live);
+      }
       return ok;
     },
     {

@@ -18,9 +18,20 @@ export type NativeConsumer = ReturnType<NativeKafka["consumer"]>;
 
 interface MetadataClient {
   getMetadata(
-    options: { allTopics: boolean; timeout: number },
-    callback: (error: unknown, metadata: { brokers: unknown[] }) => void,
+    options: { allTopics: boolean; timeout: number; topic?: string },
+    callback: (
+      error: unknown,
+      metadata: { brokers: unknown[]; topics?: Array<{ name: string; partitions: PartitionReplicas[] }> },
+    ) => void,
   ): void;
+}
+
+/** One partition as librdkafka's metadata describes it. */
+export interface PartitionReplicas {
+  id: number;
+  leader: number;
+  replicas: number[];
+  isrs: number[];
 }
 
 /**
@@ -128,6 +139,17 @@ export function brokerCountOf(producer: NativeProducer, timeoutMs: number): Prom
   return new Promise<number>((resolve, reject) => {
     client.getMetadata({ allTopics: false, timeout: timeoutMs }, (error, metadata) =>
       error ? reject(error) : resolve(metadata.brokers.length),
+    );
+  });
+}
+
+/** The partitions of `topic` as the cluster describes them now (one metadata request). */
+export function topicPartitionsOf(producer: NativeProducer, topic: string, timeoutMs: number): Promise<PartitionReplicas[]> {
+  const client = internalClientOf<MetadataClient>(producer);
+  if (client === undefined) return Promise.reject(new Error("the client has no internal node-rdkafka client"));
+  return new Promise<PartitionReplicas[]>((resolve, reject) => {
+    client.getMetadata({ allTopics: false, topic, timeout: timeoutMs }, (error, metadata) =>
+      error ? reject(error) : resolve(metadata.topics?.find((entry) => entry.name === topic)?.partitions ?? []),
     );
   });
 }

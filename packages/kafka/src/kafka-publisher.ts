@@ -6,6 +6,7 @@ import {
   chooseClientPath,
   type NativeProducer,
   produceAll,
+  topicPartitionsOf,
 } from "./client-internals.js";
 import { buildConnectionConfig, integerOption } from "./connection-config.js";
 import { invalidConfig, isKafkaError, KafkaError } from "./errors.js";
@@ -102,6 +103,7 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): MessagePub
   const reconnectIntervalMs = integerOption("reconnectIntervalMs", options.reconnectIntervalMs, 2_000, 10, 600_000);
   const connectTimeoutMs = integerOption("connectTimeoutMs", options.connectTimeoutMs, 10_000, 100, 600_000);
   const logger = (options.logger ?? noopLogger).child({ component: "kafka-publisher" });
+  const minInsyncReplicas = integerOption("minInsyncReplicas", options.minInsyncReplicas, 2, 1, 32_767);
 
   const diagnostics: ConnectionDiagnostics = {};
   let producer: NativeProducer | undefined;
@@ -233,6 +235,28 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): MessagePub
     return connecting;
   }
 
+  /**
+   * librdkafka retries NOT_ENOUGH_REPLICAS until the record times out, so the refusal reaches us as a TIMEOUT. A led
+   * partition whose ISR shrank below min.insync.replicas right after says which it was; a leaderless one, or a
+   * full ISR, is some other outage and stays a TIMEOUT.
+   */
+  async function explainTimeout(topic: string, error: KafkaError): Promise<KafkaError> {
+    const current = producer;
+    if (error.code !== "TIMEOUT" || current === undefined) return error;
+    const partitions = await topicPartitionsOf(current, topic, 2_000).catch(() => []);
+    // A shrunk ISR only: a topic created with fewer replicas than min.insync.replicas is refused for good, a
+    // misconfiguration that the timeout's own message fits better than "retry later".
+    const short = partitions.find(
+      (p) => p.leader >= 0 && p.isrs.length < p.replicas.length && p.isrs.length < minInsyncReplicas,
+    );
+    if (short === undefined) return error;
+    return new KafkaError(
+      "NOT_ENOUGH_REPLICAS",
+      `publish to ${topic}: partition ${short.id} has ${short.isrs.length} in-sync replica(s), fewer than min.insync.replicas (${minInsyncReplicas})`,
+      { retriable: true, librdkafkaCode: error.librdkafkaCode, cause: error },
+    );
+  }
+
   return {
     connect() {
       if (closed) return Promise.reject(new KafkaError("CLOSED", "publisher is closed", { retriable: false }));
@@ -273,7 +297,9 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): MessagePub
           new KafkaError("TIMEOUT", `publish to ${topic}: not acknowledged within ${deliveryTimeoutMs} ms`, {
             retriable: true,
           }),
-      ).then(settled.resolve, (error: unknown) => settled.reject(toKafkaError(error, `publish to ${topic}`)));
+      ).then(settled.resolve, (error: unknown) =>
+        explainTimeout(topic, toKafkaError(error, `publish to ${topic}`)).then(settled.reject),
+      );
       return settled.promise.finally(() => unsettled.delete(settled.reject));
     },
 

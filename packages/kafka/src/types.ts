@@ -87,6 +87,13 @@ export interface KafkaPublisherOptions extends KafkaConnectionOptions {
   connectTimeoutMs?: number;
   /** Delay between background connection attempts while the cluster is unreachable at start. Default 2_000. */
   reconnectIntervalMs?: number;
+  /**
+   * The cluster's `min.insync.replicas` (Kafka's default 1; the production and `stack --cluster` setting is 2).
+   * librdkafka retries a write refused for too few in-sync replicas until it times out, so a `TIMEOUT` is reported
+   * as `NOT_ENOUGH_REPLICAS` when the topic's metadata then shows a led partition whose in-sync replicas shrank
+   * below this (fewer than its replicas and fewer than this). Default 2.
+   */
+  minInsyncReplicas?: number;
 }
 
 /**

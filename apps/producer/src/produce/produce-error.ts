@@ -15,6 +15,7 @@ export type ProduceErrorCode =
   | "PAYLOAD_TOO_LARGE"
   | "RATE_LIMITED"
   | "KAFKA_UNAVAILABLE"
+  | "NOT_ENOUGH_REPLICAS"
   | "PARTIALLY_WRITTEN"
   | "SHUTTING_DOWN"
   | "OVERLOADED"
@@ -26,6 +27,8 @@ const connectCodes: Record<ProduceErrorCode, Code> = {
   PAYLOAD_TOO_LARGE: Code.InvalidArgument,
   RATE_LIMITED: Code.ResourceExhausted,
   KAFKA_UNAVAILABLE: Code.Unavailable,
+  // The partition's in-sync replicas are fewer than min.insync.replicas: Kafka refused the write, nothing was stored.
+  NOT_ENOUGH_REPLICAS: Code.Unavailable,
   PARTIALLY_WRITTEN: Code.Unavailable,
   SHUTTING_DOWN: Code.Unavailable,
   // The in-flight cap (BARITO_PRODUCER_MAX_INFLIGHT_BYTES / _RECORDS) is full: this instance, not the app, is busy.
@@ -38,6 +41,7 @@ const httpStatuses: Record<ProduceErrorCode, number> = {
   PAYLOAD_TOO_LARGE: 413,
   RATE_LIMITED: 429,
   KAFKA_UNAVAILABLE: 503,
+  NOT_ENOUGH_REPLICAS: 503,
   PARTIALLY_WRITTEN: 503,
   SHUTTING_DOWN: 503,
   OVERLOADED: 503,

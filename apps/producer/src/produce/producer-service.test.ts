@@ -199,6 +199,22 @@ describe("createProducerService()", () => {
     await failing.topics.close();
   });
 
+  it("answers a write refused for too few in-sync replicas with its own retryable NOT_ENOUGH_REPLICAS", async () => {
+    const failing = setup({}, { failPublish: { code: "NOT_ENOUGH_REPLICAS", retriable: true } });
+    await expect(failing.service.produce(create(TimberSchema, { context, content }))).rejects.toMatchObject({
+      code: "NOT_ENOUGH_REPLICAS",
+      httpStatus: 503,
+      retryAfterMs: 5000,
+      message: expect.stringContaining("min.insync.replicas"),
+    });
+    const batch = create(TimberCollectionSchema, { context, items: [{ content }, { content }] });
+    await expect(failing.service.produceBatch(batch)).rejects.toMatchObject({
+      code: "NOT_ENOUGH_REPLICAS",
+      message: expect.stringContaining("Idempotency-Key"),
+    });
+    await failing.topics.close();
+  });
+
   it("answers Kafka's refusal of a partition count or replication factor as final, naming the field", async () => {
     const refusal = {
       code: "INVALID_ARGUMENT",

@@ -231,6 +231,14 @@ function kafkaFailure(err: unknown, topic: string, records: number, logger: Logg
     return new ProduceError("PAYLOAD_TOO_LARGE", "Kafka rejected a record as too large", { cause: err });
   }
   logger.warn("writing to Kafka failed", { topic, records, kafkaCode: code, err });
+  if (code === "NOT_ENOUGH_REPLICAS") {
+    const retry = records > 1 ? " (with the same Idempotency-Key: other partitions may have stored their part)" : "";
+    return new ProduceError(
+      "NOT_ENOUGH_REPLICAS",
+      `Kafka has fewer in-sync replicas of the partition than min.insync.replicas; retry later${retry}`,
+      { retryAfterMs: kafkaRetryAfterMs, cause: err },
+    );
+  }
   // Some records of a multi-record write may already be stored: a retry is safe only with an Idempotency-Key,
   // which lets the consumer drop the duplicates.
   return records > 1

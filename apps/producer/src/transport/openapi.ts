@@ -50,6 +50,7 @@ const error = {
         "PAYLOAD_TOO_LARGE",
         "RATE_LIMITED",
         "KAFKA_UNAVAILABLE",
+        "NOT_ENOUGH_REPLICAS",
         "PARTIALLY_WRITTEN",
         "SHUTTING_DOWN",
         "OVERLOADED",
