@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
 import { noopLogger } from "@barito-flow/logger";
 import { createLocalRateLimiter } from "@barito-flow/rate-limit";
-import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "@jest/globals";
 import { clusterTestsEnabled, type PrivateCluster, startPrivateCluster } from "../../../scripts/stack/private-cluster.ts";
 import { kafkaMetadata, type PartitionMetadata } from "../../../scripts/stack/test-wire.ts";
 import { createProducerApp, withTopicProvisioner } from "./app.js";
@@ -17,12 +17,24 @@ import { createProducerMetrics } from "./metrics.js";
 
 const run = randomUUID().slice(0, 8);
 const prefix = `itkc${run}_`;
-// Short enough that a refused write answers within the test's bounds, long enough for a leader election.
-const requestTimeoutMs = 10_000;
+// Longer than a leader election after a SIGKILL (~12 s: the controller waits out broker.session.timeout.ms, 9 s),
+// short enough that refused writes answer within the test's bounds.
+const requestTimeoutMs = 20_000;
 
 let cluster: PrivateCluster;
 let rest: string;
 const cleanups: Array<() => Promise<unknown>> = [];
+
+// Brokers a test stopped and has not started again: started after each test, so a failure does not cascade.
+const stopped = new Set<number>();
+async function stopBroker(nodeId: number): Promise<void> {
+  stopped.add(nodeId);
+  await cluster.stop(`kafka-${nodeId}` as "kafka-1", { force: true });
+}
+async function startBroker(nodeId: number): Promise<void> {
+  await cluster.start(`kafka-${nodeId}` as "kafka-1");
+  stopped.delete(nodeId);
+}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -162,6 +174,10 @@ describeCluster("producer on a 3-broker Kafka cluster", () => {
     await until(async () => ((await fetch(`${rest}/readyz`)).ok ? true : undefined), 30_000, "readyz");
   }, 300_000);
 
+  afterEach(async () => {
+    for (const nodeId of [...stopped]) await startBroker(nodeId);
+  }, 120_000);
+
   afterAll(async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
   }, 120_000);
@@ -207,7 +223,7 @@ describeCluster("producer on a 3-broker Kafka cluster", () => {
     const load = traffic(app, 8);
     await sleep(3_000);
     const killedAt = Date.now();
-    await cluster.stop(`kafka-${before.leader}` as "kafka-1", { force: true });
+    await stopBroker(before.leader);
     const survivors = [1, 2, 3].filter((node) => node !== before.leader);
     const moved = await until(
       async () => {
@@ -232,7 +248,7 @@ describeCluster("producer on a 3-broker Kafka cluster", () => {
     expect(slowest).toBeLessThan(requestTimeoutMs);
     expect(afterKill.length).toBeGreaterThan(0);
 
-    await cluster.start(`kafka-${before.leader}` as "kafka-1");
+    await startBroker(before.leader);
     const stored = seqsIn(topic);
     const acknowledged = answers.filter((answer) => answer.status === 200).map((answer) => answer.seq);
     expect(acknowledged.filter((mine) => stored.get(mine) !== 1)).toEqual([]);
@@ -253,7 +269,7 @@ describeCluster("producer on a 3-broker Kafka cluster", () => {
       "a leader and 2 in-sync replicas",
     );
     const follower = full.replicas.find((node) => node !== full.leader) as number;
-    await cluster.stop(`kafka-${follower}` as "kafka-1", { force: true });
+    await stopBroker(follower);
     const stoppedAt = Date.now();
     await until(
       async () => {
@@ -268,7 +284,7 @@ describeCluster("producer on a 3-broker Kafka cluster", () => {
     expect(refused).toMatchObject({ status: 503, code: "NOT_ENOUGH_REPLICAS" });
     expect(Number(refused.retryAfter)).toBeGreaterThanOrEqual(1);
 
-    await cluster.start(`kafka-${follower}` as "kafka-1");
+    await startBroker(follower);
     const restartedAt = Date.now();
     await until(async () => ((await produce(app, 2)).status === 200 ? true : undefined), 60_000, "a write again");
     console.info(`writes to ${topic} succeed again ${Date.now() - restartedAt} ms after kafka-${follower} started`);
@@ -290,7 +306,7 @@ describeCluster("producer on a 3-broker Kafka cluster", () => {
     );
     // The leader survives: the refusal is min.insync.replicas at work, not a leaderless partition.
     const down = full.replicas.filter((node) => node !== full.leader);
-    for (const node of down) await cluster.stop(`kafka-${node}` as "kafka-1", { force: true });
+    for (const node of down) await stopBroker(node);
     const stoppedAt = Date.now();
     const refused: Answer[] = [];
     while (Date.now() - stoppedAt < 25_000) refused.push(await produce(app));
@@ -302,7 +318,7 @@ describeCluster("producer on a 3-broker Kafka cluster", () => {
       expect(Number(answer.retryAfter)).toBeGreaterThanOrEqual(1);
     }
 
-    for (const node of down) await cluster.start(`kafka-${node}` as "kafka-1");
+    for (const node of down) await startBroker(node);
     const restartedAt = Date.now();
     await until(async () => ((await produce(app)).status === 200 ? true : undefined), 90_000, "a write again");
     console.info(`writes succeed again ${Date.now() - restartedAt} ms after both brokers started`);
