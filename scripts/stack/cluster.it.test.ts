@@ -3,77 +3,21 @@
 // min.insync.replicas 2, OpenSearch forms one cluster of 2 nodes and gives new indices a replica, `status --json`
 // describes every node, a Kafka node SIGKILLed (`stop --force`) and started again rejoins the ISR, and `down`
 // stops everything. About two to three minutes on the 2-core machine, most of it the five JVMs booting.
-import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { type ClusterPorts, clusterCli, clusterEnv, freeClusterPorts, until } from "./private-cluster.ts";
 import { host, kafkaMetadata, kafkaQuorum, kafkaTopicConfig, type PartitionMetadata } from "./test-wire.ts";
 
-const script = join(__dirname, "stack.ts");
 // Not mkdtemp: its 0700 mode would keep out the unprivileged user OpenSearch runs as when the tests run as root.
 const dir = join(tmpdir(), `barito-cluster-it-${randomUUID().slice(0, 8)}`);
 
-interface Ports {
-  kafka: number;
-  controller: number;
-  opensearch: number;
-  transport: number;
-  redis: number;
-}
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once("error", () => resolve(false));
-    server.listen(port, host, () => server.close(() => resolve(true)));
-  });
-}
-
-/** A block of ports below the ephemeral range, every one of them free: node i uses base + i - 1. */
-async function freeBlock(): Promise<Ports> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 1000) * 10;
-    const ports = { kafka: base, controller: base + 3, opensearch: base + 6, transport: base + 8, redis: base + 10 };
-    const all = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((offset) => base + offset);
-    if ((await Promise.all(all.map(portFree))).every(Boolean)) return ports;
-  }
-  throw new Error("no free block of 11 ports found");
-}
-
-let ports: Ports;
+let ports: ClusterPorts;
 let env: NodeJS.ProcessEnv;
 
-function stack(...args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [script, ...args, "--cluster"], { env, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.once("exit", (code) => resolve({ code, output }));
-  });
-}
-
-async function until<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  throw new Error(`${what} not within ${timeoutMs} ms${last ? ` (last error: ${(last as Error).message})` : ""}`);
-}
+const stack = (...args: string[]) => clusterCli(env, ...args);
 
 const brokerPort = (nodeId: number) => ports.kafka + nodeId - 1;
 const topic = `cluster-it-${randomUUID().slice(0, 8)}`;
@@ -85,16 +29,8 @@ async function partition(askNode: number): Promise<PartitionMetadata | undefined
 }
 
 beforeAll(async () => {
-  ports = await freeBlock();
-  env = {
-    ...process.env,
-    STACK_CLUSTER_DIR: dir,
-    STACK_CLUSTER_KAFKA_PORT: String(ports.kafka),
-    STACK_CLUSTER_KAFKA_CONTROLLER_PORT: String(ports.controller),
-    STACK_CLUSTER_OPENSEARCH_PORT: String(ports.opensearch),
-    STACK_CLUSTER_OPENSEARCH_TRANSPORT_PORT: String(ports.transport),
-    STACK_CLUSTER_REDIS_PORT: String(ports.redis),
-  };
+  ports = await freeClusterPorts();
+  env = clusterEnv(dir, ports);
   const up = await stack("up");
   if (up.code !== 0) console.error(up.output);
   expect(up.code).toBe(0);

@@ -10,17 +10,13 @@ import { rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { ClusterPorts, PrivateCluster } from "./private-cluster-api.d.ts";
+import { kafkaMetadata } from "./test-wire.ts";
+
+export type { ClusterNode, ClusterPorts, PartitionState, PrivateCluster } from "./private-cluster-api.d.ts";
 
 export const host = "127.0.0.1";
 const script = join(__dirname, "stack.ts");
-
-export interface ClusterPorts {
-  kafka: number;
-  controller: number;
-  opensearch: number;
-  transport: number;
-  redis: number;
-}
 
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -61,7 +57,10 @@ export function clusterEnv(dir: string, ports: ClusterPorts): NodeJS.ProcessEnv 
 }
 
 /** Runs `stack.ts <args> --cluster` with `env`; never throws, the exit code says how it went. */
-export function clusterCli(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number | null; output: string }> {
+export function clusterCli(
+  env: NodeJS.ProcessEnv,
+  ...args: string[]
+): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [script, ...args, "--cluster"], { env, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
@@ -72,22 +71,6 @@ export function clusterCli(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{
     child.stderr.on("data", keep);
     child.once("exit", (code) => resolve({ code, output }));
   });
-}
-
-export type ClusterNode = "kafka-1" | "kafka-2" | "kafka-3" | "opensearch-1" | "opensearch-2";
-
-export interface PrivateCluster {
-  readonly ports: ClusterPorts;
-  /** `127.0.0.1:<port>` of the three brokers, node id 1..3 in order. */
-  readonly brokers: readonly string[];
-  readonly opensearchUrls: readonly string[];
-  brokerPort(nodeId: number): number;
-  /** `stop <node>`: SIGTERM, or SIGKILL at once with `force` (a crash). Throws when the CLI fails. */
-  stop(node: ClusterNode, options?: { force?: boolean }): Promise<void>;
-  /** `start <node>`: resolves once the node answers again. */
-  start(node: ClusterNode): Promise<void>;
-  /** Stops every node and removes the directory (nothing when attached). */
-  down(): Promise<void>;
 }
 
 async function checked(env: NodeJS.ProcessEnv, ...args: string[]): Promise<void> {
@@ -124,6 +107,14 @@ export async function startPrivateCluster(): Promise<PrivateCluster> {
     brokers: [0, 1, 2].map((i) => `${host}:${ports.kafka + i}`),
     opensearchUrls: [0, 1].map((i) => `http://${host}:${ports.opensearch + i}`),
     brokerPort: (nodeId) => ports.kafka + nodeId - 1,
+    async partition(topic, askNodes = [1, 2, 3], partition = 0) {
+      for (const nodeId of askNodes) {
+        const metadata = await kafkaMetadata(ports.kafka + nodeId - 1, [topic]).catch(() => undefined);
+        const found = metadata?.topics[0]?.partitions.find((entry) => entry.partition === partition);
+        if (found) return { leader: found.leader, replicas: [...found.replicas], isr: [...found.isr] };
+      }
+      return undefined;
+    },
     stop: (node, options = {}) => checked(env, "stop", node, ...(options.force ? ["--force"] : [])),
     start: (node) => checked(env, "start", node),
     async down() {
@@ -134,5 +125,18 @@ export async function startPrivateCluster(): Promise<PrivateCluster> {
   };
 }
 
-/** Cluster tests are opt-in (`CLUSTER_TESTS=1`, `pnpm test:cluster`): each brings up five JVMs for minutes. */
-export const clusterTestsEnabled = process.env.CLUSTER_TESTS === "1" || process.env.CLUSTER_TEST_ATTACH !== undefined;
+/** Polls `probe` every 500 ms until it gives a value; throws after `timeoutMs`, with the last error it threw. */
+export async function until<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(`${what} not within ${timeoutMs} ms${last ? ` (last error: ${(last as Error).message})` : ""}`);
+}

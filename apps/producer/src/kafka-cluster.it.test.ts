@@ -5,12 +5,12 @@
 // two brokers are down. Opt-in (CLUSTER_TESTS=1, `pnpm test:cluster`): five JVMs and a few minutes.
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { join } from "node:path";
 import { createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
 import { noopLogger } from "@barito-flow/logger";
 import { createLocalRateLimiter } from "@barito-flow/rate-limit";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "@jest/globals";
-import { clusterTestsEnabled, type PrivateCluster, startPrivateCluster } from "../../../scripts/stack/private-cluster.ts";
-import { kafkaMetadata, type PartitionMetadata } from "../../../scripts/stack/test-wire.ts";
+import type { PrivateCluster, PrivateClusterModule } from "../../../scripts/stack/private-cluster-api.js";
 import { createProducerApp, withTopicProvisioner } from "./app.js";
 import { loadProducerConfig } from "./config.js";
 import { createProducerMetrics } from "./metrics.js";
@@ -21,7 +21,10 @@ const prefix = `itkc${run}_`;
 // short enough that refused writes answer within the test's bounds.
 const requestTimeoutMs = 20_000;
 
+// Opt-in: five JVMs (~2.4 GB) and a few minutes.
+const enabled = process.env.CLUSTER_TESTS === "1" || process.env.CLUSTER_TEST_ATTACH !== undefined;
 let cluster: PrivateCluster;
+let until: PrivateClusterModule["until"];
 let rest: string;
 const cleanups: Array<() => Promise<unknown>> = [];
 
@@ -37,16 +40,6 @@ async function startBroker(nodeId: number): Promise<void> {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    await sleep(250);
-  }
-  throw new Error(`${what}: not within ${timeoutMs} ms`);
-}
 
 interface Answer {
   seq: number;
@@ -102,15 +95,7 @@ function seqsIn(topic: string): Map<number, number> {
   return counts;
 }
 
-/** The only partition of `topic`, as a live broker (any of `askNodes`) reports it. */
-async function partitionOf(topic: string, askNodes: readonly number[]): Promise<PartitionMetadata | undefined> {
-  for (const node of askNodes) {
-    const metadata = await kafkaMetadata(cluster.brokerPort(node), [topic]).catch(() => undefined);
-    const found = metadata?.topics[0]?.partitions[0];
-    if (found) return found;
-  }
-  return undefined;
-}
+const partitionOf = (topic: string, askNodes: readonly number[]) => cluster.partition(topic, askNodes);
 
 /** Sends logs from `workers` concurrent clients until `stop()` resolves; every answer is kept. */
 function traffic(app: string, workers: number) {
@@ -132,19 +117,23 @@ function traffic(app: string, workers: number) {
 /** The failed requests and the longest stretch from a failed request's start to the last failure's end. */
 function failures(answers: readonly Answer[]) {
   const failed = answers.filter((answer) => answer.status !== 200);
-  const window = failed.length === 0 ? 0 : Math.max(...failed.map((a) => a.endedAt)) - Math.min(...failed.map((a) => a.startedAt));
+  const window =
+    failed.length === 0 ? 0 : Math.max(...failed.map((a) => a.endedAt)) - Math.min(...failed.map((a) => a.startedAt));
   return { failed, window };
 }
 
-const describeCluster = clusterTestsEnabled ? describe : describe.skip;
-if (!clusterTestsEnabled) {
+const describeCluster = enabled ? describe : describe.skip;
+if (!enabled) {
   console.info("kafka-cluster.it.test.ts skipped: set CLUSTER_TESTS=1 (or run `pnpm test:cluster`) to run it");
 }
 
 describeCluster("producer on a 3-broker Kafka cluster", () => {
   beforeAll(async () => {
     const booted = Date.now();
-    cluster = await startPrivateCluster();
+    // scripts/ is outside this package's TypeScript project: loaded at run time.
+    const stack = (await import(join(__dirname, "../../../scripts/stack/private-cluster.ts"))) as PrivateClusterModule;
+    until = stack.until;
+    cluster = await stack.startPrivateCluster();
     cleanups.push(() => cluster.down());
     console.info(`private cluster up in ${Date.now() - booted} ms`);
     const config = loadProducerConfig({

@@ -144,7 +144,11 @@ export function brokerCountOf(producer: NativeProducer, timeoutMs: number): Prom
 }
 
 /** The partitions of `topic` as the cluster describes them now (one metadata request). */
-export function topicPartitionsOf(producer: NativeProducer, topic: string, timeoutMs: number): Promise<PartitionReplicas[]> {
+export function topicPartitionsOf(
+  producer: NativeProducer,
+  topic: string,
+  timeoutMs: number,
+): Promise<PartitionReplicas[]> {
   const client = internalClientOf<MetadataClient>(producer);
   if (client === undefined) return Promise.reject(new Error("the client has no internal node-rdkafka client"));
   return new Promise<PartitionReplicas[]>((resolve, reject) => {
