@@ -5,6 +5,7 @@ import {
   type ClientPath,
   chooseClientPath,
   type NativeProducer,
+  type PartitionReplicas,
   produceAll,
   topicPartitionsOf,
 } from "./client-internals.js";
@@ -235,20 +236,32 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): MessagePub
     return connecting;
   }
 
+  /** One metadata look per topic at a time, its answer reused for a second: an outage times out many writes at once. */
+  const isrLooks = new Map<string, { at: number; short: Promise<PartitionReplicas | undefined> }>();
+  function shortPartition(current: NativeProducer, topic: string): Promise<PartitionReplicas | undefined> {
+    const cached = isrLooks.get(topic);
+    if (cached && Date.now() - cached.at < 1_000) return cached.short;
+    // A shrunk ISR only: a topic created with fewer replicas than min.insync.replicas is refused for good, a
+    // misconfiguration that the timeout's own message fits better than "retry later".
+    const short = topicPartitionsOf(current, topic, 1_000).then(
+      (partitions) =>
+        partitions.find((p) => p.leader >= 0 && p.isrs.length < p.replicas.length && p.isrs.length < minInsyncReplicas),
+      () => undefined,
+    );
+    isrLooks.set(topic, { at: Date.now(), short });
+    if (isrLooks.size > 1_000) isrLooks.delete(isrLooks.keys().next().value as string);
+    return short;
+  }
+
   /**
    * librdkafka retries NOT_ENOUGH_REPLICAS until the record times out, so the refusal reaches us as a TIMEOUT. A led
    * partition whose ISR shrank below min.insync.replicas right after says which it was; a leaderless one, or a
-   * full ISR, is some other outage and stays a TIMEOUT.
+   * full ISR, is some other outage and stays a TIMEOUT. The look takes at most a second more.
    */
   async function explainTimeout(topic: string, error: KafkaError): Promise<KafkaError> {
     const current = producer;
     if (error.code !== "TIMEOUT" || current === undefined) return error;
-    const partitions = await topicPartitionsOf(current, topic, 2_000).catch(() => []);
-    // A shrunk ISR only: a topic created with fewer replicas than min.insync.replicas is refused for good, a
-    // misconfiguration that the timeout's own message fits better than "retry later".
-    const short = partitions.find(
-      (p) => p.leader >= 0 && p.isrs.length < p.replicas.length && p.isrs.length < minInsyncReplicas,
-    );
+    const short = await shortPartition(current, topic);
     if (short === undefined) return error;
     return new KafkaError(
       "NOT_ENOUGH_REPLICAS",
