@@ -1,5 +1,5 @@
 // The types of private-cluster.ts, for the apps' cluster tests: scripts/ lies outside their TypeScript projects, so
-// they load the module at run time (`await import(path)`) and type it with `PrivateClusterModule`.
+// they load the module at run time (`require(path)`, which Jest transforms) and type it with `PrivateClusterModule`.
 
 export interface ClusterPorts {
   kafka: number;
@@ -34,6 +34,8 @@ export interface PrivateCluster {
 }
 
 export interface PrivateClusterModule {
+  clusterTestsEnabled: boolean;
+  describeCluster(name: string, body: () => void): void;
   startPrivateCluster(): Promise<PrivateCluster>;
   until<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T>;
 }

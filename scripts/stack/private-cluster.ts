@@ -10,6 +10,7 @@ import { rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { describe } from "@jest/globals";
 import type { ClusterPorts, PrivateCluster } from "./private-cluster-api.d.ts";
 import { kafkaMetadata } from "./test-wire.ts";
 
@@ -139,4 +140,17 @@ export async function until<T>(probe: () => Promise<T | undefined>, timeoutMs: n
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   throw new Error(`${what} not within ${timeoutMs} ms${last ? ` (last error: ${(last as Error).message})` : ""}`);
+}
+
+/** Cluster tests are opt-in (`CLUSTER_TESTS=1`, `pnpm test:cluster`): each brings up five JVMs for minutes. */
+export const clusterTestsEnabled = process.env.CLUSTER_TESTS === "1" || process.env.CLUSTER_TEST_ATTACH !== undefined;
+
+/** `describe`, or `describe.skip` with a line saying how to run it when cluster tests are not enabled. */
+export function describeCluster(name: string, body: () => void): void {
+  if (clusterTestsEnabled) {
+    describe(name, body);
+    return;
+  }
+  console.info(`skipped: ${name} (set CLUSTER_TESTS=1 or run \`pnpm test:cluster\`)`);
+  describe.skip(name, body);
 }

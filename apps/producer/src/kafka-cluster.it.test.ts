@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
 import { noopLogger } from "@barito-flow/logger";
 import { createLocalRateLimiter } from "@barito-flow/rate-limit";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "@jest/globals";
+import { afterAll, afterEach, beforeAll, expect, it } from "@jest/globals";
 import type { PrivateCluster, PrivateClusterModule } from "../../../scripts/stack/private-cluster-api.js";
 import { createProducerApp, withTopicProvisioner } from "./app.js";
 import { loadProducerConfig } from "./config.js";
@@ -21,10 +21,10 @@ const prefix = `itkc${run}_`;
 // short enough that refused writes answer within the test's bounds.
 const requestTimeoutMs = 20_000;
 
-// Opt-in: five JVMs (~2.4 GB) and a few minutes.
-const enabled = process.env.CLUSTER_TESTS === "1" || process.env.CLUSTER_TEST_ATTACH !== undefined;
+// scripts/ is outside this package's TypeScript project: loaded at run time (Jest transforms it), typed by its .d.ts.
+const stack = require(join(__dirname, "../../../scripts/stack/private-cluster.ts")) as PrivateClusterModule;
 let cluster: PrivateCluster;
-let until: PrivateClusterModule["until"];
+const { until } = stack;
 let rest: string;
 const cleanups: Array<() => Promise<unknown>> = [];
 
@@ -97,6 +97,19 @@ function seqsIn(topic: string): Map<number, number> {
 
 const partitionOf = (topic: string, askNodes: readonly number[]) => cluster.partition(topic, askNodes);
 
+/** Creates the topic of `app` with its first log, and waits until all its replicas are in sync. */
+async function createdInSync(app: string, replicationFactor: number) {
+  expect((await produce(app, replicationFactor)).status).toBe(200);
+  return until(
+    async () => {
+      const found = await partitionOf(`${prefix}${app}_logs`, [1, 2, 3]);
+      return found && found.leader >= 1 && found.isr.length === replicationFactor ? found : undefined;
+    },
+    60_000,
+    `${app}: a leader and ${replicationFactor} in-sync replicas`,
+  );
+}
+
 /** Sends logs from `workers` concurrent clients until `stop()` resolves; every answer is kept. */
 function traffic(app: string, workers: number) {
   const answers: Answer[] = [];
@@ -122,17 +135,9 @@ function failures(answers: readonly Answer[]) {
   return { failed, window };
 }
 
-const describeCluster = enabled ? describe : describe.skip;
-if (!enabled) {
-  console.info("kafka-cluster.it.test.ts skipped: set CLUSTER_TESTS=1 (or run `pnpm test:cluster`) to run it");
-}
-
-describeCluster("producer on a 3-broker Kafka cluster", () => {
+stack.describeCluster("producer on a 3-broker Kafka cluster", () => {
   beforeAll(async () => {
     const booted = Date.now();
-    // scripts/ is outside this package's TypeScript project: loaded at run time.
-    const stack = (await import(join(__dirname, "../../../scripts/stack/private-cluster.ts"))) as PrivateClusterModule;
-    until = stack.until;
     cluster = await stack.startPrivateCluster();
     cleanups.push(() => cluster.down());
     console.info(`private cluster up in ${Date.now() - booted} ms`);
@@ -200,15 +205,7 @@ describeCluster("producer on a 3-broker Kafka cluster", () => {
   it("keeps answering while the partition's leader is SIGKILLed, and Kafka holds every acknowledged log once", async () => {
     const app = "failover";
     const topic = `${prefix}${app}_logs`;
-    expect((await produce(app)).status).toBe(200);
-    const before = await until(
-      async () => {
-        const found = await partitionOf(topic, [1, 2, 3]);
-        return found && found.leader >= 1 && found.isr.length === 3 ? found : undefined;
-      },
-      30_000,
-      "a leader and 3 in-sync replicas",
-    );
+    const before = await createdInSync(app, 3);
     const load = traffic(app, 8);
     await sleep(3_000);
     const killedAt = Date.now();
@@ -248,15 +245,7 @@ describeCluster("producer on a 3-broker Kafka cluster", () => {
   it("refuses writes with a retryable 503 NOT_ENOUGH_REPLICAS once the ISR shrinks below min.insync.replicas", async () => {
     const app = "shortisr";
     const topic = `${prefix}${app}_logs`;
-    expect((await produce(app, 2)).status).toBe(200);
-    const full = await until(
-      async () => {
-        const found = await partitionOf(topic, [1, 2, 3]);
-        return found && found.leader >= 1 && found.isr.length === 2 ? found : undefined;
-      },
-      30_000,
-      "a leader and 2 in-sync replicas",
-    );
+    const full = await createdInSync(app, 2);
     const follower = full.replicas.find((node) => node !== full.leader) as number;
     await stopBroker(follower);
     const stoppedAt = Date.now();
@@ -284,15 +273,7 @@ describeCluster("producer on a 3-broker Kafka cluster", () => {
   it("acknowledges nothing while two brokers are down, and recovers when they are back", async () => {
     const app = "twodown";
     const topic = `${prefix}${app}_logs`;
-    expect((await produce(app)).status).toBe(200);
-    const full = await until(
-      async () => {
-        const found = await partitionOf(topic, [1, 2, 3]);
-        return found && found.leader >= 1 && found.isr.length === 3 ? found : undefined;
-      },
-      60_000,
-      "a leader and 3 in-sync replicas",
-    );
+    const full = await createdInSync(app, 3);
     // The leader survives: the refusal is min.insync.replicas at work, not a leaderless partition.
     const down = full.replicas.filter((node) => node !== full.leader);
     for (const node of down) await stopBroker(node);
