@@ -1,8 +1,8 @@
 // The producer on a real 3-broker cluster of its own (`stack up --cluster` on a private directory and port block):
-// the broker list from BARITO_KAFKA_BROKERS, kafka_replication_factor capped at the live broker count, the leader
-// of a partition SIGKILLed under steady REST traffic (requests keep succeeding, every acknowledged log is in Kafka
-// exactly once), writes refused with NOT_ENOUGH_REPLICAS when the ISR is too small, and nothing acknowledged while
-// two brokers are down. Opt-in (CLUSTER_TESTS=1, `pnpm test:cluster`): five JVMs and a few minutes.
+// the broker list from BARITO_KAFKA_BROKERS, kafka_replication_factor capped at the broker count (the most seen),
+// the leader of a partition SIGKILLed under steady REST traffic (requests keep succeeding, every acknowledged log is
+// in Kafka exactly once), writes refused with NOT_ENOUGH_REPLICAS when the ISR is too small, and nothing
+// acknowledged while two brokers are down. Opt-in (CLUSTER_TESTS=1, `pnpm test:cluster`): five JVMs, ~3 minutes.
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
