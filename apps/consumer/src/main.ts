@@ -14,6 +14,7 @@ import {
 } from "@barito-flow/config";
 import { installShutdown } from "@barito-flow/lifecycle";
 import { createLogger, logProcessWarnings } from "@barito-flow/logger";
+import { createConsumerAdapters } from "./adapters.js";
 import { createConsumerApp } from "./app.js";
 import { RulesFormatError, validateInlineRules } from "./redaction/index.js";
 
@@ -64,7 +65,7 @@ for (const name of config.inertVariables)
 const bufferShortfall = sinkBufferShortfall(config.opensearch);
 if (bufferShortfall) logger.warn(bufferShortfall);
 
-const app = createConsumerApp(config, logger);
+const app = createConsumerApp({ config, logger, ...createConsumerAdapters(config, logger) });
 await app.listen(config.metrics.address);
 
 const shutdown = installShutdown({

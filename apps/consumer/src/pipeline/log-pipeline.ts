@@ -24,7 +24,7 @@ export interface LogPipelineOptions {
   createConsumer(listener: RebalanceListener): BatchConsumer;
   sink: BulkSink;
   /** Publisher for the dead-letter topic. */
-  dlq: MessagePublisher;
+  dlq: Pick<MessagePublisher, "publish">;
   dlqTopic: string;
   /** What to read: `^<prefix>.*<suffix>$` (one group for all log topics) or one topic (a group per topic). */
   subscription: readonly (string | RegExp)[];
