@@ -60,6 +60,10 @@ export interface ConsumerAppDependencies extends ConsumerAdapters {
   clock?: () => Date;
   /** Documents of one partition waiting in the sink before that partition is paused (default: half the sink's buffer). */
   maxInFlightPerPartition?: number;
+  /** How long a partition over its share may wait to drain before it is paused (default 5 s). */
+  pausePartitionAfterMs?: number;
+  /** How often finished offsets are committed (default 1 s). */
+  commitIntervalMs?: number;
 }
 
 function escapeRegex(text: string): string {
@@ -108,15 +112,17 @@ export function createConsumerApp(deps: ConsumerAppDependencies): ConsumerApp {
       excludedTopics,
       indexMethod: opensearch.indexMethod,
       useProcessingDate: opensearch.indexDate === "processing",
-      ...(deps.ensureDataStream ? { ensureDataStream: deps.ensureDataStream } : {}),
+      ensureDataStream: deps.ensureDataStream,
       metrics,
       logger: logger.child({ component: "pipeline", groupId }),
       // Half the sink's buffer: enough for one busy partition to keep every bulk slot filled (5,000 starved the
       // sink whenever fewer than four partitions had records left), while a partition whose documents keep failing
       // still leaves the other half to the rest.
       maxInFlightPerPartition: deps.maxInFlightPerPartition ?? Math.max(1, Math.floor(opensearch.maxBufferedDocs / 2)),
-      ...(redact ? { redact } : {}),
-      ...(deps.clock ? { now: deps.clock } : {}),
+      pauseAfterMs: deps.pausePartitionAfterMs,
+      commitIntervalMs: deps.commitIntervalMs,
+      redact,
+      now: deps.clock,
     });
   }
 
