@@ -1,6 +1,6 @@
+import { randomUUID } from "node:crypto";
 import { type Server, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { randomUUID } from "node:crypto";
 import { type ConsumerConfig, consumerFetchProperties } from "@barito-flow/config";
 import type {
   BatchConsumer,
@@ -47,7 +47,7 @@ export interface ConsumerAdapters {
   ensureDataStream?: (indexPrefix: string) => Promise<void>;
   /** Where the redaction rules come from and how they are applied; absent: nothing is redacted. */
   redaction?: { rules: RulesSource; redact(indexPrefix: string, json: string): string };
-  /** Default: a registry of its own. */
+  /** The registry the app and the adapters' own observations (bulk timings, redaction) go to. Default: a new one. */
   metrics?: ConsumerMetrics;
   /** Releases what the adapters hold besides the ports above (the OpenSearch clients); `stop` calls it last. */
   releaseClients?: () => Promise<void>;
