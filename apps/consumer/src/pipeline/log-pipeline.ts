@@ -82,6 +82,11 @@ interface DocumentJob extends BulkOperation {
 /** Documents as UTF-8 bytes: the sink copies them into the bulk body as they are. */
 const decodeOptions = { bytes: true } as const;
 
+/**
+ * One group's flow from Kafka to OpenSearch: decodes each batch, hands its documents to the sink and keeps each
+ * partition within its share of the sink. The committer commits what is finished, the dead-letter writer takes what
+ * cannot be indexed, and a data stream's documents wait for its template at the gate.
+ */
 export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
   const { sink, metrics, logger } = options;
   const now = options.now ?? (() => new Date());
