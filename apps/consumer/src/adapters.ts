@@ -1,7 +1,6 @@
 // The consumer's real adapters, built from its configuration: the Kafka clients (group consumers, admin, the
 // dead-letter publisher), OpenSearch (the bulk sink and the template client) and the redaction rules' source.
 // main.ts composes them with the app; integration tests build the same ones against the local stack.
-import type { ConsumerConfig } from "@barito-flow/config";
 import {
   connectionFromSettings,
   createBatchConsumer,
@@ -10,14 +9,15 @@ import {
 } from "@barito-flow/kafka";
 import type { Logger } from "@barito-flow/logger";
 import {
-  baritoDataStreamTemplate,
   createBulkSink,
   createHttpBulkClient,
   createOpenSearchClient,
   ensureIndexTemplate,
 } from "@barito-flow/opensearch-sink";
 import type { ConsumerAdapters } from "./app.js";
+import type { ConsumerConfig } from "./config.js";
 import { createConsumerMetrics } from "./metrics.js";
+import { baritoDataStreamTemplate } from "./opensearch/data-stream-template.js";
 import { createRedactionMetrics, createRedactor, createRulesSource } from "./redaction/index.js";
 
 export function createConsumerAdapters(config: ConsumerConfig, logger: Logger): ConsumerAdapters {

@@ -3,12 +3,12 @@
 // real app does with them; no Kafka, no OpenSearch.
 import { setTimeout as sleep } from "node:timers/promises";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { loadConsumerConfig } from "@barito-flow/config";
 import { noopLogger } from "@barito-flow/logger";
 import type { BulkOperation } from "@barito-flow/opensearch-sink";
 import { TimberSchema } from "@barito-flow/proto";
 import { afterEach, describe, expect, it } from "@jest/globals";
 import { type ConsumerApp, createConsumerApp } from "./app.js";
+import { loadConsumerConfig } from "./config.js";
 import { batchOf, createFakeAdapters } from "./testing/fakes.js";
 
 const topic = "t_shop_logs";

@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { type Server, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type ConsumerConfig, consumerFetchProperties } from "@barito-flow/config";
 import type {
   BatchConsumer,
   BatchConsumerOptions,
@@ -14,6 +13,8 @@ import type { Logger } from "@barito-flow/logger";
 import type { BulkSink } from "@barito-flow/opensearch-sink";
 import { getRequestListener } from "@hono/node-server";
 import { Hono } from "hono";
+import type { ConsumerConfig } from "./config.js";
+import { consumerFetchProperties } from "./memory-budget.js";
 import { type ConsumerMetrics, createConsumerMetrics } from "./metrics.js";
 import { createLogPipeline, type LogPipeline } from "./pipeline/log-pipeline.js";
 import { createTopicDiscovery } from "./pipeline/topic-discovery.js";
@@ -138,7 +139,7 @@ export function createConsumerApp(deps: ConsumerAppDependencies): ConsumerApp {
       deps.createConsumer({
         // Every consumer process must see every announcement, so each reads them in a group of its own.
         groupId: `${settings.groupId}-nte-${randomUUID()}`,
-        fromBeginning: false,
+        fromBeginning: true,
         sessionTimeoutMs: settings.sessionTimeoutMs,
       }),
     eventTopic: config.kafka.newTopicEventTopic,
