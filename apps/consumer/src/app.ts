@@ -1,29 +1,24 @@
 import { randomUUID } from "node:crypto";
 import { type Server, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import {
-  connectionFromSettings,
-  createBatchConsumer,
-  createKafkaAdmin,
-  createKafkaPublisher,
+import type {
+  BatchConsumer,
+  BatchConsumerOptions,
+  KafkaAdmin,
+  KafkaConnectionOptions,
+  MessagePublisher,
 } from "@barito-flow/kafka";
-import { type StopResult, withDeadline } from "@barito-flow/lifecycle";
+import { type HealthPath, healthAnswer, type StopResult, withDeadline } from "@barito-flow/lifecycle";
 import type { Logger } from "@barito-flow/logger";
-import {
-  createBulkSink,
-  createHttpBulkClient,
-  createOpenSearchClient,
-  ensureIndexTemplate,
-} from "@barito-flow/opensearch-sink";
+import type { BulkSink } from "@barito-flow/opensearch-sink";
 import { getRequestListener } from "@hono/node-server";
 import { Hono } from "hono";
 import type { ConsumerConfig } from "./config.js";
 import { consumerFetchProperties } from "./memory-budget.js";
-import { createConsumerMetrics } from "./metrics.js";
-import { baritoDataStreamTemplate } from "./opensearch/data-stream-template.js";
+import { type ConsumerMetrics, createConsumerMetrics } from "./metrics.js";
 import { createLogPipeline, type LogPipeline } from "./pipeline/log-pipeline.js";
 import { createTopicDiscovery } from "./pipeline/topic-discovery.js";
-import { createRedactionMetrics, createRedactor, createRulesSource } from "./redaction/index.js";
+import type { RulesSource } from "./redaction/index.js";
 
 export interface ConsumerApp {
   start(): Promise<void>;
@@ -35,6 +30,43 @@ export interface ConsumerApp {
   stop(timeoutMs: number): Promise<StopResult>;
 }
 
+/** A group consumer's settings as the app chooses them; the factory adds the connection (brokers, TLS, SASL). */
+export type GroupConsumerOptions = Omit<BatchConsumerOptions, keyof KafkaConnectionOptions> &
+  Pick<KafkaConnectionOptions, "librdkafka">;
+
+/** What the consumer's adapters give it: the real ones come from `createConsumerAdapters`, tests pass fakes. */
+export interface ConsumerAdapters {
+  /** Where documents are indexed (OpenSearch or Elasticsearch `_bulk`). Drained and closed by `stop`. */
+  sink: BulkSink;
+  /** Writes the dead-letter topic. Connected by `start`, closed by `stop`. */
+  deadLetters: Pick<MessagePublisher, "connect" | "publish" | "close">;
+  /** Creates the dead-letter and announcement topics and lists the log topics. Connected by `start`, closed by `stop`. */
+  admin: Pick<KafkaAdmin, "connect" | "createTopic" | "listTopics" | "close">;
+  /** Builds a group consumer: one per log pipeline, and one for the new-topic announcements. */
+  createConsumer(options: GroupConsumerOptions): BatchConsumer;
+  /** DataStream mode: makes sure the index template of a data stream exists (idempotent). */
+  ensureDataStream?: (indexPrefix: string) => Promise<void>;
+  /** Where the redaction rules come from and how they are applied; absent: nothing is redacted. */
+  redaction?: { rules: RulesSource; redact(indexPrefix: string, json: string): string };
+  /** The registry the app and the adapters' own observations (bulk timings, redaction) go to. Default: a new one. */
+  metrics?: ConsumerMetrics;
+  /** Releases what the adapters hold besides the ports above (the OpenSearch clients); `stop` calls it last. */
+  releaseClients?: () => Promise<void>;
+}
+
+export interface ConsumerAppDependencies extends ConsumerAdapters {
+  config: ConsumerConfig;
+  logger: Logger;
+  /** The processing date (`BARITO_CONSUMER_INDEX_DATE=processing`, unparsable timestamps). Default: the system's. */
+  clock?: () => Date;
+  /** Documents of one partition waiting in the sink before that partition is paused (default: half the sink's buffer). */
+  maxInFlightPerPartition?: number;
+  /** How long a partition over its share may wait to drain before it is paused (default 5 s). */
+  pausePartitionAfterMs?: number;
+  /** How often finished offsets are committed (default 1 s). */
+  commitIntervalMs?: number;
+}
+
 function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
@@ -44,67 +76,13 @@ export function logTopicPattern(prefix: string, suffix: string): RegExp {
   return new RegExp(`^${escapeRegex(prefix)}.*${escapeRegex(suffix)}$`);
 }
 
-/** Composes Kafka → decode → OpenSearch with its dead-letter topic, health and metrics. Reads no env. */
-export interface ConsumerAppOptions {
-  /** Documents of one partition waiting in the sink before that partition is paused (default 5000). */
-  maxInFlightPerPartition?: number;
-}
-
-export function createConsumerApp(
-  config: ConsumerConfig,
-  logger: Logger,
-  appOptions: ConsumerAppOptions = {},
-): ConsumerApp {
-  const metrics = createConsumerMetrics();
-  const connection = connectionFromSettings(config.kafka, logger.child({ component: "kafka" }));
+/** Composes Kafka → decode → OpenSearch with its dead-letter topic, health and metrics, from the adapters given. */
+export function createConsumerApp(deps: ConsumerAppDependencies): ConsumerApp {
+  const { config, logger, sink, deadLetters, admin, redaction } = deps;
+  const metrics = deps.metrics ?? createConsumerMetrics();
   const { opensearch, consumer: settings } = config;
-
-  const clientOptions = {
-    nodes: [...opensearch.urls],
-    compression: opensearch.compression === "gzip",
-    ...(opensearch.auth ? { username: opensearch.auth.username, password: opensearch.auth.password } : {}),
-    ...(opensearch.tls
-      ? {
-          tls: {
-            ca: opensearch.tls.caCertPath,
-            cert: opensearch.tls.clientCertPath,
-            key: opensearch.tls.clientKeyPath,
-          },
-        }
-      : {}),
-  } as Parameters<typeof createOpenSearchClient>[0];
-  // opensearch-js for templates and single inserts; the bulk requests, sent for every 2,000 documents or so, go
-  // through the sink's own HTTP client (one encoded body, no JSON parse of an error-free answer).
-  const client = createOpenSearchClient(clientOptions);
-  const bulkClient = createHttpBulkClient(clientOptions);
-  const sink = createBulkSink({
-    client: bulkClient,
-    // SingleInsert keeps barito's one-document-per-request behaviour through the same retrying sink.
-    maxDocs: opensearch.indexMethod === "SingleInsert" ? 1 : opensearch.bulkSize,
-    maxBytes: opensearch.flushBytes,
-    flushIntervalMs: opensearch.flushIntervalMs,
-    maxInFlight: opensearch.maxInFlight,
-    maxBufferedDocs: opensearch.maxBufferedDocs,
-    logger: logger.child({ component: "sink" }),
-    onFlush: (stats) => {
-      metrics.bulkTime.observe(stats.durationMs / 1000);
-      metrics.bulkLatency.observe({ ok: String(stats.ok) }, stats.durationMs / 1000);
-      if (stats.retried) metrics.retried.inc(stats.retried);
-    },
-  });
-  const dlq = createKafkaPublisher({ ...connection, clientId: `${connection.clientId}-dlq` });
-  const admin = createKafkaAdmin(connection);
-
-  const redactionMetrics = createRedactionMetrics(metrics.registry);
-  const redactor = createRedactor({
-    onDocument: (app, bytes) => redactionMetrics.documentBytes.inc({ app_name: app }, bytes),
-  });
-  const rulesSource = createRulesSource({
-    settings: config.redaction,
-    redactor,
-    metrics: redactionMetrics,
-    logger: logger.child({ component: "redaction" }),
-  });
+  const rulesStatus = () => redaction?.rules.status() ?? { kind: "none" as const, loaded: true };
+  const redact = redaction && redaction.rules.kind !== "none" ? redaction.redact : undefined;
   let rulesLoaded: Promise<void> | undefined;
 
   const excludedTopics = [settings.dlqTopic, config.kafka.newTopicEventTopic];
@@ -113,8 +91,7 @@ export function createConsumerApp(
   function newPipeline(groupId: string, subscription: readonly (string | RegExp)[]): LogPipeline {
     return createLogPipeline({
       createConsumer: (listener) =>
-        createBatchConsumer({
-          ...connection,
+        deps.createConsumer({
           ...listener,
           groupId,
           fromBeginning: settings.initialOffset === "earliest",
@@ -130,23 +107,23 @@ export function createConsumerApp(
           },
         }),
       sink,
-      dlq,
+      dlq: deadLetters,
       dlqTopic: settings.dlqTopic,
       subscription,
       excludedTopics,
       indexMethod: opensearch.indexMethod,
       useProcessingDate: opensearch.indexDate === "processing",
-      ensureDataStream: async (prefix) => {
-        await ensureIndexTemplate(client, baritoDataStreamTemplate(prefix, opensearch.dataStreamComponentTemplate));
-      },
+      ensureDataStream: deps.ensureDataStream,
       metrics,
       logger: logger.child({ component: "pipeline", groupId }),
       // Half the sink's buffer: enough for one busy partition to keep every bulk slot filled (5,000 starved the
       // sink whenever fewer than four partitions had records left), while a partition whose documents keep failing
       // still leaves the other half to the rest.
-      maxInFlightPerPartition:
-        appOptions.maxInFlightPerPartition ?? Math.max(1, Math.floor(opensearch.maxBufferedDocs / 2)),
-      ...(rulesSource.kind === "none" ? {} : { redact: redactor.redact }),
+      maxInFlightPerPartition: deps.maxInFlightPerPartition ?? Math.max(1, Math.floor(opensearch.maxBufferedDocs / 2)),
+      pauseAfterMs: deps.pausePartitionAfterMs,
+      commitIntervalMs: deps.commitIntervalMs,
+      redact,
+      now: deps.clock,
     });
   }
 
@@ -159,8 +136,7 @@ export function createConsumerApp(
     listTopics: () => admin.listTopics(),
     isLogTopic: (topic) => logTopics.test(topic) && !excludedTopics.includes(topic),
     createEventConsumer: () =>
-      createBatchConsumer({
-        ...connection,
+      deps.createConsumer({
         // Every consumer process must see every announcement, so each reads them in a group of its own.
         groupId: `${settings.groupId}-nte-${randomUUID()}`,
         fromBeginning: true,
@@ -187,11 +163,10 @@ export function createConsumerApp(
   });
   let consuming = false;
 
-  const http = new Hono();
   const readiness = () => {
     const sinkHealth = sink.health();
     const running = consuming && [...pipelines.values()].every((pipeline) => pipeline.isRunning());
-    const rules = rulesSource.status();
+    const rules = rulesStatus();
     return {
       ready: running && sinkHealth.state === "ok" && rules.loaded,
       checks: {
@@ -201,11 +176,13 @@ export function createConsumerApp(
       },
     };
   };
-  http.get("/healthz", (c) => c.json({ status: "ok" }));
-  http.get("/readyz", (c) => {
-    const r = readiness();
-    return c.json({ status: r.ready ? "ready" : "degraded", checks: r.checks }, r.ready ? 200 : 503);
-  });
+  const http = new Hono();
+  const health = (path: HealthPath) => {
+    const answer = healthAnswer(path, readiness);
+    return new Response(answer.body, { status: answer.status, headers: { "content-type": answer.contentType } });
+  };
+  http.get("/healthz", () => health("/healthz"));
+  http.get("/readyz", () => health("/readyz"));
   http.get("/metrics", async (c) =>
     c.text(await metrics.registry.metrics(), 200, { "content-type": metrics.registry.contentType }),
   );
@@ -217,7 +194,7 @@ export function createConsumerApp(
     processed: () => [...pipelines.values()].reduce((sum, pipeline) => sum + pipeline.processed(), 0),
     async start() {
       // Nothing is consumed before the first rules arrive: indexing unredacted logs cannot be undone.
-      rulesLoaded ??= rulesSource.start().catch((err: unknown) => {
+      rulesLoaded ??= (redaction?.rules.start() ?? Promise.resolve()).catch((err: unknown) => {
         rulesLoaded = undefined;
         throw err;
       });
@@ -227,7 +204,7 @@ export function createConsumerApp(
       await admin.createTopic({ topic: settings.dlqTopic, partitions: -1, replicationFactor: -1 });
       // Subscribing to a missing announcement topic would only log errors until the first producer creates it.
       await admin.createTopic({ topic: config.kafka.newTopicEventTopic, partitions: -1, replicationFactor: -1 });
-      await dlq.connect();
+      await deadLetters.connect();
       await shared?.start();
       await discovery.start();
       consuming = true;
@@ -243,7 +220,7 @@ export function createConsumerApp(
     stop(timeoutMs) {
       stopped ??= (async () => {
         const deadline = Date.now() + timeoutMs;
-        rulesSource.stop();
+        redaction?.rules.stop();
         const results = await Promise.all([
           withDeadline(
             discovery.stop().then(() => true),
@@ -257,10 +234,9 @@ export function createConsumerApp(
         // The pipelines have drained the sink as far as they could; what is left cannot be committed anyway.
         await sink.close({ timeoutMs: 1_000 });
         const clientsClosed = await withDeadline(
-          Promise.allSettled([dlq.close(), admin.close(), client.close()]).then(() => true),
+          Promise.allSettled([deadLetters.close(), admin.close(), deps.releaseClients?.()]).then(() => true),
           Math.max(1_000, deadline - Date.now()),
         );
-        bulkClient.close();
         server?.close();
         server?.closeAllConnections();
         return { drained: results.drained, closed: results.closed && clientsClosed === true };

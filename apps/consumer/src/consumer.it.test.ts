@@ -10,6 +10,7 @@ import { noopLogger } from "@barito-flow/logger";
 import { TimberCollectionSchema, TimberSchema } from "@barito-flow/proto";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { loadConsumerConfig } from "./config.js";
+import { createConsumerAdapters } from "./adapters.js";
 import { type ConsumerApp, createConsumerApp } from "./app.js";
 
 const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
@@ -33,7 +34,7 @@ function startConsumer(groupId: string): ConsumerApp {
     BARITO_ELASTICSEARCH_FLUSH_INTERVAL_MS: "100",
     LOG_LEVEL: "silent",
   });
-  const app = createConsumerApp(config, noopLogger);
+  const app = createConsumerApp({ config, logger: noopLogger, ...createConsumerAdapters(config, noopLogger) });
   apps.push(app);
   return app;
 }

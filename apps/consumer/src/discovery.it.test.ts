@@ -8,6 +8,7 @@ import { noopLogger } from "@barito-flow/logger";
 import { TimberSchema } from "@barito-flow/proto";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { loadConsumerConfig } from "./config.js";
+import { createConsumerAdapters } from "./adapters.js";
 import { type ConsumerApp, createConsumerApp } from "./app.js";
 
 const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
@@ -30,7 +31,7 @@ function startConsumer(name: string, env: Record<string, string>): ConsumerApp {
     LOG_LEVEL: "silent",
     ...env,
   });
-  const app = createConsumerApp(config, noopLogger);
+  const app = createConsumerApp({ config, logger: noopLogger, ...createConsumerAdapters(config, noopLogger) });
   apps.push(app);
   topics.push(config.kafka.newTopicEventTopic, config.consumer.dlqTopic);
   return app;

@@ -7,6 +7,7 @@ import { noopLogger } from "@barito-flow/logger";
 import { TimberSchema } from "@barito-flow/proto";
 import { afterAll, describe, expect, it } from "@jest/globals";
 import { loadConsumerConfig } from "./config.js";
+import { createConsumerAdapters } from "./adapters.js";
 import { type ConsumerApp, createConsumerApp } from "./app.js";
 
 const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
@@ -80,7 +81,12 @@ describe("consumer isolation (real Kafka and OpenSearch)", () => {
       BARITO_ELASTICSEARCH_FLUSH_INTERVAL_MS: "100",
       LOG_LEVEL: "silent",
     });
-    app = createConsumerApp(config, noopLogger, { maxInFlightPerPartition: 20 });
+    app = createConsumerApp({
+      config,
+      logger: noopLogger,
+      ...createConsumerAdapters(config, noopLogger),
+      maxInFlightPerPartition: 20,
+    });
     await app.start();
 
     await writer.publish(

@@ -6,6 +6,7 @@ import { getHeapStatistics } from "node:v8";
 import { ConfigError, containerMemoryLimit, redactConfig } from "@barito-flow/config";
 import { installShutdown } from "@barito-flow/lifecycle";
 import { createLogger, logProcessWarnings } from "@barito-flow/logger/winston";
+import { createConsumerAdapters } from "./adapters.js";
 import { createConsumerApp } from "./app.js";
 import { type ConsumerConfig, loadConsumerConfig, sinkBufferShortfall } from "./config.js";
 import { memoryBudgetProblem } from "./memory-budget.js";
@@ -58,7 +59,7 @@ for (const name of config.inertVariables)
 const bufferShortfall = sinkBufferShortfall(config.opensearch);
 if (bufferShortfall) logger.warn(bufferShortfall);
 
-const app = createConsumerApp(config, logger);
+const app = createConsumerApp({ config, logger, ...createConsumerAdapters(config, logger) });
 await app.listen(config.metrics.address);
 
 const shutdown = installShutdown({

@@ -10,6 +10,7 @@ import { noopLogger } from "@barito-flow/logger";
 import { TimberSchema } from "@barito-flow/proto";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { loadConsumerConfig } from "./config.js";
+import { createConsumerAdapters } from "./adapters.js";
 import { type ConsumerApp, createConsumerApp } from "./app.js";
 import { createForwarder } from "./testing/harness.js";
 
@@ -100,7 +101,7 @@ describe("consumer through an OpenSearch outage (real Kafka and OpenSearch)", ()
       BARITO_ELASTICSEARCH_FLUSH_INTERVAL_MS: "100",
       LOG_LEVEL: "silent",
     });
-    app = createConsumerApp(config, noopLogger);
+    app = createConsumerApp({ config, logger: noopLogger, ...createConsumerAdapters(config, noopLogger) });
     await app.start();
     const consumer = app;
 

@@ -7,6 +7,7 @@ import { noopLogger } from "@barito-flow/logger";
 import { TimberSchema } from "@barito-flow/proto";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { loadConsumerConfig } from "./config.js";
+import { createConsumerAdapters } from "./adapters.js";
 import { type ConsumerApp, createConsumerApp } from "./app.js";
 
 const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
@@ -84,7 +85,7 @@ describe("redaction (real Kafka and OpenSearch)", () => {
       REDACTOR_RULES_MAP: JSON.stringify(rules),
       LOG_LEVEL: "silent",
     });
-    app = createConsumerApp(config, noopLogger);
+    app = createConsumerApp({ config, logger: noopLogger, ...createConsumerAdapters(config, noopLogger) });
     const port = await app.listen({ host: "127.0.0.1", port: 0 });
     await writer.publish(topic, [
       {

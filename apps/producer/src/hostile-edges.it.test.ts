@@ -74,26 +74,32 @@ beforeAll(async () => {
   };
 
   // The consumer app, loaded by path: it is another app of this repository, not a dependency of the producer.
-  const consumerModule = (await import(join(__dirname, "..", "..", "consumer", "src", "app.ts"))) as {
-    createConsumerApp(config: unknown, logger: typeof noopLogger): ConsumerApp;
+  const consumerSource = join(__dirname, "..", "..", "consumer", "src");
+  const { createConsumerApp } = (await import(join(consumerSource, "app.ts"))) as {
+    createConsumerApp(dependencies: object): ConsumerApp;
   };
-  const { loadConsumerConfig } = (await import(join(__dirname, "..", "..", "consumer", "src", "config.ts"))) as {
+  const { loadConsumerConfig } = (await import(join(consumerSource, "config.ts"))) as {
     loadConsumerConfig(env: Record<string, string>): unknown;
   };
-  consumer = consumerModule.createConsumerApp(
-    loadConsumerConfig({
-      BARITO_KAFKA_BROKERS: brokers,
-      BARITO_ELASTICSEARCH_URLS: opensearch,
-      BARITO_KAFKA_TOPIC_PREFIX: prefix,
-      BARITO_NEW_TOPIC_EVENT: eventTopic,
-      BARITO_KAFKA_GROUP_ID: `he-${run}`,
-      BARITO_CONSUMER_DLQ_TOPIC: dlqTopic,
-      BARITO_ELASTICSEARCH_FLUSH_INTERVAL_MS: "20",
-      BARITO_CONSUMER_TOPIC_RESCAN_INTERVAL: "2s",
-      LOG_LEVEL: "silent",
-    }),
-    noopLogger,
-  );
+  const { createConsumerAdapters } = (await import(join(consumerSource, "adapters.ts"))) as {
+    createConsumerAdapters(config: unknown, logger: typeof noopLogger): object;
+  };
+  const consumerConfig = loadConsumerConfig({
+    BARITO_KAFKA_BROKERS: brokers,
+    BARITO_ELASTICSEARCH_URLS: opensearch,
+    BARITO_KAFKA_TOPIC_PREFIX: prefix,
+    BARITO_NEW_TOPIC_EVENT: eventTopic,
+    BARITO_KAFKA_GROUP_ID: `he-${run}`,
+    BARITO_CONSUMER_DLQ_TOPIC: dlqTopic,
+    BARITO_ELASTICSEARCH_FLUSH_INTERVAL_MS: "20",
+    BARITO_CONSUMER_TOPIC_RESCAN_INTERVAL: "2s",
+    LOG_LEVEL: "silent",
+  });
+  consumer = createConsumerApp({
+    config: consumerConfig,
+    logger: noopLogger,
+    ...createConsumerAdapters(consumerConfig, noopLogger),
+  });
   await consumer.start();
   // Dead letters keep the original headers, so each is found by its request's Idempotency-Key.
   dlqReader = spawn("kcat", ["-b", brokers, "-C", "-t", dlqTopic, "-o", "beginning", "-u", "-q", "-f", "%h\n"], {

@@ -5,15 +5,17 @@ import type {
   IncomingRecord,
   MessagePublisher,
   RebalanceListener,
-  TopicPartition,
 } from "@barito-flow/kafka";
 import { type StopResult, withDeadline } from "@barito-flow/lifecycle";
 import type { Logger } from "@barito-flow/logger";
 import { type BulkOperation, type BulkSink, type ItemOutcome, isSinkError } from "@barito-flow/opensearch-sink";
 import type { ConsumerMetrics } from "../metrics.js";
 import { createDailyIndexer, decodeRecord, type LogDocument } from "./documents.js";
-import { OffsetTracker } from "./offset-tracker.js";
-import { PartitionProgress } from "./partition-progress.js";
+import { createCommitter } from "./committer.js";
+import { createDataStreamGate } from "./data-streams.js";
+import { createDeadLetterWriter } from "./dead-letter.js";
+import type { PartitionProgress } from "./partition-progress.js";
+import { createStoredCounts } from "./stored-counts.js";
 
 export type IndexMethod = "BulkProcessor" | "DataStream" | "SingleInsert";
 
@@ -22,7 +24,7 @@ export interface LogPipelineOptions {
   createConsumer(listener: RebalanceListener): BatchConsumer;
   sink: BulkSink;
   /** Publisher for the dead-letter topic. */
-  dlq: MessagePublisher;
+  dlq: Pick<MessagePublisher, "publish">;
   dlqTopic: string;
   /** What to read: `^<prefix>.*<suffix>$` (one group for all log topics) or one topic (a group per topic). */
   subscription: readonly (string | RegExp)[];
@@ -65,8 +67,6 @@ export interface LogPipeline {
   stop(timeoutMs: number): Promise<StopResult>;
 }
 
-const dlqHeaderPrefix = "barito-dlq-";
-
 /**
  * One document on its way through the sink: the bulk operation itself, plus what its outcome needs. One object per
  * document, handed back by the sink with the outcome, instead of a chain of closures per record and document.
@@ -82,17 +82,16 @@ interface DocumentJob extends BulkOperation {
 /** Documents as UTF-8 bytes: the sink copies them into the bulk body as they are. */
 const decodeOptions = { bytes: true } as const;
 
+/**
+ * One group's flow from Kafka to OpenSearch: decodes each batch, hands its documents to the sink and keeps each
+ * partition within its share of the sink. The committer commits what is finished, the dead-letter writer takes what
+ * cannot be indexed, and a data stream's documents wait for its template at the gate.
+ */
 export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
-  const { sink, dlq, metrics, logger } = options;
+  const { sink, metrics, logger } = options;
   const now = options.now ?? (() => new Date());
-  const tracker = new OffsetTracker();
-  const partitions = new Map<string, PartitionProgress>();
   const maxInFlight = options.maxInFlightPerPartition ?? 5_000;
   const pauseAfterMs = options.pauseAfterMs ?? 5_000;
-  const partitionKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
-  const dataStreams = new Map<string, Promise<void>>();
-  /** Data streams whose template is known to exist: their documents skip the asynchronous check. */
-  const readyStreams = new Set<string>();
   const indexFor = createDailyIndexer(options.useProcessingDate, now);
   let consumer: BatchConsumer | undefined;
   let stopping = false;
@@ -104,54 +103,20 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
   });
   let running = false;
   let processedCount = 0;
-  let committer: NodeJS.Timeout | undefined;
-  /**
-   * Indexed and duplicate outcomes counted by index and HTTP status, added to `metrics.stored` once a second: a
-   * labelled `inc()` per document (a label object and a label hash each) showed in the profile.
-   */
-  const storedCounts = new Map<string, Map<number, number>>();
-
-  function countStored(index: string, httpStatus: number): void {
-    let byStatus = storedCounts.get(index);
-    if (byStatus === undefined) {
-      byStatus = new Map();
-      storedCounts.set(index, byStatus);
-    }
-    byStatus.set(httpStatus, (byStatus.get(httpStatus) ?? 0) + 1);
-  }
-
-  function flushStored(): void {
-    for (const [index, byStatus] of storedCounts) {
-      for (const [httpStatus, count] of byStatus) {
-        // 409 is only counted here as a duplicate (a refused `index` is rejected, counted at once).
-        const result = httpStatus === 409 ? "duplicate" : "indexed";
-        metrics.stored.inc({ index, status: String(httpStatus), result, error: "" }, count);
-      }
-    }
-    storedCounts.clear();
-  }
-
-  /** Commits the finished positions; false when the commit failed (they are kept for the next one). */
-  async function commitDone(only?: readonly TopicPartition[]): Promise<boolean> {
-    flushStored();
-    if (!consumer) return true;
-    // Positions move once per document; the tracker hears of them once per commit.
-    for (const progress of partitions.values()) {
-      if (progress.committableOffset >= 0)
-        tracker.markDone(progress.topic, progress.partition, progress.committableOffset);
-    }
-    const owned = new Set((only ?? consumer.assignment()).map((tp) => `${tp.topic}\u0000${tp.partition}`));
-    const positions = tracker.takeDirty((topic, partition) => owned.has(`${topic}\u0000${partition}`));
-    if (positions.length === 0) return true;
-    try {
-      await consumer.commit(positions);
-      return true;
-    } catch (err) {
-      tracker.restore(positions);
-      logger.warn("offset commit failed; retrying with the next commit", { err, partitions: positions.length });
-      return false;
-    }
-  }
+  const storedCounts = createStoredCounts(metrics);
+  const committer = createCommitter({ consumer: () => consumer, logger, beforeCommit: storedCounts.flush });
+  const deadLetters = createDeadLetterWriter({
+    publisher: options.dlq,
+    topic: options.dlqTopic,
+    metrics,
+    logger,
+    isStopping: () => stopping,
+  });
+  const dataStreams = createDataStreamGate({
+    ensure: options.ensureDataStream,
+    logger,
+    isStopping: () => stopping,
+  });
 
   async function stopWithin(timeoutMs: number): Promise<StopResult> {
     stopping = true;
@@ -160,14 +125,14 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
     const remaining = () => deadline - Date.now();
     // Committing and leaving the group get their share of the budget whatever the drain takes.
     const closeReserveMs = Math.min(10_000, Math.floor(timeoutMs / 3));
-    for (const progress of [...partitions.values()]) progress.drainWaiter?.(false);
-    clearInterval(committer);
+    for (const progress of committer.partitions()) progress.drainWaiter?.(false);
+    committer.stopPeriodic();
     if (consumer) consumer.pause(consumer.assignment());
     await withDeadline(sink.drain(), remaining() - closeReserveMs);
     // Let the outcomes just acknowledged (and their dead-letter writes) mark their records finished.
-    while ([...partitions.values()].some((p) => p.inFlight > 0) && remaining() > closeReserveMs) await sleep(20);
-    const finished = [...partitions.values()].every((p) => p.inFlight === 0);
-    const committed = (await withDeadline(commitDone(), remaining() - closeReserveMs / 2)) ?? false;
+    while (!committer.allFinished() && remaining() > closeReserveMs) await sleep(20);
+    const finished = committer.allFinished();
+    const committed = (await withDeadline(committer.commit(), remaining() - closeReserveMs / 2)) ?? false;
     // A disconnect that failed has ended all the same; one still running after the deadline has not.
     const leaving = consumer
       ? consumer.disconnect().then(
@@ -182,69 +147,6 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
     if (!left) logger.warn("leaving the group did not finish within the shutdown timeout");
     running = false;
     return { drained: finished && committed, closed: left };
-  }
-
-  function ensureDataStream(prefix: string): Promise<void> {
-    let ready = dataStreams.get(prefix);
-    if (!ready && options.ensureDataStream) {
-      ready = options.ensureDataStream(prefix).catch((err: unknown) => {
-        dataStreams.delete(prefix);
-        throw err;
-      });
-      dataStreams.set(prefix, ready);
-    }
-    return ready ?? Promise.resolve();
-  }
-
-  async function deadLetter(
-    record: IncomingRecord,
-    itemIndex: number,
-    outcome: { httpStatus: number; errorType: string; reason: string },
-  ): Promise<void> {
-    const headers: Record<string, string | Buffer> = { ...record.headers };
-    Object.assign(headers, {
-      [`${dlqHeaderPrefix}source-topic`]: record.topic,
-      [`${dlqHeaderPrefix}source-partition`]: String(record.partition),
-      [`${dlqHeaderPrefix}source-offset`]: record.offset,
-      [`${dlqHeaderPrefix}item-index`]: String(itemIndex),
-      [`${dlqHeaderPrefix}http-status`]: String(outcome.httpStatus),
-      [`${dlqHeaderPrefix}error-type`]: outcome.errorType,
-      // One line: header values with line breaks break line-oriented tools reading the dead-letter topic.
-      [`${dlqHeaderPrefix}reason`]: outcome.reason.replace(/\s+/g, " ").slice(0, 2000),
-    });
-    // The record counts as handled only once the dead-letter topic has it: retry until then.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await dlq.publish(options.dlqTopic, [{ value: record.value ?? Buffer.alloc(0), headers }]);
-        metrics.deadLettered.inc({ reason: outcome.errorType });
-        logger.warn("record dead-lettered", {
-          topic: record.topic,
-          partition: record.partition,
-          offset: record.offset,
-          itemIndex,
-          errorType: outcome.errorType,
-          httpStatus: outcome.httpStatus,
-        });
-        return;
-      } catch (err) {
-        if (stopping) throw err;
-        logger.warn("dead-letter publish failed, retrying", { err, attempt });
-        await sleep(Math.min(10_000, 200 * 2 ** Math.min(attempt, 6)));
-      }
-    }
-  }
-
-  /** Retries a failing template creation (OpenSearch away) until it succeeds, is refused, or we shut down. */
-  async function dataStreamReady(prefix: string): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await ensureDataStream(prefix);
-      } catch (err) {
-        if (stopping || (isSinkError(err) && !err.retriable)) throw err;
-        logger.warn("ensuring the data stream template failed, retrying", { err, prefix, attempt });
-        await sleep(Math.min(10_000, 200 * 2 ** Math.min(attempt, 6)));
-      }
-    }
   }
 
   /**
@@ -296,7 +198,7 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
       outcome = refused;
     } else outcome = result;
     if (outcome.status !== "rejected") {
-      countStored(job.index, outcome.httpStatus);
+      storedCounts.add(job.index, outcome.httpStatus);
       unitDone(job.progress, job.position);
       return;
     }
@@ -306,7 +208,7 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
       result: outcome.status,
       error: outcome.errorType,
     });
-    deadLetter(job.record, job.itemIndex, outcome).then(
+    deadLetters.write(job.record, job.itemIndex, outcome).then(
       () => unitDone(job.progress, job.position),
       (err: unknown) => unitFailed(job.record, err),
     );
@@ -342,15 +244,12 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
       progress,
       position,
     };
-    if (!dataStream || readyStreams.has(doc.indexPrefix)) {
+    if (!dataStream || dataStreams.isReady(doc.indexPrefix)) {
       submitDocument(job);
       return;
     }
-    dataStreamReady(doc.indexPrefix).then(
-      () => {
-        readyStreams.add(doc.indexPrefix);
-        submitDocument(job);
-      },
+    dataStreams.whenReady(doc.indexPrefix).then(
+      () => submitDocument(job),
       (err: unknown) => documentSettled(err instanceof Error ? err : new Error(String(err)), job),
     );
   }
@@ -376,15 +275,10 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
     const last = batch.messages.at(-1);
     // Records not tracked are not committed: the group's next owner reads them again.
     if (!last || stopping) return;
-    const key = partitionKey(batch.topic, batch.partition);
-    let progress = partitions.get(key);
-    if (!progress) {
-      progress = new PartitionProgress(batch.topic, batch.partition);
-      partitions.set(key, progress);
-    }
+    const owner = committer.progressOf(batch.topic, batch.partition);
     // Reading our own dead letters would re-reject them forever.
     if (options.excludedTopics.includes(batch.topic)) {
-      for (const record of batch.messages) progress.track(record.offset, 0);
+      for (const record of batch.messages) owner.track(record.offset, 0);
       return;
     }
     metrics.incoming.inc({ topic: batch.topic }, batch.messages.length);
@@ -392,13 +286,12 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
       { topic: batch.topic, partition: String(batch.partition) },
       Math.max(0, Number(batch.highWatermark) - Number(last.offset) - 1),
     );
-    const owner = progress;
     for (const record of batch.messages) {
       const decoded = decodeRecord(record, decodeOptions);
       const position = owner.track(record.offset, decoded.ok ? decoded.documents.length : 1);
       if (!decoded.ok) {
         metrics.convertError.inc({ index: "no_index" });
-        deadLetter(record, -1, { httpStatus: 0, ...decoded }).then(
+        deadLetters.write(record, -1, { httpStatus: 0, ...decoded }).then(
           () => unitDone(owner, position),
           (err: unknown) => unitFailed(record, err),
         );
@@ -432,26 +325,13 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
   return {
     async start() {
       consumer = options.createConsumer({
-        onRevoked: async (revoked, lost) => {
-          if (!lost) await commitDone(revoked);
-          tracker.forget(revoked);
-          for (const { topic, partition } of revoked) {
-            const key = partitionKey(topic, partition);
-            const progress = partitions.get(key);
-            partitions.delete(key);
-            if (!progress) continue;
-            progress.revoked = true;
-            progress.paused = false;
-            progress.drainWaiter?.(false);
-          }
-        },
+        onRevoked: (revoked, lost) => committer.revoke(revoked, lost),
       });
       await consumer.connect();
       await consumer.subscribe(options.subscription);
       await consumer.run({ eachBatch: handleBatch });
       running = true;
-      committer = setInterval(() => void commitDone(), options.commitIntervalMs ?? 1000);
-      committer.unref();
+      committer.startPeriodic(options.commitIntervalMs ?? 1000);
       logger.info("consuming", { subscription: options.subscription.map(String), indexMethod: options.indexMethod });
     },
     processed: () => processedCount,
