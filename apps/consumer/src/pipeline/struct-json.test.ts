@@ -2,7 +2,11 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { TimberCollectionSchema, TimberSchema } from "@barito-flow/proto";
 import { describe, expect, it } from "@jest/globals";
 import { decodeRecord } from "./documents.js";
-import { collectionItemBytes, timberContentJson } from "./struct-json.js";
+import { TimberReader } from "@barito-flow/proto/wire";
+
+const reader = new TimberReader();
+const timberContentJson = (bytes: Uint8Array) => reader.contentJson(bytes);
+const collectionItemBytes = (bytes: Uint8Array) => reader.collectionItems(bytes);
 
 const encodeTimber = (content: Record<string, unknown>) =>
   toBinary(TimberSchema, create(TimberSchema, { timestamp: "t", content: content as never }));

@@ -3,7 +3,10 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { TimberSchema } from "@barito-flow/proto";
 import { describe, expect, it } from "@jest/globals";
 import { decodeRecord, decodeRecordWithProtobuf, type SourceRecord } from "./documents.js";
-import { readWireTimber } from "./timber-wire.js";
+import { TimberReader } from "@barito-flow/proto/wire";
+
+const reader = new TimberReader();
+const readWireTimber = (value: Uint8Array) => reader.readPlainTimber(value);
 
 const record = (value: Uint8Array, headers: Record<string, string> = {}): SourceRecord => ({
   topic: "t_logs",

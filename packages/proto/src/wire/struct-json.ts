@@ -1,0 +1,250 @@
+import { JsonOutput } from "./json-output.js";
+import { NOT_READABLE } from "./wire-cursor.js";
+
+/**
+ * google.protobuf.Struct bytes to JSON bytes, keys in wire order (decoding into a JavaScript object first would move
+ * integer-like keys such as "10" ahead of the others). Numbers are doubles on the wire; they are written as
+ * JavaScript writes them, NaN and the infinities (which JSON cannot hold) as null, as `JSON.stringify` does.
+ *
+ * Two readings of the same grammar:
+ * - strict (`lenient` false): only input whose JSON is beyond doubt. An unknown field or wire type, a key or value
+ *   given twice in an entry (protobuf would merge), a repeated or `__proto__` key, invalid UTF-8: not readable.
+ * - lenient: the JSON of a Struct protobuf-es has already accepted (so every tag fits in 32 bits). Unknown fields are
+ *   skipped, the last key and value of an entry win, a repeated key keeps its first position and takes the last
+ *   value (as an object would).
+ */
+
+const PROTO_KEY = Buffer.from("__proto__");
+const TIMESTAMP_KEY = Buffer.from("@timestamp");
+/** Keys compared byte by byte while a struct has few; past this many, a set of their strings. */
+const fewKeys = 16;
+
+const float = new Float64Array(1);
+const floatBytes = new Uint8Array(float.buffer);
+
+export class StructJsonReader extends JsonOutput {
+  protected lenient = false;
+  /** Where the top-level "@timestamp" value was written in the output (-1: no such key). */
+  protected ownTimestampStart = -1;
+  protected ownTimestampEnd = -1;
+  /**
+   * Key spans of the structs being written, innermost last: a struct's keys are the entries from the `keyTop` it
+   * started at (one pair of arrays for the reader instead of two per struct).
+   */
+  private readonly keyStarts: number[] = [];
+  private readonly keyEnds: number[] = [];
+  private keyTop = 0;
+
+  protected resetStruct(lenient: boolean): void {
+    this.lenient = lenient;
+    this.strictText = !lenient;
+    this.outLen = 0;
+    this.keyTop = 0;
+    this.ownTimestampStart = -1;
+    this.ownTimestampEnd = -1;
+  }
+
+  /** The struct in [pos, end) as a JSON object; `top` marks the content itself (for its "@timestamp"). */
+  protected structJson(end: number, top: boolean): void {
+    if (this.lenient) {
+      this.lenientStructJson(end);
+      return;
+    }
+    this.put(0x7b);
+    const base = this.keyTop;
+    let seen: Set<string> | undefined;
+    let first = true;
+    while (this.pos < end) {
+      if (this.varint(end) !== 0x0a) throw NOT_READABLE; // fields: map<string, Value> = 1
+      const entryStart = this.span(end);
+      const entryEnd = this.pos;
+      this.pos = entryStart;
+      // No key field is the empty key: an empty span.
+      let keyStart = entryStart;
+      let keyEnd = entryStart;
+      let hasKey = false;
+      let valueStart = -1;
+      let valueEnd = -1;
+      while (this.pos < entryEnd) {
+        const tag = this.varint(entryEnd);
+        if (tag === 0x0a && !hasKey) {
+          keyStart = this.span(entryEnd); // key = 1
+          keyEnd = this.pos;
+          hasKey = true;
+        } else if (tag === 0x12 && valueStart < 0) {
+          valueStart = this.span(entryEnd); // value = 2
+          valueEnd = this.pos;
+        } else throw NOT_READABLE;
+      }
+      if (this.isKey(keyStart, keyEnd, PROTO_KEY)) throw NOT_READABLE;
+      if (seen) {
+        const key = this.text(keyStart, keyEnd);
+        if (seen.has(key)) throw NOT_READABLE;
+        seen.add(key);
+      } else {
+        const keyLength = keyEnd - keyStart;
+        for (let i = base; i < this.keyTop; i++) {
+          const otherStart = this.keyStarts[i] as number;
+          if ((this.keyEnds[i] as number) - otherStart === keyLength && this.sameBytes(keyStart, otherStart, keyLength))
+            throw NOT_READABLE;
+        }
+        this.keyStarts[this.keyTop] = keyStart;
+        this.keyEnds[this.keyTop] = keyEnd;
+        this.keyTop++;
+        if (this.keyTop - base >= fewKeys) {
+          seen = new Set();
+          for (let i = base; i < this.keyTop; i++)
+            seen.add(this.text(this.keyStarts[i] as number, this.keyEnds[i] as number));
+        }
+      }
+      if (!first) this.put(0x2c);
+      first = false;
+      this.putKey(keyStart, keyEnd);
+      this.put(0x3a);
+      const at = this.outLen;
+      if (valueStart < 0) this.putAscii("null");
+      else {
+        this.pos = valueStart;
+        this.valueJson(valueEnd);
+      }
+      this.pos = entryEnd;
+      if (top && this.isKey(keyStart, keyEnd, TIMESTAMP_KEY)) {
+        this.ownTimestampStart = at;
+        this.ownTimestampEnd = this.outLen;
+      }
+    }
+    this.keyTop = base;
+    this.put(0x7d);
+  }
+
+  private lenientStructJson(end: number): void {
+    this.put(0x7b);
+    const objectStart = this.outLen;
+    // Each member's key and value span in the output, to put a repeated key's last value in its first place.
+    const members = new Map<string, { start: number; end: number }>();
+    while (this.pos < end) {
+      const tag = this.varint(end);
+      if (tag !== 0x0a) {
+        this.skip(tag & 7, end);
+        continue;
+      }
+      const entryStart = this.span(end);
+      const entryEnd = this.pos;
+      this.pos = entryStart;
+      let key = "";
+      // Each value given is read (and must be readable); the last one stays at the end of the output.
+      const valueAt = this.outLen;
+      this.putAscii("null");
+      while (this.pos < entryEnd) {
+        const entryTag = this.varint(entryEnd);
+        if (entryTag === 0x0a) {
+          const from = this.span(entryEnd);
+          key = this.text(from, this.pos);
+        } else if (entryTag === 0x12) {
+          const from = this.span(entryEnd);
+          const valueEnd = this.pos;
+          this.outLen = valueAt;
+          this.pos = from;
+          this.valueJson(valueEnd);
+          this.pos = valueEnd;
+        } else this.skip(entryTag & 7, entryEnd);
+      }
+      this.pos = entryEnd;
+      const value = Buffer.from(this.out.subarray(valueAt, this.outLen));
+      this.outLen = valueAt;
+      const member = members.get(key);
+      if (member) this.replaceMember(member, value, members);
+      else {
+        if (this.outLen > objectStart) this.put(0x2c);
+        this.putStringified(key);
+        this.put(0x3a);
+        const start = this.outLen;
+        this.ensure(value.length);
+        this.outLen += value.copy(this.out, this.outLen);
+        members.set(key, { start, end: this.outLen });
+      }
+    }
+    this.put(0x7d);
+  }
+
+  /** Puts `value` in place of a member's value; the members after it move by the difference. */
+  private replaceMember(
+    member: { start: number; end: number },
+    value: Buffer,
+    members: Map<string, { start: number; end: number }>,
+  ): void {
+    const shift = value.length - (member.end - member.start);
+    this.ensure(Math.max(shift, 0));
+    this.out.copy(this.out, member.end + shift, member.end, this.outLen);
+    value.copy(this.out, member.start);
+    this.outLen += shift;
+    for (const other of members.values()) {
+      if (other.start > member.start) {
+        other.start += shift;
+        other.end += shift;
+      }
+    }
+    member.end += shift;
+  }
+
+  private listJson(end: number): void {
+    this.put(0x5b);
+    let first = true;
+    while (this.pos < end) {
+      const tag = this.varint(end); // values: repeated Value = 1
+      if (tag !== 0x0a) {
+        if (!this.lenient) throw NOT_READABLE;
+        this.skip(tag & 7, end);
+        continue;
+      }
+      const start = this.span(end);
+      const valueEnd = this.pos;
+      this.pos = start;
+      if (!first) this.put(0x2c);
+      this.valueJson(valueEnd);
+      this.pos = valueEnd;
+      first = false;
+    }
+    this.put(0x5d);
+  }
+
+  /**
+   * A Value: a oneof, so the last field present wins (each one overwrites what the previous wrote); an empty Value
+   * is null (as protobuf-es reads it into a Struct).
+   */
+  private valueJson(end: number): void {
+    const start = this.outLen;
+    this.putAscii("null");
+    while (this.pos < end) {
+      const tag = this.varint(end);
+      if (tag === 0x08) {
+        this.outLen = start;
+        this.varint(end); // null_value
+        this.putAscii("null");
+      } else if (tag === 0x11) {
+        this.outLen = start;
+        if (this.pos + 8 > end) throw NOT_READABLE; // number_value
+        for (let i = 0; i < 8; i++) floatBytes[i] = this.bytes[this.pos + i] as number;
+        this.pos += 8;
+        const number = float[0] as number;
+        this.putAscii(Number.isFinite(number) ? String(number) : "null");
+      } else if (tag === 0x1a) {
+        this.outLen = start;
+        const from = this.span(end); // string_value
+        this.putJsonString(from, this.pos);
+      } else if (tag === 0x20) {
+        this.outLen = start;
+        this.putAscii(this.varint(end) !== 0 ? "true" : "false"); // bool_value
+      } else if (tag === 0x2a || tag === 0x32) {
+        this.outLen = start;
+        const from = this.span(end); // struct_value, list_value
+        const valueEnd = this.pos;
+        this.pos = from;
+        if (tag === 0x2a) this.structJson(valueEnd, false);
+        else this.listJson(valueEnd);
+        this.pos = valueEnd;
+      } else if (this.lenient) this.skip(tag & 7, end);
+      else throw NOT_READABLE;
+    }
+  }
+}
