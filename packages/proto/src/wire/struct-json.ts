@@ -10,8 +10,9 @@ import { NOT_READABLE } from "./wire-cursor.js";
  * - strict (`lenient` false): only input whose JSON is beyond doubt. An unknown field or wire type, a key or value
  *   given twice in an entry (protobuf would merge), a repeated or `__proto__` key, invalid UTF-8: not readable.
  * - lenient: the JSON of a Struct protobuf-es has already accepted (so every tag fits in 32 bits). Unknown fields are
- *   skipped, the last key and value of an entry win, a repeated key keeps its first position and takes the last
- *   value (as an object would).
+ *   skipped, the last key of an entry wins, a repeated key keeps its first position and takes the last value (as an
+ *   object would). A value that protobuf would merge (given twice in an entry, or the same struct or list twice in a
+ *   Value) is not readable in either reading.
  */
 
 const PROTO_KEY = Buffer.from("__proto__");
@@ -19,11 +20,11 @@ const TIMESTAMP_KEY = Buffer.from("@timestamp");
 /** Keys compared byte by byte while a struct has few; past this many, a set of their strings. */
 const fewKeys = 16;
 
-const float = new Float64Array(1);
-const floatBytes = new Uint8Array(float.buffer);
-
 export class StructJsonReader extends JsonOutput {
   protected lenient = false;
+  /** A double's 8 bytes, copied in whatever alignment the record has, read as one number. */
+  private readonly float = new Float64Array(1);
+  private readonly floatBytes = new Uint8Array(this.float.buffer);
   /** Where the top-level "@timestamp" value was written in the output (-1: no such key). */
   protected ownTimestampStart = -1;
   protected ownTimestampEnd = -1;
@@ -132,8 +133,8 @@ export class StructJsonReader extends JsonOutput {
       const entryEnd = this.pos;
       this.pos = entryStart;
       let key = "";
-      // Each value given is read (and must be readable); the last one stays at the end of the output.
       const valueAt = this.outLen;
+      let hasValue = false;
       this.putAscii("null");
       while (this.pos < entryEnd) {
         const entryTag = this.varint(entryEnd);
@@ -141,6 +142,9 @@ export class StructJsonReader extends JsonOutput {
           const from = this.span(entryEnd);
           key = this.text(from, this.pos);
         } else if (entryTag === 0x12) {
+          // A value given twice is merged into the first by protobuf: left to it.
+          if (hasValue) throw NOT_READABLE;
+          hasValue = true;
           const from = this.span(entryEnd);
           const valueEnd = this.pos;
           this.outLen = valueAt;
@@ -215,8 +219,11 @@ export class StructJsonReader extends JsonOutput {
   private valueJson(end: number): void {
     const start = this.outLen;
     this.putAscii("null");
+    let previous = 0;
     while (this.pos < end) {
       const tag = this.varint(end);
+      // The same struct or list given again is merged into the first by protobuf: left to it.
+      if (tag === previous && (tag === 0x2a || tag === 0x32)) throw NOT_READABLE;
       if (tag === 0x08) {
         this.outLen = start;
         this.varint(end); // null_value
@@ -224,9 +231,9 @@ export class StructJsonReader extends JsonOutput {
       } else if (tag === 0x11) {
         this.outLen = start;
         if (this.pos + 8 > end) throw NOT_READABLE; // number_value
-        for (let i = 0; i < 8; i++) floatBytes[i] = this.bytes[this.pos + i] as number;
+        for (let i = 0; i < 8; i++) this.floatBytes[i] = this.bytes[this.pos + i] as number;
         this.pos += 8;
-        const number = float[0] as number;
+        const number = this.float[0] as number;
         this.putAscii(Number.isFinite(number) ? String(number) : "null");
       } else if (tag === 0x1a) {
         this.outLen = start;
@@ -243,8 +250,11 @@ export class StructJsonReader extends JsonOutput {
         if (tag === 0x2a) this.structJson(valueEnd, false);
         else this.listJson(valueEnd);
         this.pos = valueEnd;
-      } else if (this.lenient) this.skip(tag & 7, end);
-      else throw NOT_READABLE;
+      } else if (this.lenient) {
+        this.skip(tag & 7, end); // an unknown field leaves the oneof as it was
+        continue;
+      } else throw NOT_READABLE;
+      previous = tag;
     }
   }
 }
