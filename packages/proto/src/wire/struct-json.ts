@@ -121,8 +121,9 @@ export class StructJsonReader extends JsonOutput {
   private lenientStructJson(end: number): void {
     this.put(0x7b);
     const objectStart = this.outLen;
-    // Each member's key and value span in the output, to put a repeated key's last value in its first place.
-    const members = new Map<string, { start: number; end: number }>();
+    // Per member: its key's span in the input and its value's span in the output.
+    const members: number[] = [];
+    let byKey: Map<string, number> | undefined;
     while (this.pos < end) {
       const tag = this.varint(end);
       if (tag !== 0x0a) {
@@ -132,63 +133,76 @@ export class StructJsonReader extends JsonOutput {
       const entryStart = this.span(end);
       const entryEnd = this.pos;
       this.pos = entryStart;
-      let key = "";
-      const valueAt = this.outLen;
-      let hasValue = false;
-      this.putAscii("null");
+      let keyStart = entryStart;
+      let keyEnd = entryStart;
+      let valueStart = -1;
+      let valueEnd = -1;
       while (this.pos < entryEnd) {
         const entryTag = this.varint(entryEnd);
         if (entryTag === 0x0a) {
-          const from = this.span(entryEnd);
-          key = this.text(from, this.pos);
+          keyStart = this.span(entryEnd);
+          keyEnd = this.pos;
         } else if (entryTag === 0x12) {
           // A value given twice is merged into the first by protobuf: left to it.
-          if (hasValue) throw NOT_READABLE;
-          hasValue = true;
-          const from = this.span(entryEnd);
-          const valueEnd = this.pos;
-          this.outLen = valueAt;
-          this.pos = from;
-          this.valueJson(valueEnd);
-          this.pos = valueEnd;
+          if (valueStart >= 0) throw NOT_READABLE;
+          valueStart = this.span(entryEnd);
+          valueEnd = this.pos;
         } else this.skip(entryTag & 7, entryEnd);
       }
-      this.pos = entryEnd;
-      const value = Buffer.from(this.out.subarray(valueAt, this.outLen));
-      this.outLen = valueAt;
-      const member = members.get(key);
-      if (member) this.replaceMember(member, value, members);
+      let index = -1;
+      if (byKey) index = byKey.get(this.text(keyStart, keyEnd)) ?? -1;
       else {
-        if (this.outLen > objectStart) this.put(0x2c);
-        this.putStringified(key);
+        const keyLength = keyEnd - keyStart;
+        for (let i = 0; i < members.length && index < 0; i += 4) {
+          const otherStart = members[i] as number;
+          if ((members[i + 1] as number) - otherStart === keyLength && this.sameBytes(keyStart, otherStart, keyLength))
+            index = i;
+        }
+      }
+      const at = this.outLen;
+      if (index < 0 && this.outLen > objectStart) this.put(0x2c);
+      if (index < 0) {
+        this.putKey(keyStart, keyEnd);
         this.put(0x3a);
-        const start = this.outLen;
-        this.ensure(value.length);
-        this.outLen += value.copy(this.out, this.outLen);
-        members.set(key, { start, end: this.outLen });
+      }
+      const valueAt = this.outLen;
+      if (valueStart < 0) this.putAscii("null");
+      else {
+        this.pos = valueStart;
+        this.valueJson(valueEnd);
+      }
+      this.pos = entryEnd;
+      if (index >= 0) {
+        // A repeated key keeps its first position and takes the last value.
+        const value = Buffer.from(this.out.subarray(at, this.outLen));
+        this.outLen = at;
+        this.replaceValue(members, index, value);
+      } else {
+        members.push(keyStart, keyEnd, valueAt, this.outLen);
+        if (byKey === undefined && members.length >= 4 * fewKeys) {
+          byKey = new Map();
+          for (let i = 0; i < members.length; i += 4)
+            byKey.set(this.text(members[i] as number, members[i + 1] as number), i);
+        } else byKey?.set(this.text(keyStart, keyEnd), members.length - 4);
       }
     }
     this.put(0x7d);
   }
 
-  /** Puts `value` in place of a member's value; the members after it move by the difference. */
-  private replaceMember(
-    member: { start: number; end: number },
-    value: Buffer,
-    members: Map<string, { start: number; end: number }>,
-  ): void {
-    const shift = value.length - (member.end - member.start);
+  /** Puts `value` in place of member `index`'s value; the members after it move by the difference. */
+  private replaceValue(members: number[], index: number, value: Buffer): void {
+    const start = members[index + 2] as number;
+    const end = members[index + 3] as number;
+    const shift = value.length - (end - start);
     this.ensure(Math.max(shift, 0));
-    this.out.copy(this.out, member.end + shift, member.end, this.outLen);
-    value.copy(this.out, member.start);
+    this.out.copy(this.out, end + shift, end, this.outLen);
+    value.copy(this.out, start);
     this.outLen += shift;
-    for (const other of members.values()) {
-      if (other.start > member.start) {
-        other.start += shift;
-        other.end += shift;
-      }
+    members[index + 3] = end + shift;
+    for (let i = index + 4; i < members.length; i += 4) {
+      members[i + 2] = (members[i + 2] as number) + shift;
+      members[i + 3] = (members[i + 3] as number) + shift;
     }
-    member.end += shift;
   }
 
   private listJson(end: number): void {

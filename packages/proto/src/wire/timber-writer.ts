@@ -57,11 +57,13 @@ function prefixKeyOf(object: JsonObject): boolean {
   return false;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 export class TimberWriter {
   /** Sizes of every length-delimited part, in write order, so the write pass does not recompute them. */
   private sizes: number[] = [];
   private next = 0;
-  private buffer: Buffer = Buffer.alloc(0);
+  private buffer: Buffer = EMPTY;
   private position = 0;
   private screened = false;
   private keyCount = 0;
@@ -105,8 +107,6 @@ export class TimberWriter {
 
   /** Timber{context, timestamp, content} with the content already encoded (a Struct's bytes, copied as they are). */
   encodeWithContentBytes(contextBytes: Uint8Array | undefined, timestamp: string, content: Uint8Array): Uint8Array {
-    this.sizes = [];
-    this.next = 0;
     const timestampLength = utf8Length(timestamp);
     const total = headSize(contextBytes, timestampLength) + 1 + varintSize(content.byteLength) + content.byteLength;
     this.writeHead(total, contextBytes, timestamp, timestampLength);
@@ -135,8 +135,7 @@ export class TimberWriter {
   private finish(): Uint8Array {
     const written = this.buffer;
     // The record is the caller's now; the writer keeps no reference to it.
-    this.buffer = Buffer.alloc(0);
-    this.sizes = [];
+    this.buffer = EMPTY;
     return written;
   }
 
