@@ -7,12 +7,8 @@ import { TimberContextSchema, TimberSchema } from "../dist/index.js";
 import { TimberReader, TimberWriter } from "../dist/wire/index.js";
 import { NOT_READABLE } from "../dist/wire/wire-cursor.js";
 
-const context = create(TimberContextSchema, {
-  kafkaTopic: "shop",
-  kafkaPartition: 3,
-  esIndexPrefix: "shop",
-  appMaxTps: 100,
-});
+// The context as the bench's producer gets it from the control plane.
+const context = create(TimberContextSchema, { kafkaTopic: "bench", kafkaReplicationFactor: 1, esIndexPrefix: "bench" });
 const contextBytes = toBinary(TimberContextSchema, context);
 const timestamp = "2026-01-02T03:04:05Z";
 const logs = {

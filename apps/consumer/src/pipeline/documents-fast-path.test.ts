@@ -1,6 +1,8 @@
 import { randomInt } from "node:crypto";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { TimberSchema } from "@barito-flow/proto";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { TimberContextSchema } from "@barito-flow/proto";
+import { TimberWriter } from "@barito-flow/proto/wire";
 import { describe, expect, it } from "@jest/globals";
 import { decodeRecord, decodeRecordWithProtobuf, type SourceRecord } from "./documents.js";
 
@@ -12,15 +14,19 @@ const record = (value: Uint8Array, headers: Record<string, string> = {}): Source
   headers,
 });
 
-const timber = (content: Record<string, unknown> | undefined, timestamp = "2026-01-01T00:00:00Z", prefix = "app") =>
-  toBinary(
-    TimberSchema,
-    create(TimberSchema, {
-      context: { kafkaTopic: "k", kafkaPartition: 3, esIndexPrefix: prefix, appMaxTps: 10, disableAppTps: true },
-      timestamp,
-      ...(content === undefined ? {} : { content: content as never }),
-    }),
-  );
+// Records as the producer writes them (TimberWriter writes toBinary's bytes).
+const writer = new TimberWriter();
+const contexts = new Map(
+  ["app", ""].map((prefix) => [
+    prefix,
+    toBinary(
+      TimberContextSchema,
+      create(TimberContextSchema, { kafkaTopic: "k", esIndexPrefix: prefix, appMaxTps: 10 }),
+    ),
+  ]),
+);
+const timber = (content: Record<string, unknown> | undefined, timestamp: string, prefix: string) =>
+  writer.encode(contexts.get(prefix), timestamp, content as never);
 
 const strings = ["", "plain", 'q"uo\\te', "é ü 😀", "tab\there", "\u0000\u001f\u007f", "line\nbreak", "</script>"];
 function randomValue(depth: number): unknown {
@@ -66,30 +72,25 @@ describe("decodeRecord() of plain Timbers", () => {
   });
 });
 
-// Minimal protobuf writer for hand-made wire orders (protobuf-es writes keys in JavaScript object order).
-function varint(n: number): number[] {
-  const out: number[] = [];
-  let v = n;
-  while (v >= 0x80) {
-    out.push((v & 0x7f) | 0x80);
-    v = Math.floor(v / 128);
+/** A Timber whose content keys are in the order given (protobuf-es writes them in JavaScript object order). */
+function inWireOrder(writer: BinaryWriter, timestamp: string, members: Array<[string, string | number]>): BinaryWriter {
+  writer.tag(2, WireType.LengthDelimited).string(timestamp);
+  if (members.length === 0) return writer;
+  writer.tag(3, WireType.LengthDelimited).fork();
+  for (const [key, value] of members) {
+    writer.tag(1, WireType.LengthDelimited).fork().tag(1, WireType.LengthDelimited).string(key);
+    writer.tag(2, WireType.LengthDelimited).fork();
+    if (typeof value === "number") writer.tag(2, WireType.Bit64).double(value);
+    else writer.tag(3, WireType.LengthDelimited).string(value);
+    writer.join().join();
   }
-  out.push(v);
-  return out;
+  return writer.join();
 }
-const len = (field: number, body: number[]) => [...varint((field << 3) | 2), ...varint(body.length), ...body];
-const text = (s: string) => [...new TextEncoder().encode(s)];
-const stringValue = (s: string) => len(3, text(s));
-const numberValue = (n: number) => {
-  const bytes = new Uint8Array(8);
-  new DataView(bytes.buffer).setFloat64(0, n, true);
-  return [(2 << 3) | 1, ...bytes];
-};
-const entry = (key: string, value: number[]) => len(1, [...len(1, text(key)), ...len(2, value)]);
 
 describe("decodeRecord() with wire-order content", () => {
-  const context = len(1, len(4, text("shop")));
-  const asRecord = (value: number[], headers: Record<string, string> = {}) => ({
+  const withContext = () =>
+    new BinaryWriter().tag(1, WireType.LengthDelimited).bytes(contexts.get("app") as Uint8Array);
+  const asRecord = (value: Uint8Array, headers: Record<string, string> = {}) => ({
     topic: "t",
     partition: 0,
     offset: "5",
@@ -98,18 +99,31 @@ describe("decodeRecord() with wire-order content", () => {
   });
 
   it("keeps integer-like keys where the producer put them and appends @timestamp", () => {
-    const struct = [...entry("msg", stringValue("hi")), ...entry("404", numberValue(1))];
-    const decoded = decodeRecord(asRecord([...context, ...len(2, text("2026-01-01T00:00:00Z")), ...len(3, struct)]));
+    const bytes = inWireOrder(withContext(), "2026-01-01T00:00:00Z", [
+      ["msg", "hi"],
+      ["404", 1],
+    ]).finish();
+    const decoded = decodeRecord(asRecord(bytes));
     expect(decoded.ok && decoded.documents[0]?.json).toBe('{"msg":"hi","404":1,"@timestamp":"2026-01-01T00:00:00Z"}');
   });
 
   it("collection items: wire order per item, @timestamp added to empty content, kept when present", () => {
-    const items = [
-      ...len(2, [...len(2, text("ts1")), ...len(3, [...entry("b", numberValue(1)), ...entry("7", numberValue(2))])]),
-      ...len(2, len(2, text("ts2"))),
-      ...len(2, [...len(2, text("ts3")), ...len(3, entry("@timestamp", stringValue("own")))]),
+    const collection = withContext();
+    const items: Array<[string, Array<[string, string | number]>]> = [
+      [
+        "ts1",
+        [
+          ["b", 1],
+          ["7", 2],
+        ],
+      ],
+      ["ts2", []],
+      ["ts3", [["@timestamp", "own"]]],
     ];
-    const decoded = decodeRecord(asRecord([...context, ...items], { message_format: "TimberCollection" }));
+    for (const [timestamp, members] of items) {
+      inWireOrder(collection.tag(2, WireType.LengthDelimited).fork(), timestamp, members).join();
+    }
+    const decoded = decodeRecord(asRecord(collection.finish(), { message_format: "TimberCollection" }));
     expect(decoded.ok && decoded.documents.map((d) => d.json)).toEqual([
       '{"b":1,"7":2,"@timestamp":"ts1"}',
       '{"@timestamp":"ts2"}',

@@ -35,6 +35,11 @@ export class StructJsonReader extends JsonOutput {
   private readonly keyStarts: number[] = [];
   private readonly keyEnds: number[] = [];
   private keyTop = 0;
+  /** The spans of the map entry `readEntry` read last: an absent key is the empty key, an absent value -1. */
+  private keyStart = 0;
+  private keyEnd = 0;
+  private valueStart = -1;
+  private valueEnd = -1;
 
   protected resetStruct(lenient: boolean): void {
     this.lenient = lenient;
@@ -57,26 +62,9 @@ export class StructJsonReader extends JsonOutput {
     let first = true;
     while (this.pos < end) {
       if (this.varint(end) !== 0x0a) throw NOT_READABLE; // fields: map<string, Value> = 1
-      const entryStart = this.span(end);
-      const entryEnd = this.pos;
-      this.pos = entryStart;
-      // No key field is the empty key: an empty span.
-      let keyStart = entryStart;
-      let keyEnd = entryStart;
-      let hasKey = false;
-      let valueStart = -1;
-      let valueEnd = -1;
-      while (this.pos < entryEnd) {
-        const tag = this.varint(entryEnd);
-        if (tag === 0x0a && !hasKey) {
-          keyStart = this.span(entryEnd); // key = 1
-          keyEnd = this.pos;
-          hasKey = true;
-        } else if (tag === 0x12 && valueStart < 0) {
-          valueStart = this.span(entryEnd); // value = 2
-          valueEnd = this.pos;
-        } else throw NOT_READABLE;
-      }
+      const entryEnd = this.readEntry(end);
+      const keyStart = this.keyStart;
+      const keyEnd = this.keyEnd;
       if (this.isKey(keyStart, keyEnd, PROTO_KEY)) throw NOT_READABLE;
       if (seen) {
         const key = this.text(keyStart, keyEnd);
@@ -103,12 +91,7 @@ export class StructJsonReader extends JsonOutput {
       this.putKey(keyStart, keyEnd);
       this.put(0x3a);
       const at = this.outLen;
-      if (valueStart < 0) this.putAscii("null");
-      else {
-        this.pos = valueStart;
-        this.valueJson(valueEnd);
-      }
-      this.pos = entryEnd;
+      this.entryValueJson(entryEnd);
       if (top && this.isKey(keyStart, keyEnd, TIMESTAMP_KEY)) {
         this.ownTimestampStart = at;
         this.ownTimestampEnd = this.outLen;
@@ -116,6 +99,43 @@ export class StructJsonReader extends JsonOutput {
     }
     this.keyTop = base;
     this.put(0x7d);
+  }
+
+  /**
+   * Reads the spans of a map entry (`string key = 1; Value value = 2`) starting at its length; returns its end. A value
+   * given twice would be merged by protobuf, a key given twice or an unknown field only the lenient reading accepts.
+   */
+  private readEntry(end: number): number {
+    const entryStart = this.span(end);
+    const entryEnd = this.pos;
+    this.pos = entryStart;
+    this.keyStart = entryStart;
+    this.keyEnd = entryStart;
+    this.valueStart = -1;
+    let hasKey = false;
+    while (this.pos < entryEnd) {
+      const tag = this.varint(entryEnd);
+      if (tag === 0x0a && (!hasKey || this.lenient)) {
+        this.keyStart = this.span(entryEnd);
+        this.keyEnd = this.pos;
+        hasKey = true;
+      } else if (tag === 0x12 && this.valueStart < 0) {
+        this.valueStart = this.span(entryEnd);
+        this.valueEnd = this.pos;
+      } else if (this.lenient && tag !== 0x12) this.skip(tag & 7, entryEnd);
+      else throw NOT_READABLE;
+    }
+    return entryEnd;
+  }
+
+  /** The value of the entry `readEntry` read (null when absent); leaves the cursor at the entry's end. */
+  private entryValueJson(entryEnd: number): void {
+    if (this.valueStart < 0) this.putAscii("null");
+    else {
+      this.pos = this.valueStart;
+      this.valueJson(this.valueEnd);
+    }
+    this.pos = entryEnd;
   }
 
   private lenientStructJson(end: number): void {
@@ -130,25 +150,9 @@ export class StructJsonReader extends JsonOutput {
         this.skip(tag & 7, end);
         continue;
       }
-      const entryStart = this.span(end);
-      const entryEnd = this.pos;
-      this.pos = entryStart;
-      let keyStart = entryStart;
-      let keyEnd = entryStart;
-      let valueStart = -1;
-      let valueEnd = -1;
-      while (this.pos < entryEnd) {
-        const entryTag = this.varint(entryEnd);
-        if (entryTag === 0x0a) {
-          keyStart = this.span(entryEnd);
-          keyEnd = this.pos;
-        } else if (entryTag === 0x12) {
-          // A value given twice is merged into the first by protobuf: left to it.
-          if (valueStart >= 0) throw NOT_READABLE;
-          valueStart = this.span(entryEnd);
-          valueEnd = this.pos;
-        } else this.skip(entryTag & 7, entryEnd);
-      }
+      const entryEnd = this.readEntry(end);
+      const keyStart = this.keyStart;
+      const keyEnd = this.keyEnd;
       let index = -1;
       if (byKey) index = byKey.get(this.text(keyStart, keyEnd)) ?? -1;
       else {
@@ -166,12 +170,7 @@ export class StructJsonReader extends JsonOutput {
         this.put(0x3a);
       }
       const valueAt = this.outLen;
-      if (valueStart < 0) this.putAscii("null");
-      else {
-        this.pos = valueStart;
-        this.valueJson(valueEnd);
-      }
-      this.pos = entryEnd;
+      this.entryValueJson(entryEnd);
       if (index >= 0) {
         // A repeated key keeps its first position and takes the last value.
         const value = Buffer.from(this.out.subarray(at, this.outLen));
