@@ -50,7 +50,7 @@ describe("CollectionRequestReader", () => {
     const item = plain.subarray(2 + contextLength);
     const overlong = Buffer.concat([
       plain.subarray(0, 2 + contextLength),
-      Buffer.from([0x12, 0x80 | item[1]!, 0x00]),
+      Buffer.from([0x12, 0x80 | (item[1] as number), 0x00]), // the item length as a two-byte varint
       item.subarray(2),
     ]);
     const unknown = Buffer.concat([plain, Buffer.from([0x18, 0x01])]);
