@@ -1,8 +1,8 @@
 import type { Message } from "@bufbuild/protobuf";
 import { Producer, type TimberCollection } from "@barito-flow/proto";
-import { CollectionRequestReader, WireBytesSchema } from "@barito-flow/proto/wire";
+import { TimberReader, WireBytesSchema } from "@barito-flow/proto/wire";
 
-// ProduceBatch requests are parsed as WireBytes and read by @barito-flow/proto/wire's CollectionRequestReader, which
+// ProduceBatch requests are parsed as WireBytes and read by @barito-flow/proto/wire's TimberReader, which
 // keeps plain items' content as the bytes they arrived in; this file only adapts it to connect.
 
 export { WireBytesSchema };
@@ -12,5 +12,5 @@ export const produceBatchWireMethod = { ...Producer.method.produceBatch, input: 
 
 /** The TimberCollection of a request read as WireBytes. Throws fromBinary's error for a malformed request. */
 export function collectionFromWire(request: Message): TimberCollection {
-  return new CollectionRequestReader().read(request);
+  return new TimberReader().readCollectionRequest(request);
 }

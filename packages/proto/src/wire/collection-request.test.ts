@@ -3,11 +3,12 @@ import { StructSchema } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "@jest/globals";
 import fc from "fast-check";
 import { type TimberCollection, TimberCollectionSchema } from "../index.js";
-import { CollectionRequestReader, WireBytesSchema } from "./collection-request.js";
+import { WireBytesSchema } from "./collection-request.js";
+import { TimberReader } from "./timber-reader.js";
 import { WireContentTimber } from "./wire-content.js";
 
-const reader = new CollectionRequestReader();
-const read = (bytes: Uint8Array) => reader.read(fromBinary(WireBytesSchema, bytes));
+const reader = new TimberReader();
+const read = (bytes: Uint8Array) => reader.readCollectionRequest(fromBinary(WireBytesSchema, bytes));
 const request = (contents: JsonObject[], context = { kafkaTopic: "shop", kafkaPartition: -1, esIndexPrefix: "shop" }) =>
   toBinary(
     TimberCollectionSchema,
@@ -16,7 +17,7 @@ const request = (contents: JsonObject[], context = { kafkaTopic: "shop", kafkaPa
 const wireItems = (bytes: Uint8Array) =>
   read(bytes).items.filter((item) => WireContentTimber.wireOf(item) !== undefined);
 
-describe("CollectionRequestReader", () => {
+describe("TimberReader.readCollectionRequest()", () => {
   it("reads the collection protobuf-es reads, plain items as their content's own bytes", () => {
     const json = fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 4 }), { maxKeys: 8 }) as fc.Arbitrary<JsonObject>;
     fc.assert(

@@ -2,11 +2,11 @@ import { create, createFileRegistry, type DescMessage, fromBinary, type Message 
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { type TimberCollection, TimberCollectionSchema, TimberContextSchema } from "../gen/producer/producer_pb.js";
-import { CanonicalContentReader } from "./canonical-content.js";
+import type { CanonicalContentReader } from "./canonical-content.js";
 import { WireContentTimber } from "./wire-content.js";
 
 /**
- * A TimberCollection request (ProduceBatch) read without decoding every log's Struct into a JSON object only for the
+ * `TimberReader.readCollectionRequest`: a TimberCollection request (ProduceBatch) read without decoding every log's Struct into a JSON object only for the
  * records to encode it again.
  *
  * The request is parsed as `WireBytes`, a message without fields, so its top-level fields arrive untouched as unknown
@@ -30,39 +30,38 @@ export const WireBytesSchema = wireFile.getMessage("producer_wire.WireBytes") as
 
 type UnknownField = NonNullable<Message["$unknown"]>[number];
 
-export class CollectionRequestReader {
-  private readonly content = new CanonicalContentReader();
+/** The TimberCollection of a request parsed as `WireBytes`. Throws fromBinary's error for a malformed request. */
+export function readCollectionRequest(request: Message, content: CanonicalContentReader): TimberCollection {
+  const fields = request.$unknown ?? [];
+  return plainCollection(fields, content) ?? fromBinary(TimberCollectionSchema, reassemble(fields));
+}
 
-  /** The TimberCollection of a request parsed as `WireBytes`. Throws fromBinary's error for a malformed request. */
-  read(request: Message): TimberCollection {
-    const fields = request.$unknown ?? [];
-    return this.plainCollection(fields) ?? fromBinary(TimberCollectionSchema, reassemble(fields));
+function plainCollection(
+  fields: readonly UnknownField[],
+  content: CanonicalContentReader,
+): TimberCollection | undefined {
+  let contextBytes: Uint8Array | undefined;
+  const items: WireContentTimber[] = [];
+  for (const field of fields) {
+    if (field.wireType !== 2) return undefined;
+    if (field.no === 1) {
+      if (contextBytes !== undefined) return undefined; // repeated context: merged by fromBinary
+      contextBytes = field.data;
+    } else if (field.no === 2) {
+      const wire = content.plainItemContent(field.data);
+      if (wire === undefined) return undefined;
+      items.push(new WireContentTimber(wire));
+    } else return undefined;
   }
-
-  private plainCollection(fields: readonly UnknownField[]): TimberCollection | undefined {
-    let contextBytes: Uint8Array | undefined;
-    const items: WireContentTimber[] = [];
-    for (const field of fields) {
-      if (field.wireType !== 2) return undefined;
-      if (field.no === 1) {
-        if (contextBytes !== undefined) return undefined; // repeated context: merged by fromBinary
-        contextBytes = field.data;
-      } else if (field.no === 2) {
-        const content = this.content.plainItemContent(field.data);
-        if (content === undefined) return undefined;
-        items.push(new WireContentTimber(content));
-      } else return undefined;
-    }
-    if (contextBytes === undefined) return { $typeName: "producer.TimberCollection", context: undefined, items };
-    // The length prefix is part of the field's data; the context itself is small and decoded as usual.
-    const bytes = this.content.lengthPrefixed(contextBytes);
-    if (bytes === undefined) return undefined;
-    try {
-      const context = fromBinary(TimberContextSchema, bytes);
-      return context.$unknown === undefined ? { $typeName: "producer.TimberCollection", context, items } : undefined;
-    } catch {
-      return undefined; // fromBinary of the whole request gives its own error
-    }
+  if (contextBytes === undefined) return { $typeName: "producer.TimberCollection", context: undefined, items };
+  // The length prefix is part of the field's data; the context itself is small and decoded as usual.
+  const bytes = content.lengthPrefixed(contextBytes);
+  if (bytes === undefined) return undefined;
+  try {
+    const context = fromBinary(TimberContextSchema, bytes);
+    return context.$unknown === undefined ? { $typeName: "producer.TimberCollection", context, items } : undefined;
+  } catch {
+    return undefined; // fromBinary of the whole request gives its own error
   }
 }
 

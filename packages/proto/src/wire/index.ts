@@ -1,4 +1,4 @@
-export { CollectionRequestReader, WireBytesSchema } from "./collection-request.js";
+export { WireBytesSchema } from "./collection-request.js";
 export { type MessageFormat, recordHeaders } from "./record-headers.js";
 export { type PlainTimber, TimberReader } from "./timber-reader.js";
 export { TimberWriter } from "./timber-writer.js";

@@ -1,3 +1,7 @@
+import type { Message } from "@bufbuild/protobuf";
+import type { TimberCollection } from "../gen/producer/producer_pb.js";
+import { CanonicalContentReader } from "./canonical-content.js";
+import { readCollectionRequest } from "./collection-request.js";
 import { StructJsonReader } from "./struct-json.js";
 import { NOT_READABLE, WireType } from "./wire-cursor.js";
 
@@ -30,6 +34,7 @@ export class TimberReader extends StructJsonReader {
   /** The last index prefix read, as bytes and text: a topic's records nearly always name the same one. */
   private lastPrefixBytes = Buffer.alloc(0);
   private lastPrefix = "";
+  private canonical: CanonicalContentReader | undefined;
 
   /**
    * A plain `Timber`, or undefined when its meaning is in any doubt (a field or wire type the schema does not have, a
@@ -138,6 +143,17 @@ export class TimberReader extends StructJsonReader {
     } finally {
       this.release();
     }
+  }
+
+  /**
+   * The TimberCollection of a ProduceBatch request parsed as `WireBytesSchema` (every field left unknown, as on the
+   * wire): items of the plain shape (only a content, in the canonical form `toBinary` writes, that no content rule
+   * concerns) as `WireContentTimber`s pointing into the request's bytes; any other request through `fromBinary`, with
+   * its result and its errors (thrown).
+   */
+  readCollectionRequest(request: Message): TimberCollection {
+    this.canonical ??= new CanonicalContentReader();
+    return readCollectionRequest(request, this.canonical);
   }
 
   /** `,"@timestamp":"<timestamp>"` before the content's closing brace (no comma after `{`). */
