@@ -23,12 +23,14 @@ type Slice = (this: Uint8Array, start: number, end: number) => string;
 const utf8Slice = (Buffer.prototype as unknown as { utf8Slice?: Slice }).utf8Slice;
 
 const initialSize = 16 * 1024;
+/** Never written to: `ensure` replaces it before the first byte. */
+const NO_OUTPUT = Buffer.alloc(0);
 /** A huge record must not leave a huge scratch buffer behind. */
 const keptSize = 1024 * 1024;
 
 export class JsonOutput extends WireCursor {
   /** Allocated on first use: a reader that only scans (the producer's request check) needs none. */
-  protected out: Buffer = Buffer.alloc(0);
+  protected out: Buffer = NO_OUTPUT;
   protected outLen = 0;
   /**
    * Strict: invalid UTF-8 is not readable (protobuf-es refuses the record). Lenient: it is written as U+FFFD, as a

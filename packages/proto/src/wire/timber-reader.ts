@@ -32,7 +32,7 @@ export interface PlainTimber {
  */
 export class TimberReader extends StructJsonReader {
   /** The last index prefix read, as bytes and text: a topic's records nearly always name the same one. */
-  private lastPrefixBytes = Buffer.alloc(0);
+  private lastPrefixBytes: Uint8Array = new Uint8Array(0);
   private lastPrefix = "";
   private canonical: CanonicalContentReader | undefined;
 
