@@ -13,8 +13,8 @@ ARG RUNTIME_IMAGE=${NODE_IMAGE}
 FROM ${NODE_IMAGE} AS toolchain
 ARG PNPM_VERSION=12.21.0
 # The librdkafka addon is compiled here, linked against Debian's libraries (no prebuilt binary download).
-RUN apt-get update \
- && apt-get install -y --no-install-recommends build-essential python3 pkg-config \
+RUN apt-get -o Acquire::Retries=5 update \
+ && apt-get -o Acquire::Retries=5 install -y --no-install-recommends build-essential python3 pkg-config \
       libssl-dev zlib1g-dev libzstd-dev libcurl4-openssl-dev libsasl2-dev liblz4-dev \
  && rm -rf /var/lib/apt/lists/* \
  && (command -v pnpm >/dev/null || npm install -g pnpm@${PNPM_VERSION})
@@ -53,8 +53,8 @@ RUN --mount=type=cache,id=barito-flow-pnpm-store,target=/pnpm-store \
 
 # What both apps run on: Node and the shared libraries the dynamically linked librdkafka needs.
 FROM ${RUNTIME_IMAGE} AS runtime
-RUN apt-get update \
- && apt-get install -y --no-install-recommends libssl3 zlib1g libzstd1 libcurl4 libsasl2-2 liblz4-1 tini \
+RUN apt-get -o Acquire::Retries=5 update \
+ && apt-get -o Acquire::Retries=5 install -y --no-install-recommends libssl3 zlib1g libzstd1 libcurl4 libsasl2-2 liblz4-1 tini \
  && rm -rf /var/lib/apt/lists/*
 # V8's heap from the container's limit: an old generation of half of it, a young generation of 3 × 8 MB. What else
 # fills the other half is each app's own bound (apps/*/README.md, Memory).

@@ -4,8 +4,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "@jest/globals";
-import { loadConsumerConfig, loadProducerConfig } from "../packages/config/src/index";
-import { inertSharedVariables } from "../packages/config/src/shared-schema";
+import { loadConsumerConfig } from "../apps/consumer/src/config";
+import { loadProducerConfig } from "../apps/producer/src/config";
+import { inertSharedVariables, sharedEnvShape } from "../packages/config/src/index";
 import { type AppSpec, appProblems, consumer, documentedSecrets, producer } from "./check/app-config";
 import { deployDir, findObject, type K8sObject, kustomizeBuild, repoRoot } from "./check/render";
 import { schemaProblems, unknownFieldProblems } from "./check/schema";
@@ -124,7 +125,18 @@ describe("configuration coverage", () => {
     },
   );
 
-  it("reads the secrets from packages/config/README.md, and no file path among them", () => {
+  // The variable tables are what operators read; a variable missing from them is effectively undocumented. The shared
+  // fragment's variables are in packages/config/README.md, each app's own in its README.
+  it.each(apps.map((spec) => [spec.app, spec] as const))("documents every %s variable in a table row", (app, spec) => {
+    const tableRows = (path: string) =>
+      new Set([...readFileSync(join(repoRoot, path), "utf8").matchAll(/^\|\s*`([A-Z0-9_]+)`\s*\|/gm)].map((m) => m[1]));
+    const shared = tableRows("packages/config/README.md");
+    const own = tableRows(`apps/${app}/README.md`);
+    const sharedNames = new Set(Object.keys(sharedEnvShape));
+    expect(spec.variables.filter((name) => !(sharedNames.has(name) ? shared : own).has(name))).toEqual([]);
+  });
+
+  it("reads the secrets from the variable tables, and no file path among them", () => {
     const secrets = [...documentedSecrets()];
     // The ones known today; more may come (the README decides).
     expect(secrets).toEqual(

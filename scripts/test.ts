@@ -3,7 +3,7 @@
 // Extra arguments go to Jest, e.g. `pnpm test --selectProjects unit` or `pnpm test packages/kafka`.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -24,6 +24,37 @@ interface JestSummary {
   numFailedTests: number;
   numPendingTests: number;
   numRuntimeErrorTestSuites: number;
+  testResults?: Array<{
+    name: string;
+    message?: string;
+    assertionResults?: Array<{ fullName: string; status: string; failureMessages?: string[] }>;
+  }>;
+}
+
+/**
+ * One short block per failure, just above the summary line: a long log is often kept only at its start and end, and
+ * the reasons must survive that.
+ */
+function printFailures(summary: JestSummary): void {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour codes are what is being removed.
+  const plain = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, "");
+  const reason = (text: string) =>
+    plain(text)
+      .split("\n")
+      .map((line) => line.trimEnd())
+      .filter((line) => line.trim() && !/^\s+at /.test(line))
+      .slice(0, 6)
+      .map((line) => `    ${line.slice(0, 400)}`)
+      .join("\n");
+  const blocks: string[] = [];
+  for (const suite of summary.testResults ?? []) {
+    const file = relative(root, suite.name);
+    const failedTests = (suite.assertionResults ?? []).filter((test) => test.status === "failed");
+    for (const test of failedTests)
+      blocks.push(`  ${file} › ${test.fullName}\n${reason(test.failureMessages?.[0] ?? "")}`);
+    if (failedTests.length === 0 && suite.message) blocks.push(`  ${file} (suite failed)\n${reason(suite.message)}`);
+  }
+  if (blocks.length > 0) console.log(`\nFailures (${blocks.length}):\n${blocks.join("\n")}\n`);
 }
 
 let summary: JestSummary | undefined;
@@ -37,5 +68,6 @@ const passed = summary?.numPassedTests ?? 0;
 // A suite that cannot even load (syntax error, missing module) has no failed tests of its own; count it.
 const failed = summary ? summary.numFailedTests + summary.numRuntimeErrorTestSuites : 1;
 const skipped = summary?.numPendingTests ?? 0;
+if (summary) printFailures(summary);
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
 process.exit(run.status === 0 && failed === 0 ? 0 : 1);

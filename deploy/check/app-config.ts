@@ -1,15 +1,11 @@
 // Checks rendered manifests against the apps themselves: variable names and values through the real config schemas
-// (packages/config), ports and probe paths against the configured listeners and their routes, shutdown timing
+// (apps/*/src/config.ts), ports and probe paths against the configured listeners and their routes, shutdown timing
 // against main.ts's watchdog, plus the budgets and the security settings this deployment promises.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import {
-  ConfigError,
-  consumerEnvShape,
-  loadConsumerConfig,
-  loadProducerConfig,
-  producerEnvShape,
-} from "../../packages/config/src/index";
+import { consumerEnvShape, loadConsumerConfig } from "../../apps/consumer/src/config";
+import { loadProducerConfig, producerEnvShape } from "../../apps/producer/src/config";
+import { ConfigError } from "../../packages/config/src/index";
 import { describeObject, findObject, type K8sObject, repoRoot } from "./render";
 
 type Env = Record<string, string>;
@@ -172,15 +168,20 @@ function preStopSeconds(container: Json): number {
 /** Values that name files: their directory must be mounted. */
 const filePathVariable = /(_CERT|_KEY|_CA|_FILE)$/;
 
+/** The READMEs whose variable tables document the apps' variables: the shared ones, then each app's own. */
+const variableTables = ["packages/config/README.md", "apps/producer/README.md", "apps/consumer/README.md"];
+
 /**
- * The variables packages/config/README.md marks as secret (its variable tables are what operators read; the config
- * package's redaction works on config fields, where `clientKeyPath` and `marketClientKey` differ, not on the variable
- * names, where BARITO_KAFKA_TLS_CLIENT_KEY and MARKET_REDACT_CLIENT_KEY look alike).
+ * The variables the variable tables mark as secret (they are what operators read; the config redaction works on
+ * config fields, where `clientKeyPath` and `marketClientKey` differ, not on the variable names, where
+ * BARITO_KAFKA_TLS_CLIENT_KEY and MARKET_REDACT_CLIENT_KEY look alike).
  */
 export function documentedSecrets(): Set<string> {
   const names = new Set<string>();
-  for (const match of source("packages/config/README.md").matchAll(/^\| `([A-Z0-9_]+)` \|[^|\n]*\|([^|\n]*)\|/gm)) {
-    if (/\bsecret\b/.test(match[2] as string)) names.add(match[1] as string);
+  for (const readme of variableTables) {
+    for (const match of source(readme).matchAll(/^\| `([A-Z0-9_]+)` \|[^|\n]*\|([^|\n]*)\|/gm)) {
+      if (/\bsecret\b/.test(match[2] as string)) names.add(match[1] as string);
+    }
   }
   return names;
 }

@@ -6,22 +6,10 @@ import { Agent, request as httpRequest } from "node:http";
 import { type ClientHttp2Session, connect as connectHttp2 } from "node:http2";
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import { zstdCompressSync } from "node:zlib";
 import { freePort } from "../lib/ports.ts";
+import { produceBatch, produceBatchFrame } from "./grpc-produce.ts";
 import { brokers, measurePeak, mb, type PhaseResult, root, type Section, sleep, step } from "./memory.ts";
-
-// ~500 B of JSON content per log, like `pnpm bench producer`.
-function content(i: number): Record<string, unknown> {
-  return {
-    message: `GET /api/v1/orders/${i} 200 ${"lorem ipsum dolor sit amet ".repeat(12)}`,
-    level: "info",
-    service: "checkout",
-    host: "web-17.example.internal",
-    trace_id: randomUUID(),
-    duration_ms: 12.5,
-    i,
-  };
-}
+import { benchContext, content } from "./workload.ts";
 
 interface Load {
   name: string;
@@ -89,30 +77,10 @@ function restCall(port: number, agent: Agent, body: Buffer): () => Promise<"ok" 
 
 function grpcCall(sessions: ClientHttp2Session[], frame: Buffer): () => Promise<"ok" | "refused" | "failed"> {
   let next = 0;
-  return () =>
-    new Promise((resolveCall) => {
-      const session = sessions[next++ % sessions.length] as ClientHttp2Session;
-      const stream = session.request({
-        ":method": "POST",
-        ":path": "/producer.Producer/ProduceBatch",
-        "content-type": "application/grpc",
-        te: "trailers",
-        "grpc-encoding": "zstd",
-        "grpc-accept-encoding": "zstd",
-      });
-      let status = -1;
-      let code: string | undefined;
-      const read = (headers: Record<string, unknown>) => {
-        if (headers["grpc-status"] !== undefined) status = Number(headers["grpc-status"]);
-        if (typeof headers["barito-error-code"] === "string") code = headers["barito-error-code"];
-      };
-      stream.on("response", read);
-      stream.on("trailers", read);
-      stream.on("data", () => undefined);
-      stream.on("close", () => resolveCall(status === 0 ? "ok" : code === "OVERLOADED" ? "refused" : "failed"));
-      stream.on("error", () => resolveCall("failed"));
-      stream.end(frame);
-    });
+  return async () => {
+    const { status, code } = await produceBatch(sessions[next++ % sessions.length] as ClientHttp2Session, frame);
+    return status === 0 ? "ok" : code === "OVERLOADED" ? "refused" : "failed";
+  };
 }
 
 function producerLoads(): Load[] {
@@ -140,13 +108,7 @@ export async function producerMemory(
   const run = randomUUID().slice(0, 6);
   const [rest, grpc, metrics] = [await freePort(), await freePort(), await freePort()];
   const kafkaTopic = `mem${run}`;
-  const context = {
-    kafka_topic: kafkaTopic,
-    kafka_partition: 3,
-    kafka_replication_factor: 1,
-    es_index_prefix: "mem",
-    app_max_tps: 100_000_000,
-  };
+  const context = benchContext(kafkaTopic, "mem");
   const producer: ChildProcess = spawn(process.execPath, [join(tree, "apps/producer/dist/main.js"), "producer"], {
     env: {
       ...process.env,
@@ -206,14 +168,10 @@ export async function producerMemory(
           proto.TimberCollectionSchema,
           create(proto.TimberCollectionSchema, fromJson(proto.TimberCollectionSchema, json as never)),
         );
-        const compressed = zstdCompressSync(message);
-        const frame = Buffer.alloc(5 + compressed.byteLength);
-        frame[0] = 1;
-        frame.writeUInt32BE(compressed.byteLength, 1);
-        frame.set(compressed, 5);
+        const frame = produceBatchFrame(message);
         for (let i = 0; i < 4; i++) sessions.push(connectHttp2(`http://127.0.0.1:${grpc}`));
         call = grpcCall(sessions, frame);
-        step(`${load.name}: ${message.byteLength} B per request decompressed, ${compressed.byteLength} B on the wire`);
+        step(`${load.name}: ${message.byteLength} B per request decompressed, ${frame.byteLength - 5} B on the wire`);
       }
       step(`${build}: ${load.name} (${calls} requests)`);
       const measured = await measurePeak(pid, () => keepInFlight(load.concurrency, calls, call));

@@ -9,11 +9,8 @@
 //   (may be absent or present once; "rejected" = the server said it wrote nothing: must be absent), and the same
 //   contents are sent again under NEW ids, with a key.
 import { randomUUID } from "node:crypto";
-import { createRequire } from "node:module";
-import { join } from "node:path";
-import { promisify } from "node:util";
-import { zstdCompress, zstdDecompress } from "node:zlib";
 import { content, type TopicSpec } from "./content.ts";
+import { type Protocol, ProducerClient } from "./producer-client.ts";
 
 export const State = {
   unsent: 0,
@@ -27,16 +24,6 @@ export const State = {
   gaveUp: 5,
 } as const;
 
-export const PROTOCOLS = [
-  "rest-single",
-  "rest-batch",
-  "connect-single",
-  "connect-batch",
-  "grpc-single",
-  "grpc-batch",
-] as const;
-export type Protocol = (typeof PROTOCOLS)[number];
-/** Share of requests per protocol (singles are many requests but few logs). */
 const PROTOCOL_WEIGHTS: Record<Protocol, number> = {
   "rest-single": 8,
   "rest-batch": 30,
@@ -45,10 +32,6 @@ const PROTOCOL_WEIGHTS: Record<Protocol, number> = {
   "grpc-single": 7,
   "grpc-batch": 30,
 };
-
-type Outcome =
-  | { ok: true }
-  | { ok: false; kind: string; retryable: boolean; written: "no" | "maybe"; retryAfterMs?: number };
 
 export interface TrafficOptions {
   root: string;
@@ -90,27 +73,6 @@ export interface TrafficStats {
   unexpectedRefusals: { at: number; protocol: string; detail: string }[];
 }
 
-const zstd = {
-  name: "zstd",
-  compress: async (bytes: Uint8Array) => new Uint8Array(await promisify(zstdCompress)(bytes)),
-  decompress: async (bytes: Uint8Array) => new Uint8Array(await promisify(zstdDecompress)(bytes)),
-};
-
-interface GrpcLike {
-  produce(message: unknown, options?: { headers?: Record<string, string>; signal?: AbortSignal }): Promise<unknown>;
-  produceBatch(
-    message: unknown,
-    options?: { headers?: Record<string, string>; signal?: AbortSignal },
-  ): Promise<unknown>;
-}
-
-interface ConnectErrorLike {
-  code: number;
-  rawMessage?: string;
-  message: string;
-  metadata?: Headers;
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class Traffic {
@@ -142,10 +104,7 @@ export class Traffic {
   private inflightRequests = 0;
   private startedAt = 0;
   private readonly random: () => number;
-  private readonly grpc: GrpcLike;
-  private readonly proto: { TimberSchema: unknown; TimberCollectionSchema: unknown };
-  private readonly fromJson: (schema: unknown, json: unknown) => unknown;
-  private readonly ConnectError: { from(reason: unknown): ConnectErrorLike };
+  private readonly client: ProducerClient;
   private readonly ackWaiters: { after: number; resolve: (at: number) => void }[] = [];
   private keyCounter = 0;
 
@@ -163,23 +122,7 @@ export class Traffic {
       t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
       return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
     };
-    // The producer's own dependencies (pnpm does not hoist them to the root).
-    const requireFromProducer = createRequire(join(options.root, "apps/producer/package.json"));
-    const connect = requireFromProducer("@connectrpc/connect");
-    const connectNode = requireFromProducer("@connectrpc/connect-node");
-    const protobuf = requireFromProducer("@bufbuild/protobuf");
-    const proto = requireFromProducer("@barito-flow/proto");
-    this.proto = proto;
-    this.fromJson = protobuf.fromJson;
-    this.ConnectError = connect.ConnectError;
-    this.grpc = connect.createClient(
-      proto.Producer,
-      connectNode.createGrpcTransport({
-        baseUrl: options.grpcUrl,
-        sendCompression: zstd,
-        acceptCompression: [zstd],
-      }),
-    ) as GrpcLike;
+    this.client = new ProducerClient(options.root, options.restUrl, options.grpcUrl);
   }
 
   /** Resolves with the completion time of the first successful request that completes after `after`. */
@@ -284,7 +227,7 @@ export class Traffic {
     const contents = seqs.map((seq) => content(this.options.run, seq, spec.kafkaTopic));
     const requestStarted = Date.now();
     for (let attempt = 0; ; attempt++) {
-      const outcome = await this.attempt(protocol, spec, contents, key);
+      const outcome = await this.client.attempt(protocol, spec, contents, key);
       if (outcome.ok) {
         for (const seq of seqs) this.state[seq] = State.acked;
         this.stats.acked += seqs.length;
@@ -325,141 +268,4 @@ export class Traffic {
       await sleep(outcome.retryAfterMs !== undefined ? Math.min(outcome.retryAfterMs, 5_000) : backoff);
     }
   }
-
-  private context(spec: TopicSpec, camel: boolean): Record<string, unknown> {
-    return camel
-      ? {
-          kafkaTopic: spec.kafkaTopic,
-          kafkaPartition: spec.partitions,
-          kafkaReplicationFactor: 1,
-          esIndexPrefix: spec.indexPrefix,
-          appMaxTps: spec.appMaxTps,
-        }
-      : {
-          kafka_topic: spec.kafkaTopic,
-          kafka_partition: spec.partitions,
-          kafka_replication_factor: 1,
-          es_index_prefix: spec.indexPrefix,
-          app_max_tps: spec.appMaxTps,
-        };
-  }
-
-  private async attempt(
-    protocol: Protocol,
-    spec: TopicSpec,
-    contents: Record<string, unknown>[],
-    key: string | undefined,
-  ): Promise<Outcome> {
-    const signal = AbortSignal.timeout(45_000);
-    const single = protocol.endsWith("single");
-    if (protocol.startsWith("grpc")) {
-      const headers: Record<string, string> = key ? { "idempotency-key": key } : {};
-      try {
-        if (single) {
-          const message = this.fromJson(this.proto.TimberSchema, {
-            context: this.context(spec, true),
-            content: contents[0],
-          });
-          await this.grpc.produce(message, { headers, signal });
-        } else {
-          const message = this.fromJson(this.proto.TimberCollectionSchema, {
-            context: this.context(spec, true),
-            items: contents.map((c) => ({ content: c })),
-          });
-          await this.grpc.produceBatch(message, { headers, signal });
-        }
-        return { ok: true };
-      } catch (error) {
-        return this.grpcOutcome(error);
-      }
-    }
-    const isRest = protocol.startsWith("rest");
-    const path = isRest
-      ? single
-        ? "/produce"
-        : "/produce_batch"
-      : single
-        ? "/producer.Producer/Produce"
-        : "/producer.Producer/ProduceBatch";
-    const context = this.context(spec, !isRest);
-    const body = single ? { context, content: contents[0] } : { context, items: contents.map((c) => ({ content: c })) };
-    const headers: Record<string, string> = { "content-type": "application/json" };
-    if (!isRest) headers["connect-protocol-version"] = "1";
-    if (key) headers["idempotency-key"] = key;
-    let res: Response;
-    try {
-      res = await fetch(`${this.options.restUrl}${path}`, {
-        method: "POST",
-        headers,
-        body: JSON.stringify(body),
-        signal,
-      });
-    } catch (error) {
-      return {
-        ok: false,
-        kind: `${isRest ? "rest" : "connect"}:${networkKind(error)}`,
-        retryable: true,
-        written: "maybe",
-      };
-    }
-    let text = "";
-    try {
-      text = await res.text();
-    } catch (error) {
-      return {
-        ok: false,
-        kind: `${isRest ? "rest" : "connect"}:${networkKind(error)}`,
-        retryable: true,
-        written: "maybe",
-      };
-    }
-    if (res.status === 200) return { ok: true };
-    const retryAfter = Number(res.headers.get("retry-after"));
-    const retryAfterMs = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined;
-    let code = String(res.status);
-    try {
-      const parsed = JSON.parse(text) as { code?: string };
-      if (parsed.code) code = `${res.status} ${parsed.code}`;
-    } catch {
-      // not JSON
-    }
-    const kind = `${isRest ? "rest" : "connect"}:${code}`;
-    const base = retryAfterMs === undefined ? {} : { retryAfterMs };
-    if (res.status === 429) return { ok: false, kind, retryable: true, written: "no", ...base };
-    if (res.status >= 400 && res.status < 500 && res.status !== 408)
-      return { ok: false, kind: `${kind} ${text.slice(0, 200)}`, retryable: false, written: "no" };
-    return { ok: false, kind, retryable: true, written: "maybe", ...base };
-  }
-
-  private grpcOutcome(error: unknown): Outcome {
-    const err = this.ConnectError.from(error);
-    const names: Record<number, string> = {
-      1: "CANCELED",
-      2: "UNKNOWN",
-      3: "INVALID_ARGUMENT",
-      4: "DEADLINE_EXCEEDED",
-      8: "RESOURCE_EXHAUSTED",
-      13: "INTERNAL",
-      14: "UNAVAILABLE",
-    };
-    const name = names[err.code] ?? `CODE_${err.code}`;
-    const retryAfter = Number(err.metadata?.get("retry-after"));
-    const base = Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterMs: retryAfter * 1000 } : {};
-    const kind = `grpc:${name}`;
-    if (err.code === 3)
-      return { ok: false, kind: `${kind} ${err.message.slice(0, 200)}`, retryable: false, written: "no" };
-    if (err.code === 8) {
-      // RESOURCE_EXHAUSTED is the rate limit (retryable, nothing written) unless the message was too large.
-      if (/larger than/i.test(err.message))
-        return { ok: false, kind: `${kind} ${err.message.slice(0, 200)}`, retryable: false, written: "no" };
-      return { ok: false, kind, retryable: true, written: "no", ...base };
-    }
-    return { ok: false, kind, retryable: true, written: "maybe", ...base };
-  }
-}
-
-function networkKind(error: unknown): string {
-  const err = error as { name?: string; cause?: { code?: string; name?: string } };
-  if (err.name === "TimeoutError") return "timeout";
-  return err.cause?.code ?? err.cause?.name ?? err.name ?? "network";
 }

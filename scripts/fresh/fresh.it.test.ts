@@ -20,6 +20,8 @@ it("./barito start on a bare machine indexes the curl example, and its second ru
       .filter((l) => l.startsWith("[fresh]"))
       .join("\n"),
   );
+  // The reason first, so that a failure names it even where only the end of the output is kept.
+  expect(/\[fresh\] FAILED: [\s\S]{0,3000}/.exec(out)?.[0]).toBeUndefined();
   expect(out).toContain("non-root: barito: missing Debian packages; run: sudo apt-get");
   expect(out).toMatch(/first run: producer ready after \d+s; .*document indexed \d+ ms after the POST/);
   // The second run's setup phases are skipped: each takes a second at most.

@@ -197,24 +197,14 @@ async function buildBase(log: Log): Promise<void> {
     ] as const) {
       await stream(
         dockerClient(),
-        [
-          "build",
-          "--network",
-          "host",
-          "--progress",
-          "plain",
-          "--build-arg",
-          `DEBIAN_IMAGE=${DEBIAN_IMAGE}`,
-          "--label",
-          `${RECIPE_LABEL}=${recipe()}`,
-          "--target",
-          target,
-          "-f",
-          DOCKERFILE,
-          "-t",
-          tag,
+        dockerBuildArgs({
+          file: DOCKERFILE,
           context,
-        ],
+          tags: [tag],
+          target,
+          buildArgs: { DEBIAN_IMAGE },
+          labels: { [RECIPE_LABEL]: recipe() },
+        }),
         log,
         { prefix: `  base ${target}: `, filter: (line) => /^#\d+ (\[|DONE|ERROR)|^#\d+ [0-9.]+ (v\d|npm )/.test(line) },
       );
@@ -223,6 +213,34 @@ async function buildBase(log: Log): Promise<void> {
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+export interface DockerBuild {
+  file: string;
+  context: string;
+  tags: string[];
+  target?: string;
+  buildArgs: Record<string, string>;
+  labels: Record<string, string>;
+}
+
+/** The arguments of one `docker build` of this project's images (base and apps alike). */
+export function dockerBuildArgs(build: DockerBuild): string[] {
+  return [
+    "build",
+    // No default bridge on this engine: build steps share the host's network (apt, the npm registry).
+    "--network",
+    "host",
+    "--progress",
+    "plain",
+    ...Object.entries(build.buildArgs).flatMap(([name, value]) => ["--build-arg", `${name}=${value}`]),
+    ...Object.entries(build.labels).flatMap(([name, value]) => ["--label", `${name}=${value}`]),
+    ...(build.target ? ["--target", build.target] : []),
+    "-f",
+    build.file,
+    ...build.tags.flatMap((tag) => ["-t", tag]),
+    build.context,
+  ];
 }
 
 export interface BaseResult {

@@ -2,7 +2,15 @@
 // NODE_IMAGE/RUNTIME_IMAGE given by the caller), tagged <version> and latest, with sizes and phase durations.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { BASE_IMAGE, ensureBase, imageExists, imageSize, PNPM_VERSION, RUNTIME_IMAGE } from "./base.ts";
+import {
+  BASE_IMAGE,
+  dockerBuildArgs,
+  ensureBase,
+  imageExists,
+  imageSize,
+  PNPM_VERSION,
+  RUNTIME_IMAGE,
+} from "./base.ts";
 import { dockerClient, formatMb, formatSeconds, type Log, repoRoot, stream } from "./engine.ts";
 
 export const APPS = ["producer", "consumer"] as const;
@@ -66,31 +74,13 @@ export async function buildImages(log: Log, options: BuildOptions = {}): Promise
     log(`build: ${tag} (Dockerfile, APP=${app}, on ${nodeImage})`);
     await stream(
       dockerClient(),
-      [
-        "build",
-        // No default bridge on this engine: build steps share the host's network (apt, the npm registry).
-        "--network",
-        "host",
-        "--progress",
-        "plain",
-        "--build-arg",
-        `APP=${app}`,
-        "--build-arg",
-        `NODE_IMAGE=${nodeImage}`,
-        "--build-arg",
-        `RUNTIME_IMAGE=${runtimeImage}`,
-        "--build-arg",
-        `PNPM_VERSION=${PNPM_VERSION}`,
-        "--label",
-        `org.opencontainers.image.version=${appVersion(app)}`,
-        "-t",
-        tag,
-        "-t",
-        latest,
-        "-f",
-        join(repoRoot, "Dockerfile"),
-        repoRoot,
-      ],
+      dockerBuildArgs({
+        file: join(repoRoot, "Dockerfile"),
+        context: repoRoot,
+        tags: [tag, latest],
+        buildArgs: { APP: app, NODE_IMAGE: nodeImage, RUNTIME_IMAGE: runtimeImage ?? nodeImage, PNPM_VERSION },
+        labels: { "org.opencontainers.image.version": appVersion(app) },
+      }),
       log,
       { prefix: `  ${app}: `, filter: progressFilter(), maxLineLength: 160 },
     );

@@ -5,6 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import { join } from "node:path";
+import { type IndexedSeqs, indexedOnce, indexedSeqs } from "../../apps/consumer/src/testing/indexed.ts";
 import { writeBacklog } from "../bench/memory-consumer.ts";
 import { freePorts } from "../lib/ports.ts";
 import { imageTag } from "./build.ts";
@@ -13,7 +14,6 @@ import {
   inspect,
   logsTail,
   mib,
-  openSearch,
   peakMemoryBytes,
   removeContainer,
   runContainer,
@@ -44,11 +44,6 @@ interface Kafka {
 }
 const kafkaPackage = () => fromConsumer("@barito-flow/kafka") as Kafka;
 
-interface Indexed {
-  hits: { total: { value: number } };
-  aggregations: { seqSum: { value: number } };
-}
-
 export async function consumerMemoryCheck(log: Log): Promise<MemoryResult> {
   const records = Number(process.env.IMAGES_MEMORY_RECORDS ?? 1_000_000);
   const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
@@ -78,15 +73,10 @@ export async function consumerMemoryCheck(log: Log): Promise<MemoryResult> {
     });
     await waitHealthy(name, 60_000);
     const started = Date.now();
-    let indexed: Indexed | undefined;
+    let indexed: IndexedSeqs | undefined;
     for (;;) {
-      await fetch(`${os}/${indexPrefix}-*/_refresh`, { method: "POST" }).catch(() => undefined);
-      indexed = await openSearch<Indexed>(os, `/${indexPrefix}-*/_search?allow_no_indices=true`, {
-        size: 0,
-        track_total_hits: true,
-        aggs: { seqSum: { sum: { field: "seq" } } },
-      }).catch(() => undefined);
-      const count = indexed?.hits.total.value ?? 0;
+      indexed = await indexedSeqs(os, indexPrefix).catch(() => undefined);
+      const count = indexed?.count ?? 0;
       const state = inspect(name);
       log(`consumer container: ${count}/${records} indexed, ${mib(peakMemoryBytes(id))} peak, ${state.status}`);
       if (count >= records || state.status !== "running" || Date.now() - started > 20 * 60_000) break;
@@ -96,9 +86,9 @@ export async function consumerMemoryCheck(log: Log): Promise<MemoryResult> {
     // The cgroup goes with the container.
     const peak = peakMemoryBytes(id);
     const stop = stopContainer(name, 40);
-    const count = indexed?.hits.total.value ?? 0;
-    const seqSum = indexed?.aggregations.seqSum.value ?? 0;
-    const once = count === records && seqSum === (records * (records - 1)) / 2;
+    const count = indexed?.count ?? 0;
+    const expected = indexedOnce(records);
+    const once = count === expected.count && indexed?.seqSum === expected.seqSum;
     const ok = once && stop.exitCode === 0 && !stop.oomKilled;
     const detail =
       `${count}/${records} indexed ${once ? "exactly once" : "NOT exactly once"} in ${seconds.toFixed(0)} s ` +

@@ -5,12 +5,39 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const COMPONENT_NAMES = ["kafka", "opensearch", "redis", "elasticsearch"] as const;
-export type ComponentName = (typeof COMPONENT_NAMES)[number];
+/** The components of `--cluster`: three Kafka nodes, two OpenSearch nodes and the cluster's own Redis. */
+export const CLUSTER_COMPONENT_NAMES = [
+  "kafka-1",
+  "kafka-2",
+  "kafka-3",
+  "opensearch-1",
+  "opensearch-2",
+  "redis",
+] as const;
+export type SingleComponentName = (typeof COMPONENT_NAMES)[number];
+export type ClusterComponentName = (typeof CLUSTER_COMPONENT_NAMES)[number];
+/** A component of either stack; which one a command addresses is told by `--cluster`. */
+export type ComponentName = SingleComponentName | ClusterComponentName;
 /** What `up`, `status --quiet` and Jest's globalSetup mean by "the stack"; the others start only when named. */
 export const DEFAULT_COMPONENTS: readonly ComponentName[] = ["kafka", "opensearch", "redis"];
 /** Elasticsearch distributions the opt-in `elasticsearch` component can run (both pinned in stack.lock.json). */
 export const ELASTICSEARCH_VERSIONS = ["8.17.0", "7.10.2"] as const;
 export type ElasticsearchVersion = (typeof ELASTICSEARCH_VERSIONS)[number];
+
+/**
+ * Where the cluster runs: its own directory and a port block apart from the single stack's, so both run side by
+ * side. Node i (1-based) listens on the base port + i - 1.
+ */
+export interface ClusterConfig {
+  dir: string;
+  kafkaPort: number;
+  kafkaControllerPort: number;
+  opensearchPort: number;
+  opensearchTransportPort: number;
+  redisPort: number;
+  kafkaHeap: string;
+  opensearchHeap: string;
+}
 
 export interface StackConfig {
   repoRoot: string;
@@ -39,6 +66,7 @@ export interface StackConfig {
   readyTimeoutSec: number;
   /** Unprivileged account OpenSearch (and Elasticsearch) runs as when the stack is started by root (OpenSearch refuses root). */
   opensearchUser: string;
+  cluster: ClusterConfig;
 }
 
 /** Every failure the stack reports on purpose: `code` is machine-readable, the message says what to do. */
@@ -115,9 +143,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
     elasticsearchVersion: elasticsearchVersion(env),
     readyTimeoutSec: positiveInt(env, "STACK_READY_TIMEOUT", 180),
     opensearchUser: env.STACK_OPENSEARCH_USER || "barito-stack",
+    cluster: {
+      dir: resolve(repoRoot, env.STACK_CLUSTER_DIR || ".stack-cluster"),
+      kafkaPort: port(env, "STACK_CLUSTER_KAFKA_PORT", 19092),
+      kafkaControllerPort: port(env, "STACK_CLUSTER_KAFKA_CONTROLLER_PORT", 19192),
+      opensearchPort: port(env, "STACK_CLUSTER_OPENSEARCH_PORT", 19200),
+      opensearchTransportPort: port(env, "STACK_CLUSTER_OPENSEARCH_TRANSPORT_PORT", 19300),
+      redisPort: port(env, "STACK_CLUSTER_REDIS_PORT", 16379),
+      kafkaHeap: heap(env, "STACK_CLUSTER_KAFKA_HEAP", "384m"),
+      opensearchHeap: heap(env, "STACK_CLUSTER_OPENSEARCH_HEAP", "512m"),
+    },
   };
 }
 
-export function isComponentName(value: string): value is ComponentName {
+export function isComponentName(value: string): value is SingleComponentName {
   return (COMPONENT_NAMES as readonly string[]).includes(value);
+}
+
+export function isClusterComponentName(value: string): value is ClusterComponentName {
+  return (CLUSTER_COMPONENT_NAMES as readonly string[]).includes(value);
+}
+
+/** The config the cluster's components run under: the cluster's directory (pid files, lock) and Redis port. */
+export function clusterView(config: StackConfig): StackConfig {
+  return { ...config, stackDir: config.cluster.dir, redisPort: config.cluster.redisPort };
 }

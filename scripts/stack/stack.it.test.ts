@@ -1,51 +1,14 @@
 // Checks the running local stack with each server's own wire protocol (no client libraries), plus the CLI's
-// `status --quiet` contract that CI scripts rely on. Self-contained on purpose: Jest (swc, CJS) cannot load the
-// stack modules' `.ts`-extension imports.
+// `status --quiet` contract that CI scripts rely on. Self-contained on purpose (test-wire.ts): Jest (swc, CJS)
+// cannot load the stack modules' `.ts`-extension imports.
 import { spawnSync } from "node:child_process";
-import { connect } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "@jest/globals";
+import { exchange, fullFrame, host, kafkaRequest } from "./test-wire.ts";
 
-const host = "127.0.0.1";
 const kafkaPort = Number(process.env.STACK_KAFKA_PORT || 9092);
 const openSearchUrl = `http://${host}:${Number(process.env.STACK_OPENSEARCH_PORT || 9200)}`;
 const redisPort = Number(process.env.STACK_REDIS_PORT || 6379);
-
-function exchange(port: number, request: Buffer, complete: (received: Buffer) => boolean): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host, port });
-    let received = Buffer.alloc(0);
-    socket.setTimeout(5000, () => {
-      socket.destroy();
-      reject(new Error(`timeout talking to ${host}:${port}`));
-    });
-    socket.once("error", reject);
-    socket.once("connect", () => socket.write(request));
-    socket.on("data", (chunk) => {
-      received = Buffer.concat([received, chunk]);
-      if (complete(received)) {
-        socket.destroy();
-        resolve(received);
-      }
-    });
-  });
-}
-
-/** Kafka ApiVersions v0 then Metadata v4 request frames (header v1, no tagged fields). */
-function kafkaRequest(apiKey: number, apiVersion: number, correlationId: number, body: Buffer): Buffer {
-  const clientId = Buffer.from("stack-it");
-  const header = Buffer.alloc(10);
-  header.writeInt16BE(apiKey, 0);
-  header.writeInt16BE(apiVersion, 2);
-  header.writeInt32BE(correlationId, 4);
-  header.writeInt16BE(clientId.length, 8);
-  const payload = Buffer.concat([header, clientId, body]);
-  const size = Buffer.alloc(4);
-  size.writeInt32BE(payload.length, 0);
-  return Buffer.concat([size, payload]);
-}
-
-const fullFrame = (received: Buffer): boolean => received.length >= 4 && received.length >= 4 + received.readInt32BE(0);
 
 describe("local stack", () => {
   it("Kafka answers ApiVersions without error and lists itself as the only broker in Metadata", async () => {

@@ -1,192 +1,35 @@
-// `pnpm stack up | down | status | logs | reset | start <c> | stop <c>`: the local Kafka + OpenSearch + Redis
-// stack without Docker. Also importable (Node 24 runs .ts directly) by scripts such as the chaos test runner:
-// stackUp(), stackDown(), stackStatus(), startComponent(), stopComponent(), resetStack().
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+// `pnpm stack up | down | status | logs | reset | start <c> | stop <c> [--cluster]`: the local Kafka + OpenSearch
+// + Redis stack without Docker, as one node each or (--cluster) as three Kafka nodes and two OpenSearch nodes.
+// Also importable (Node 24 runs .ts directly) by scripts such as the chaos test runner: stackUp(), stackDown(),
+// stackStatus(), startComponent(), stopComponent(), resetStack() (operations.ts).
+import { writeFileSync } from "node:fs";
 import { relock } from "./artifacts.ts";
-import { COMPONENTS, type ComponentStatus, type Log, type StartOutcome, type StopOutcome } from "./components.ts";
+import type { ComponentStatus, StartOutcome } from "./component.ts";
 import {
+  CLUSTER_COMPONENT_NAMES,
   COMPONENT_NAMES,
   type ComponentName,
-  DEFAULT_COMPONENTS,
+  isClusterComponentName,
   isComponentName,
   loadConfig,
-  type StackConfig,
   StackError,
 } from "./config.ts";
-import { isAlive, readPid, tailFile } from "./processes.ts";
+import {
+  componentLogs,
+  defaultComponents,
+  resetStack,
+  stackDown,
+  stackStatus,
+  stackUp,
+  startComponent,
+  stopComponent,
+} from "./operations.ts";
 
-export { type ComponentName, StackError, type StackConfig, loadConfig } from "./config.ts";
-export type { ComponentStatus, StartOutcome, StopOutcome } from "./components.ts";
+export type { ComponentStatus, StartOutcome, StopOutcome } from "./component.ts";
+export { type ComponentName, loadConfig, type StackConfig, StackError } from "./config.ts";
+export * from "./operations.ts";
 
-const defaultLog: Log = (line) => console.log(`[stack] ${line}`);
-
-export interface StackOptions {
-  /** Components to act on; kafka, opensearch and redis when omitted (elasticsearch is opt-in: name it). */
-  only?: ComponentName[];
-  config?: StackConfig;
-  log?: Log;
-}
-
-/** Serialises stack operations across processes (two test runs calling `up` at once must not both start Kafka). */
-async function withStackLock<T>(config: StackConfig, action: () => Promise<T>): Promise<T> {
-  mkdirSync(config.stackDir, { recursive: true });
-  const lockFile = join(config.stackDir, "operation.lock");
-  const deadline = Date.now() + (config.readyTimeoutSec + 120) * 1000;
-  let announced = false;
-  for (;;) {
-    try {
-      writeFileSync(lockFile, `${process.pid}\n`, { flag: "wx" });
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      const holder = readPid(lockFile);
-      if (holder === undefined || holder === process.pid || !isAlive(holder)) {
-        rmSync(lockFile, { force: true });
-        continue;
-      }
-      if (Date.now() > deadline)
-        throw new StackError("busy", `another stack command (pid ${holder}) holds ${lockFile}`);
-      if (!announced) {
-        console.error(`[stack] waiting for another stack command (pid ${holder}) to finish`);
-        announced = true;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 300));
-    }
-  }
-  try {
-    return await action();
-  } finally {
-    if (readPid(lockFile) === process.pid) rmSync(lockFile, { force: true });
-  }
-}
-
-function selected(
-  only: ComponentName[] | undefined,
-  fallback: readonly ComponentName[] = DEFAULT_COMPONENTS,
-): ComponentName[] {
-  return only && only.length > 0 ? COMPONENT_NAMES.filter((name) => only.includes(name)) : [...fallback];
-}
-
-export async function stackStatus(options: StackOptions & { includeOptIn?: boolean } = {}): Promise<ComponentStatus[]> {
-  const config = options.config ?? loadConfig();
-  const names = selected(options.only, options.includeOptIn ? COMPONENT_NAMES : DEFAULT_COMPONENTS);
-  return Promise.all(names.map((name) => COMPONENTS[name].status(config)));
-}
-
-async function startUnlocked(config: StackConfig, name: ComponentName, log: Log): Promise<StartOutcome> {
-  const component = COMPONENTS[name];
-  const startedAt = Date.now();
-  const outcome = await component.start(config, log);
-  const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
-  if (outcome === "started") log(`${name}: ready on ${component.address(config)} (${seconds}s)`);
-  else if (outcome === "already-running") log(`${name}: already running on ${component.address(config)}`);
-  else if (outcome === "external")
-    log(
-      `${name}: using the Redis already running on ${component.address(config)} (not started by the stack, never stopped by it)`,
-    );
-  return outcome;
-}
-
-/** Starts what is not running yet and waits until everything answers. Returns what each component did. */
-export async function stackUp(options: StackOptions = {}): Promise<Partial<Record<ComponentName, StartOutcome>>> {
-  const config = options.config ?? loadConfig();
-  const log = options.log ?? defaultLog;
-  const names = selected(options.only);
-  return withStackLock(config, async () => {
-    // Downloads first and one after the other, so progress lines stay readable; then the JVMs boot in parallel.
-    for (const name of names) await COMPONENTS[name].prepare(config, log);
-    const results = await Promise.allSettled(names.map((name) => startUnlocked(config, name, log)));
-    const outcomes: Partial<Record<ComponentName, StartOutcome>> = {};
-    const failures: Error[] = [];
-    results.forEach((result, index) => {
-      const name = names[index] as ComponentName;
-      if (result.status === "fulfilled") outcomes[name] = result.value;
-      else failures.push(result.reason as Error);
-    });
-    if (failures.length > 0) {
-      const error = failures[0] as Error;
-      if (failures.length > 1)
-        error.message += `\n(and ${failures.length - 1} more: ${failures
-          .slice(1)
-          .map((f) => f.message.split("\n")[0])
-          .join("; ")})`;
-      Object.assign(error, { outcomes });
-      throw error;
-    }
-    return outcomes;
-  });
-}
-
-export async function startComponent(
-  name: ComponentName,
-  options: Omit<StackOptions, "only"> = {},
-): Promise<StartOutcome> {
-  const config = options.config ?? loadConfig();
-  const log = options.log ?? defaultLog;
-  return withStackLock(config, () => startUnlocked(config, name, log));
-}
-
-async function stopUnlocked(config: StackConfig, name: ComponentName, force: boolean, log: Log): Promise<StopOutcome> {
-  const startedAt = Date.now();
-  const outcome = await COMPONENTS[name].stop(config, { force });
-  const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
-  if (outcome === "stopped") log(`${name}: stopped (${seconds}s)`);
-  else if (outcome === "killed")
-    log(`${name}: killed with SIGKILL (${force ? "--force" : "did not stop after SIGTERM"}, ${seconds}s)`);
-  else if (outcome === "not-ours") log(`${name}: left alone (running, but not started by the stack)`);
-  else log(`${name}: not running`);
-  return outcome;
-}
-
-/** Stops one component this stack started. force = SIGKILL at once (a crash, for chaos tests). Data is kept. */
-export async function stopComponent(
-  name: ComponentName,
-  options: Omit<StackOptions, "only"> & { force?: boolean } = {},
-): Promise<StopOutcome> {
-  const config = options.config ?? loadConfig();
-  return withStackLock(config, () => stopUnlocked(config, name, options.force ?? false, options.log ?? defaultLog));
-}
-
-/** Stops what the stack started (all selected components, in parallel; opt-in ones too). Data is kept. */
-export async function stackDown(
-  options: StackOptions & { force?: boolean } = {},
-): Promise<Partial<Record<ComponentName, StopOutcome>>> {
-  const config = options.config ?? loadConfig();
-  const log = options.log ?? defaultLog;
-  const names = selected(options.only, COMPONENT_NAMES);
-  return withStackLock(config, async () => {
-    const outcomes = await Promise.all(names.map((name) => stopUnlocked(config, name, options.force ?? false, log)));
-    return Object.fromEntries(names.map((name, index) => [name, outcomes[index]]));
-  });
-}
-
-/** Stops everything and deletes its data and logs; the download cache stays. */
-export async function resetStack(options: StackOptions = {}): Promise<void> {
-  const config = options.config ?? loadConfig();
-  const log = options.log ?? defaultLog;
-  const names = selected(options.only, COMPONENT_NAMES);
-  await withStackLock(config, async () => {
-    await Promise.all(names.map((name) => stopUnlocked(config, name, false, log)));
-    for (const name of names) {
-      rmSync(COMPONENTS[name].stateDir(config), { recursive: true, force: true });
-      log(`${name}: data and logs wiped (${COMPONENTS[name].stateDir(config)})`);
-    }
-  });
-}
-
-export function componentLogs(name: ComponentName, lines: number, config: StackConfig = loadConfig()): string {
-  const parts: string[] = [];
-  for (const file of COMPONENTS[name].logFiles(config)) {
-    if (!existsSync(file)) continue;
-    parts.push(`==> ${file} <==`, ...tailFile(file, lines));
-  }
-  return parts.length > 0 ? parts.join("\n") : `${name}: no logs yet (${COMPONENTS[name].logFiles(config).join(", ")})`;
-}
-
-// ---------------------------------------------------------------------------------------------------- CLI
-
-const USAGE = `usage: pnpm stack <command>
+const USAGE = `usage: pnpm stack <command> [--cluster]
   up [--only kafka,opensearch,redis] [--record-started FILE]
                           start what is not running, wait until ready, print addresses
   down [--only ...] [--force]
@@ -200,9 +43,13 @@ const USAGE = `usage: pnpm stack <command>
                           stop one component (SIGTERM, SIGKILL after 30s; --force: SIGKILL now)
   reset [--only ...]      stop and wipe data and logs (download cache kept)
   relock                  re-resolve the artifacts with Maven and rewrite stack.lock.json
+--cluster: every command acts on the cluster instead (components ${CLUSTER_COMPONENT_NAMES.join(", ")}),
+     e.g. pnpm stack up --cluster, pnpm stack stop kafka-2 --cluster --force
 env: STACK_DIR STACK_CACHE_DIR STACK_MAVEN_REPO STACK_KAFKA_PORT STACK_KAFKA_CONTROLLER_PORT STACK_KAFKA_SASL_PORT
      STACK_OPENSEARCH_PORT STACK_REDIS_PORT STACK_KAFKA_HEAP STACK_OPENSEARCH_HEAP STACK_READY_TIMEOUT STACK_OPENSEARCH_USER
      STACK_ELASTICSEARCH_PORT STACK_ELASTICSEARCH_HEAP STACK_ELASTICSEARCH_VERSION
+     cluster: STACK_CLUSTER_DIR STACK_CLUSTER_KAFKA_PORT STACK_CLUSTER_KAFKA_CONTROLLER_PORT STACK_CLUSTER_OPENSEARCH_PORT
+     STACK_CLUSTER_OPENSEARCH_TRANSPORT_PORT STACK_CLUSTER_REDIS_PORT STACK_CLUSTER_KAFKA_HEAP STACK_CLUSTER_OPENSEARCH_HEAP
 elasticsearch is opt-in: up/status --quiet leave it out unless named (--only elasticsearch, start elasticsearch)`;
 
 interface CliArgs {
@@ -213,17 +60,17 @@ interface CliArgs {
   quiet: boolean;
   json: boolean;
   force: boolean;
+  cluster: boolean;
   recordStarted: string | undefined;
 }
 
-function parseComponent(value: string, flag: string): ComponentName {
-  if (!isComponentName(value)) {
-    throw new StackError(
-      "usage",
-      `${flag}: unknown component "${value}" (expected one of ${COMPONENT_NAMES.join(", ")})`,
-    );
-  }
-  return value;
+function parseComponent(value: string, flag: string, cluster: boolean): ComponentName {
+  if (cluster ? isClusterComponentName(value) : isComponentName(value)) return value as ComponentName;
+  const hint = !cluster && isClusterComponentName(value) ? "; cluster nodes need --cluster" : "";
+  throw new StackError(
+    "usage",
+    `${flag}: unknown component "${value}" (expected one of ${(cluster ? CLUSTER_COMPONENT_NAMES : COMPONENT_NAMES).join(", ")})${hint}`,
+  );
 }
 
 function parseArgs(argv: string[]): CliArgs {
@@ -235,6 +82,7 @@ function parseArgs(argv: string[]): CliArgs {
     quiet: false,
     json: false,
     force: false,
+    cluster: argv.includes("--cluster"),
     recordStarted: undefined,
   };
   for (let i = 1; i < argv.length; i++) {
@@ -249,7 +97,7 @@ function parseArgs(argv: string[]): CliArgs {
       args.only = list
         .split(",")
         .filter(Boolean)
-        .map((name) => parseComponent(name.trim(), "--only"));
+        .map((name) => parseComponent(name.trim(), "--only", args.cluster));
     } else if (arg === "-n" || arg === "--lines") {
       const raw = value();
       args.lines = Number(raw);
@@ -258,11 +106,26 @@ function parseArgs(argv: string[]): CliArgs {
     } else if (arg === "--quiet" || arg === "-q") args.quiet = true;
     else if (arg === "--json") args.json = true;
     else if (arg === "--force") args.force = true;
+    else if (arg === "--cluster") args.cluster = true;
     else if (arg === "--record-started") args.recordStarted = value();
     else if (arg.startsWith("-")) throw new StackError("usage", `unknown option ${arg}`);
     else args.positional.push(arg);
   }
   return args;
+}
+
+/** What `status --json` prints for a component: always the same keys, in the same order (pid null when none). */
+function statusJson(s: ComponentStatus) {
+  return {
+    name: s.name,
+    state: s.state,
+    pid: s.pid ?? null,
+    address: s.address,
+    version: s.version,
+    ...(s.nodeId === undefined ? {} : { nodeId: s.nodeId }),
+    owned: s.owned,
+    detail: s.detail,
+  };
 }
 
 function printStatus(statuses: ComponentStatus[]): void {
@@ -286,12 +149,14 @@ function printStatus(statuses: ComponentStatus[]): void {
 async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
   const config = loadConfig();
+  const { cluster } = args;
+  const only = args.only ? { only: args.only } : {};
   switch (args.command) {
     case "up": {
       const startedAt = Date.now();
       let outcomes: Partial<Record<ComponentName, StartOutcome>> = {};
       try {
-        outcomes = await stackUp({ config, ...(args.only ? { only: args.only } : {}) });
+        outcomes = await stackUp({ config, cluster, ...only });
       } catch (error) {
         outcomes = (error as { outcomes?: typeof outcomes }).outcomes ?? {};
         throw error;
@@ -304,51 +169,52 @@ async function main(argv: string[]): Promise<number> {
         }
       }
       console.log("");
-      printStatus(await stackStatus({ config, ...(args.only ? { only: args.only } : {}) }));
+      printStatus(await stackStatus({ config, cluster, ...only }));
       console.log(
-        `\n[stack] up in ${((Date.now() - startedAt) / 1000).toFixed(1)}s; data and logs in ${config.stackDir}`,
+        `\n[stack] up in ${((Date.now() - startedAt) / 1000).toFixed(1)}s; data and logs in ${cluster ? config.cluster.dir : config.stackDir}`,
       );
       return 0;
     }
     case "down":
-      await stackDown({ config, force: args.force, ...(args.only ? { only: args.only } : {}) });
+      await stackDown({ config, cluster, force: args.force, ...only });
       return 0;
     case "status": {
       // The table shows the opt-in components too; --quiet/--json only what `up` starts (or --only).
-      const statuses = await stackStatus({
-        config,
-        includeOptIn: !args.quiet && !args.json,
-        ...(args.only ? { only: args.only } : {}),
-      });
+      const statuses = await stackStatus({ config, cluster, includeOptIn: !args.quiet && !args.json, ...only });
       const allRunning = statuses.every((s) => s.state === "running");
-      if (args.json) console.log(JSON.stringify(statuses, null, 2));
+      if (args.json) console.log(JSON.stringify(statuses.map(statusJson), null, 2));
       else if (!args.quiet) printStatus(statuses);
       return args.quiet && !allRunning ? 1 : 0;
     }
     case "logs": {
       const names =
-        args.positional.length > 0 ? args.positional.map((p) => parseComponent(p, "logs")) : [...DEFAULT_COMPONENTS];
-      console.log(names.map((name) => componentLogs(name, args.lines, config)).join("\n\n"));
+        args.positional.length > 0
+          ? args.positional.map((p) => parseComponent(p, "logs", cluster))
+          : [...defaultComponents(cluster)];
+      console.log(names.map((name) => componentLogs(name, args.lines, config, cluster)).join("\n\n"));
       return 0;
     }
     case "start":
     case "stop": {
       const name = args.positional[0];
       if (!name || args.positional.length > 1)
-        throw new StackError("usage", `${args.command} takes exactly one component (${COMPONENT_NAMES.join(", ")})`);
-      const component = parseComponent(name, args.command);
+        throw new StackError(
+          "usage",
+          `${args.command} takes exactly one component (${(cluster ? CLUSTER_COMPONENT_NAMES : COMPONENT_NAMES).join(", ")})`,
+        );
+      const component = parseComponent(name, args.command, cluster);
       if (args.command === "start") {
-        const outcome = await startComponent(component, { config });
+        const outcome = await startComponent(component, { config, cluster });
         return outcome === "unavailable" ? 1 : 0;
       }
-      await stopComponent(component, { config, force: args.force });
+      await stopComponent(component, { config, cluster, force: args.force });
       return 0;
     }
     case "reset":
-      await resetStack({ config, ...(args.only ? { only: args.only } : {}) });
+      await resetStack({ config, cluster, ...only });
       return 0;
     case "relock":
-      await relock(config, defaultLog);
+      await relock(config, (line) => console.log(`[stack] ${line}`));
       return 0;
     case "help":
     case "--help":

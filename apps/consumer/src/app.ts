@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { type Server, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type ConsumerConfig, consumerFetchProperties } from "@barito-flow/config";
 import {
   connectionFromSettings,
   createBatchConsumer,
@@ -11,7 +10,6 @@ import {
 import { type StopResult, withDeadline } from "@barito-flow/lifecycle";
 import type { Logger } from "@barito-flow/logger";
 import {
-  baritoDataStreamTemplate,
   createBulkSink,
   createHttpBulkClient,
   createOpenSearchClient,
@@ -19,7 +17,10 @@ import {
 } from "@barito-flow/opensearch-sink";
 import { getRequestListener } from "@hono/node-server";
 import { Hono } from "hono";
+import type { ConsumerConfig } from "./config.js";
+import { consumerFetchProperties } from "./memory-budget.js";
 import { createConsumerMetrics } from "./metrics.js";
+import { baritoDataStreamTemplate } from "./opensearch/data-stream-template.js";
 import { createLogPipeline, type LogPipeline } from "./pipeline/log-pipeline.js";
 import { createTopicDiscovery } from "./pipeline/topic-discovery.js";
 import { createRedactionMetrics, createRedactor, createRulesSource } from "./redaction/index.js";
@@ -162,7 +163,7 @@ export function createConsumerApp(
         ...connection,
         // Every consumer process must see every announcement, so each reads them in a group of its own.
         groupId: `${settings.groupId}-nte-${randomUUID()}`,
-        fromBeginning: false,
+        fromBeginning: true,
         sessionTimeoutMs: settings.sessionTimeoutMs,
       }),
     eventTopic: config.kafka.newTopicEventTopic,

@@ -3,11 +3,11 @@
 // announced it; BARITO_KAFKA_UNIQUE_GROUP_ID gives each topic a group of its own, as barito-flow does.
 import { randomUUID } from "node:crypto";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { loadConsumerConfig } from "@barito-flow/config";
 import { createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
 import { noopLogger } from "@barito-flow/logger";
 import { TimberSchema } from "@barito-flow/proto";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { loadConsumerConfig } from "./config.js";
 import { type ConsumerApp, createConsumerApp } from "./app.js";
 
 const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";

@@ -2,11 +2,11 @@
 // another topic, must not lose anything, and must finish on its own once OpenSearch accepts the documents again.
 import { randomUUID } from "node:crypto";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { loadConsumerConfig } from "@barito-flow/config";
 import { createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
 import { noopLogger } from "@barito-flow/logger";
 import { TimberSchema } from "@barito-flow/proto";
 import { afterAll, describe, expect, it } from "@jest/globals";
+import { loadConsumerConfig } from "./config.js";
 import { type ConsumerApp, createConsumerApp } from "./app.js";
 
 const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";

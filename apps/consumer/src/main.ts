@@ -3,18 +3,12 @@
 // Usage: node dist/main.js [consumer|c] [--check-config]
 import { setTimeout as sleep } from "node:timers/promises";
 import { getHeapStatistics } from "node:v8";
-import {
-  ConfigError,
-  type ConsumerConfig,
-  containerMemoryLimit,
-  loadConsumerConfig,
-  memoryBudgetProblem,
-  redactConfig,
-  sinkBufferShortfall,
-} from "@barito-flow/config";
+import { ConfigError, containerMemoryLimit, redactConfig } from "@barito-flow/config";
 import { installShutdown } from "@barito-flow/lifecycle";
-import { createLogger, logProcessWarnings } from "@barito-flow/logger";
+import { createLogger, logProcessWarnings } from "@barito-flow/logger/winston";
 import { createConsumerApp } from "./app.js";
+import { type ConsumerConfig, loadConsumerConfig, sinkBufferShortfall } from "./config.js";
+import { memoryBudgetProblem } from "./memory-budget.js";
 import { RulesFormatError, validateInlineRules } from "./redaction/index.js";
 
 const [command = "consumer", ...flags] = process.argv.slice(2);

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics } from "prom-client";
+import { kafkaClientPathGauge } from "@barito-flow/kafka";
 
 /**
  * barito-flow's consumer metric names (reference §12). Unlike the Go original, `status` holds the HTTP status of
@@ -7,6 +8,7 @@ import { Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics } f
 export function createConsumerMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  new Gauge({ ...kafkaClientPathGauge("barito_consumer"), registers: [registry] });
   const metrics = {
     registry,
     incoming: new Counter({

@@ -5,11 +5,11 @@
 // `pnpm chaos` stops the real process on a private stack.
 import { randomUUID } from "node:crypto";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { loadConsumerConfig } from "@barito-flow/config";
 import { createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
 import { noopLogger } from "@barito-flow/logger";
 import { TimberSchema } from "@barito-flow/proto";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { loadConsumerConfig } from "./config.js";
 import { type ConsumerApp, createConsumerApp } from "./app.js";
 import { createForwarder } from "./testing/harness.js";
 

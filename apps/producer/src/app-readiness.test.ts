@@ -1,9 +1,9 @@
 // /readyz with Kafka refusing the producer's credentials: not ready, and the reason named, next to the broker-count
 // cap that the same probe keeps current.
-import { loadProducerConfig } from "@barito-flow/config";
 import { noopLogger } from "@barito-flow/logger";
 import { createLocalRateLimiter } from "@barito-flow/rate-limit";
 import { afterEach, describe, expect, it } from "@jest/globals";
+import { loadProducerConfig } from "./config.js";
 import { createProducerApp, type ProducerApp } from "./app.js";
 import { createProducerMetrics } from "./metrics.js";
 

@@ -7,11 +7,11 @@ import {
   createServer as createHttp2Server,
 } from "node:http2";
 import type { AddressInfo } from "node:net";
-import type { ProducerConfig } from "@barito-flow/config";
 import type { Logger } from "@barito-flow/logger";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { getRequestListener } from "@hono/node-server";
 import { Hono } from "hono";
+import type { ProducerConfig } from "./config.js";
 import { watchKafka } from "./kafka-health.js";
 import type { ProducerMetrics } from "./metrics.js";
 import { createInFlightBudget } from "./produce/in-flight.js";

@@ -11,13 +11,13 @@ import { request } from "node:http";
 import { connect as connectHttp2, constants as h2 } from "node:http2";
 import { join } from "node:path";
 import { create, type JsonObject, toBinary } from "@bufbuild/protobuf";
-import { loadConsumerConfig, loadProducerConfig } from "@barito-flow/config";
 import { createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
 import { noopLogger } from "@barito-flow/logger";
 import { TimberCollectionSchema } from "@barito-flow/proto";
 import { createLocalRateLimiter } from "@barito-flow/rate-limit";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import fc from "fast-check";
+import { loadProducerConfig } from "./config.js";
 import { createProducerApp, type ProducerApp } from "./app.js";
 import { createProducerMetrics } from "./metrics.js";
 
@@ -80,6 +80,9 @@ beforeAll(async () => {
   // The consumer app, loaded by path: it is another app of this repository, not a dependency of the producer.
   const consumerModule = (await import(join(__dirname, "..", "..", "consumer", "src", "app.ts"))) as {
     createConsumerApp(config: unknown, logger: typeof noopLogger): ConsumerApp;
+  };
+  const { loadConsumerConfig } = (await import(join(__dirname, "..", "..", "consumer", "src", "config.ts"))) as {
+    loadConsumerConfig(env: Record<string, string>): unknown;
   };
   consumer = consumerModule.createConsumerApp(
     loadConsumerConfig({

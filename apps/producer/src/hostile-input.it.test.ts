@@ -4,12 +4,12 @@
 import { request } from "node:http";
 import { connect as connectHttp2, constants as h2 } from "node:http2";
 import { randomUUID } from "node:crypto";
-import { loadProducerConfig } from "@barito-flow/config";
 import { createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
 import { noopLogger } from "@barito-flow/logger";
 import { createLocalRateLimiter } from "@barito-flow/rate-limit";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import fc from "fast-check";
+import { loadProducerConfig } from "./config.js";
 import { createProducerApp, type ProducerApp } from "./app.js";
 import { createProducerMetrics } from "./metrics.js";
 

@@ -7,12 +7,12 @@ import { type ClientRequest, type IncomingMessage, request } from "node:http";
 import { connect as connectHttp2 } from "node:http2";
 import { zstdCompressSync } from "node:zlib";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { loadProducerConfig } from "@barito-flow/config";
 import { createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
 import { noopLogger } from "@barito-flow/logger";
 import { TimberCollectionSchema } from "@barito-flow/proto";
 import { createLocalRateLimiter } from "@barito-flow/rate-limit";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { loadProducerConfig } from "./config.js";
 import { createProducerApp } from "./app.js";
 import { createProducerMetrics } from "./metrics.js";
 

@@ -2,13 +2,14 @@
 // The producer process: the only place that reads the environment, opens ports and handles signals.
 // Usage: node dist/main.js [producer|p] [--check-config]
 import cluster from "node:cluster";
-import { ConfigError, loadProducerConfig, type ProducerConfig, redactConfig } from "@barito-flow/config";
+import { ConfigError, redactConfig } from "@barito-flow/config";
 import { connectionFromSettings, createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
 import { installShutdown, withDeadline } from "@barito-flow/lifecycle";
-import { createLogger, logProcessWarnings } from "@barito-flow/logger";
+import { createLogger, logProcessWarnings } from "@barito-flow/logger/winston";
 import { createRateLimiter, createRemoteRateLimiter, type RateLimitChannel } from "@barito-flow/rate-limit";
 import { createProducerApp } from "./app.js";
 import { createClusterPrimary, READINESS_MESSAGE } from "./cluster-primary.js";
+import { loadProducerConfig, type ProducerConfig } from "./config.js";
 import { connectKafkaWithRetry } from "./kafka-startup.js";
 import { createProducerMetrics, serveMetricsToPrimary } from "./metrics.js";
 
@@ -83,7 +84,7 @@ async function runServer(config: ProducerConfig): Promise<void> {
     ...connectionFromSettings(config.kafka, logger.child({ component: "kafka" })),
     maxMessageBytes: config.producer.maxMessageBytes,
     deliveryTimeoutMs: config.producer.requestTimeoutMs,
-    // Sized to the in-flight cap (packages/config: kafkaQueue), so librdkafka never refuses a request's records.
+    // Sized to the in-flight cap (config.ts: kafkaQueue), so librdkafka never refuses a request's records.
     maxQueuedKbytes: config.producer.kafkaQueue.maxKbytes,
     maxQueuedRecords: config.producer.kafkaQueue.maxMessages,
   });

@@ -1,4 +1,5 @@
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics } from "prom-client";
+import { kafkaClientPathGauge } from "@barito-flow/kafka";
 import type { ProduceObserver } from "./produce/producer-service.js";
 
 /**
@@ -78,6 +79,7 @@ export function createProducerMetrics(topicSuffix: string) {
     },
   });
 
+  new Gauge({ ...kafkaClientPathGauge("barito_producer"), registers: [registry] });
   const appName = (topic: string) =>
     topic.endsWith(topicSuffix) ? topic.slice(0, topic.length - topicSuffix.length) : topic;
 

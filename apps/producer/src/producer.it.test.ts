@@ -3,7 +3,6 @@
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { fromBinary, toJson } from "@bufbuild/protobuf";
-import { loadProducerConfig } from "@barito-flow/config";
 import { createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
 import { noopLogger } from "@barito-flow/logger";
 import { Producer, TimberCollectionSchema, TimberSchema } from "@barito-flow/proto";
@@ -11,6 +10,7 @@ import { createLocalRateLimiter, createRedisRateLimiter } from "@barito-flow/rat
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { afterAll, describe, expect, it } from "@jest/globals";
+import { loadProducerConfig } from "./config.js";
 import { createProducerApp, type ProducerApp } from "./app.js";
 import { createProducerMetrics } from "./metrics.js";
 import { compressionZstd } from "./transport/compression.js";

@@ -1,8 +1,8 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import { type Logger, noopLogger } from "@barito-flow/logger";
 import { buildConnectionConfig, integerOption } from "./connection-config.js";
 import { invalidArgument, invalidConfig, KafkaError } from "./errors.js";
-import type { Logger } from "./logger.js";
-import { silentLogger } from "./logger.js";
+import { chooseClientPath, type NativeConsumer, requestAllTopicsMetadata, useConsumePath } from "./client-internals.js";
 import { loadKafkaJS, newNativeKafka } from "./native-client.js";
 import { assertTopicName } from "./outgoing-record.js";
 import { librdkafkaCodes, toKafkaError } from "./to-kafka-error.js";
@@ -17,8 +17,6 @@ import type {
   TopicPartitionOffset,
   TopicSelector,
 } from "./types.js";
-
-type NativeConsumer = ReturnType<Awaited<ReturnType<typeof newNativeKafka>>["consumer"]>;
 
 /** The subset of a native batch message this adapter reads. */
 interface NativeBatchMessage {
@@ -164,7 +162,7 @@ export function createBatchConsumer(options: BatchConsumerOptions): BatchConsume
     1_000,
   );
   const commitTimeoutMs = integerOption("commitTimeoutMs", options.commitTimeoutMs, 10_000, 100, 600_000);
-  const logger = (options.logger ?? silentLogger).child({ component: "kafka-consumer", groupId: options.groupId });
+  const logger = (options.logger ?? noopLogger).child({ component: "kafka-consumer", groupId: options.groupId });
   const insideCallback = new AsyncLocalStorage<true>();
 
   const rebalanceCallback = async (
@@ -225,6 +223,7 @@ export function createBatchConsumer(options: BatchConsumerOptions): BatchConsume
       if (consumer !== undefined) return Promise.resolve();
       connecting ??= (async () => {
         const kafkaJS = await loadKafkaJS();
+        const path = await chooseClientPath(options.patchedBinding);
         const candidate = newNativeKafka(kafkaJS, connection, logger).consumer({
           kafkaJS: {
             groupId: options.groupId,
@@ -243,8 +242,9 @@ export function createBatchConsumer(options: BatchConsumerOptions): BatchConsume
           await candidate.disconnect().catch(() => {});
           throw toKafkaError(error, "connect consumer to Kafka");
         }
+        useConsumePath(candidate, path);
         consumer = candidate;
-        logger.info("kafka consumer connected", { brokers: connection.kafkaJS.brokers });
+        logger.info("kafka consumer connected", { brokers: connection.kafkaJS.brokers, clientPath: path });
       })().finally(() => {
         connecting = undefined;
       });
@@ -264,20 +264,11 @@ export function createBatchConsumer(options: BatchConsumerOptions): BatchConsume
 
     async refreshTopics() {
       const native = connected("refreshTopics");
-      // A metadata request for ALL topics is the one that makes librdkafka re-match a regex subscription (a
-      // request for named topics does not); the KafkaJS-style client only reaches it through its internal handle.
-      const internal = (
-        native as unknown as {
-          _getInternalClient(): {
-            getMetadata(options: { allTopics: boolean; timeout: number }, callback: (err: unknown) => void): void;
-          };
-        }
-      )._getInternalClient();
-      await new Promise<void>((resolve, reject) => {
-        internal.getMetadata({ allTopics: true, timeout: commitTimeoutMs }, (err) =>
-          err ? reject(toKafkaError(err, "refresh topic metadata")) : resolve(),
-        );
-      });
+      try {
+        await requestAllTopicsMetadata(native, commitTimeoutMs);
+      } catch (error) {
+        throw toKafkaError(error, "refresh topic metadata");
+      }
     },
 
     async run(handler: BatchHandler) {

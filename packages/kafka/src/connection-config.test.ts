@@ -126,6 +126,7 @@ describe("buildConnectionConfig()", () => {
     [{ ...base, sasl: { mechanism: "plain", username: "u" } }, "sasl.password"],
     [{ ...base, librdkafka: "linger.ms=5" }, "librdkafka"],
     [{ ...base, librdkafka: { "linger.ms": { value: 5 } } }, "librdkafka.linger.ms"],
+    [{ ...base, patchedBinding: "false" }, "patchedBinding"],
   ])("rejects %j with INVALID_CONFIG at field %s", (options, field) => {
     const error = configError(options);
     expect(error.code).toBe("INVALID_CONFIG");

@@ -73,6 +73,10 @@ export function buildConnectionConfig(options: KafkaConnectionOptions): Connecti
     }
   }
 
+  if (options.patchedBinding !== undefined && typeof options.patchedBinding !== "boolean") {
+    throw invalidConfig("patchedBinding", "must be a boolean");
+  }
+
   return { kafkaJS: { brokers, clientId: options.clientId }, properties, secrets };
 }
 

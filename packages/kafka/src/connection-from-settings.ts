@@ -1,4 +1,4 @@
-import type { Logger } from "./logger.js";
+import type { Logger } from "@barito-flow/logger";
 import type { KafkaConnectionOptions } from "./types.js";
 
 /** The shape of `config.kafka` in @barito-flow/config (declared here so this package does not depend on it). */

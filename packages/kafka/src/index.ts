@@ -1,15 +1,11 @@
 export { createBatchConsumer, nextOffset } from "./batch-consumer.js";
-export { buildConnectionConfig } from "./connection-config.js";
+export { type ClientPath, clientPathsTaken, kafkaClientPathGauge } from "./client-internals.js";
 export { connectionFromSettings, type KafkaConnectionSettings } from "./connection-from-settings.js";
-export type { ConnectionConfig } from "./connection-config.js";
 export { isKafkaError, KafkaError } from "./errors.js";
 export type { KafkaErrorCode, KafkaErrorOptions } from "./errors.js";
 export { createKafkaAdmin } from "./kafka-admin.js";
 export { createKafkaPublisher } from "./kafka-publisher.js";
-export { silentLogger } from "./logger.js";
-export type { Logger } from "./logger.js";
-export { topicNameProblem } from "./outgoing-record.js";
-export { classifyLibrdkafkaCode, toKafkaError } from "./to-kafka-error.js";
+export { toKafkaError } from "./to-kafka-error.js";
 export type {
   BatchConsumer,
   BatchConsumerOptions,

@@ -1,6 +1,6 @@
+import { noopLogger } from "@barito-flow/logger";
 import { buildConnectionConfig, integerOption } from "./connection-config.js";
 import { invalidArgument, KafkaError } from "./errors.js";
-import { silentLogger } from "./logger.js";
 import { loadKafkaJS, newNativeKafka } from "./native-client.js";
 import { assertTopicName } from "./outgoing-record.js";
 import { toKafkaError } from "./to-kafka-error.js";
@@ -57,7 +57,7 @@ export function createKafkaAdmin(options: KafkaAdminOptions): KafkaAdmin {
   const requestTimeoutMs = integerOption("requestTimeoutMs", options.requestTimeoutMs, 10_000, 100, 600_000);
   const pingTimeoutMs = integerOption("pingTimeoutMs", options.pingTimeoutMs, 2_000, 100, 600_000);
   const properties: LibrdkafkaProperties = { ...connection.properties, ...options.librdkafka };
-  const logger = (options.logger ?? silentLogger).child({ component: "kafka-admin" });
+  const logger = (options.logger ?? noopLogger).child({ component: "kafka-admin" });
 
   let admin: NativeAdmin | undefined;
   let connecting: Promise<NativeAdmin> | undefined;

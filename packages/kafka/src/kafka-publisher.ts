@@ -1,10 +1,17 @@
+import { noopLogger } from "@barito-flow/logger";
+import pRetry from "p-retry";
+import {
+  brokerCountOf,
+  type ClientPath,
+  chooseClientPath,
+  type NativeProducer,
+  produceAll,
+} from "./client-internals.js";
 import { buildConnectionConfig, integerOption } from "./connection-config.js";
-import { invalidConfig, KafkaError } from "./errors.js";
+import { invalidConfig, isKafkaError, KafkaError } from "./errors.js";
 import type { ConnectionDiagnostics } from "./librdkafka-logger.js";
-import { silentLogger } from "./logger.js";
 import { authenticationLogIntervalMs, isAuthenticationFailure } from "./librdkafka-logger.js";
 import { loadKafkaJS, newNativeKafka } from "./native-client.js";
-import { internalClientOf, type NativeProducer, produceAll } from "./native-produce.js";
 import { assertTopicName, toNativeMessages } from "./outgoing-record.js";
 import { toKafkaError } from "./to-kafka-error.js";
 import type { KafkaPublisherOptions, LibrdkafkaProperties, MessagePublisher, OutgoingRecord } from "./types.js";
@@ -94,16 +101,22 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): MessagePub
   const deliveryTimeoutMs = Number(properties["message.timeout.ms"]);
   const reconnectIntervalMs = integerOption("reconnectIntervalMs", options.reconnectIntervalMs, 2_000, 10, 600_000);
   const connectTimeoutMs = integerOption("connectTimeoutMs", options.connectTimeoutMs, 10_000, 100, 600_000);
-  const logger = (options.logger ?? silentLogger).child({ component: "kafka-publisher" });
+  const logger = (options.logger ?? noopLogger).child({ component: "kafka-publisher" });
 
   const diagnostics: ConnectionDiagnostics = {};
   let producer: NativeProducer | undefined;
+  let path: ClientPath = "fallback";
   /** The last failed connection attempt, until one succeeds. */
   let problem: KafkaError | undefined;
   let closed = false;
   let closing: Promise<void> | undefined;
+  /** Ends the background connection attempts when the publisher closes. */
+  const closeSignal = new AbortController();
+  /** The background attempts (one `pRetry` run) until one connects or a failure is not worth retrying. */
+  let connecting: Promise<void> | undefined;
   let attempt: Promise<void> | undefined;
-  let retryTimer: NodeJS.Timeout | undefined;
+  /** Callers of `connect()` waiting for the next outcome: each failed attempt is reported to them. */
+  const waitingForAttempt = new Set<(error: KafkaError) => void>();
   // Rejecters of the publishes not yet settled, failed by `close()` when Kafka never acknowledged them.
   const unsettled = new Set<(error: unknown) => void>();
   let nativeCalls = 0;
@@ -140,6 +153,7 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): MessagePub
 
   async function connectOnce(): Promise<void> {
     const kafkaJS = await loadKafkaJS();
+    const candidatePath = await chooseClientPath(options.patchedBinding);
     const candidate = newNativeKafka(kafkaJS, connection, logger, diagnostics).producer(properties);
     try {
       await candidate.connect();
@@ -152,23 +166,54 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): MessagePub
       throw new KafkaError("CLOSED", "publisher was closed while connecting", { retriable: false });
     }
     producer = candidate;
+    path = candidatePath;
     problem = undefined;
-    logger.info("kafka publisher connected", { brokers: connection.kafkaJS.brokers });
+    logger.info("kafka publisher connected", { brokers: connection.kafkaJS.brokers, clientPath: path });
   }
 
-  function startAttempt(): Promise<void> {
-    if (retryTimer !== undefined) {
-      clearTimeout(retryTimer);
-      retryTimer = undefined;
+  function attemptError(error: unknown): KafkaError {
+    const kafkaError = toKafkaError(error, "connect to Kafka");
+    if (kafkaError.code !== "AUTHENTICATION_FAILED" && isAuthenticationFailure(diagnostics.lastBrokerFailure)) {
+      return notConnectedError(connectTimeoutMs);
     }
-    attempt ??= connectOnce()
-      .catch((error: unknown) => {
-        let kafkaError = toKafkaError(error, "connect to Kafka");
-        if (kafkaError.code !== "AUTHENTICATION_FAILED" && isAuthenticationFailure(diagnostics.lastBrokerFailure)) {
-          kafkaError = notConnectedError(connectTimeoutMs);
-        }
-        problem = kafkaError;
-        if (!closed) {
+    return kafkaError;
+  }
+
+  /**
+   * Outages are retried, and so are refused credentials (they get rotated) although callers are told they are not
+   * retriable; anything else (the publisher closed, a broken installation) ends the attempts.
+   */
+  const worthRetrying = (error: unknown) =>
+    isKafkaError(error) && (error.retriable || error.code === "AUTHENTICATION_FAILED");
+
+  function keepConnecting(): Promise<void> {
+    if (connecting !== undefined) return connecting;
+    connecting = pRetry(
+      () => {
+        attempt = connectOnce().catch((error: unknown) => {
+          throw attemptError(error);
+        });
+        return attempt.finally(() => {
+          attempt = undefined;
+        });
+      },
+      {
+        retries: Number.POSITIVE_INFINITY,
+        factor: 1,
+        minTimeout: reconnectIntervalMs,
+        maxTimeout: reconnectIntervalMs,
+        signal: closeSignal.signal,
+        unref: true,
+        shouldRetry: ({ error }) => worthRetrying(error),
+        onFailedAttempt: ({ error }) => {
+          const kafkaError = toKafkaError(error, "connect to Kafka");
+          problem = kafkaError;
+          for (const report of waitingForAttempt) report(kafkaError);
+          if (closed) return;
+          if (!worthRetrying(kafkaError)) {
+            logger.warn("kafka publisher cannot connect; not retrying", { err: kafkaError });
+            return;
+          }
           const now = Date.now();
           if (kafkaError.code !== lastAttemptLog.code || now - lastAttemptLog.at >= authenticationLogIntervalMs) {
             logger.warn("kafka publisher cannot connect yet; retrying in the background", {
@@ -178,27 +223,27 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): MessagePub
             });
             lastAttemptLog = { code: kafkaError.code, at: now, suppressed: 0 };
           } else lastAttemptLog.suppressed++;
-          retryTimer = setTimeout(() => {
-            retryTimer = undefined;
-            startAttempt().catch(() => {});
-          }, reconnectIntervalMs);
-          retryTimer.unref();
-        }
-        throw kafkaError;
-      })
-      .finally(() => {
-        attempt = undefined;
-      });
-    return attempt;
+        },
+      },
+    ).finally(() => {
+      connecting = undefined;
+    });
+    // Nobody may be waiting any more when the attempts end: their failure stays in `problem`.
+    connecting.catch(() => {});
+    return connecting;
   }
 
   return {
     connect() {
       if (closed) return Promise.reject(new KafkaError("CLOSED", "publisher is closed", { retriable: false }));
       if (producer !== undefined) return Promise.resolve();
-      // librdkafka's initial metadata wait is a fixed 30 s; the caller gets an answer sooner while the attempt (and
-      // the retries after it) go on in the background.
-      return settleWithin(startAttempt(), connectTimeoutMs, () => notConnectedError(connectTimeoutMs));
+      // librdkafka's initial metadata wait is a fixed 30 s; the caller gets an answer sooner (the next attempt's
+      // failure, or the timeout) while the attempts go on in the background.
+      const { promise: failed, reject } = Promise.withResolvers<never>();
+      waitingForAttempt.add(reject);
+      return settleWithin(Promise.race([keepConnecting(), failed]), connectTimeoutMs, () =>
+        notConnectedError(connectTimeoutMs),
+      ).finally(() => waitingForAttempt.delete(reject));
     },
 
     // Not async: an async function keeps its parameters and locals (the records, their native copies' sources)
@@ -213,11 +258,7 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): MessagePub
           throw new KafkaError("BROKER_UNAVAILABLE", "not connected to Kafka yet", { retriable: true });
         }
         if (messages.length === 0) return Promise.resolve();
-        const client = internalClientOf(producer);
-        pending =
-          client === undefined
-            ? producer.send({ topic, messages }).then(() => undefined)
-            : produceAll(client, topic, messages);
+        pending = produceAll(producer, path, topic, messages);
       } catch (error) {
         return Promise.reject(error instanceof KafkaError ? error : toKafkaError(error, `publish to ${topic}`));
       }
@@ -246,14 +287,14 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): MessagePub
     },
 
     async brokerCount(timeoutMs = 2_000) {
-      const client = producer === undefined ? undefined : internalClientOf(producer);
-      if (client === undefined)
+      if (producer === undefined) {
         throw new KafkaError("BROKER_UNAVAILABLE", "not connected to Kafka yet", { retriable: true });
-      return new Promise<number>((resolve, reject) => {
-        client.getMetadata({ allTopics: false, timeout: timeoutMs }, (error, metadata) =>
-          error ? reject(toKafkaError(error, "describe cluster")) : resolve(metadata.brokers.length),
-        );
-      });
+      }
+      try {
+        return await brokerCountOf(producer, timeoutMs);
+      } catch (error) {
+        throw toKafkaError(error, "describe cluster");
+      }
     },
 
     async flush(timeoutMs = 10_000) {
@@ -273,7 +314,7 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): MessagePub
     close(timeoutMs = 10_000) {
       closing ??= (async () => {
         closed = true;
-        if (retryTimer !== undefined) clearTimeout(retryTimer);
+        closeSignal.abort(new KafkaError("CLOSED", "publisher was closed while connecting", { retriable: false }));
         // An attempt in flight disconnects its own client when it ends (it sees `closed`); wait for it only briefly.
         if (attempt !== undefined) await settleWithin(attempt, 2_000, () => undefined).catch(() => {});
         const current = producer;

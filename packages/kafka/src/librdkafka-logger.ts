@@ -1,4 +1,4 @@
-import type { Logger } from "./logger.js";
+import { type Logger, redactSecrets, redactText } from "@barito-flow/logger";
 
 /** The logger shape the KafkaJS-compatible layer calls (`types/kafkajs.d.ts` Logger). */
 export interface KafkaJSLoggerShape {
@@ -31,33 +31,13 @@ export function isAuthenticationFailure(text: string | undefined): boolean {
 /** KafkaJS log levels (NOTHING=0 .. DEBUG=4). */
 const levelRank = { error: 1, warn: 2, info: 3, debug: 4 } as const;
 
-const redacted = "[REDACTED]";
 const transientTopicError = /Unknown topic or partition|UNKNOWN_TOPIC_OR_PART/;
-
-/** Replaces every occurrence of a secret value in `text`. Short values are skipped to avoid mangling ordinary words. */
-export function scrubSecrets(text: string, secrets: readonly string[]): string {
-  let result = text;
-  for (const secret of secrets) {
-    if (secret.length < 4) continue;
-    result = result.split(secret).join(redacted);
-  }
-  return result;
-}
-
-function scrubMeta(extra: object | undefined, secrets: readonly string[]): Record<string, unknown> {
-  const meta: Record<string, unknown> = {};
-  if (extra === undefined || extra === null) return meta;
-  for (const [key, value] of Object.entries(extra)) {
-    if (/password|secret|sasl\.|ssl\.key/i.test(key)) meta[key] = redacted;
-    else meta[key] = typeof value === "string" ? scrubSecrets(value, secrets) : value;
-  }
-  return meta;
-}
 
 /**
  * Adapts our `Logger` to what librdkafka / the KafkaJS layer log through. librdkafka lines carry `fac` (facility, e.g.
- * FAIL, REQTMOUT) and the client `name`; both are kept as fields. Secret values are scrubbed from every line even
- * though librdkafka itself does not print them, because `debug` contexts can echo configuration.
+ * FAIL, REQTMOUT) and the client `name`; both are kept as fields. Every line goes through the logger's secret rules
+ * (the configured secret values, secret-named fields, URL credentials) even though librdkafka itself does not print
+ * secrets, because `debug` contexts can echo configuration.
  */
 export function createLibrdkafkaLogger(
   logger: Logger,
@@ -70,7 +50,7 @@ export function createLibrdkafkaLogger(
 ): KafkaJSLoggerShape {
   let currentLevel: number = initialLevel;
   const emit = (level: keyof typeof levelRank, message: string, extra?: object) => {
-    const text = scrubSecrets(String(message), secrets);
+    const text = redactText(String(message), secrets);
     if (diagnostics && level === "error" && (extra as { fac?: unknown } | undefined)?.fac === "FAIL") {
       diagnostics.lastBrokerFailure = text;
     }
@@ -87,7 +67,7 @@ export function createLibrdkafkaLogger(
     // A topic created a moment ago is briefly unknown to the broker serving it: expected, and retried by the client.
     const effective = level === "error" && transientTopicError.test(text) ? "warn" : level;
     if (levelRank[effective] > currentLevel) return;
-    logger[effective](text, scrubMeta(meta, secrets));
+    logger[effective](text, meta ? redactSecrets({ ...meta }, secrets) : {});
   };
   const adapter: KafkaJSLoggerShape = {
     info: (message, extra) => emit("info", message, extra),

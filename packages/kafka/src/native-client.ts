@@ -1,7 +1,7 @@
 import type { KafkaJS as KafkaJSNamespace } from "@confluentinc/kafka-javascript";
+import type { Logger } from "@barito-flow/logger";
 import type { ConnectionConfig } from "./connection-config.js";
 import { type ConnectionDiagnostics, createLibrdkafkaLogger } from "./librdkafka-logger.js";
-import type { Logger } from "./logger.js";
 
 export type KafkaJSModule = typeof KafkaJSNamespace;
 

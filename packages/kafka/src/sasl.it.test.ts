@@ -3,11 +3,11 @@
 // non-retriable AUTHENTICATION_FAILED that does not echo the password and is logged once per interval.
 import { randomUUID } from "node:crypto";
 import { afterAll, describe, expect, it } from "@jest/globals";
+import type { Logger } from "@barito-flow/logger";
 import { createBatchConsumer } from "./batch-consumer.js";
 import { createKafkaAdmin } from "./kafka-admin.js";
 import { createKafkaPublisher } from "./kafka-publisher.js";
 import { KafkaError } from "./errors.js";
-import type { Logger } from "./logger.js";
 import type { BatchConsumer, KafkaAdmin, MessagePublisher } from "./types.js";
 
 const saslBroker = `127.0.0.1:${process.env.STACK_KAFKA_SASL_PORT || 9094}`;

@@ -1,4 +1,4 @@
-import type { Logger } from "./logger.js";
+import type { Logger } from "@barito-flow/logger";
 import type { KafkaError } from "./errors.js";
 
 /** librdkafka property values as the native client accepts them (see librdkafka CONFIGURATION.md). */
@@ -36,6 +36,12 @@ export interface KafkaConnectionOptions {
   logger?: Logger;
   /** Escape hatch: extra librdkafka properties, applied after this package's choices (so they win). */
   librdkafka?: LibrdkafkaProperties;
+  /**
+   * Whether publisher and consumer use the entry points this repository's patch adds to the native client (batch
+   * produce, packed consume) when the installed binding has them. Default true; false makes them take the stock
+   * library's path, the one every installation of the unpatched client gets (README: "The patched binding").
+   */
+  patchedBinding?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,5 +1,4 @@
 export {
-  EXIT_CUT_SHORT,
   installShutdown,
   type ProcessPort,
   type Shutdown,

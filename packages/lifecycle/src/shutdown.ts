@@ -47,7 +47,7 @@ export interface Shutdown {
 }
 
 /** Exit codes: 0 drained and closed, 1 cut short but closed; a forced end is the signal's own status (143, 130). */
-export const EXIT_CUT_SHORT = 1;
+const EXIT_CUT_SHORT = 1;
 
 /**
  * Installs the signal handlers and the watchdog of a service's shutdown.

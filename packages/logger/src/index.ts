@@ -1,6 +1,3 @@
-export { type CreateLoggerOptions, createLogger, type LogFormat, type RootLogger } from "./create-logger.js";
-export { type Logger, type LogLevel, type LogMeta, type LogThreshold, logLevels, noopLogger } from "./logger.js";
-export { isSecretKey, REDACTED, redactUrlCredentials } from "./redact.js";
-export { sanitizeFields } from "./sanitize.js";
-export type { SerializedError } from "./serialize-error.js";
-export { logProcessWarnings, type WarningSource } from "./process-warnings.js";
+// The dependency-free root: what every library may import. The winston implementation is `@barito-flow/logger/winston`.
+export { type Logger, type LogMeta, noopLogger } from "./logger.js";
+export { isSecretKey, REDACTED, redactSecrets, redactText } from "./secrets.js";

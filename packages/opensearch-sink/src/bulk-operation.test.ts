@@ -1,6 +1,5 @@
 import { describe, expect, it } from "@jest/globals";
-import { actionLine, serialiseOperation, sourceText } from "./bulk-operation.js";
-import { encodeBody } from "./bulk-sink.js";
+import { actionLine, bulkLines, encodeBody, pendingOperation, sourceText } from "./bulk-operation.js";
 import type { BulkOperation } from "./types.js";
 
 const operations: BulkOperation[] = [
@@ -11,9 +10,9 @@ const operations: BulkOperation[] = [
   { action: "create", index: "x", id: "k", document: new Uint8Array(Buffer.from(' {"bytes":true}')) },
 ];
 
-describe("serialiseOperation() and encodeBody()", () => {
+describe("pendingOperation() and encodeBody()", () => {
   it("writes the same NDJSON as JSON.stringify of the action and the document, whatever the document's form", () => {
-    const serialised = operations.map(serialiseOperation);
+    const serialised = operations.map((op) => pendingOperation(op, 0, () => {}));
     const expected = operations
       .map(({ action, index, id, document }) => {
         const source =
@@ -30,7 +29,7 @@ describe("serialiseOperation() and encodeBody()", () => {
     expect(body.toString()).toBe(Buffer.from(expected).toString());
     expect(body.length).toBe(Buffer.byteLength(expected));
     // The line-based form (clients without bulkBody) says the same.
-    expect(serialised.flatMap((op) => [actionLine(op), sourceText(op)]).join("\n") + "\n").toBe(expected);
+    expect(`${bulkLines(serialised).join("\n")}\n`).toBe(expected);
     for (const op of serialised) {
       expect(op.bytes).toBe(Buffer.byteLength(`${actionLine(op)}\n${sourceText(op)}\n`));
     }
@@ -39,7 +38,7 @@ describe("serialiseOperation() and encodeBody()", () => {
   it("refuses byte documents with raw line breaks or that are not JSON objects", () => {
     const base = { action: "index", index: "a", id: "1" } as const;
     for (const document of [Buffer.from('{"a":\n1}'), Buffer.from('{"a":"\r"}'), Buffer.from("[1]"), Buffer.from("")]) {
-      expect(() => serialiseOperation({ ...base, document })).toThrow(
+      expect(() => pendingOperation({ ...base, document }, 0, () => {})).toThrow(
         expect.objectContaining({ code: "INVALID_OPERATION", field: "document" }),
       );
     }

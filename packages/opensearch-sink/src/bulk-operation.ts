@@ -125,25 +125,32 @@ export function encodeOperation(op: SerialisedOperation, body: Buffer, at: numbe
   return at;
 }
 
+/** The NDJSON lines of `ops` (action line, document line, ...) without line breaks, for `BulkClient.bulk`. */
+export function bulkLines(ops: readonly SerialisedOperation[]): string[] {
+  const lines: string[] = [];
+  for (const op of ops) lines.push(actionLine(op), sourceText(op));
+  return lines;
+}
+
+/**
+ * The NDJSON body of `ops`, written into one Buffer of the size their `bytes` add up to: no string per action line,
+ * no joined string to flatten and encode again, and documents given as bytes are copied as they are.
+ */
+export function encodeBody(ops: readonly SerialisedOperation[], bytes: number): Buffer {
+  const body = Buffer.allocUnsafeSlow(bytes);
+  let at = 0;
+  for (const op of ops) at = encodeOperation(op, body, at);
+  if (at !== bytes) {
+    throw new SinkError("INVALID_OPERATION", `bulk body has ${at} bytes instead of ${bytes}`, { retriable: false });
+  }
+  return body;
+}
+
 /** What `validate` found, handed over without an object: it runs for every document. */
 let checkedSource: string | Uint8Array = "";
 let checkedHead: Buffer = Buffer.alloc(0);
 let checkedIdJson: string | undefined;
 let checkedBytes = 0;
-
-/** Validates one operation and turns it into NDJSON lines. Throws `SinkError` (INVALID_OPERATION, with field). */
-export function serialiseOperation(op: BulkOperation): SerialisedOperation {
-  validate(op);
-  return {
-    action: op.action,
-    index: op.index,
-    id: op.id,
-    actionHead: checkedHead,
-    idJson: checkedIdJson,
-    sourceLine: checkedSource,
-    bytes: checkedBytes,
-  };
-}
 
 /** An operation the sink holds until its outcome: the serialised fields and the sink's own, in one object. */
 export interface PendingOperation extends SerialisedOperation {
@@ -158,8 +165,8 @@ export interface PendingOperation extends SerialisedOperation {
 }
 
 /**
- * `serialiseOperation` for the sink: the pending entry built whole in one literal (properties added to the result
- * afterwards would cost every document a second allocation for them).
+ * Validates one operation (throws `SinkError` INVALID_OPERATION, with field) and turns it into the sink's pending
+ * entry, built whole in one literal: properties added afterwards would cost every document a second allocation.
  */
 export function pendingOperation(op: BulkOperation, dueAt: number, done: PendingOperation["done"]): PendingOperation {
   validate(op);

@@ -51,7 +51,7 @@ describe("classifyRequestError()", () => {
     const error = classifyRequestError(new Error("socket hang up http://admin:hunter2@es:9200/_bulk"), "bulk");
     expect(error.message).not.toContain("hunter2");
     expect((error.cause as Error).message).not.toContain("hunter2");
-    expect(error.message).toContain("http://***@es:9200");
+    expect(error.message).toContain("http://admin:[REDACTED]@es:9200");
   });
 
   it("passes SinkErrors through unchanged", () => {

@@ -1,5 +1,6 @@
 import { errors } from "@opensearch-project/opensearch";
-import { redactCredentials, SinkError } from "./errors.js";
+import { redactText } from "@barito-flow/logger";
+import { SinkError } from "./errors.js";
 
 function serverErrorType(body: unknown): { type?: string; reason?: string } {
   if (typeof body !== "object" || body === null) return {};
@@ -27,7 +28,7 @@ export function isRetriableStatus(status: number): boolean {
  * original is never kept as `cause`: loggers that serialise causes would leak them.
  */
 function sanitisedCause(error: unknown): Error {
-  const cause = new Error(redactCredentials(error instanceof Error ? error.message : String(error)));
+  const cause = new Error(redactText(error instanceof Error ? error.message : String(error)));
   cause.name = error instanceof Error ? error.name : "Error";
   return cause;
 }
@@ -54,7 +55,7 @@ export function httpStatusError(
           : status === 408
             ? "TIMEOUT"
             : "REQUEST_REJECTED";
-  const detail = redactCredentials(reason ?? type ?? fallback);
+  const detail = redactText(reason ?? type ?? fallback);
   return new SinkError(code, `${operation} failed with HTTP ${status}: ${detail}`, {
     retriable: isRetriableStatus(status),
     status,
@@ -66,7 +67,7 @@ export function httpStatusError(
 /** Maps anything thrown by opensearch-js (or by the network) to a `SinkError` with no secret in its message. */
 export function classifyRequestError(error: unknown, operation: string): SinkError {
   if (error instanceof SinkError) return error;
-  const message = redactCredentials(error instanceof Error ? error.message : String(error));
+  const message = redactText(error instanceof Error ? error.message : String(error));
 
   if (error instanceof errors.ResponseError) {
     return httpStatusError(error.statusCode ?? 0, error.body, operation, message, sanitisedCause(error));

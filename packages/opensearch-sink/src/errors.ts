@@ -82,8 +82,3 @@ export class SinkClosedError extends SinkError {
 export function isSinkError(value: unknown): value is SinkError {
   return value instanceof SinkError;
 }
-
-/** Removes `user:password@` from any URL inside a message, so client errors can be logged and rethrown safely. */
-export function redactCredentials(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s@]*@/gi, "$1***@");
-}

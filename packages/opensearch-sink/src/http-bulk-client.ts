@@ -1,8 +1,10 @@
 import { Agent as HttpAgent, type IncomingMessage, request as httpRequest, type OutgoingHttpHeaders } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { gzip, unzip } from "node:zlib";
+import { redactText } from "@barito-flow/logger";
+import { exponentialDelay } from "./backoff.js";
 import { httpStatusError } from "./classify-request-error.js";
-import { redactCredentials, SinkError } from "./errors.js";
+import { SinkError } from "./errors.js";
 import { type OpenSearchClientOptions, resolveConnectionOptions } from "./opensearch-client.js";
 import type { BulkClient, BulkResponseItem, ClusterHealth } from "./types.js";
 
@@ -12,6 +14,9 @@ import type { BulkClient, BulkResponseItem, ClusterHealth } from "./types.js";
  */
 const BULK_FILTER_PATH = "errors,items.*.status,items.*.error";
 const USER_AGENT = "barito-flow-opensearch-sink";
+/** How long a node that failed is skipped: 1 s, doubling per failure in a row, at most 60 s. */
+const NODE_PAUSE_MIN_MS = 1_000;
+const NODE_PAUSE_MAX_MS = 60_000;
 
 export interface HttpBulkClientOptions extends OpenSearchClientOptions {
   /** Timeout of `ping()` (cluster health). Default 2000 ms. */
@@ -188,7 +193,7 @@ export function createHttpBulkClient(options: HttpBulkClientOptions): HttpBulkCl
 
   function failed(node: Node): void {
     node.failures += 1;
-    node.deadUntil = Date.now() + Math.min(60_000, 1_000 * 2 ** Math.min(node.failures - 1, 6));
+    node.deadUntil = Date.now() + exponentialDelay(node.failures, NODE_PAUSE_MIN_MS, NODE_PAUSE_MAX_MS);
   }
 
   function send(
@@ -230,7 +235,7 @@ export function createHttpBulkClient(options: HttpBulkClientOptions): HttpBulkCl
           const chunks: Buffer[] = [];
           response.on("data", (chunk: Buffer) => chunks.push(chunk));
           response.on("error", (err) =>
-            finish(transportError("CONNECTION_FAILED", `${operation}: ${redactCredentials(err.message)}`)),
+            finish(transportError("CONNECTION_FAILED", `${operation}: ${redactText(err.message)}`)),
           );
           response.on("close", () => {
             if (!response.complete)
@@ -273,10 +278,7 @@ export function createHttpBulkClient(options: HttpBulkClientOptions): HttpBulkCl
         failed(node);
         // Node's messages name the address, never the credentials; redacted anyway in case a proxy puts them there.
         finish(
-          transportError(
-            "CONNECTION_FAILED",
-            `${operation}: cannot reach OpenSearch (${redactCredentials(err.message)})`,
-          ),
+          transportError("CONNECTION_FAILED", `${operation}: cannot reach OpenSearch (${redactText(err.message)})`),
         );
       });
       request.end(body);

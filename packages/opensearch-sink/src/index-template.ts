@@ -3,14 +3,14 @@ import { classifyRequestError } from "./classify-request-error.js";
 import { SinkError } from "./errors.js";
 
 export interface IndexTemplateOptions {
-  /** Template name. Barito uses `<index prefix>-template` (see `baritoDataStreamTemplate`). */
+  /** Template name. */
   name: string;
   indexPatterns: string[];
   /** True for DataStream mode: matching names become data streams (writes must use the `create` action). */
   dataStream: boolean;
   /** Component templates, applied in order. Missing ones are created empty (see README). */
   composedOf: string[];
-  /** Barito uses 200, above the built-in `logs-*-*` templates (100). */
+  /** Above 100 to win over the built-in `logs-*-*` templates. */
   priority: number;
   /** Stored in the template's `_meta`. */
   description?: string;
@@ -51,18 +51,6 @@ function validate(options: IndexTemplateOptions): void {
   if (!Number.isInteger(options.priority) || options.priority < 0) {
     throw invalid("priority", "must be a non-negative integer");
   }
-}
-
-/** The template barito-flow's DataStream mode creates for one index prefix (barito-flow.md §7.5). */
-export function baritoDataStreamTemplate(indexPrefix: string, componentTemplate: string): IndexTemplateOptions {
-  return {
-    name: `${indexPrefix}-template`,
-    indexPatterns: [indexPrefix],
-    dataStream: true,
-    composedOf: componentTemplate ? [componentTemplate] : [],
-    priority: 200,
-    description: "default template",
-  };
 }
 
 async function componentTemplateExists(client: Client, name: string): Promise<boolean> {

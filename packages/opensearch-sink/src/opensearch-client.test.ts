@@ -1,5 +1,4 @@
 import { describe, expect, it } from "@jest/globals";
-import { fullJitterDelay } from "./backoff.js";
 import { createOpenSearchClient } from "./opensearch-client.js";
 
 describe("createOpenSearchClient()", () => {
@@ -31,13 +30,5 @@ describe("createOpenSearchClient()", () => {
     const plain = createOpenSearchClient({ nodes: ["http://127.0.0.1:9"], compression: false });
     expect((plain.transport as unknown as { compression: string | false }).compression).toBe(false);
     await Promise.all([client.close(), plain.close()]);
-  });
-});
-
-describe("fullJitterDelay()", () => {
-  it("doubles the ceiling per attempt up to the maximum", () => {
-    const top = () => 0.999999;
-    expect([1, 2, 3, 4, 10, 100].map((n) => fullJitterDelay(n, 100, 1000, top))).toEqual([99, 199, 399, 799, 999, 999]);
-    expect(fullJitterDelay(5, 100, 1000, () => 0)).toBe(0);
   });
 });

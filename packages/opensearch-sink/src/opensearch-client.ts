@@ -15,14 +15,14 @@ export interface OpenSearchTlsOptions {
 }
 
 export interface OpenSearchClientOptions {
-  /** Node URLs, e.g. `["http://127.0.0.1:9200"]` (barito BARITO_ELASTICSEARCH_URLS). */
+  /** Node URLs, e.g. `["http://127.0.0.1:9200"]`. */
   nodes: string[];
   username?: string;
   password?: string;
   tls?: OpenSearchTlsOptions;
   /** Per-request timeout. Default 30 000 ms. */
   requestTimeoutMs?: number;
-  /** Gzip request bodies (barito sets gzip on, PR #80). Default true. */
+  /** Gzip request bodies (log documents compress well). Default true. */
   compression?: boolean;
 }
 

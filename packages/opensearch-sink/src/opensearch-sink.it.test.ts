@@ -4,8 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import type { Client } from "@opensearch-project/opensearch";
 import { createBulkSink } from "./bulk-sink.js";
 import { SinkError } from "./errors.js";
-import { baritoDataStreamTemplate, ensureIndexTemplate } from "./index-template.js";
-import { insertDocument } from "./insert-document.js";
+import { ensureIndexTemplate, type IndexTemplateOptions } from "./index-template.js";
 import { createOpenSearchBulkClient } from "./opensearch-bulk-client.js";
 import { createOpenSearchClient } from "./opensearch-client.js";
 import type { BulkSink, FlushStats } from "./types.js";
@@ -91,6 +90,17 @@ afterAll(async () => {
   for (const index of indices) await cleanup(`/${index}`);
   await client.close();
 });
+
+/** A data stream over `prefix` composed of `component`, above the built-in `logs-*-*` templates. */
+function dataStreamTemplate(prefix: string, component: string): IndexTemplateOptions {
+  return {
+    name: `${prefix}-template`,
+    indexPatterns: [prefix],
+    dataStream: true,
+    composedOf: [component],
+    priority: 200,
+  };
+}
 
 describe("OpenSearch bulk sink (real OpenSearch)", () => {
   it("bulk-indexes documents that can be searched back, keeping pre-serialised JSON as sent", async () => {
@@ -212,7 +222,7 @@ describe("OpenSearch bulk sink (real OpenSearch)", () => {
   it("creates a data stream template (and a missing component template) and writes into the data stream", async () => {
     const prefix = name("stream");
     const component = name("component");
-    const options = baritoDataStreamTemplate(prefix, component);
+    const options = dataStreamTemplate(prefix, component);
     dataStreams.push(prefix);
     indexTemplates.push(options.name);
     componentTemplates.push(component);
@@ -249,24 +259,8 @@ describe("OpenSearch bulk sink (real OpenSearch)", () => {
 
   it("rejects invalid template options with a field path", async () => {
     await expect(
-      ensureIndexTemplate(client, { ...baritoDataStreamTemplate("ok", "ok"), indexPatterns: [] }),
+      ensureIndexTemplate(client, { ...dataStreamTemplate("ok", "ok"), indexPatterns: [] }),
     ).rejects.toMatchObject({ code: "INVALID_OPERATION", field: "indexPatterns" });
-  });
-
-  it("inserts single documents (SingleInsert mode) with the same outcomes as the sink", async () => {
-    const index = name("single");
-    indices.push(index);
-    await client.transport.request({
-      method: "PUT",
-      path: `/${index}`,
-      body: { mappings: { properties: { n: { type: "long" } } } },
-    });
-    const ok = await insertDocument(client, { action: "create", index, id: "1", document: '{"n":1}' });
-    const dup = await insertDocument(client, { action: "create", index, id: "1", document: '{"n":1}' });
-    const bad = await insertDocument(client, { action: "index", index, id: "2", document: '{"n":"x"}' });
-    expect(ok).toMatchObject({ status: "indexed", httpStatus: 201, result: "created" });
-    expect(dup).toEqual({ status: "duplicate", httpStatus: 409 });
-    expect(bad).toMatchObject({ status: "rejected", httpStatus: 400, errorType: "mapper_parsing_exception" });
   });
 
   it("keeps retrying while OpenSearch is unreachable and delivers everything once it is back", async () => {

@@ -1,3 +1,5 @@
+import type { Logger } from "@barito-flow/logger";
+
 /**
  * One document to write. `document` may be already-serialised JSON (preferred: key order and big-number precision
  * survive untouched), as a string or as its UTF-8 bytes (sent as they are: the cheapest when the JSON was written as
@@ -60,14 +62,6 @@ export interface BulkClient {
   ping(): Promise<ClusterHealth | null>;
 }
 
-/** Structured logger; winston, pino (with an adapter) or console-like objects fit. Never receives secrets. */
-export interface Logger {
-  debug?(msg: string, meta?: Record<string, unknown>): void;
-  info(msg: string, meta?: Record<string, unknown>): void;
-  warn(msg: string, meta?: Record<string, unknown>): void;
-  error(msg: string, meta?: Record<string, unknown>): void;
-}
-
 export type TimerHandle = unknown;
 
 /** Time source; injected so batching and backoff can be tested without real waiting. */
@@ -102,7 +96,7 @@ export interface FlushStats {
 
 export interface BulkSinkOptions {
   client: BulkClient;
-  /** Flush when this many operations are buffered (barito BARITO_ELASTICSEARCH_BULK_SIZE). Default 100. */
+  /** Flush when this many operations are buffered. Default 100. */
   maxDocs?: number;
   /** Flush when the buffered NDJSON reaches this many bytes. Default 5 MiB. */
   maxBytes?: number;

@@ -1,10 +1,10 @@
+import type { Logger } from "@barito-flow/logger";
 import { RateLimitError } from "./errors.js";
 import { createLocalRateLimiter } from "./local-rate-limiter.js";
-import type { Logger } from "./logger.js";
 import type { RateLimitBackend, RateLimiter } from "./rate-limiter.js";
 import { createRedisRateLimiter, type FallbackChangeListener } from "./redis-rate-limiter.js";
 
-/** Mirrors `config.rateLimit` of `@barito-flow/config`, so an app can pass it straight through. */
+/** Mirrors the producer's `config.rateLimit` (apps/producer/src/config.ts), so it can be passed straight through. */
 export interface RateLimitSettings {
   backend: RateLimitBackend;
   intervalMs: number;

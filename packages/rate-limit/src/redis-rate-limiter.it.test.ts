@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import net from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "@jest/globals";
 import { Redis } from "ioredis";
-import type { Logger } from "./logger.js";
+import type { Logger } from "@barito-flow/logger";
 import { createRedisRateLimiter, type RedisRateLimiter } from "./redis-rate-limiter.js";
 
 const redisUrl = "redis://127.0.0.1:6379";

@@ -1,7 +1,7 @@
 import { Redis } from "ioredis";
+import { type Logger, noopLogger } from "@barito-flow/logger";
 import { RateLimitError } from "./errors.js";
 import { createLocalRateLimiter } from "./local-rate-limiter.js";
-import { type Logger, silentLogger } from "./logger.js";
 import {
   assertValidCost,
   assertValidInterval,
@@ -109,7 +109,7 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisR
   if (typeof keyPrefix !== "string") {
     throw new RateLimitError("INVALID_OPTIONS", "keyPrefix", "keyPrefix must be a string");
   }
-  const logger = (options.logger ?? silentLogger).child({ component: "rate-limit", backend: "redis" });
+  const logger = (options.logger ?? noopLogger).child({ component: "rate-limit", backend: "redis" });
   const local = createLocalRateLimiter({ intervalMs, ...(options.clock ? { clock: options.clock } : {}) });
 
   const ownsClient = typeof options.redis === "string";

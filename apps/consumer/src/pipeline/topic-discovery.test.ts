@@ -14,23 +14,21 @@ function fakeEventConsumer() {
     },
     disconnect: async () => {},
   } as unknown as BatchConsumer;
-  return {
-    consumer,
-    announce: (...topics: string[]) =>
-      handler?.eachBatch({
+  const announceAt = (timestamp: number, ...topics: string[]) =>
+    handler?.eachBatch({
+      topic: "events",
+      partition: 0,
+      highWatermark: "0",
+      messages: topics.map((topic, offset) => ({
         topic: "events",
         partition: 0,
-        highWatermark: "0",
-        messages: topics.map((topic, offset) => ({
-          topic: "events",
-          partition: 0,
-          offset: String(offset),
-          value: Buffer.from(topic),
-          headers: {},
-          timestamp: 0,
-        })),
-      }),
-  };
+        offset: String(offset),
+        value: Buffer.from(topic),
+        headers: {},
+        timestamp,
+      })),
+    });
+  return { consumer, announceAt, announce: (...topics: string[]) => announceAt(Date.now(), ...topics) };
 }
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 10));
@@ -50,6 +48,20 @@ function discoveryWith(topics: string[], onTopics: (topics: string[], source: Di
 }
 
 describe("createTopicDiscovery()", () => {
+  it("takes announcements from just before its start listing, and skips older ones the listing covers", async () => {
+    const seen: string[][] = [];
+    const { discovery, events } = discoveryWith([], async (topics) => {
+      seen.push(topics);
+    });
+    const startedAt = Date.now();
+    await discovery.start();
+    await events.announceAt(startedAt - 5 * 60_000, "deleted_logs");
+    await events.announceAt(startedAt - 1_000, "raced_logs");
+    await settle();
+    await discovery.stop();
+    expect(seen).toEqual([["raced_logs"]]);
+  });
+
   it("hands each log topic over once, whichever way it was found first", async () => {
     const cluster = ["a_logs", "dlq", "b_logs"];
     const seen: Array<[string[], DiscoverySource]> = [];

@@ -9,8 +9,8 @@ export interface TopicDiscoveryOptions {
   /** True for topics that hold logs (matching prefix/suffix, not the dead-letter or event topic). */
   isLogTopic(topic: string): boolean;
   /**
-   * Reads the announcement topic. It must use a group of its own: every consumer process has to see every
-   * announcement, not a share of them.
+   * Reads the announcement topic from its earliest offset. It must use a group of its own: every consumer process
+   * has to see every announcement, not a share of them.
    */
   createEventConsumer(): BatchConsumer;
   eventTopic: string;
@@ -18,7 +18,15 @@ export interface TopicDiscoveryOptions {
   /** Called with topics not seen before; a rejection is logged and the topics are offered again later. */
   onTopics(topics: string[], source: DiscoverySource): Promise<void>;
   logger: Logger;
+  /** Wall clock for the announcements' record timestamps; injectable for tests. */
+  now?: () => number;
 }
+
+/**
+ * Announcements this much older than the start listing are skipped: the listing covers them. The margin allows for
+ * clock skew between the announcing producer and this process.
+ */
+const announcementClockSkewMs = 60_000;
 
 export interface TopicDiscovery {
   /** Lists the existing log topics (handed to `onTopics` with source "start"), then follows announcements. */
@@ -68,13 +76,19 @@ export function createTopicDiscovery(options: TopicDiscoveryOptions): TopicDisco
 
   return {
     async start() {
+      // The event consumer reads from the earliest offset: with "latest", an announcement written between this
+      // listing and the group's first assignment would be lost until the next rescan. Older announcements are
+      // covered by the listing, and replaying them could resurrect deleted topics.
+      const listedFrom = (options.now ?? Date.now)() - announcementClockSkewMs;
       await offer(await options.listTopics(), "start");
       events = options.createEventConsumer();
       await events.connect();
       await events.subscribe([options.eventTopic]);
       await events.run({
         eachBatch: async (batch) => {
-          const announced = batch.messages.map((record) => record.value?.toString("utf8").trim() ?? "");
+          const announced = batch.messages
+            .filter((record) => record.timestamp >= listedFrom)
+            .map((record) => record.value?.toString("utf8").trim() ?? "");
           // Not awaited: a slow onTopics must not hold the event consumer's fetch loop.
           void offer(announced, "event");
         },

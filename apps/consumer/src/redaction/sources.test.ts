@@ -1,11 +1,11 @@
-import { describe, expect, it } from "@jest/globals";
-import type { RedactionSettings } from "@barito-flow/config";
+import { describe, expect, it, jest } from "@jest/globals";
 import type { Logger, LogMeta } from "@barito-flow/logger";
 import { Registry } from "prom-client";
+import type { RedactionSettings } from "../config.js";
 import { createRedactionMetrics } from "./metrics.js";
 import { createRedactor } from "./redactor.js";
 import { RulesFormatError } from "./rules.js";
-import { createRulesSource, rulesSourceKind, validateInlineRules } from "./sources.js";
+import { createRulesSource, RulesLoadError, rulesSourceKind, validateInlineRules } from "./sources.js";
 
 const noSources: RedactionSettings = {
   rulesMap: undefined,
@@ -217,6 +217,46 @@ describe("createRulesSource()", () => {
     source.stop();
     await expect(started).rejects.toThrow(/stopped before/);
     expect(source.status()).toMatchObject({ loaded: false, lastError: "market answered HTTP 503" });
+  });
+
+  it("stop() while the first load is on its way ends start() and leaves the rules it brought unapplied", async () => {
+    let answer: (response: Response) => void = () => {};
+    const fetchFn = (() => new Promise<Response>((resolve) => (answer = resolve))) as typeof fetch;
+    const { source, redactor } = setup({ marketEndpointUrl: "http://market.local/api" }, { fetch: fetchFn });
+    const started = source.start();
+    source.stop();
+    answer(new Response(secretRules("LATE")));
+    await expect(started).rejects.toThrow(RulesLoadError);
+    expect(redactor.redact("x", '"secret"')).toBe('"secret"');
+    expect(source.status().loaded).toBe(false);
+  });
+
+  it("waits between first-load attempts from half of retryMinMs, doubling, at most retryMaxMs", async () => {
+    jest.useFakeTimers({ doNotFake: ["nextTick", "queueMicrotask", "setImmediate"] });
+    // The smallest draw: each wait is its lower bound.
+    const random = jest.spyOn(Math, "random").mockReturnValue(0);
+    try {
+      const market = fakeMarket([json("", 503)]);
+      const { source } = setup(
+        { marketEndpointUrl: "http://market.local/api" },
+        { fetch: market.fetchFn, retryMinMs: 1_000, retryMaxMs: 3_000 },
+      );
+      const started = source.start().catch((error: unknown) => error);
+      await jest.advanceTimersByTimeAsync(0);
+      const asked: number[] = [market.urls.length];
+      for (const wait of [500, 1_000, 2_000, 3_000]) {
+        await jest.advanceTimersByTimeAsync(wait - 1);
+        asked.push(market.urls.length);
+        await jest.advanceTimersByTimeAsync(1);
+        asked.push(market.urls.length);
+      }
+      expect(asked).toEqual([1, 1, 2, 2, 3, 3, 4, 4, 5]);
+      source.stop();
+      expect(await started).toEqual(new RulesLoadError("stopped before the redaction rules were loaded"));
+    } finally {
+      random.mockRestore();
+      jest.useRealTimers();
+    }
   });
 
   it("none: nothing to load, documents pass unchanged", async () => {

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
-import type { RedactionSettings } from "@barito-flow/config";
 import type { Logger } from "@barito-flow/logger";
+import pRetry from "p-retry";
+import type { RedactionSettings } from "../config.js";
 import type { RedactionMetrics } from "./metrics.js";
 import type { Redactor } from "./redactor.js";
 import { type ParsedRules, parseRulesMap, RulesFormatError } from "./rules.js";
@@ -36,7 +37,7 @@ export interface RulesSourceOptions {
   /** Refresh of the file and market sources (barito-flow: every minute). */
   refreshIntervalMs?: number;
   requestTimeoutMs?: number;
-  /** First-load retry backoff bounds. */
+  /** First-load retry backoff: the n-th wait is a random time in [½, 1) × retryMinMs × 2ⁿ⁻¹, at most retryMaxMs. */
   retryMinMs?: number;
   retryMaxMs?: number;
   fetch?: typeof fetch;
@@ -100,7 +101,8 @@ export function createRulesSource(options: RulesSourceOptions): RulesSource {
   let lastLoadAt: Date | undefined;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
-  let wakeRetry: (() => void) | undefined;
+  /** Aborted by stop(): cuts a first-load backoff short. */
+  const stopping = new AbortController();
 
   if (kind !== "none") {
     const ignored = [
@@ -195,23 +197,30 @@ export function createRulesSource(options: RulesSourceOptions): RulesSource {
         logger.info("no redaction rules configured; documents are indexed as received");
         return;
       }
-      let delay = retryMinMs;
-      while (!(await loadOnce())) {
-        if (stopped) throw new RulesLoadError("stopped before the redaction rules were loaded");
-        await new Promise<void>((resolve) => {
-          wakeRetry = resolve;
-          setTimeout(resolve, delay * (0.5 + Math.random() / 2)).unref();
-        });
-        wakeRetry = undefined;
-        if (stopped) throw new RulesLoadError("stopped before the redaction rules were loaded");
-        delay = Math.min(retryMaxMs, delay * 2);
-      }
+      // loadOnce() logs and counts each failure itself; a failed load only has to reach p-retry as an error.
+      await pRetry(
+        async () => {
+          if (!(await loadOnce())) throw new RulesLoadError(lastError ?? "loading the redaction rules failed");
+        },
+        {
+          retries: Number.POSITIVE_INFINITY,
+          factor: 2,
+          // randomize multiplies by [1, 2): half the minimum gives waits in [½, 1) of the doubling step.
+          minTimeout: retryMinMs / 2,
+          maxTimeout: retryMaxMs,
+          randomize: true,
+          unref: true,
+          signal: stopping.signal,
+          // Inline rules that are not a JSON object will not parse better later: fail start() with the reason.
+          shouldRetry: () => kind !== "inline",
+        },
+      );
       scheduleRefresh();
     },
     stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
-      wakeRetry?.();
+      stopping.abort(new RulesLoadError("stopped before the redaction rules were loaded"));
     },
     status: () => ({ kind, loaded, lastError, lastLoadAt }),
   };

@@ -7,6 +7,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { create, toBinary } from "@bufbuild/protobuf";
 import type { createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
 import { TimberSchema } from "@barito-flow/proto";
+import { type IndexedSeqs, indexedSeqs } from "./indexed.js";
+
+export { indexedOnce } from "./indexed.js";
 
 const root = join(__dirname, "..", "..", "..", "..");
 export const opensearchUrl = new URL(process.env.OPENSEARCH_URL ?? "http://127.0.0.1:9200");
@@ -122,34 +125,9 @@ export async function writeLogs(
   }
 }
 
-/**
- * Documents in the indices of `indexPrefix` and the sum of their `seq`. Ids are derived from the record's position,
- * so a record indexed twice is one document: `count` is exact, and with `seqSum` it tells which records are there
- * (0..n-1 once each gives n and n(n-1)/2). A cardinality aggregation would only estimate it.
- */
-export async function indexed(indexPrefix: string): Promise<{ count: number; seqSum: number }> {
-  const base = `${opensearchUrl.origin}/${indexPrefix}-*`;
-  await fetch(`${base}/_refresh`, { method: "POST" });
-  const res = await fetch(`${base}/_search?allow_no_indices=true`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      size: 0,
-      track_total_hits: true,
-      aggs: { seqSum: { sum: { field: "seq" } } },
-    }),
-  });
-  if (!res.ok) throw new Error(`search of ${base} answered ${res.status}: ${await res.text()}`);
-  const body = (await res.json()) as {
-    hits: { total: { value: number } };
-    aggregations?: { seqSum: { value: number } };
-  };
-  return { count: body.hits.total.value, seqSum: body.aggregations?.seqSum.value ?? 0 };
-}
-
-/** What `indexed` gives when the records 0..total-1 are each indexed once. */
-export function indexedOnce(total: number): { count: number; seqSum: number } {
-  return { count: total, seqSum: (total * (total - 1)) / 2 };
+/** Documents in the indices of `indexPrefix` and the sum of their `seq` (see indexed.ts). */
+export function indexed(indexPrefix: string): Promise<IndexedSeqs> {
+  return indexedSeqs(opensearchUrl.origin, indexPrefix);
 }
 
 export async function committedTotal(

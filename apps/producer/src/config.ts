@@ -1,0 +1,165 @@
+import { availableParallelism } from "node:os";
+import {
+  allIssues,
+  booleanVar,
+  byteSizeVar,
+  checkSharedEnv,
+  durationVar,
+  enumVar,
+  inertSharedVariables,
+  integerVar,
+  listenAddressVar,
+  loadConfig,
+  processCountVar,
+  redisUrlVar,
+  sharedEnvShape,
+  stringVar,
+  toSharedConfig,
+} from "@barito-flow/config";
+import type { DeepReadonly, Env, ListenAddress } from "@barito-flow/config";
+import { z } from "zod";
+
+export type RateLimitBackend = "local" | "redis";
+export type KafkaMessageFormat = "Timber" | "TimberCollection";
+
+const inertProducerVariables = [
+  ...inertSharedVariables,
+  "BARITO_CONSUL_REDIS_NAME",
+  "BARITO_PRODUCER_MAX_TPS",
+] as const;
+
+/** The in-flight cap's default: what the default memory budget (256 MB RSS, see apps/producer/README.md) holds. */
+const defaultMaxInflightBytes = 40 * 1_048_576;
+
+/**
+ * librdkafka's queue holds the records of requests in flight, which the in-flight cap bounds; the headroom is for
+ * the producer's own small records (new-topic announcements), which are not part of any request.
+ */
+const kafkaQueueHeadroom = { kbytes: 1_024, messages: 1_000 } as const;
+
+/** Every producer variable (names of barito-flow Go, §2.1 and §2.2, plus the new ones); see README.md. */
+export const producerEnvShape = {
+  ...sharedEnvShape,
+  BARITO_PRODUCER_GRPC: listenAddressVar({ default: ":8082" }),
+  BARITO_PRODUCER_REST: listenAddressVar({ default: ":8080" }),
+  BARITO_PRODUCER_REST_API: booleanVar({ default: true }),
+  BARITO_GRPC_MAX_RECV_MSG_SIZE: integerVar({ default: 20_000_000, min: 1 }),
+  BARITO_PRODUCER_MAX_RETRY: integerVar({ default: 10, min: 0 }),
+  BARITO_PRODUCER_MAX_MESSAGE_BYTES: integerVar({ default: 1_000_000, min: 1 }),
+  BARITO_PRODUCER_MAX_BATCH_ITEMS: integerVar({ default: 10_000, min: 1 }),
+  BARITO_PRODUCER_MAX_INFLIGHT_BYTES: byteSizeVar({ default: defaultMaxInflightBytes, min: 1 }),
+  BARITO_PRODUCER_MAX_INFLIGHT_RECORDS: integerVar({ default: 100_000, min: 1 }),
+  BARITO_PRODUCER_REQUEST_TIMEOUT: durationVar({ default: "30s", unit: "s", minMs: 1 }),
+  BARITO_PRODUCER_RATE_LIMIT_RESET_INTERVAL: durationVar({ default: 10, unit: "s", minMs: 1 }),
+  BARITO_PRODUCER_IGNORE_KAFKA_OPTIONS: booleanVar({ default: false }),
+  BARITO_PRODUCER_MAX_TOPIC_PARTITIONS: integerVar({ default: 1_000, min: 1, max: 1_000_000 }),
+  BARITO_PRODUCER_WORKERS: processCountVar({ default: 1, max: 64, parallelism: availableParallelism }),
+  BARITO_KAFKA_MESSAGE_FORMAT: enumVar(["Timber", "TimberCollection"], { default: "Timber" }),
+  BARITO_RATE_LIMITER_OPT: enumVar(["LOCAL", "REDIS"], {
+    default: "LOCAL",
+    hints: { gubernator: "GUBERNATOR is not supported, use REDIS (shared limits across producer replicas)" },
+  }),
+  BARITO_REDIS_URL: redisUrlVar({ default: "redis://localhost:6379" }),
+  BARITO_REDIS_PASSWORD: stringVar({ trim: false }),
+  BARITO_REDIS_KEY_PREFIX: stringVar({ default: "barito:producer:ratelimit:" }),
+  BARITO_CONSUL_REDIS_NAME: stringVar(),
+  BARITO_PRODUCER_MAX_TPS: stringVar(),
+};
+
+type ProducerEnv = z.output<z.ZodObject<typeof producerEnvShape>>;
+
+/** The in-flight cap must admit the largest request and the largest batch, or those could never be served. */
+function checkProducerEnv(env: ProducerEnv, ctx: z.RefinementCtx): void {
+  checkSharedEnv(env, ctx);
+  const { BARITO_PRODUCER_MAX_INFLIGHT_BYTES: bytes, BARITO_GRPC_MAX_RECV_MSG_SIZE: request } = env;
+  if (typeof bytes === "number" && typeof request === "number" && bytes < request) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["BARITO_PRODUCER_MAX_INFLIGHT_BYTES"],
+      message: `must be at least BARITO_GRPC_MAX_RECV_MSG_SIZE (${request}), or the largest request could never be taken`,
+    });
+  }
+  const { BARITO_PRODUCER_MAX_INFLIGHT_RECORDS: records, BARITO_PRODUCER_MAX_BATCH_ITEMS: items } = env;
+  if (typeof records === "number" && typeof items === "number" && records < items) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["BARITO_PRODUCER_MAX_INFLIGHT_RECORDS"],
+      message: `must be at least BARITO_PRODUCER_MAX_BATCH_ITEMS (${items}), or the largest batch could never be taken`,
+    });
+  }
+}
+
+export const producerEnvSchema = z
+  .object(producerEnvShape)
+  .superRefine(checkProducerEnv, allIssues)
+  .transform((env) => {
+    const producer: ProducerSettings = {
+      grpcAddress: env.BARITO_PRODUCER_GRPC,
+      restEnabled: env.BARITO_PRODUCER_REST_API,
+      restAddress: env.BARITO_PRODUCER_REST,
+      grpcMaxRecvMsgSize: env.BARITO_GRPC_MAX_RECV_MSG_SIZE,
+      kafkaMaxRetry: env.BARITO_PRODUCER_MAX_RETRY,
+      maxMessageBytes: env.BARITO_PRODUCER_MAX_MESSAGE_BYTES,
+      maxBatchItems: env.BARITO_PRODUCER_MAX_BATCH_ITEMS,
+      maxInflightBytes: env.BARITO_PRODUCER_MAX_INFLIGHT_BYTES,
+      maxInflightRecords: env.BARITO_PRODUCER_MAX_INFLIGHT_RECORDS,
+      kafkaQueue: {
+        maxKbytes: Math.ceil(env.BARITO_PRODUCER_MAX_INFLIGHT_BYTES / 1024) + kafkaQueueHeadroom.kbytes,
+        maxMessages: env.BARITO_PRODUCER_MAX_INFLIGHT_RECORDS + kafkaQueueHeadroom.messages,
+      },
+      requestTimeoutMs: env.BARITO_PRODUCER_REQUEST_TIMEOUT,
+      messageFormat: env.BARITO_KAFKA_MESSAGE_FORMAT,
+      ignoreKafkaTopicOptions: env.BARITO_PRODUCER_IGNORE_KAFKA_OPTIONS,
+      maxTopicPartitions: env.BARITO_PRODUCER_MAX_TOPIC_PARTITIONS,
+      workers: env.BARITO_PRODUCER_WORKERS,
+    };
+    const rateLimit: RateLimitSettings = {
+      backend: env.BARITO_RATE_LIMITER_OPT === "REDIS" ? "redis" : "local",
+      intervalMs: env.BARITO_PRODUCER_RATE_LIMIT_RESET_INTERVAL,
+      redis: {
+        url: env.BARITO_REDIS_URL,
+        password: env.BARITO_REDIS_PASSWORD,
+        keyPrefix: env.BARITO_REDIS_KEY_PREFIX,
+      },
+    };
+    return { ...toSharedConfig(env, env, "barito-flow-producer", inertProducerVariables), producer, rateLimit };
+  });
+
+export interface ProducerSettings {
+  grpcAddress: ListenAddress;
+  /** Whether the REST/JSON listener runs (BARITO_PRODUCER_REST_API). */
+  restEnabled: boolean;
+  restAddress: ListenAddress;
+  grpcMaxRecvMsgSize: number;
+  kafkaMaxRetry: number;
+  maxMessageBytes: number;
+  maxBatchItems: number;
+  /** Bytes of requests taken and not yet answered (bodies, decompressed messages, encoded records); see in-flight.ts. */
+  maxInflightBytes: number;
+  /** Records of requests taken and not yet answered. */
+  maxInflightRecords: number;
+  /** librdkafka's queue.buffering.max.kbytes / .max.messages: the in-flight cap plus `kafkaQueueHeadroom`. */
+  kafkaQueue: { maxKbytes: number; maxMessages: number };
+  requestTimeoutMs: number;
+  messageFormat: KafkaMessageFormat;
+  /** Create new topics with broker defaults instead of the context's partitions/replication. */
+  ignoreKafkaTopicOptions: boolean;
+  /** Largest `kafka_partition` a request may ask a new topic to have (BARITO_PRODUCER_MAX_TOPIC_PARTITIONS). */
+  maxTopicPartitions: number;
+  /** Worker processes sharing the listeners (BARITO_PRODUCER_WORKERS; 1 = no cluster). */
+  workers: number;
+}
+
+export interface RateLimitSettings {
+  backend: RateLimitBackend;
+  /** Window length; capacity per window = max_tps x interval in seconds. */
+  intervalMs: number;
+  redis: { url: string; password: string | undefined; keyPrefix: string };
+}
+
+export type ProducerConfig = DeepReadonly<z.output<typeof producerEnvSchema>>;
+
+/** `loadConfig(producerEnvSchema, env)`: the producer's validated, frozen configuration. Throws `ConfigError`. */
+export function loadProducerConfig(env: Env = process.env): ProducerConfig {
+  return loadConfig(producerEnvSchema, env);
+}
