@@ -1,5 +1,5 @@
 import { isUtf8 } from "node:buffer";
-import { NOT_READABLE, WireCursor } from "./wire-cursor.js";
+import { NOT_READABLE, PROTO_KEY, WireCursor } from "./wire-cursor.js";
 
 /**
  * Whether a Struct's bytes are exactly what `toBinary` writes for the JSON object protobuf-es would decode from them,
@@ -13,7 +13,6 @@ import { NOT_READABLE, WireCursor } from "./wire-cursor.js";
 /** Below these, content cannot break a content rule (a key adds at most two fields to the mapping). */
 const maxDepth = 18;
 const maxKeys = 499;
-const PROTO_KEY = Buffer.from("__proto__");
 
 export class CanonicalContentReader extends WireCursor {
   private keyCount = 0;

@@ -1,5 +1,5 @@
 import { JsonOutput } from "./json-output.js";
-import { NOT_READABLE } from "./wire-cursor.js";
+import { NOT_READABLE, PROTO_KEY } from "./wire-cursor.js";
 
 /**
  * google.protobuf.Struct bytes to JSON bytes, keys in wire order (decoding into a JavaScript object first would move
@@ -15,7 +15,6 @@ import { NOT_READABLE } from "./wire-cursor.js";
  *   Value) is not readable in either reading.
  */
 
-const PROTO_KEY = Buffer.from("__proto__");
 const TIMESTAMP_KEY = Buffer.from("@timestamp");
 /** Keys compared byte by byte while a struct has few; past this many, a set of their strings. */
 const fewKeys = 16;

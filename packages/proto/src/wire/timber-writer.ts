@@ -13,7 +13,7 @@ import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
  * per caller: the screen's findings belong to the instance's last `encode`.
  */
 
-export function varintSize(n: number): number {
+function varintSize(n: number): number {
   let size = 1;
   while (n >= 0x80) {
     n = Math.floor(n / 128);

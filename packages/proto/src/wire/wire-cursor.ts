@@ -9,6 +9,9 @@ export const NOT_READABLE = new Error("not readable by the barito wire reader");
 
 export const WireType = { varint: 0, fixed64: 1, len: 2, fixed32: 5 } as const;
 
+/** A key no reader hands on: a JavaScript object would take it for its prototype. */
+export const PROTO_KEY = Buffer.from("__proto__");
+
 const EMPTY = new Uint8Array(0);
 
 export class WireCursor {
