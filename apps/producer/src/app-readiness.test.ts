@@ -23,11 +23,8 @@ function appWith(kafka: { reachable: boolean; problem?: string; brokers?: number
       connectionProblem: () => (kafka.problem === undefined ? undefined : { code: kafka.problem }),
       brokerCount: async () => kafka.brokers ?? 1,
     },
-    admin: {
-      ping: async () => kafka.reachable,
-      topicExists: async () => true,
-      createTopic: async () => "exists",
-    },
+    admin: { ping: async () => kafka.reachable },
+    topics: { ensure: async () => undefined, pendingAnnouncements: () => 0, close: async () => undefined },
     rateLimiter,
     metrics: createProducerMetrics("_logs"),
   });

@@ -1,16 +1,9 @@
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
-import {
-  type Http2Server,
-  type Http2ServerRequest,
-  type Http2ServerResponse,
-  type Http2Session,
-  createServer as createHttp2Server,
-} from "node:http2";
+import { createServer, type Server } from "node:http";
+import { createServer as createHttp2Server, type Http2Server, type Http2Session } from "node:http2";
 import type { AddressInfo } from "node:net";
+import type { Readiness } from "@barito-flow/lifecycle";
 import type { Logger } from "@barito-flow/logger";
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { getRequestListener } from "@hono/node-server";
-import { Hono } from "hono";
+import { createProducerHandlers, type ProducerHandlers } from "./app-handlers.js";
 import type { ProducerConfig } from "./config.js";
 import { watchKafka } from "./kafka-health.js";
 import type { ProducerMetrics } from "./metrics.js";
@@ -18,14 +11,9 @@ import { createInFlightBudget } from "./produce/in-flight.js";
 import { ProduceError } from "./produce/produce-error.js";
 import type { LogPublisher, RateLimiter, TopicAdmin } from "./produce/ports.js";
 import { createProducerService } from "./produce/producer-service.js";
-import { createTopicProvisioner } from "./produce/topic-provisioner.js";
-import { compressionGzip, compressionZstd } from "./transport/compression.js";
-import { producerRoutes, producerWireRoutes } from "./transport/connect-routes.js";
-import { createGrpcFastPath } from "./transport/grpc-fast.js";
-import { createRestFastPath } from "./transport/rest-fast.js";
-import { createRestApp, type Readiness } from "./transport/rest-app.js";
-import { createRpcNodeHandler } from "./transport/rpc-node-handler.js";
+import { createTopicProvisioner, type TopicProvisioner } from "./produce/topic-provisioner.js";
 
+/** The adapters the app is composed of; main.ts builds the real ones, tests pass fakes. */
 export interface ProducerAppDeps {
   config: ProducerConfig;
   logger: Logger;
@@ -36,9 +24,14 @@ export interface ProducerAppDeps {
     /** Why the publisher is not connected, for /readyz (AUTHENTICATION_FAILED names a configuration error). */
     connectionProblem?(): { code: string } | undefined;
   };
-  admin: TopicAdmin & { ping(): Promise<boolean> };
+  /** Probed every 2 s: Kafka's reachability for /readyz and for failing requests fast. */
+  admin: { ping(): Promise<boolean> };
+  /** Creates missing topics and announces them (produce/topic-provisioner.ts). */
+  topics: TopicProvisioner;
   rateLimiter: RateLimiter;
   metrics: ProducerMetrics;
+  /** The receive time written into each Timber. */
+  clock?: () => Date;
 }
 
 export interface ListenAddresses {
@@ -52,6 +45,8 @@ export interface ProducerApp {
   /** Starts the listeners; resolves with the bound ports (useful with port 0). */
   listen(addresses: ListenAddresses): Promise<{ rest?: number; grpc: number; metrics?: number }>;
   readiness(): Readiness;
+  /** The request handlers of the three ports and the connect routes, to drive the app without listening. */
+  readonly handlers: ProducerHandlers;
   /**
    * Graceful stop within `timeoutMs`: readiness off, stop accepting, finish in-flight requests, flush Kafka. Requests
    * Kafka has not acknowledged by the deadline are answered with a retryable 503 (their records may still land: at
@@ -60,9 +55,25 @@ export interface ProducerApp {
   close(timeoutMs: number): Promise<{ drained: boolean }>;
 }
 
+/** The deps with the topic provisioner built on Kafka's admin and publisher, as main.ts builds it. */
+export function withTopicProvisioner(
+  deps: Omit<ProducerAppDeps, "topics" | "admin"> & { admin: ProducerAppDeps["admin"] & TopicAdmin },
+): ProducerAppDeps {
+  const { config, admin, publisher, logger, metrics } = deps;
+  const topics = createTopicProvisioner({
+    admin,
+    publisher,
+    newTopicEventTopic: config.kafka.newTopicEventTopic,
+    ignoreKafkaOptions: config.producer.ignoreKafkaTopicOptions,
+    logger: logger.child({ component: "topics" }),
+    onAnnouncementFailed: metrics.announcementFailed,
+  });
+  return { ...deps, topics };
+}
+
 /** Composes the produce path with its four protocols, health and metrics. Touches no env and no signals. */
 export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
-  const { config, logger, publisher, admin, rateLimiter, metrics } = deps;
+  const { config, logger, publisher, admin, topics, rateLimiter, metrics } = deps;
   const shutdown = new AbortController();
   const budget = createInFlightBudget({
     maxBytes: config.producer.maxInflightBytes,
@@ -91,20 +102,13 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
     isConnected: () => kafka.isReachable(),
   };
 
-  const topics = createTopicProvisioner({
-    admin,
-    publisher,
-    newTopicEventTopic: config.kafka.newTopicEventTopic,
-    ignoreKafkaOptions: config.producer.ignoreKafkaTopicOptions,
-    logger: logger.child({ component: "topics" }),
-    onAnnouncementFailed: metrics.announcementFailed,
-  });
   const core = createProducerService({
     publisher: probedPublisher,
     topics,
     rateLimiter,
     logger: logger.child({ component: "produce" }),
     observer: metrics.observer,
+    ...(deps.clock ? { clock: deps.clock } : {}),
     settings: {
       topicPrefix: config.kafka.topicPrefix,
       topicSuffix: config.kafka.topicSuffix,
@@ -153,84 +157,16 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
       checks: { kafka: kafkaReachable, ...(problem ? { kafkaError: problem.code } : {}), accepting },
     };
   }
-  const onUnexpected = (err: unknown) => logger.error("unexpected error while producing", { err });
-
-  const timing: Interceptor = (next) => async (req) => {
-    const started = performance.now();
-    const route = req.method.name;
-    const protocol = rpcProtocol(req.header.get("content-type"));
-    try {
-      const res = await next(req);
-      metrics.observeRequest(protocol, route, "ok", (performance.now() - started) / 1000);
-      return res;
-    } catch (err) {
-      const code = ConnectError.from(err).code;
-      metrics.observeRequest(protocol, route, Code[code] ?? String(code), (performance.now() - started) / 1000);
-      throw err;
-    }
-  };
-  const rpcOptions = {
-    routes: producerRoutes(service, onUnexpected),
-    binaryRoutes: producerWireRoutes(service, onUnexpected),
-    acceptCompression: [compressionZstd, compressionGzip],
-    readMaxBytes: config.producer.grpcMaxRecvMsgSize,
-    interceptors: [timing],
-    shutdownSignal: shutdown.signal,
-    budget,
-    onHandlerFailure: (err: unknown) => logger.error("RPC handler failed", { err }),
-  };
-
-  const restApp = createRestApp({
+  const handlers = createProducerHandlers({
     service,
-    maxBodyBytes: config.producer.grpcMaxRecvMsgSize,
-    restApi: config.producer.restEnabled,
+    budget,
+    metrics,
     readiness,
-    onUnexpected,
-    onRequest: (route, status, seconds) => metrics.observeRequest("rest", route, String(status), seconds),
-  });
-  // Connect and gRPC-Web share the REST port; everything that is not an RPC path falls through to Hono.
-  const restListener = getRequestListener(restApp.fetch);
-  // The two produce routes are served on Node's request directly (rest-fast.ts); Hono serves the rest.
-  const restFastPath = config.producer.restEnabled
-    ? createRestFastPath({
-        service,
-        budget,
-        maxBodyBytes: config.producer.grpcMaxRecvMsgSize,
-        onUnexpected,
-        onRequest: (route, status, seconds) => metrics.observeRequest("rest", route, String(status), seconds),
-      })
-    : () => false;
-  const restHandler = createRpcNodeHandler({
-    ...rpcOptions,
-    fallback: (req, res) => {
-      if (!restFastPath(req as IncomingMessage, res as ServerResponse))
-        restListener(req as IncomingMessage, res as ServerResponse);
-    },
-  });
-  const grpcHandler = createRpcNodeHandler({
-    ...rpcOptions,
-    fastPath: (serveWithBody) => {
-      const grpcFastPath = createGrpcFastPath({
-        service,
-        budget,
-        readMaxBytes: config.producer.grpcMaxRecvMsgSize,
-        onUnexpected,
-        onCall: (route, status, seconds) => metrics.observeRequest("grpc", route, status, seconds),
-        fallback: serveWithBody,
-      });
-      return (req, res) =>
-        req.httpVersionMajor === 2 && grpcFastPath(req as Http2ServerRequest, res as Http2ServerResponse);
-    },
-  });
-
-  const metricsApp = new Hono();
-  metricsApp.get("/metrics", async (c) =>
-    c.text(await metrics.registry.metrics(), 200, { "content-type": metrics.registry.contentType }),
-  );
-  metricsApp.get("/healthz", (c) => c.json({ status: "ok" }));
-  metricsApp.get("/readyz", (c) => {
-    const r = readiness();
-    return c.json({ status: r.ready ? "ready" : "not_ready", checks: r.checks }, r.ready ? 200 : 503);
+    readMaxBytes: config.producer.grpcMaxRecvMsgSize,
+    restEnabled: config.producer.restEnabled,
+    shutdownSignal: shutdown.signal,
+    onUnexpected: (err) => logger.error("unexpected error while producing", { err }),
+    onHandlerFailure: (err) => logger.error("RPC handler failed", { err }),
   });
 
   const servers: Array<Server | Http2Server> = [];
@@ -248,9 +184,10 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
 
   return {
     readiness,
+    handlers,
     async listen(addresses) {
       // gRPC needs HTTP/2 with trailers; a cleartext port cannot serve HTTP/1.1 and h2c at once, hence two ports.
-      const grpcServer = createHttp2Server({}, grpcHandler);
+      const grpcServer = createHttp2Server({}, handlers.grpc);
       grpcServer.on("session", (session) => {
         sessions.add(session);
         session.once("close", () => sessions.delete(session));
@@ -260,12 +197,12 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
         grpc: await listenOn(grpcServer, addresses.grpc),
       };
       if (addresses.metrics) {
-        const metricsServer = createServer(getRequestListener(metricsApp.fetch));
+        const metricsServer = createServer(handlers.metrics);
         servers.push(metricsServer);
         ports.metrics = await listenOn(metricsServer, addresses.metrics);
       }
       if (addresses.rest) {
-        const restServer = createServer((req: IncomingMessage, res: ServerResponse) => restHandler(req, res));
+        const restServer = createServer(handlers.rest);
         // Slow-loris protection: a client must send its headers and body within these bounds.
         restServer.headersTimeout = 30_000;
         restServer.requestTimeout = config.producer.requestTimeoutMs + 30_000;
@@ -318,10 +255,4 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
       return { drained };
     },
   };
-}
-
-function rpcProtocol(contentType: string | null): string {
-  if (contentType?.startsWith("application/grpc-web")) return "grpc-web";
-  if (contentType?.startsWith("application/grpc")) return "grpc";
-  return "connect";
 }

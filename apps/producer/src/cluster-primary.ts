@@ -1,8 +1,11 @@
 import type { Worker } from "node:cluster";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import { healthAnswer, isHealthPath } from "@barito-flow/lifecycle";
 import type { Logger } from "@barito-flow/logger";
 import { type RateLimiter, serveRateLimiter } from "@barito-flow/rate-limit";
+import pRetry from "p-retry";
 import { AggregatorRegistry } from "prom-client";
 
 /** What a worker tells its primary about itself (see `reportToPrimary`). */
@@ -15,7 +18,7 @@ export interface ClusterPrimaryOptions {
   fork: () => Worker;
   /** With `LOCAL` limits, the one limiter every worker draws from; with `REDIS`, workers use Redis themselves. */
   sharedRateLimiter?: RateLimiter;
-  /** First restart delay after a crash; doubles per crash within a minute, up to 30 s. Default 1000 ms. */
+  /** First restart delay after a crash; doubles per quick crash (a worker that served under a minute), up to 30 s. Default 1000 ms. */
   restartDelayMs?: number;
 }
 
@@ -38,6 +41,26 @@ interface Slot {
   stopServingLimits?: () => void;
 }
 
+/** A worker's end the primary did not ask for. */
+export class WorkerExitError extends Error {
+  override readonly name = "WorkerExitError";
+  constructor(
+    readonly worker: number,
+    readonly code: number | null,
+    readonly signal: string | null,
+    /** The worker had served: a replacement can serve too. One that never served would fail the same way again. */
+    readonly retriable: boolean,
+    /** It served for at least `steadyMs`: its end starts a new count of quick crashes. */
+    readonly steady: boolean,
+  ) {
+    super(`producer worker ${worker} exited (code ${code}, signal ${signal})`);
+  }
+}
+
+/** A worker that served this long before it ended is replaced after the first delay again. */
+const steadyMs = 60_000;
+const maxRestartDelayMs = 30_000;
+
 /**
  * The primary of `BARITO_PRODUCER_WORKERS` > 1: it forks the workers (the kernel and Node's cluster module spread
  * the REST and gRPC connections over them), restarts one that dies, keeps the shared LOCAL rate-limit windows and
@@ -48,16 +71,17 @@ export function createClusterPrimary(options: ClusterPrimaryOptions): ClusterPri
   const restartDelayMs = options.restartDelayMs ?? 1_000;
   const slots = new Map<number, Slot>();
   const registry = new AggregatorRegistry();
-  let stopping = false;
+  const stopped = new AbortController();
   let server: Server | undefined;
-  let recentCrashes: number[] = [];
   let failWith: (code: number) => void = () => {};
   const failed = new Promise<number>((resolve) => {
     failWith = resolve;
   });
 
-  function startWorker(): void {
+  /** One worker's life: resolves when it ends because the primary stops, rejects with a WorkerExitError otherwise. */
+  function runWorker(): Promise<void> {
     const worker = options.fork();
+    const forkedAt = Date.now();
     const slot: Slot = { worker, ready: false, everReady: false };
     slots.set(worker.id, slot);
     if (options.sharedRateLimiter) {
@@ -79,38 +103,72 @@ export function createClusterPrimary(options: ClusterPrimaryOptions): ClusterPri
         logger.info("producer worker serving", { worker: worker.id, pid: worker.process.pid });
       }
     });
-    worker.on("exit", (code, signal) => {
-      slots.delete(worker.id);
-      slot.stopServingLimits?.();
-      if (stopping) return;
-      if (!slot.everReady) {
+    return new Promise((resolve, reject) => {
+      worker.on("exit", (code, signal) => {
+        slots.delete(worker.id);
+        slot.stopServingLimits?.();
+        if (stopped.signal.aborted) resolve();
+        else {
+          const steady = slot.everReady && Date.now() - forkedAt >= steadyMs;
+          reject(new WorkerExitError(worker.id, code, signal, slot.everReady, steady));
+        }
+      });
+    });
+  }
+
+  function logRestart(error: WorkerExitError, delayMs: number): void {
+    const { worker, code, signal } = error;
+    logger.error("producer worker exited; starting a new one", { worker, code, signal, delayMs });
+  }
+
+  /**
+   * Keeps one worker running: a crashed one is replaced after a delay that doubles with each quick crash (from
+   * `restartDelayMs` up to 30 s), and starts again from `restartDelayMs` after a worker that served a minute.
+   */
+  async function supervise(): Promise<void> {
+    let steadyExit: WorkerExitError | undefined;
+    while (!stopped.signal.aborted) {
+      try {
+        if (steadyExit) {
+          logRestart(steadyExit, restartDelayMs);
+          await sleep(restartDelayMs, undefined, { ref: false, signal: stopped.signal });
+        }
+        await pRetry(runWorker, {
+          retries: Number.POSITIVE_INFINITY,
+          factor: 2,
+          minTimeout: restartDelayMs,
+          maxTimeout: maxRestartDelayMs,
+          signal: stopped.signal,
+          unref: true,
+          shouldRetry: ({ error }) => error instanceof WorkerExitError && error.retriable && !error.steady,
+          onFailedAttempt: ({ error, retryDelay }) => {
+            if (error instanceof WorkerExitError && error.retriable && !error.steady) logRestart(error, retryDelay);
+          },
+        });
+        return;
+      } catch (err) {
+        if (stopped.signal.aborted) return;
+        if (err instanceof WorkerExitError && err.steady) {
+          steadyExit = err;
+          continue;
+        }
         // A worker that never served (bad configuration, Kafka unreachable past BARITO_KAFKA_MAX_RETRY) would fail
         // the same way again: stop the whole producer, as a single process would.
-        logger.error("producer worker failed before serving; stopping the producer", {
-          worker: worker.id,
-          code,
-          signal,
-        });
+        const { worker, code, signal } = err instanceof WorkerExitError ? err : { worker: 0, code: 1, signal: null };
+        logger.error("producer worker failed before serving; stopping the producer", { worker, code, signal });
         failWith(typeof code === "number" && code !== 0 ? code : 1);
         return;
       }
-      const now = Date.now();
-      recentCrashes = [...recentCrashes.filter((at) => now - at < 60_000), now];
-      const delayMs = Math.min(30_000, restartDelayMs * 2 ** (recentCrashes.length - 1));
-      logger.error("producer worker exited; starting a new one", { worker: worker.id, code, signal, delayMs });
-      setTimeout(() => {
-        if (!stopping) startWorker();
-      }, delayMs).unref();
-    });
+    }
   }
 
   function readiness() {
     const alive = [...slots.values()];
     const ready = alive.filter((slot) => slot.ready).length;
-    return { ready: !stopping && ready === workers, checks: { workers, alive: alive.length, ready } };
+    return { ready: !stopped.signal.aborted && ready === workers, checks: { workers, alive: alive.length, ready } };
   }
 
-  async function answer(path: string | undefined): Promise<{ status: number; type: string; body: string }> {
+  async function answer(path: string): Promise<{ status: number; type: string; body: string }> {
     if (path === "/metrics") {
       try {
         return { status: 200, type: registry.contentType, body: await registry.clusterMetrics() };
@@ -118,11 +176,9 @@ export function createClusterPrimary(options: ClusterPrimaryOptions): ClusterPri
         return { status: 503, type: "text/plain", body: `metrics unavailable: ${String(err)}\n` };
       }
     }
-    if (path === "/healthz") return { status: 200, type: "application/json", body: '{"status":"ok"}' };
-    if (path === "/readyz") {
-      const r = readiness();
-      const body = JSON.stringify({ status: r.ready ? "ready" : "not_ready", checks: r.checks });
-      return { status: r.ready ? 200 : 503, type: "application/json", body };
+    if (isHealthPath(path)) {
+      const { status, contentType, body } = healthAnswer(path, readiness);
+      return { status, type: contentType, body };
     }
     return { status: 404, type: "application/json", body: '{"code":"NOT_FOUND","message":"no such route"}' };
   }
@@ -130,9 +186,9 @@ export function createClusterPrimary(options: ClusterPrimaryOptions): ClusterPri
   return {
     failed,
     async start(metricsAddress) {
-      for (let i = 0; i < workers; i++) startWorker();
+      for (let i = 0; i < workers; i++) void supervise();
       server = createServer((req, res) => {
-        const path = req.url?.split("?")[0];
+        const path = req.url?.split("?")[0] ?? "";
         if (req.method !== "GET") {
           res.writeHead(405, { allow: "GET" }).end();
           return;
@@ -148,7 +204,7 @@ export function createClusterPrimary(options: ClusterPrimaryOptions): ClusterPri
       return { metrics: port };
     },
     async stop(signal, timeoutMs) {
-      stopping = true;
+      stopped.abort();
       server?.close();
       const exits = [...slots.values()].map(
         ({ worker }) =>

@@ -18,7 +18,7 @@ import { createLocalRateLimiter } from "@barito-flow/rate-limit";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import fc from "fast-check";
 import { loadProducerConfig } from "./config.js";
-import { createProducerApp, type ProducerApp } from "./app.js";
+import { createProducerApp, type ProducerApp, withTopicProvisioner } from "./app.js";
 import { createProducerMetrics } from "./metrics.js";
 
 const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
@@ -60,14 +60,10 @@ beforeAll(async () => {
   const producerAdmin = createKafkaAdmin(kafka);
   await Promise.all([publisher.connect(), producerAdmin.connect()]);
   const rateLimiter = createLocalRateLimiter({ intervalMs: 10_000 });
-  producer = createProducerApp({
-    config,
-    logger: noopLogger,
-    publisher,
-    admin: producerAdmin,
-    rateLimiter,
-    metrics: createProducerMetrics("_logs"),
-  });
+  const metrics = createProducerMetrics("_logs");
+  producer = createProducerApp(
+    withTopicProvisioner({ config, logger: noopLogger, publisher, admin: producerAdmin, rateLimiter, metrics }),
+  );
   const loopback = { host: "127.0.0.1", port: 0 };
   const ports = await producer.listen({ rest: loopback, grpc: loopback, metrics: loopback });
   rest = `http://127.0.0.1:${ports.rest}`;

@@ -10,7 +10,7 @@ import { createLocalRateLimiter } from "@barito-flow/rate-limit";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import fc from "fast-check";
 import { loadProducerConfig } from "./config.js";
-import { createProducerApp, type ProducerApp } from "./app.js";
+import { createProducerApp, type ProducerApp, withTopicProvisioner } from "./app.js";
 import { createProducerMetrics } from "./metrics.js";
 
 const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
@@ -41,14 +41,8 @@ beforeAll(async () => {
   const admin = createKafkaAdmin(kafka);
   await Promise.all([publisher.connect(), admin.connect()]);
   const rateLimiter = createLocalRateLimiter({ intervalMs: 10_000 });
-  app = createProducerApp({
-    config,
-    logger: noopLogger,
-    publisher,
-    admin,
-    rateLimiter,
-    metrics: createProducerMetrics("_logs"),
-  });
+  const metrics = createProducerMetrics("_logs");
+  app = createProducerApp(withTopicProvisioner({ config, logger: noopLogger, publisher, admin, rateLimiter, metrics }));
   const loopback = { host: "127.0.0.1", port: 0 };
   const ports = await app.listen({ rest: loopback, grpc: loopback, metrics: loopback });
   rest = `http://127.0.0.1:${ports.rest}`;

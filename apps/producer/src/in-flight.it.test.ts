@@ -13,7 +13,7 @@ import { TimberCollectionSchema } from "@barito-flow/proto";
 import { createLocalRateLimiter } from "@barito-flow/rate-limit";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { loadProducerConfig } from "./config.js";
-import { createProducerApp } from "./app.js";
+import { createProducerApp, withTopicProvisioner } from "./app.js";
 import { createProducerMetrics } from "./metrics.js";
 
 const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
@@ -36,14 +36,10 @@ beforeAll(async () => {
   const admin = createKafkaAdmin({ ...kafka, requestTimeoutMs: 3_000, pingTimeoutMs: 1_000 });
   await Promise.all([publisher.connect(), admin.connect()]);
   const rateLimiter = createLocalRateLimiter({ intervalMs: 10_000 });
-  const app = createProducerApp({
-    config,
-    logger: noopLogger,
-    publisher,
-    admin,
-    rateLimiter,
-    metrics: createProducerMetrics(config.kafka.topicSuffix),
-  });
+  const metrics = createProducerMetrics(config.kafka.topicSuffix);
+  const app = createProducerApp(
+    withTopicProvisioner({ config, logger: noopLogger, publisher, admin, rateLimiter, metrics }),
+  );
   const loopback = { host: "127.0.0.1", port: 0 };
   const bound = await app.listen({ rest: loopback, grpc: loopback, metrics: loopback });
   ports.rest = bound.rest ?? 0;

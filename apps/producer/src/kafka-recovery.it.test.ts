@@ -11,7 +11,7 @@ import { TimberSchema } from "@barito-flow/proto";
 import { createLocalRateLimiter } from "@barito-flow/rate-limit";
 import { afterAll, describe, expect, it } from "@jest/globals";
 import { loadProducerConfig } from "./config.js";
-import { createProducerApp } from "./app.js";
+import { createProducerApp, withTopicProvisioner } from "./app.js";
 import { connectKafkaWithRetry } from "./kafka-startup.js";
 import { createProducerMetrics } from "./metrics.js";
 
@@ -73,14 +73,10 @@ describe("producer when Kafka is unreachable at start", () => {
     const publisher = createKafkaPublisher({ ...kafka, deliveryTimeoutMs: 5_000, connectTimeoutMs: 1_000 });
     const admin = createKafkaAdmin({ ...kafka, requestTimeoutMs: 3_000, pingTimeoutMs: 1_000 });
     const rateLimiter = createLocalRateLimiter({ intervalMs: 10_000 });
-    const app = createProducerApp({
-      config,
-      logger: noopLogger,
-      publisher,
-      admin,
-      rateLimiter,
-      metrics: createProducerMetrics(config.kafka.topicSuffix),
-    });
+    const metrics = createProducerMetrics(config.kafka.topicSuffix);
+    const app = createProducerApp(
+      withTopicProvisioner({ config, logger: noopLogger, publisher, admin, rateLimiter, metrics }),
+    );
     const loopback = { host: "127.0.0.1", port: 0 };
     const ports = await app.listen({ rest: loopback, grpc: loopback, metrics: loopback });
     const stopStartup = new AbortController();

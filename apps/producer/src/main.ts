@@ -7,7 +7,7 @@ import { connectionFromSettings, createKafkaAdmin, createKafkaPublisher } from "
 import { installShutdown, withDeadline } from "@barito-flow/lifecycle";
 import { createLogger, logProcessWarnings } from "@barito-flow/logger/winston";
 import { createRateLimiter, createRemoteRateLimiter, type RateLimitChannel } from "@barito-flow/rate-limit";
-import { createProducerApp } from "./app.js";
+import { createProducerApp, withTopicProvisioner } from "./app.js";
 import { createClusterPrimary, READINESS_MESSAGE } from "./cluster-primary.js";
 import { loadProducerConfig, type ProducerConfig } from "./config.js";
 import { connectKafkaWithRetry } from "./kafka-startup.js";
@@ -110,7 +110,7 @@ async function runServer(config: ProducerConfig): Promise<void> {
             },
           },
         );
-  const app = createProducerApp({ config, logger, publisher, admin, rateLimiter, metrics });
+  const app = createProducerApp(withTopicProvisioner({ config, logger, publisher, admin, rateLimiter, metrics }));
 
   const { producer, metrics: metricsSettings } = config;
   await app.listen({

@@ -11,7 +11,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { afterAll, describe, expect, it } from "@jest/globals";
 import { loadProducerConfig } from "./config.js";
-import { createProducerApp, type ProducerApp } from "./app.js";
+import { createProducerApp, type ProducerApp, withTopicProvisioner } from "./app.js";
 import { createProducerMetrics } from "./metrics.js";
 import { compressionZstd } from "./transport/compression.js";
 
@@ -50,7 +50,9 @@ async function start(
     ? createRedisRateLimiter({ redis: "redis://127.0.0.1:6379", intervalMs: 10_000, keyPrefix: `barito-it:${run}:` })
     : createLocalRateLimiter({ intervalMs: 10_000 });
   const metrics = createProducerMetrics(config.kafka.topicSuffix);
-  const app = createProducerApp({ config, logger: noopLogger, publisher, admin, rateLimiter, metrics });
+  const app = createProducerApp(
+    withTopicProvisioner({ config, logger: noopLogger, publisher, admin, rateLimiter, metrics }),
+  );
   const loopback = { host: "127.0.0.1", port: 0 };
   const ports = await app.listen({ rest: loopback, grpc: loopback, metrics: loopback });
   cleanups.push(async () => {

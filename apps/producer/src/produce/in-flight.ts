@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import { ProduceError } from "./produce-error.js";
 
 /**
@@ -125,9 +124,3 @@ function tooLarge(bytes: number, records: number, limits: { maxBytes: number; ma
         ];
   return new ProduceError("PAYLOAD_TOO_LARGE", `request larger than the producer's in-flight limit`, { details });
 }
-
-/**
- * The reservation of the request being served, for code that connect calls without a way to pass it (decompression,
- * the route handlers). The fast paths pass theirs explicitly.
- */
-export const currentReservation = new AsyncLocalStorage<Reservation>();

@@ -1,4 +1,5 @@
 import type { Logger } from "@barito-flow/logger";
+import pRetry from "p-retry";
 import type { LogPublisher, TopicAdmin } from "./ports.js";
 
 export interface TopicProvisionerOptions {
@@ -20,7 +21,7 @@ export interface TopicProvisioner {
   ensure(topic: string, partitions: number, replicationFactor: number): Promise<void>;
   /** Announcements still waiting for Kafka's acknowledgement. */
   pendingAnnouncements(): number;
-  /** Stops retrying announcements (shutdown); resolves when retry loops have exited. */
+  /** Stops retrying announcements (shutdown); resolves when the attempts still running have ended. */
   close(): Promise<void>;
 }
 
@@ -35,20 +36,7 @@ export function createTopicProvisioner(options: TopicProvisionerOptions): TopicP
   const inFlight = new Map<string, Promise<void>>();
   const announcing = new Set<Promise<void>>();
   const { minDelayMs, maxDelayMs } = options.announceRetry ?? { minDelayMs: 200, maxDelayMs: 10_000 };
-  let closed = false;
-  const wakeUps = new Set<() => void>();
-
-  function sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        wakeUps.delete(done);
-        resolve();
-      }
-      wakeUps.add(done);
-    });
-  }
+  const closed = new AbortController();
 
   // The event topic is ours to create too: brokers commonly disable auto-creation, and the publisher never
   // auto-creates (a typo in a topic name must not silently create it).
@@ -64,25 +52,44 @@ export function createTopicProvisioner(options: TopicProvisionerOptions): TopicP
   }
 
   async function announce(topic: string): Promise<void> {
-    for (let attempt = 0; !closed; attempt++) {
-      try {
-        await ensureEventTopic();
-        await options.publisher.publish(options.newTopicEventTopic, [{ value: Buffer.from(topic) }]);
-        options.logger.info("announced new topic", { topic, eventTopic: options.newTopicEventTopic });
-        return;
-      } catch (err) {
-        options.onAnnouncementFailed?.(topic);
-        const delay = Math.min(maxDelayMs, minDelayMs * 2 ** Math.min(attempt, 16)) * (0.5 + Math.random() / 2);
-        options.logger.warn("announcing new topic failed, retrying", {
-          topic,
-          attempt,
-          retryInMs: Math.round(delay),
-          err,
-        });
-        await sleep(delay);
+    let announced = false;
+    try {
+      await pRetry(
+        async () => {
+          await ensureEventTopic();
+          await options.publisher.publish(options.newTopicEventTopic, [{ value: Buffer.from(topic) }]);
+          announced = true;
+          options.logger.info("announced new topic", { topic, eventTopic: options.newTopicEventTopic });
+        },
+        {
+          retries: Number.POSITIVE_INFINITY,
+          factor: 2,
+          // Randomized between 1× and 2× this: delays of minDelayMs/2 .. minDelayMs at first, doubling up to maxDelayMs.
+          minTimeout: minDelayMs / 2,
+          maxTimeout: maxDelayMs,
+          randomize: true,
+          signal: closed.signal,
+          shouldRetry: ({ error }) => isRetriable(error),
+          onFailedAttempt: ({ error, attemptNumber, retryDelay }) => {
+            options.onAnnouncementFailed?.(topic);
+            if (!isRetriable(error)) return;
+            options.logger.warn("announcing new topic failed, retrying", {
+              topic,
+              attempt: attemptNumber - 1,
+              retryInMs: retryDelay,
+              err: error,
+            });
+          },
+        },
+      );
+    } catch (err) {
+      if (announced) return;
+      if (closed.signal.aborted) {
+        options.logger.warn("new topic not announced before shutdown; consumers find it by rescanning", { topic });
+      } else {
+        options.logger.error("announcing new topic failed for good; consumers find it by rescanning", { topic, err });
       }
     }
-    options.logger.warn("new topic not announced before shutdown; consumers find it by rescanning", { topic });
   }
 
   async function provision(topic: string, partitions: number, replicationFactor: number): Promise<void> {
@@ -120,9 +127,13 @@ export function createTopicProvisioner(options: TopicProvisionerOptions): TopicP
     },
     pendingAnnouncements: () => announcing.size,
     async close() {
-      closed = true;
-      for (const wake of [...wakeUps]) wake();
+      closed.abort();
       await Promise.allSettled([...announcing]);
     },
   };
+}
+
+/** Kafka's errors say whether a retry can help (`retriable`); anything that does not say is retried. */
+function isRetriable(error: unknown): boolean {
+  return (error as { retriable?: unknown }).retriable !== false;
 }

@@ -2,8 +2,9 @@ import { promisify } from "node:util";
 import * as zlib from "node:zlib";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Compression } from "@connectrpc/connect/protocol";
-import { currentReservation, overloaded, type Reservation } from "../produce/in-flight.js";
-import { errorMetadata, payloadTooLarge } from "./connect-routes.js";
+import { overloaded, type Reservation } from "../produce/in-flight.js";
+import { errorMetadata, payloadTooLarge } from "./connect-errors.js";
+import { currentRpcCall } from "./rpc-body.js";
 
 type ZlibFn = (input: Uint8Array, options: zlib.ZlibOptions & zlib.ZstdOptions) => Promise<Buffer>;
 
@@ -57,11 +58,17 @@ function boundedCompression(
     async compress(bytes) {
       return new Uint8Array(await compress(bytes, {}));
     },
-    decompress(bytes, readMaxBytes) {
-      const reservation = currentReservation.getStore();
-      return reservation === undefined
-        ? inflate(bytes, readMaxBytes)
-        : decompressReserved(compression, inflate, bytes, readMaxBytes, reservation);
+    // Called by connect, whose own limit is out of reach (rpc-body.ts): the call's limit applies, and its message
+    // gets the call's parse check once decompressed.
+    async decompress(bytes, readMaxBytes) {
+      const call = currentRpcCall.getStore();
+      const limit = Math.min(readMaxBytes, call?.readMaxBytes ?? readMaxBytes);
+      const output =
+        call?.reservation === undefined
+          ? await inflate(bytes, limit)
+          : await decompressReserved(compression, inflate, bytes, limit, call.reservation);
+      call?.check?.(output);
+      return output;
     },
   };
   inflaters.set(compression, inflate);

@@ -1,76 +1,20 @@
+import { type DescMessage, fromBinary, fromJsonString } from "@bufbuild/protobuf";
+import { Producer } from "@barito-flow/proto";
 import { Code, type ConnectRouter, ConnectError, type HandlerContext } from "@connectrpc/connect";
-import { Producer, type TimberCollection } from "@barito-flow/proto";
-import { currentReservation } from "../produce/in-flight.js";
-import { ProduceError, retryAfterSeconds } from "../produce/produce-error.js";
+import { ProduceError } from "../produce/produce-error.js";
 import type { ProducerService, RequestMeta } from "../produce/producer-service.js";
-import { collectionFromWire, produceBatchWireMethod } from "./grpc-wire.js";
+import { toConnectError } from "./connect-errors.js";
+import { collectionFromWire, WireBytesSchema } from "./grpc-wire.js";
+import { requestMeta } from "./request-meta.js";
+import { fieldOfDecodeError } from "./rest-body.js";
+import { currentRpcCall, type MessageCheck } from "./rpc-body.js";
 
-/** Metadata keys that carry the machine-readable part of an error over gRPC, Connect and gRPC-Web. */
-export const errorMetadata = {
-  code: "barito-error-code",
-  retryAfter: "retry-after",
-  details: "barito-error-details",
-} as const;
-
-const maxIdempotencyKeyLength = 256;
-
-/** Refuses an over-long key rather than cutting it: two keys with a common prefix would collapse into one log. */
-export function requestMeta(headers: Headers): RequestMeta {
-  return requestMetaFromKey(headers.get("idempotency-key") ?? undefined);
-}
-
-/** The same from the header's raw value (Node joins repeated headers with ", ", as `Headers.get` does). */
-export function requestMetaFromKey(header: string | string[] | undefined): RequestMeta {
-  const key = (Array.isArray(header) ? header.join(", ") : header)?.trim();
-  if (!key) return {};
-  if (key.length > maxIdempotencyKeyLength) {
-    throw ProduceError.invalid([
-      { field: "Idempotency-Key", reason: `at most ${maxIdempotencyKeyLength} characters, got ${key.length}` },
-    ]);
-  }
-  return { idempotencyKey: key };
-}
-
-/**
- * JSON with every character above ASCII escaped: a header value must be Latin-1, and a field path can hold any key
- * a client sent (`content["ключ"]`). The escapes are standard JSON, so `JSON.parse` gives the same details back.
- */
-function asciiJson(value: unknown): string {
-  return JSON.stringify(value).replace(
-    /[\u007f-\uffff]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
-}
-
-export function toConnectError(err: unknown): ConnectError {
-  if (err instanceof ProduceError) {
-    const metadata = new Headers({ [errorMetadata.code]: err.code });
-    if (err.retryAfterMs !== undefined)
-      metadata.set(errorMetadata.retryAfter, String(retryAfterSeconds(err.retryAfterMs)));
-    if (err.details.length > 0) metadata.set(errorMetadata.details, asciiJson(err.details));
-    return new ConnectError(err.message, err.connectCode, metadata);
-  }
-  if (err instanceof ConnectError) return err;
-  return new ConnectError("internal error", Code.Internal, new Headers({ [errorMetadata.code]: "INTERNAL" }));
-}
-
-/** The answer for a request above the size limit; the same error the produce path gives for oversize records. */
-export function payloadTooLarge(readMaxBytes: number): ConnectError {
-  return toConnectError(
-    new ProduceError(
-      "PAYLOAD_TOO_LARGE",
-      `request message larger than ${readMaxBytes} bytes (BARITO_GRPC_MAX_RECV_MSG_SIZE)`,
-      { details: [{ field: "body", reason: `at most ${readMaxBytes} bytes (BARITO_GRPC_MAX_RECV_MSG_SIZE)` }] },
-    ),
-  );
-}
-
-/** One implementation of producer.Producer, served as gRPC, Connect and gRPC-Web. */
+/** One implementation of producer.Producer, served as Connect, gRPC-Web and gRPC (besides grpc-fast.ts). */
 export function producerRoutes(service: ProducerService, onUnexpected: (err: unknown) => void) {
   async function call<T>(ctx: HandlerContext, run: (meta: RequestMeta) => Promise<T>): Promise<T> {
     try {
       const meta = requestMeta(ctx.requestHeader);
-      const reservation = currentReservation.getStore();
+      const reservation = currentRpcCall.getStore()?.reservation;
       if (reservation !== undefined) meta.reservation = reservation;
       return await run(meta);
     } catch (err) {
@@ -78,29 +22,71 @@ export function producerRoutes(service: ProducerService, onUnexpected: (err: unk
       throw toConnectError(err);
     }
   }
-  const register = (router: ConnectRouter) =>
+  return (router: ConnectRouter) =>
     router.service(Producer, {
       produce: (timber, ctx) => call(ctx, (meta) => service.produce(timber, meta)),
       produceBatch: (collection, ctx) => call(ctx, (meta) => service.produceBatch(collection, meta)),
     });
-  return Object.assign(register, { call });
+}
+
+/** A message protobuf cannot read is the client's fault: INVALID_ARGUMENT, never connect's INTERNAL. */
+function parseBinaryFailure(err: unknown): ConnectError {
+  return new ConnectError(`parse binary: ${err instanceof Error ? err.message : String(err)}`, Code.InvalidArgument);
 }
 
 /**
- * ProduceBatch for the binary codecs (gRPC, Connect and gRPC-Web with protobuf), read by grpc-wire.ts instead of
- * protobuf-es's fromBinary. A request fromBinary cannot read fails as connect's own parser fails ("parse binary"),
- * which the RPC handler answers as INVALID_ARGUMENT.
+ * ProduceBatch is read as the gRPC fast path reads it (grpc-wire.ts), so a request it cannot read gets the same
+ * answer on every protocol.
  */
-export function producerWireRoutes(service: ProducerService, onUnexpected: (err: unknown) => void) {
-  const routes = producerRoutes(service, onUnexpected);
-  return (router: ConnectRouter) =>
-    router.rpc(produceBatchWireMethod, async (request, ctx) => {
-      let collection: TimberCollection;
-      try {
-        collection = collectionFromWire(request);
-      } catch (err) {
-        throw new ConnectError(`parse binary: ${err instanceof Error ? err.message : String(err)}`, Code.Internal);
-      }
-      return routes.call(ctx, (meta) => service.produceBatch(collection, meta));
-    });
+function checkBatchBinary(message: Uint8Array): void {
+  try {
+    collectionFromWire(fromBinary(WireBytesSchema, message));
+  } catch (err) {
+    throw parseBinaryFailure(err);
+  }
+}
+
+function checkBinary(schema: DescMessage): MessageCheck {
+  return (message) => {
+    try {
+      fromBinary(schema, message);
+    } catch (err) {
+      throw parseBinaryFailure(err);
+    }
+  };
+}
+
+// protobuf-es's own errors for a JSON value of the wrong type or range name the field; those are answered as REST
+// answers them, with the field in `barito-error-details`. connect answers every other JSON failure itself.
+const fieldDecodeFailure = /^cannot decode (?:field|message) producer\./;
+
+function checkJson(schema: DescMessage): MessageCheck {
+  return (message) => {
+    try {
+      // What connect's JSON serialization does (connect ignores unknown fields unless told otherwise).
+      fromJsonString(schema, new TextDecoder().decode(message), { ignoreUnknownFields: true });
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      if (fieldDecodeFailure.test(reason))
+        throw toConnectError(ProduceError.invalid([{ field: fieldOfDecodeError(reason), reason }]));
+    }
+  };
+}
+
+const methodPath = (name: string) => `/${Producer.typeName}/${name}`;
+const checks = new Map<string, { binary: MessageCheck; json: MessageCheck }>([
+  [
+    methodPath(Producer.method.produce.name),
+    { binary: checkBinary(Producer.method.produce.input), json: checkJson(Producer.method.produce.input) },
+  ],
+  [
+    methodPath(Producer.method.produceBatch.name),
+    { binary: checkBatchBinary, json: checkJson(Producer.method.produceBatch.input) },
+  ],
+]);
+
+/** The parse policy for a request to `path`, applied to its message before connect parses it (rpc-body.ts). */
+export function requestCheck(path: string, contentType: string): MessageCheck | undefined {
+  const check = checks.get(path);
+  return check && (/[/+]json(?:;|$)/.test(contentType) ? check.json : check.binary);
 }

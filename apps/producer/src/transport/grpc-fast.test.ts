@@ -1,6 +1,14 @@
 // The gRPC fast path must answer every request exactly as connect's handler does (headers, message, trailers):
 // both serve the same fake service on loopback HTTP/2 servers, and each request goes to both.
-import { type ClientHttp2Session, connect, createServer, type Http2Server, type ServerHttp2Session } from "node:http2";
+import {
+  type ClientHttp2Session,
+  connect,
+  createServer,
+  type Http2Server,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type ServerHttp2Session,
+} from "node:http2";
 import type { AddressInfo } from "node:net";
 import { gzipSync, zstdCompressSync } from "node:zlib";
 import { create, toBinary } from "@bufbuild/protobuf";
@@ -10,9 +18,9 @@ import fc from "fast-check";
 import { ProduceError } from "../produce/produce-error.js";
 import type { ProducerService } from "../produce/producer-service.js";
 import { compressionGzip, compressionZstd } from "./compression.js";
-import { producerRoutes, producerWireRoutes } from "./connect-routes.js";
+import { producerRoutes, requestCheck } from "./connect-routes.js";
 import { createGrpcFastPath } from "./grpc-fast.js";
-import { createRpcNodeHandler } from "./rpc-node-handler.js";
+import { createRpcAdapter } from "./rpc-adapter.js";
 
 const readMaxBytes = 64 * 1024;
 const calls: string[] = [];
@@ -36,27 +44,24 @@ const service = {
 function handler(fast: boolean) {
   const unexpected: unknown[] = [];
   const onUnexpected = (err: unknown) => unexpected.push(err);
-  return createRpcNodeHandler({
+  const adapter = createRpcAdapter({
     routes: producerRoutes(service, onUnexpected),
-    binaryRoutes: producerWireRoutes(service, onUnexpected),
-    acceptCompression: [compressionZstd, compressionGzip],
+    router: { acceptCompression: [compressionZstd, compressionGzip] },
     readMaxBytes,
+    check: requestCheck,
     onHandlerFailure: onUnexpected,
-    ...(fast
-      ? {
-          fastPath: (serveWithBody) => {
-            const path = createGrpcFastPath({
-              service,
-              readMaxBytes,
-              onUnexpected,
-              onCall: () => {},
-              fallback: serveWithBody,
-            });
-            return (req, res) => path(req as never, res as never);
-          },
-        }
-      : {}),
   });
+  const fastPath = createGrpcFastPath({
+    service,
+    readMaxBytes,
+    onUnexpected,
+    onCall: () => {},
+    fallback: (req, res, body) => adapter.serve(req, res, body),
+  });
+  return (req: Http2ServerRequest, res: Http2ServerResponse) => {
+    if (fast && fastPath(req, res)) return;
+    adapter.serve(req, res);
+  };
 }
 
 const servers: Http2Server[] = [];

@@ -8,8 +8,9 @@ import type { InFlightBudget, Reservation } from "../produce/in-flight.js";
 import { ProduceError } from "../produce/produce-error.js";
 import type { ProducerService } from "../produce/producer-service.js";
 import { compressionGzip, compressionZstd, decompressReserved } from "./compression.js";
-import { requestMetaFromKey, toConnectError } from "./connect-routes.js";
+import { toConnectError } from "./connect-errors.js";
 import { collectionFromWire, WireBytesSchema } from "./grpc-wire.js";
+import { requestMetaFromKey } from "./request-meta.js";
 
 export interface GrpcFastPathOptions {
   service: Pick<ProducerService, "produceBatch">;

@@ -1,27 +1,18 @@
+import { healthAnswer, healthPaths, type Readiness } from "@barito-flow/lifecycle";
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
-import { ProduceError, retryAfterSeconds } from "../produce/produce-error.js";
-import type { ProducerService } from "../produce/producer-service.js";
 import { openApiDocument } from "./openapi.js";
-import { errorBody, parseBody } from "./rest-body.js";
-import { requestMeta } from "./connect-routes.js";
-
-export interface Readiness {
-  ready: boolean;
-  checks: Record<string, boolean | string>;
-}
+import { errorBody } from "./rest-body.js";
 
 export interface RestAppOptions {
-  service: ProducerService;
-  /** Largest request body accepted (BARITO_GRPC_MAX_RECV_MSG_SIZE), answered with 413 above it. */
-  maxBodyBytes: number;
-  /** BARITO_PRODUCER_REST_API: false leaves only health and Connect/gRPC-Web on this port. */
-  restApi: boolean;
   readiness: () => Readiness;
   onRequest?: (route: string, status: number, seconds: number) => void;
   onUnexpected: (err: unknown) => void;
 }
 
+/**
+ * What the REST port serves besides the produce routes (rest-fast.ts) and the RPC paths: health, the OpenAPI
+ * document, and the 404 for everything else.
+ */
 export function createRestApp(options: RestAppOptions): Hono {
   const app = new Hono();
 
@@ -32,48 +23,22 @@ export function createRestApp(options: RestAppOptions): Hono {
   });
 
   app.onError((err, c) => {
-    if (err instanceof ProduceError) {
-      if (err.retryAfterMs !== undefined) c.header("Retry-After", String(retryAfterSeconds(err.retryAfterMs)));
-      return c.json(errorBody(err.code, err.message, [...err.details]), err.httpStatus as 400);
-    }
     options.onUnexpected(err);
     return c.json(errorBody("INTERNAL", "internal error"), 500);
   });
   app.notFound((c) => c.json(errorBody("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`), 404));
 
-  app.get("/healthz", (c) => c.json({ status: "ok" }));
-  app.get("/readyz", (c) => {
-    const readiness = options.readiness();
-    return c.json(
-      { status: readiness.ready ? "ready" : "not_ready", checks: readiness.checks },
-      readiness.ready ? 200 : 503,
-    );
-  });
+  addHealthRoutes(app, options.readiness);
   app.get("/openapi.json", (c) => c.json(openApiDocument));
+  return app;
+}
 
-  if (options.restApi) {
-    const limit = bodyLimit({
-      maxSize: options.maxBodyBytes,
-      // The unread rest of the body is still on the socket: close it rather than parse it as the next request.
-      onError: (c) =>
-        c.json(
-          errorBody(
-            "PAYLOAD_TOO_LARGE",
-            `request body larger than ${options.maxBodyBytes} bytes (BARITO_GRPC_MAX_RECV_MSG_SIZE)`,
-            [{ field: "body", reason: `at most ${options.maxBodyBytes} bytes` }],
-          ),
-          413,
-          { Connection: "close" },
-        ),
-    });
-    app.post("/produce", limit, async (c) => {
-      const timber = parseBody("timber", await c.req.text());
-      return c.json(await options.service.produce(timber, requestMeta(c.req.raw.headers)));
-    });
-    app.post("/produce_batch", limit, async (c) => {
-      const collection = parseBody("collection", await c.req.text());
-      return c.json(await options.service.produceBatch(collection, requestMeta(c.req.raw.headers)));
+/** `/healthz` and `/readyz`, answered as every barito service answers them (@barito-flow/lifecycle). */
+export function addHealthRoutes(app: Hono, readiness: () => Readiness): void {
+  for (const path of healthPaths) {
+    app.get(path, (c) => {
+      const answer = healthAnswer(path, readiness);
+      return c.body(answer.body, answer.status, { "content-type": answer.contentType });
     });
   }
-  return app;
 }

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { InFlightBudget, Reservation } from "../produce/in-flight.js";
 import { ProduceError, retryAfterSeconds } from "../produce/produce-error.js";
 import type { ProducerService } from "../produce/producer-service.js";
-import { requestMetaFromKey } from "./connect-routes.js";
+import { requestMetaFromKey } from "./request-meta.js";
 import { errorBody, parseBody } from "./rest-body.js";
 
 export interface RestFastPathOptions {
@@ -16,14 +16,17 @@ export interface RestFastPathOptions {
 }
 
 /**
- * `POST /produce` and `POST /produce_batch` straight on Node's request and response, without Hono and the Web
- * `Request`/`ReadableStream` that @hono/node-server builds for every request (about a tenth of the producer's main
- * thread at batch load). The answers are those of the Hono routes in rest-app.ts: same bodies, statuses, `Retry-After`
- * and metrics. Returns false for anything else, and for a declared Content-Length above the limit, which Hono's body
- * limit answers (413, connection closed) as before.
+ * `POST /produce` and `POST /produce_batch`, the REST produce routes, straight on Node's request and response
+ * (without the Web `Request`/`ReadableStream` a framework adapter builds for every request). Returns false for
+ * anything else.
  */
 export function createRestFastPath(options: RestFastPathOptions) {
   const { service, maxBodyBytes, budget } = options;
+
+  const tooLargeBody = () =>
+    errorBody("PAYLOAD_TOO_LARGE", `request body larger than ${maxBodyBytes} bytes (BARITO_GRPC_MAX_RECV_MSG_SIZE)`, [
+      { field: "body", reason: `at most ${maxBodyBytes} bytes` },
+    ]);
 
   function answer(
     res: ServerResponse,
@@ -99,9 +102,12 @@ export function createRestFastPath(options: RestFastPathOptions) {
     const route = query === -1 ? url : url.slice(0, query);
     if (route !== "/produce_batch" && route !== "/produce") return false;
     const declared = req.headers["content-length"];
-    if (declared !== undefined && !(Number(declared) <= maxBodyBytes)) return false;
-
     const started = performance.now();
+    if (declared !== undefined && !(Number(declared) <= maxBodyBytes)) {
+      // Refused before it is read; the unread body is still on the socket, so the connection is closed.
+      answer(res, route, started, 413, tooLargeBody(), { connection: "close" });
+      return true;
+    }
     const reservation = budget?.open();
     // Refused before a byte of the body is kept. The declared body (at most maxBodyBytes) is then read and dropped,
     // so the connection stays usable and a client still sending sees the answer instead of a reset.
@@ -125,18 +131,7 @@ export function createRestFastPath(options: RestFastPathOptions) {
         tooLarge = true;
         chunks = undefined;
         reservation?.release();
-        answer(
-          res,
-          route,
-          started,
-          413,
-          errorBody(
-            "PAYLOAD_TOO_LARGE",
-            `request body larger than ${maxBodyBytes} bytes (BARITO_GRPC_MAX_RECV_MSG_SIZE)`,
-            [{ field: "body", reason: `at most ${maxBodyBytes} bytes` }],
-          ),
-          { connection: "close" },
-        );
+        answer(res, route, started, 413, tooLargeBody(), { connection: "close" });
         req.pause();
         return;
       }
