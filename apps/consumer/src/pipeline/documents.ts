@@ -1,15 +1,10 @@
 import { createHash } from "node:crypto";
 import { fromBinary } from "@bufbuild/protobuf";
 import { type Timber, TimberCollectionSchema, type TimberContext, TimberSchema } from "@barito-flow/proto";
-import { collectionItemBytes, timberContentJson } from "./struct-json.js";
-import { readWireTimber, type WireTimber } from "./timber-wire.js";
+import { type PlainTimber, recordHeaders, TimberReader } from "@barito-flow/proto/wire";
 
-/** Kafka header names written by apps/producer (see its records.ts). */
-export const recordHeaders = {
-  messageFormat: "message_format",
-  idempotencyKey: "idempotency-key",
-  idempotencyItem: "idempotency-item",
-} as const;
+/** Records are decoded one at a time, synchronously: one reader (and its scratch buffer) serves them all. */
+const reader = new TimberReader();
 
 export interface SourceRecord {
   topic: string;
@@ -51,13 +46,13 @@ export function decodeRecord(record: SourceRecord, options?: DecodeOptions): Dec
   if (!record.value || record.value.byteLength === 0)
     return { ok: false, errorType: "empty_record", reason: "record has no value" };
   const isCollection = header(record, recordHeaders.messageFormat) === "TimberCollection";
-  const wire = isCollection ? undefined : readWireTimber(record.value, options?.bytes === true);
+  const wire = isCollection ? undefined : reader.readPlainTimber(record.value, options?.bytes === true);
   if (wire) return plainTimberDocument(record, wire);
   return decodeRecordWithProtobuf(record);
 }
 
-/** A plain Timber read from the wire (timber-wire.ts): the same document as the decoder below makes of it. */
-function plainTimberDocument(record: SourceRecord, wire: WireTimber): Decoded {
+/** A plain Timber read from the wire (`TimberReader`): the same document as the decoder below makes of it. */
+function plainTimberDocument(record: SourceRecord, wire: PlainTimber): Decoded {
   if (!wire.indexPrefix)
     return { ok: false, errorType: "missing_index_prefix", reason: "item 0: context.es_index_prefix is empty" };
   const json = wire.json; // with "@timestamp" already added when the content has none
@@ -92,8 +87,9 @@ export function decodeRecordWithProtobuf(record: SourceRecord): Decoded {
   }
   const key = header(record, recordHeaders.idempotencyKey);
   const keyItem = header(record, recordHeaders.idempotencyItem);
-  // The items' own bytes give the content JSON in wire order (see struct-json.ts); the decoded objects are the fallback.
-  const wireItems = isCollection ? collectionItemBytes(record.value) : [record.value];
+  // The items' own bytes give the content JSON in wire order (`TimberReader.contentJson`); the decoded objects are the
+  // fallback.
+  const wireItems = isCollection ? reader.collectionItems(record.value) : [record.value];
   const itemBytes = wireItems?.length === items.length ? wireItems : undefined;
   const documents: LogDocument[] = [];
   for (const [index, { timber, context }] of items.entries()) {
@@ -114,7 +110,7 @@ export function decodeRecordWithProtobuf(record: SourceRecord): Decoded {
     // pass (half the decoding speed) is spent on those documents alone. A string value that merely looks like it
     // costs the pass, not correctness.
     const bytes = integerLikeKey.test(json) ? itemBytes?.[index] : undefined;
-    const wireJson = bytes ? timberContentJson(bytes) : undefined;
+    const wireJson = bytes ? reader.contentJson(bytes) : undefined;
     if (wireJson !== undefined)
       json = !addTimestamp
         ? wireJson

@@ -1,11 +1,10 @@
 import { create, fromBinary, type JsonObject, toBinary } from "@bufbuild/protobuf";
 import { TimberCollectionSchema } from "@barito-flow/proto";
+import { TimberWriter, WireContentTimber } from "@barito-flow/proto/wire";
 import { describe, expect, it } from "@jest/globals";
 import fc from "fast-check";
 import { collectionFromWire, produceBatchWireMethod } from "../transport/grpc-wire.js";
 import { contentViolations } from "./content-rules.js";
-import { contentNeedsCheck, encodeTimber } from "./timber-encoding.js";
-import { WireContentTimber } from "./wire-content.js";
 
 const nest = (levels: number, leaf: unknown, wrap: (inner: unknown) => unknown) => {
   let value = leaf;
@@ -105,13 +104,15 @@ const edgeContent = fc.oneof(
 ) as fc.Arbitrary<JsonObject>;
 
 describe("the encoders' screens", () => {
+  const writer = new TimberWriter();
+
   it("flag every content that breaks a rule (JSON encoder and gRPC wire reader)", () => {
     fc.assert(
       fc.property(edgeContent, (generated) => {
         const content = JSON.parse(JSON.stringify(generated)) as JsonObject; // as a REST body arrives
         const refused = contentViolations(content, "content").length > 0;
-        encodeTimber(undefined, "", content);
-        if (refused) expect(contentNeedsCheck()).toBe(true);
+        writer.encode(undefined, "", content);
+        if (refused) expect(writer.needsCheck).toBe(true);
         const request = toBinary(TimberCollectionSchema, create(TimberCollectionSchema, { items: [{ content }] }));
         const wire = collectionFromWire(fromBinary(produceBatchWireMethod.input, request)).items[0];
         if (refused) expect(wire && WireContentTimber.wireOf(wire)).toBeUndefined();
@@ -131,8 +132,8 @@ describe("the encoders' screens", () => {
       "http.response.status_code": 200,
       "service.name": "shop",
     };
-    encodeTimber(undefined, "", log);
-    expect(contentNeedsCheck()).toBe(false);
+    writer.encode(undefined, "", log);
+    expect(writer.needsCheck).toBe(false);
     const request = toBinary(TimberCollectionSchema, create(TimberCollectionSchema, { items: [{ content: log }] }));
     const item = collectionFromWire(fromBinary(produceBatchWireMethod.input, request)).items[0];
     expect(item && WireContentTimber.wireOf(item)).toBeDefined();

@@ -5,8 +5,9 @@ import type { FieldViolation } from "./produce-error.js";
 // 2.x applies to a new document under its default index settings and dynamic mapping (checked against a real
 // OpenSearch 2.19; the producer README's Validation section lists them). Content that breaks one would be refused
 // by OpenSearch after the producer acknowledged it and end as a dead letter, or, for numbers beyond the double
-// range, lose the field without a word. The encoders (timber-encoding.ts, grpc-wire.ts) only screen for the rare
-// shapes these rules concern, on the pass they make anyway, and ask for this exact walk when they see one.
+// range, lose the field without a word. The codec (@barito-flow/proto/wire: TimberWriter, TimberReader)
+// only screens for the rare shapes these rules concern, on the pass it makes anyway, and asks for this exact walk when
+// it sees one.
 
 export const contentLimits = {
   /** index.mapping.depth.limit: levels of objects, the content itself being the first; nested arrays likewise. */

@@ -6,20 +6,12 @@ import {
   type TimberContext,
   TimberContextSchema,
 } from "@barito-flow/proto";
+import { type MessageFormat, recordHeaders, TimberWriter, WireContentTimber } from "@barito-flow/proto/wire";
+import { contentViolations } from "./content-rules.js";
 import type { OutgoingRecord } from "./ports.js";
 import { ProduceError } from "./produce-error.js";
-import { contentViolations } from "./content-rules.js";
-import { contentNeedsCheck, encodeTimber, encodeTimberWire } from "./timber-encoding.js";
-import { WireContentTimber } from "./wire-content.js";
 
-export type MessageFormat = "Timber" | "TimberCollection";
-
-/** Header names shared with the consumer, which derives document ids from them. */
-export const headers = {
-  messageFormat: "message_format",
-  idempotencyKey: "idempotency-key",
-  idempotencyItem: "idempotency-item",
-} as const;
+export type { MessageFormat };
 
 /** A record plus the request field it came from, so a size violation can name it. */
 export interface BuiltRecord {
@@ -56,9 +48,9 @@ export function buildRecords(
       // `content` named explicitly: a WireContentTimber's is a getter, which a spread would not copy.
       items: items.map((item) => ({ ...item, content: item.content, timestamp })),
     });
-    const recordHeaders: Record<string, string> = { [headers.messageFormat]: "TimberCollection" };
+    const headers: Record<string, string> = { [recordHeaders.messageFormat]: "TimberCollection" };
     // The consumer numbers the items of a collection itself, so only the key travels.
-    if (idempotencyKey !== undefined) recordHeaders[headers.idempotencyKey] = idempotencyKey;
+    if (idempotencyKey !== undefined) headers[recordHeaders.idempotencyKey] = idempotencyKey;
     let value: Uint8Array;
     try {
       value = toBinary(TimberCollectionSchema, collection);
@@ -67,9 +59,10 @@ export function buildRecords(
         throw ProduceError.invalid([{ field: "items", reason: "content nested too deeply" }]);
       throw err;
     }
-    return [{ record: { value, headers: recordHeaders }, field: "items" }];
+    return [{ record: { value, headers }, field: "items" }];
   }
   const contextBytes = toBinary(TimberContextSchema, context);
+  const writer = new TimberWriter();
   const built: BuiltRecord[] = new Array(items.length);
   for (let index = 0; index < items.length; index++) {
     const item = items[index] as Timber;
@@ -77,11 +70,14 @@ export function buildRecords(
     const record: OutgoingRecord = {
       value:
         wire === undefined
-          ? encodeContent(contextBytes, timestamp, item.content, index, fieldOf)
-          : encodeTimberWire(contextBytes, timestamp, wire),
+          ? encodeContent(writer, contextBytes, timestamp, item.content, index, fieldOf)
+          : writer.encodeWithContentBytes(contextBytes, timestamp, wire),
     };
     if (idempotencyKey !== undefined) {
-      record.headers = { [headers.idempotencyKey]: idempotencyKey, [headers.idempotencyItem]: String(index) };
+      record.headers = {
+        [recordHeaders.idempotencyKey]: idempotencyKey,
+        [recordHeaders.idempotencyItem]: String(index),
+      };
     }
     built[index] = { record, field: fieldOf(index) };
   }
@@ -89,6 +85,7 @@ export function buildRecords(
 }
 
 function encodeContent(
+  writer: TimberWriter,
   contextBytes: Uint8Array,
   timestamp: string,
   content: Timber["content"],
@@ -97,7 +94,7 @@ function encodeContent(
 ): Uint8Array {
   let bytes: Uint8Array;
   try {
-    bytes = encodeTimber(contextBytes, timestamp, content);
+    bytes = writer.encode(contextBytes, timestamp, content);
   } catch (err) {
     // The encoder recurses: content nested thousands of levels deep (REST bodies are no longer walked by fromJson
     // first) overflows the stack. That is the client's input, not a server fault.
@@ -106,7 +103,7 @@ function encodeContent(
     }
     throw err;
   }
-  if (content !== undefined && contentNeedsCheck()) {
+  if (content !== undefined && writer.needsCheck) {
     const violations = contentViolations(content, contentField(fieldOf(index)));
     if (violations.length > 0) throw ProduceError.invalid(violations);
   }

@@ -1,6 +1,6 @@
 import type { Timber, TimberCollection, TimberContext } from "@barito-flow/proto";
 import { type FieldViolation, ProduceError } from "./produce-error.js";
-import { hasContent } from "./wire-content.js";
+import { hasContent } from "@barito-flow/proto/wire";
 
 export interface ValidationLimits {
   topicPrefix: string;

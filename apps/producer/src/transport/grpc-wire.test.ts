@@ -1,10 +1,10 @@
 import { create, fromBinary, type JsonObject, toBinary } from "@bufbuild/protobuf";
 import { TimberCollectionSchema, TimberContextSchema } from "@barito-flow/proto";
+import { WireContentTimber } from "@barito-flow/proto/wire";
 import { describe, expect, it } from "@jest/globals";
 import fc from "fast-check";
 import { ProduceError } from "../produce/produce-error.js";
 import { buildRecords } from "../produce/records.js";
-import { WireContentTimber } from "../produce/wire-content.js";
 import { collectionFromWire, produceBatchWireMethod } from "./grpc-wire.js";
 
 const context = create(TimberContextSchema, {

@@ -1,17 +1,11 @@
 import { randomInt } from "node:crypto";
-import { create, toBinary } from "@bufbuild/protobuf";
-import { TimberSchema } from "@barito-flow/proto";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "@jest/globals";
-import { decodeRecord, decodeRecordWithProtobuf, type SourceRecord } from "./documents.js";
-import { readWireTimber } from "./timber-wire.js";
+import { TimberSchema } from "../index.js";
+import { TimberReader } from "./timber-reader.js";
 
-const record = (value: Uint8Array, headers: Record<string, string> = {}): SourceRecord => ({
-  topic: "t_logs",
-  partition: 1,
-  offset: "42",
-  value: Buffer.from(value),
-  headers,
-});
+const reader = new TimberReader();
+const readWireTimber = (value: Uint8Array) => reader.readPlainTimber(value);
 
 const timber = (content: Record<string, unknown> | undefined, timestamp = "2026-01-01T00:00:00Z", prefix = "app") =>
   toBinary(
@@ -23,32 +17,8 @@ const timber = (content: Record<string, unknown> | undefined, timestamp = "2026-
     }),
   );
 
-const strings = ["", "plain", 'q"uo\\te', "é ü 😀", "tab\there", "\u0000\u001f\u007f", "line\nbreak", "</script>"];
-function randomValue(depth: number): unknown {
-  switch (randomInt(depth > 2 ? 4 : 6)) {
-    case 0:
-      return strings[randomInt(strings.length)];
-    case 1:
-      return [0, -0, 1.5, -3, 2 ** 60, 1e-7, 123456789, Number.MAX_VALUE][randomInt(8)];
-    case 2:
-      return randomInt(2) === 0;
-    case 3:
-      return null;
-    case 4:
-      return Array.from({ length: randomInt(4) }, () => randomValue(depth + 1));
-    default:
-      return randomObject(depth + 1);
-  }
-}
-function randomObject(depth: number): Record<string, unknown> {
-  const keys = ["message", "level", "é", "a b", 'k"q', "@timestamp", "n", "x", "_id", "long_key_name"];
-  const object: Record<string, unknown> = {};
-  for (let i = randomInt(7); i > 0; i--) object[keys[randomInt(keys.length)] as string] = randomValue(depth);
-  return object;
-}
-
-describe("readWireTimber() through decodeRecord()", () => {
-  it("reads an ordinary log without the protobuf decoder", () => {
+describe("TimberReader.readPlainTimber()", () => {
+  it("reads an ordinary log", () => {
     const wire = readWireTimber(timber({ message: "hi", n: 1.5, tags: ["a", 1], nested: { ok: true } }));
     expect(wire).toEqual({
       indexPrefix: "app",
@@ -57,24 +27,6 @@ describe("readWireTimber() through decodeRecord()", () => {
       hasOwnTimestamp: false,
       ownTimestamp: undefined,
     });
-  });
-
-  it("gives the same documents as the protobuf decoder for 3000 random contents", () => {
-    for (let i = 0; i < 3000; i++) {
-      const content = i % 50 === 0 ? undefined : randomObject(0);
-      const timestamp = i % 7 === 0 ? "" : "2026-01-01T00:00:00Z";
-      const prefix = i % 97 === 0 ? "" : "app";
-      const headers: Record<string, string> = i % 3 === 0 ? { "idempotency-key": `k${i}` } : {};
-      const input = record(timber(content, timestamp, prefix), headers);
-      const decoded = decodeRecord(input);
-      expect(decoded).toEqual(decodeRecordWithProtobuf(input));
-      // As bytes (what the pipeline asks for): the UTF-8 of the very same text.
-      const asBytes = decodeRecord(input, { bytes: true });
-      expect(asBytes.ok && asBytes.documents.map((doc) => ({ ...doc, json: doc.json.toString() }))).toEqual(
-        decoded.ok && decoded.documents,
-      );
-      if (asBytes.ok) expect(Buffer.isBuffer(asBytes.documents[0]?.json)).toBe(true);
-    }
   });
 
   it("escapes long strings with every kind of character like JSON.stringify, at any alignment of the record", () => {
@@ -98,7 +50,7 @@ describe("readWireTimber() through decodeRecord()", () => {
     }
   });
 
-  it("leaves records it cannot vouch for to the decoder", () => {
+  it("leaves records it cannot vouch for to protobuf-es", () => {
     const len = (field: number, body: number[]) => [(field << 3) | 2, body.length, ...body];
     const text = (s: string) => [...Buffer.from(s)];
     const entry = (key: string, value: number[]) => len(1, [...len(1, text(key)), ...len(2, value)]);
@@ -128,15 +80,12 @@ describe("readWireTimber() through decodeRecord()", () => {
     };
     for (const [name, bytes] of Object.entries(cases)) {
       expect([name, readWireTimber(Uint8Array.from(bytes))]).toEqual([name, undefined]);
-      const input = record(Uint8Array.from(bytes));
-      expect(decodeRecord(input)).toEqual(decodeRecordWithProtobuf(input));
     }
   });
 
-  it("leaves invalid UTF-8 to the decoder (which refuses the record), but reads U+FFFD itself", () => {
-    const ok = record(timber({ "k\uFFFD": "\uFFFD" }, "\uFFFD"));
-    expect(readWireTimber(ok.value as Buffer)?.json).toBe('{"k\uFFFD":"\uFFFD","@timestamp":"\uFFFD"}');
-    expect(decodeRecord(ok)).toEqual(decodeRecordWithProtobuf(ok));
+  it("leaves invalid UTF-8 to protobuf-es (which refuses the record), but reads U+FFFD itself", () => {
+    const ok = Buffer.from(timber({ "k\uFFFD": "\uFFFD" }, "\uFFFD"));
+    expect(readWireTimber(ok)?.json).toBe('{"k\uFFFD":"\uFFFD","@timestamp":"\uFFFD"}');
     const len = (field: number, body: number[]) => [(field << 3) | 2, body.length, ...body];
     const bad = [
       [0xff],
@@ -160,37 +109,31 @@ describe("readWireTimber() through decodeRecord()", () => {
       ] as const) {
         const content = len(1, [...len(1, [0x6b, ...key]), ...len(2, len(3, [...value, 0x7a]))]);
         const bytes = Uint8Array.from([...len(1, len(4, [0x61])), ...len(2, timestamp), ...len(3, content)]);
-        const input = record(bytes);
-        expect(readWireTimber(input.value as Buffer)).toBeUndefined();
-        expect(decodeRecord(input)).toEqual(decodeRecordWithProtobuf(input));
+        expect(readWireTimber(Buffer.from(bytes))).toBeUndefined();
+        expect(() => fromBinary(TimberSchema, bytes)).toThrow();
       }
     }
   });
 
-  it("reads contents with many keys and escaped keys like the decoder", () => {
+  it("reads contents with many keys and escaped keys as JSON.stringify writes them", () => {
     const content: Record<string, unknown> = {};
     for (let i = 0; i < 40; i++) content[i % 3 === 0 ? `k"${i}\n` : `key_${i}`] = i % 2 === 0 ? `v${i}\u0001` : i;
-    const input = record(timber(content));
-    expect(readWireTimber(input.value as Buffer)?.json).toBe(
-      JSON.stringify({ ...content, "@timestamp": "2026-01-01T00:00:00Z" }),
-    );
-    const own = record(timber({ ...content, "@timestamp": 'own "one"' }, "2027-01-01T00:00:00Z"));
-    expect(readWireTimber(own.value as Buffer)).toMatchObject({
+    const input = Buffer.from(timber(content));
+    expect(readWireTimber(input)?.json).toBe(JSON.stringify({ ...content, "@timestamp": "2026-01-01T00:00:00Z" }));
+    const own = Buffer.from(timber({ ...content, "@timestamp": 'own "one"' }, "2027-01-01T00:00:00Z"));
+    expect(readWireTimber(own)).toMatchObject({
       json: JSON.stringify({ ...content, "@timestamp": 'own "one"' }),
       ownTimestamp: 'own "one"',
     });
-    const empty = record(timber(undefined, 'ts\n"q"'));
-    expect(readWireTimber(empty.value as Buffer)?.json).toBe(JSON.stringify({ "@timestamp": 'ts\n"q"' }));
-    expect(decodeRecord(empty)).toEqual(decodeRecordWithProtobuf(empty));
-    expect(decodeRecord(input)).toEqual(decodeRecordWithProtobuf(input));
+    const empty = Buffer.from(timber(undefined, 'ts\n"q"'));
+    expect(readWireTimber(empty)?.json).toBe(JSON.stringify({ "@timestamp": 'ts\n"q"' }));
   });
 
-  it("keeps integer-like keys in wire order, as the decoder path does", () => {
-    const input = record(timber({ z: 1, "10": "ten", "2": { b: 1, "1": 2 } }));
+  it("keeps integer-like keys in wire order", () => {
+    const input = Buffer.from(timber({ z: 1, "10": "ten", "2": { b: 1, "1": 2 } }));
     // protobuf-es encodes in JavaScript object order, so this is also the wire order.
-    expect(readWireTimber(input.value as Buffer)?.json).toBe(
+    expect(readWireTimber(input)?.json).toBe(
       '{"2":{"1":2,"b":1},"10":"ten","z":1,"@timestamp":"2026-01-01T00:00:00Z"}',
     );
-    expect(decodeRecord(input)).toEqual(decodeRecordWithProtobuf(input));
   });
 });

@@ -1,8 +1,11 @@
 import { create, toBinary } from "@bufbuild/protobuf";
-import { TimberContextSchema, TimberSchema } from "@barito-flow/proto";
+import { TimberContextSchema, TimberSchema } from "../index.js";
 import { describe, expect, it } from "@jest/globals";
 import fc from "fast-check";
-import { encodeTimber } from "./timber-encoding.js";
+import { TimberWriter } from "./timber-writer.js";
+
+const writer = new TimberWriter();
+const encodeTimber = writer.encode.bind(writer);
 
 const context = create(TimberContextSchema, {
   kafkaTopic: "shop",

@@ -1,8 +1,11 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { TimberCollectionSchema, TimberSchema } from "@barito-flow/proto";
 import { describe, expect, it } from "@jest/globals";
-import { decodeRecord } from "./documents.js";
-import { collectionItemBytes, timberContentJson } from "./struct-json.js";
+import { TimberCollectionSchema, TimberSchema } from "../index.js";
+import { TimberReader } from "./timber-reader.js";
+
+const reader = new TimberReader();
+const timberContentJson = (bytes: Uint8Array) => reader.contentJson(bytes);
+const collectionItemBytes = (bytes: Uint8Array) => reader.collectionItems(bytes);
 
 const encodeTimber = (content: Record<string, unknown>) =>
   toBinary(TimberSchema, create(TimberSchema, { timestamp: "t", content: content as never }));
@@ -28,7 +31,7 @@ const numberValue = (n: number) => {
 };
 const entry = (key: string, value: number[]) => len(1, [...len(1, text(key)), ...len(2, value)]);
 
-describe("timberContentJson()", () => {
+describe("TimberReader.contentJson()", () => {
   it("keeps the wire order of keys, integer-like ones included", () => {
     const struct = [
       ...entry("z", stringValue("last letter")),
@@ -83,7 +86,7 @@ describe("timberContentJson()", () => {
   });
 });
 
-describe("collectionItemBytes()", () => {
+describe("TimberReader.collectionItems()", () => {
   it("returns each item's encoding, in order", () => {
     const collection = toBinary(
       TimberCollectionSchema,
@@ -95,36 +98,5 @@ describe("collectionItemBytes()", () => {
     const items = collectionItemBytes(collection);
     expect(items?.map((item) => timberContentJson(item))).toEqual(['{"n":1}', '{"n":2}']);
     expect(collectionItemBytes(collection.subarray(0, collection.length - 1))).toBeUndefined();
-  });
-});
-
-describe("decodeRecord() with wire-order content", () => {
-  const context = len(1, len(4, text("shop")));
-  const asRecord = (value: number[], headers: Record<string, string> = {}) => ({
-    topic: "t",
-    partition: 0,
-    offset: "5",
-    value: Buffer.from(value),
-    headers,
-  });
-
-  it("keeps integer-like keys where the producer put them and appends @timestamp", () => {
-    const struct = [...entry("msg", stringValue("hi")), ...entry("404", numberValue(1))];
-    const decoded = decodeRecord(asRecord([...context, ...len(2, text("2026-01-01T00:00:00Z")), ...len(3, struct)]));
-    expect(decoded.ok && decoded.documents[0]?.json).toBe('{"msg":"hi","404":1,"@timestamp":"2026-01-01T00:00:00Z"}');
-  });
-
-  it("collection items: wire order per item, @timestamp added to empty content, kept when present", () => {
-    const items = [
-      ...len(2, [...len(2, text("ts1")), ...len(3, [...entry("b", numberValue(1)), ...entry("7", numberValue(2))])]),
-      ...len(2, len(2, text("ts2"))),
-      ...len(2, [...len(2, text("ts3")), ...len(3, entry("@timestamp", stringValue("own")))]),
-    ];
-    const decoded = decodeRecord(asRecord([...context, ...items], { message_format: "TimberCollection" }));
-    expect(decoded.ok && decoded.documents.map((d) => d.json)).toEqual([
-      '{"b":1,"7":2,"@timestamp":"ts1"}',
-      '{"@timestamp":"ts2"}',
-      '{"@timestamp":"own"}',
-    ]);
   });
 });

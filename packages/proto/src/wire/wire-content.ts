@@ -1,12 +1,12 @@
 import { fromBinary, type JsonObject, toJson } from "@bufbuild/protobuf";
 import { StructSchema } from "@bufbuild/protobuf/wkt";
-import type { Timber } from "@barito-flow/proto";
+import type { Timber } from "../gen/producer/producer_pb.js";
 
 /**
- * A Timber read from the gRPC wire whose content (a google.protobuf.Struct) is kept as the bytes it arrived in.
- * The decoder (transport/grpc-wire.ts) hands these out only when the bytes are exactly what `toBinary` would write
- * for the decoded content, so a record can copy them instead of decoding the Struct into a JSON object and
- * encoding it again. `content` still works (decoded on first use) for whatever needs the object.
+ * A Timber whose content (a google.protobuf.Struct) is kept as the bytes it arrived in. `TimberReader.readCollectionRequest`
+ * hands these out only when the bytes are exactly what `toBinary` would write for the decoded content, so a record can
+ * copy them (`TimberWriter.encodeWithContentBytes`) instead of decoding the Struct into a JSON object and encoding it
+ * again. `content` still works (decoded on first use) for whatever needs the object.
  */
 export class WireContentTimber implements Timber {
   readonly $typeName = "producer.Timber" as const;
