@@ -8,6 +8,7 @@ import { createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
 import { noopLogger } from "@barito-flow/logger";
 import { afterAll, beforeAll, expect, it } from "@jest/globals";
 import type { PrivateCluster, PrivateClusterModule } from "../../../scripts/stack/private-cluster-api.js";
+import { createConsumerAdapters } from "./adapters.js";
 import { type ConsumerApp, createConsumerApp } from "./app.js";
 import { loadConsumerConfig } from "./config.js";
 import { committedTotal, indexedOnce, until, writeLogs } from "./testing/harness.js";
@@ -40,7 +41,7 @@ function startConsumer(): Promise<ConsumerApp> {
     LOG_LEVEL: "silent",
   });
   expect(config.opensearch.urls).toEqual(cluster.opensearchUrls);
-  const app = createConsumerApp(config, noopLogger);
+  const app = createConsumerApp({ config, logger: noopLogger, ...createConsumerAdapters(config, noopLogger) });
   apps.push(app);
   return app.start().then(() => app);
 }
