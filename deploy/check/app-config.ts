@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { consumerEnvShape, loadConsumerConfig } from "../../apps/consumer/src/config";
 import { loadProducerConfig, producerEnvShape } from "../../apps/producer/src/config";
 import { ConfigError } from "../../packages/config/src/index";
+import { healthPaths } from "../../packages/lifecycle/src/index";
 import { describeObject, findObject, type K8sObject, repoRoot } from "./render";
 
 type Env = Record<string, string>;
@@ -27,11 +28,15 @@ const runtimeVariables = new Set(["NODE_OPTIONS"]);
 
 const source = (path: string) => readFileSync(join(repoRoot, path), "utf8");
 
-/** Paths registered with `<router>.get("/path"` in an app's source. */
+/**
+ * Paths registered with `<router>.get("/path"` in an app's source, plus the health paths when the source hands the
+ * router to `addHealthRoutes` (the producer's helper over @barito-flow/lifecycle's `healthAnswer`).
+ */
 function routes(path: string, router: string): Set<string> {
+  const text = source(path);
   const found = new Set<string>();
-  for (const match of source(path).matchAll(new RegExp(`\\b${router}\\.get\\("(/[^"]*)"`, "g")))
-    found.add(match[1] as string);
+  for (const match of text.matchAll(new RegExp(`\\b${router}\\.get\\("(/[^"]*)"`, "g"))) found.add(match[1] as string);
+  if (new RegExp(`\\baddHealthRoutes\\(${router}\\b`).test(text)) for (const path of healthPaths) found.add(path);
   return found;
 }
 
@@ -51,9 +56,12 @@ export const producer: AppSpec = {
   },
   metricsRoutes(env) {
     // With several workers the cluster primary answers on the metrics port instead.
-    if (loadProducerConfig(env).producer.workers === 1) return routes("apps/producer/src/app.ts", "metricsApp");
+    if (loadProducerConfig(env).producer.workers === 1)
+      return routes("apps/producer/src/app-handlers.ts", "metricsApp");
     const primary = source("apps/producer/src/cluster-primary.ts");
-    return new Set([...primary.matchAll(/path === "(\/[^"]*)"/g)].map((match) => match[1] as string));
+    const served = new Set([...primary.matchAll(/path === "(\/[^"]*)"/g)].map((match) => match[1] as string));
+    if (/\bisHealthPath\(path\)/.test(primary)) for (const path of healthPaths) served.add(path);
+    return served;
   },
   memory: "256Mi",
 };
