@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
 import { z } from "zod";
 import { ConfigError } from "./config-error.js";
+import { formatDuration, parseDuration } from "./duration.js";
 import {
   booleanVar,
   byteSizeVar,
@@ -13,6 +14,7 @@ import {
   stringVar,
   urlVar,
 } from "./env-vars.js";
+import { parseListenAddress } from "./listen-address.js";
 import { loadConfig } from "./load-config.js";
 
 function issuesOf(run: () => unknown): { variable: string; message: string }[] {
@@ -122,6 +124,78 @@ describe("durationVar()", () => {
   it("refuses an invalid default at schema creation (a programming error)", () => {
     expect(() => durationVar({ default: "soon", unit: "s" })).toThrow(TypeError);
   });
+});
+
+describe("parseDuration() and formatDuration()", () => {
+  it.each([
+    ["1h2m3s4ms", 3_723_004],
+    ["1.5s", 1_500],
+    [".5s", 500],
+    ["1.s", 1_000],
+    ["100us", 0.1],
+    ["100µs", 0.1],
+    ["100μs", 0.1],
+    ["2000000ns", 2],
+    ["  30s  ", 30_000],
+    ["2m", 120_000],
+  ])("reads %j as %d ms", (text, ms) => {
+    expect(parseDuration(text, "ms")).toBeCloseTo(ms, 9);
+  });
+
+  it("reads a bare number in the unit it is given", () => {
+    expect(parseDuration("2.5", "s")).toBe(2_500);
+    expect(parseDuration("2.5", "ms")).toBe(2.5);
+    expect(parseDuration(" 7 ", "s")).toBe(7_000);
+  });
+
+  it.each(["", "   ", "1s x", "1e3s", "s1", "1m30", "1d", "-1s", "1 s", "9".repeat(400) + "h"])(
+    "refuses %j",
+    (text) => {
+      expect(parseDuration(text, "s")).toBeUndefined();
+    },
+  );
+
+  it("starts each parse at the beginning, whatever the previous one read", () => {
+    expect(parseDuration("1m", "s")).toBe(60_000);
+    expect(parseDuration("1h30m", "s")).toBe(5_400_000);
+    expect(parseDuration("1h30x", "s")).toBeUndefined();
+    expect(parseDuration("45s", "s")).toBe(45_000);
+  });
+
+  it.each([
+    [0, "0s"],
+    [500, "500ms"],
+    [1_500, "1500ms"],
+    [1_000, "1s"],
+    [59_000, "59s"],
+    [60_000, "1m"],
+    [90_000, "1m30s"],
+    [3_600_000, "1h"],
+    [3_723_000, "1h2m3s"],
+    [7_205_000, "2h5s"],
+    [7_260_000, "2h1m"],
+  ])("formats %d ms as %j", (ms, text) => {
+    expect(formatDuration(ms)).toBe(text);
+  });
+});
+
+describe("parseListenAddress()", () => {
+  it.each([
+    ["  :80  ", { host: "0.0.0.0", port: 80 }],
+    ["[::1]:65535", { host: "::1", port: 65_535 }],
+    ["example.com:443", { host: "example.com", port: 443 }],
+    [":0", { host: "0.0.0.0", port: 0 }],
+    ["65535", { host: "0.0.0.0", port: 65_535 }],
+  ])("reads %j", (text, expected) => {
+    expect(parseListenAddress(text)).toEqual(expected);
+  });
+
+  it.each([":65536", "65536", "[::1]", "[::1]:", "host:", "ho_st:80", "[fe80::1%eth0]:80", "", ":8a", "a:b:80x"])(
+    "refuses %j",
+    (text) => {
+      expect(parseListenAddress(text)).toBeUndefined();
+    },
+  );
 });
 
 describe("listenAddressVar()", () => {
