@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "@jest/globals";
-import { isKafkaError, KafkaError } from "./errors.js";
+import { invalidArgument, invalidConfig, isKafkaError, KafkaError } from "./errors.js";
 import { classifyLibrdkafkaCode, librdkafkaCodes, toKafkaError } from "./to-kafka-error.js";
 
 /**
@@ -122,6 +122,49 @@ describe("toKafkaError()", () => {
     });
   });
 
+  it.each([
+    ["Request timeout", "TIMEOUT", true],
+    ["operation timedout", "TIMEOUT", true],
+    ["will time out", "TIMEOUT", true],
+    ["Message too large for the broker", "MESSAGE_TOO_LARGE", false],
+    ["local queue is full", "QUEUE_FULL", true],
+    ["topic logs does not exist", "TOPIC_NOT_FOUND", true],
+    ["Topic x not found", "TOPIC_NOT_FOUND", true],
+    ["Unknown topic", "TOPIC_NOT_FOUND", true],
+    ["broker disconnected", "BROKER_UNAVAILABLE", true],
+    ["connect: connection refused", "BROKER_UNAVAILABLE", true],
+    ["Local: Broker transport failure", "BROKER_UNAVAILABLE", true],
+    ["SASL authentication error: bad password", "AUTHENTICATION_FAILED", false],
+    ["authentication failed: timed out", "AUTHENTICATION_FAILED", false],
+  ])("classifies the text %j without a code as %s (retriable %s)", (message, code, retriable) => {
+    const error = toKafkaError(new Error(message), "connect");
+    expect(error).toMatchObject({ code, retriable, message: `connect: ${message}`, librdkafkaCode: undefined });
+  });
+
+  it("reads the message of a plain object, and leaves the message alone without a context", () => {
+    expect(toKafkaError({ message: "Local: Queue full" })).toMatchObject({
+      code: "QUEUE_FULL",
+      message: "Local: Queue full",
+    });
+    expect(toKafkaError({ message: 7 }).message).toBe("unknown Kafka client failure");
+    expect(toKafkaError(clientError(-184, "Local: Queue full")).message).toBe("Local: Queue full");
+    expect(toKafkaError({ message: "x", code: 1.5 })).toMatchObject({ code: "UNKNOWN", librdkafkaCode: undefined });
+    expect(toKafkaError({ message: "x", code: "10", errno: 10 })).toMatchObject({ librdkafkaCode: 10 });
+  });
+
+  it("skips entries of an aggregate that are no errors, and reads the aggregate itself when none is", () => {
+    const mixed = { message: "Topic creation errors", errors: ["text", null, clientError(-184, "Local: Queue full")] };
+    expect(toKafkaError(mixed, "create")).toMatchObject({
+      code: "QUEUE_FULL",
+      retriable: true,
+      librdkafkaCode: -184,
+      message: "create: Local: Queue full",
+      cause: mixed,
+    });
+    const empty = { message: "Local: Queue full", errors: ["only text"] };
+    expect(toKafkaError(empty)).toMatchObject({ code: "QUEUE_FULL", cause: empty });
+  });
+
   it.each([undefined, null, 42, Symbol("x"), {}, [], new Error("something odd")])(
     "turns %p into a non-retriable UNKNOWN KafkaError without throwing",
     (value) => {
@@ -150,6 +193,24 @@ describe("KafkaError", () => {
       librdkafkaCode: -192,
       message: "publish: timed out",
     });
+  });
+
+  it("builds configuration and argument errors with their field, final", () => {
+    expect(JSON.parse(JSON.stringify(invalidConfig("brokers[1]", "must be host:port")))).toEqual({
+      name: "KafkaError",
+      code: "INVALID_CONFIG",
+      retriable: false,
+      field: "brokers[1]",
+      message: "brokers[1]: must be host:port",
+    });
+    expect(invalidArgument("records[3].value", "must be a Buffer")).toMatchObject({
+      code: "INVALID_ARGUMENT",
+      retriable: false,
+      field: "records[3].value",
+      message: "records[3].value: must be a Buffer",
+    });
+    expect(new KafkaError("TIMEOUT", "t", { retriable: true }).cause).toBeUndefined();
+    expect("cause" in new KafkaError("TIMEOUT", "t", { retriable: true })).toBe(false);
   });
 
   it("is recognised by brand, so errors from another copy of the package still match", () => {
