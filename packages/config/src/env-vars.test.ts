@@ -5,11 +5,14 @@ import { formatDuration, parseDuration } from "./duration.js";
 import {
   booleanVar,
   byteSizeVar,
+  checkHostPort,
+  checkKafkaName,
   csvVar,
   durationVar,
   enumVar,
   integerVar,
   listenAddressVar,
+  processCountVar,
   redisUrlVar,
   stringVar,
   urlVar,
@@ -281,5 +284,70 @@ describe("urlVar() and stringVar()", () => {
     const schema = z.object({ S: stringVar(), P: stringVar({ trim: false }), R: stringVar({ required: true }) });
     expect(loadConfig(schema, { S: " a ", P: " p ", R: "r" })).toEqual({ S: "a", P: " p ", R: "r" });
     expect(issuesOf(() => loadConfig(schema, {}))).toEqual([{ variable: "R", message: "is required but not set" }]);
+  });
+});
+
+describe("entry checks and messages", () => {
+  it("checks Kafka names: characters and length", () => {
+    expect(checkKafkaName("logs_app-1.x")).toBeUndefined();
+    expect(checkKafkaName("bad name")).toBe('may contain only letters, digits, ".", "_" and "-" (got "bad name")');
+    expect(checkKafkaName("a".repeat(249))).toBeUndefined();
+    expect(checkKafkaName("a".repeat(250))).toBe("must be at most 249 characters");
+  });
+
+  it("checks host:port entries, the whole entry, ports 1 to 65535", () => {
+    for (const entry of ["a:9092", "kafka-1.local:1", "[::1]:9092", "10.0.0.1:65535"]) {
+      expect(checkHostPort(entry)).toBe(entry);
+    }
+    for (const entry of ["x y:9092", "a:9092x", "a:0", "a:65536", "[]:9092", "[zz]:9092", "a", ":9092"]) {
+      expect(checkHostPort(entry)).toEqual({ error: `must be host:port (got ${JSON.stringify(entry)})` });
+    }
+  });
+
+  it("shows a received value of up to 40 characters, trimmed, and only the length of a longer one", () => {
+    const schema = z.object({ N: integerVar() });
+    const message = (raw: string) => issuesOf(() => loadConfig(schema, { N: raw }))[0]?.message;
+    expect(message("  abc  ")).toBe('must be a whole number (got "abc")');
+    expect(message(`${"x".repeat(40)}  `)).toBe(`must be a whole number (got "${"x".repeat(40)}")`);
+    expect(message("x".repeat(41))).toBe("must be a whole number (got a 41-character value)");
+  });
+
+  it("accepts the bounds themselves", () => {
+    const schema = z.object({ N: integerVar({ min: 2, max: 5 }) });
+    expect(loadConfig(schema, { N: "2" }).N).toBe(2);
+    expect(loadConfig(schema, { N: "5" }).N).toBe(5);
+    expect(issuesOf(() => loadConfig(schema, { N: "6" }))[0]?.message).toBe("must be at most 5 (got 6)");
+    expect(issuesOf(() => loadConfig(schema, { N: "1" }))[0]?.message).toBe("must be at least 2 (got 1)");
+  });
+
+  it("names the bare-number unit of a duration, and the bad default", () => {
+    const message = (unit: "s" | "ms") =>
+      issuesOf(() => loadConfig(z.object({ D: durationVar({ unit }) }), { D: "5x" }))[0]?.message;
+    expect(message("s")).toBe('must be a duration such as "30s", "500ms", "1m30s" or a number of seconds (got "5x")');
+    expect(message("ms")).toBe(
+      'must be a duration such as "30s", "500ms", "1m30s" or a number of milliseconds (got "5x")',
+    );
+    expect(() => durationVar({ default: "soon", unit: "s" })).toThrow("durationVar: invalid default soon");
+    expect(loadConfig(z.object({ D: durationVar({ unit: "s" }) }), {}).D).toBeUndefined();
+    expect(() => listenAddressVar({ default: "nowhere" })).toThrow("listenAddressVar: invalid default nowhere");
+  });
+
+  it("strips every trailing slash of a URL", () => {
+    expect(loadConfig(z.object({ U: urlVar() }), { U: "http://a:9200///" }).U).toBe("http://a:9200");
+  });
+
+  it("reads a process count or auto, capped", () => {
+    const schema = (parallelism: number) =>
+      z.object({ P: processCountVar({ default: 1, max: 4, parallelism: () => parallelism }) });
+    expect(loadConfig(schema(3), { P: "auto" }).P).toBe(3);
+    expect(loadConfig(schema(16), { P: "AUTO" }).P).toBe(4);
+    expect(loadConfig(schema(0), { P: "auto" }).P).toBe(1);
+    expect(loadConfig(schema(2), { P: "+2" }).P).toBe(2);
+    expect(loadConfig(schema(2), {}).P).toBe(1);
+    expect(issuesOf(() => loadConfig(schema(2), { P: "0" }))[0]?.message).toBe("must be at least 1 (got 0)");
+    expect(issuesOf(() => loadConfig(schema(2), { P: "5" }))[0]?.message).toBe("must be at most 4 (got 5)");
+    expect(issuesOf(() => loadConfig(schema(2), { P: "two" }))[0]?.message).toBe(
+      'must be a whole number or auto (got "two")',
+    );
   });
 });

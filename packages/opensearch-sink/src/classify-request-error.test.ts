@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
 import { errors } from "@opensearch-project/opensearch";
 import { classifyRequestError } from "./classify-request-error.js";
-import { SinkError } from "./errors.js";
+import { isSinkError, SinkClosedError, SinkError } from "./errors.js";
 
 function responseError(statusCode: number, body: unknown) {
   return new errors.ResponseError({
@@ -55,9 +55,15 @@ describe("classifyRequestError()", () => {
   });
 
   it("draws the line between rejected and server errors at 500", () => {
-    expect(classifyRequestError(responseError(499, {}), "x")).toMatchObject({ code: "REQUEST_REJECTED", retriable: false });
+    expect(classifyRequestError(responseError(499, {}), "x")).toMatchObject({
+      code: "REQUEST_REJECTED",
+      retriable: false,
+    });
     expect(classifyRequestError(responseError(500, {}), "x")).toMatchObject({ code: "SERVER_ERROR", retriable: true });
-    expect(classifyRequestError(responseError(404, {}), "x")).toMatchObject({ code: "REQUEST_REJECTED", retriable: false });
+    expect(classifyRequestError(responseError(404, {}), "x")).toMatchObject({
+      code: "REQUEST_REJECTED",
+      retriable: false,
+    });
   });
 
   it("takes the detail from the body's reason, else its type, else the client's message", () => {
@@ -90,7 +96,11 @@ describe("classifyRequestError()", () => {
       "bulk: cannot reach OpenSearch (ECONNREFUSED)",
     );
     const unknown = classifyRequestError("socket closed", "bulk");
-    expect(unknown).toMatchObject({ code: "CONNECTION_FAILED", retriable: true, message: "bulk failed: socket closed" });
+    expect(unknown).toMatchObject({
+      code: "CONNECTION_FAILED",
+      retriable: true,
+      message: "bulk failed: socket closed",
+    });
     expect((unknown.cause as Error).name).toBe("Error");
   });
 
@@ -107,5 +117,57 @@ describe("classifyRequestError()", () => {
   it("passes SinkErrors through unchanged", () => {
     const original = new SinkError("BAD_RESPONSE", "x", { retriable: true });
     expect(classifyRequestError(original, "x")).toBe(original);
+  });
+});
+
+describe("SinkError and SinkClosedError", () => {
+  it("carry their name, code, retriability and a JSON form without the cause", () => {
+    const error = new SinkError("SERVER_ERROR", "bulk failed", {
+      retriable: true,
+      status: 503,
+      errorType: "unavailable",
+      field: "index",
+      cause: new Error("http://u:secret@host"),
+    });
+    expect(error.name).toBe("SinkError");
+    expect(JSON.parse(JSON.stringify(error))).toEqual({
+      name: "SinkError",
+      code: "SERVER_ERROR",
+      retriable: true,
+      status: 503,
+      errorType: "unavailable",
+      field: "index",
+      message: "bulk failed",
+    });
+    expect("cause" in new SinkError("TIMEOUT", "t", { retriable: true })).toBe(false);
+  });
+
+  it("closed: retriable, with its own name and default message", () => {
+    const closed = new SinkClosedError();
+    expect(closed).toMatchObject({
+      name: "SinkClosedError",
+      code: "SINK_CLOSED",
+      retriable: true,
+      message: "bulk sink is closed; the operation was not delivered",
+    });
+    expect(closed).toBeInstanceOf(SinkError);
+    expect(new SinkClosedError("custom").message).toBe("custom");
+  });
+
+  it("are recognised by brand and code, not by prototype", () => {
+    const foreign = Object.defineProperty(
+      Object.assign(new Error("x"), { code: "SINK_CLOSED" }),
+      Symbol.for("@barito-flow/opensearch-sink/error"),
+      {
+        value: true,
+      },
+    );
+    expect(isSinkError(foreign)).toBe(true);
+    expect(foreign instanceof SinkClosedError).toBe(true);
+    expect(new SinkError("TIMEOUT", "t", { retriable: true }) instanceof SinkClosedError).toBe(false);
+    expect({ code: "SINK_CLOSED" } instanceof SinkClosedError).toBe(false);
+    for (const value of [null, undefined, "SinkError", 42, { code: "TIMEOUT", retriable: true }]) {
+      expect(isSinkError(value)).toBe(false);
+    }
   });
 });
