@@ -104,6 +104,14 @@ describe("classifyRequestError()", () => {
     expect((unknown.cause as Error).name).toBe("Error");
   });
 
+  it("keeps a sanitised copy of a ResponseError as the cause of the HTTP error", () => {
+    const original = responseError(503, { error: { type: "t", reason: "r" } });
+    const error = classifyRequestError(original, "x");
+    expect(error.cause).toBeInstanceOf(Error);
+    expect(error.cause).not.toBe(original);
+    expect((error.cause as Error).name).toBe("ResponseError");
+  });
+
   it("keeps a copy of the original as cause, with its name and message, never the original itself", () => {
     const original = new errors.ConnectionError("connect ECONNREFUSED");
     const error = classifyRequestError(original, "x");

@@ -96,6 +96,13 @@ describe("itemOutcome() at the edges of each class", () => {
       result: "created",
     });
     expect(itemOutcome("index", { status: 201, result: "" })).toEqual({ status: "indexed", httpStatus: 201 });
+    expect(itemOutcome("index", { status: 201, result: "updated" })).toEqual({
+      status: "indexed",
+      httpStatus: 201,
+      result: "updated",
+    });
+    // No `result: undefined` key either (toEqual would not see it).
+    expect(Object.keys(itemOutcome("index", { status: 202 }) as object)).toEqual(["status", "httpStatus"]);
   });
 
   it("gives a rejection without caused_by its reason alone, and an untyped error the type 'unknown'", () => {
