@@ -10,7 +10,13 @@ module.exports = {
   // testTimeout from the global config alone, so the integration project sets its own in a setup file.
   testTimeout: 5_000,
   projects: [
-    { ...preset, displayName: "unit", roots, testMatch: ["**/*.test.ts"], testPathIgnorePatterns: [...preset.testPathIgnorePatterns, "\\.it\\.test\\.ts$"] },
+    {
+      ...preset,
+      displayName: "unit",
+      roots,
+      testMatch: ["**/*.test.ts"],
+      testPathIgnorePatterns: [...preset.testPathIgnorePatterns, "\\.it\\.test\\.ts$"],
+    },
     {
       ...preset,
       displayName: "integration",

@@ -13,7 +13,10 @@ const modules = [
       "packages/rate-limit/src/local-rate-limiter.ts",
       "packages/rate-limit/src/remote-rate-limiter.ts",
     ],
-    tests: ["packages/rate-limit/src/local-rate-limiter.test.ts", "packages/rate-limit/src/remote-rate-limiter.test.ts"],
+    tests: [
+      "packages/rate-limit/src/local-rate-limiter.test.ts",
+      "packages/rate-limit/src/remote-rate-limiter.test.ts",
+    ],
   },
   {
     // Kafka error mapping: librdkafka codes and messages → KafkaError code and retriability.

@@ -118,9 +118,9 @@ describe("itemOutcome() at the edges of each class", () => {
       errorType: "unknown",
       reason: "r",
     });
-    expect(itemOutcome("index", { status: 400, error: { type: "t", caused_by: { type: "c", reason: "deep" } } })).toEqual(
-      { status: "rejected", httpStatus: 400, errorType: "t", reason: "caused by: deep" },
-    );
+    expect(
+      itemOutcome("index", { status: 400, error: { type: "t", caused_by: { type: "c", reason: "deep" } } }),
+    ).toEqual({ status: "rejected", httpStatus: 400, errorType: "t", reason: "caused by: deep" });
   });
 });
 

@@ -19,7 +19,11 @@ describe("createOpenSearchClient()", () => {
     expect(() =>
       createOpenSearchClient({ nodes: ["http://a:9200"], username: "u", password: "p4ss", tls: { ca: "/nope" } }),
     ).toThrow(
-      expect.objectContaining({ code: "INVALID_CONFIG", field: "tls.ca", message: expect.not.stringContaining("p4ss") }),
+      expect.objectContaining({
+        code: "INVALID_CONFIG",
+        field: "tls.ca",
+        message: expect.not.stringContaining("p4ss"),
+      }),
     );
   });
 

@@ -211,7 +211,11 @@ describe("the remote limiter's messages and errors", () => {
     const waiting = createRemoteRateLimiter(channelPair()[1], { timeoutMs: 1_000 });
     const pending = waiting.take("k", 1, 1);
     await waiting.close();
-    await expect(pending).rejects.toMatchObject({ code: "CLOSED", field: "limiter", message: "rate limiter is closed" });
+    await expect(pending).rejects.toMatchObject({
+      code: "CLOSED",
+      field: "limiter",
+      message: "rate limiter is closed",
+    });
   });
 
   it("leaves no timer behind once a call is answered, refused or closed, and unsubscribes on close", async () => {
