@@ -201,11 +201,12 @@ describe("listenAddressVar()", () => {
 
   it("defaults", () => {
     expect(loadConfig(schema, {}).A).toEqual({ host: "0.0.0.0", port: 8080 });
+    expect(loadConfig(z.object({ A: listenAddressVar() }), {}).A).toBeUndefined();
   });
 
   it.each([
     ...["host", ":99999", "a b:80", "http://x:80", ":-1", ":65536", "65536", "[::1]", "[::1]:", "host:"],
-    ...["ho_st:80", "[fe80::1%eth0]:80", ":8a", "a:b:80x"],
+    ...["ho_st:80", "[fe80::1%eth0]:80", ":8a", "a:b:80x", "x[::1]:80", "[::1]:80x", "a:0x10", "[::1]:0x10"],
   ])("rejects %j", (raw) => {
     expect(issuesOf(() => loadConfig(schema, { A: raw }))[0]?.message).toMatch(/must be a listen address/);
   });

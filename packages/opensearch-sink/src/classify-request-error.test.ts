@@ -78,6 +78,7 @@ describe("classifyRequestError()", () => {
     expect(classifyRequestError(responseError(400, { error: { type: 7, reason: 8 } }), "op").errorType).toBeUndefined();
     expect(classifyRequestError(responseError(400, { error: null }), "op").errorType).toBeUndefined();
     expect(classifyRequestError(responseError(400, null), "op").errorType).toBeUndefined();
+    expect(classifyRequestError(responseError(502, undefined), "op")).toMatchObject({ code: "SERVER_ERROR" });
   });
 
   it("maps an abort, an unreadable body and unknown failures, each with its own message", () => {

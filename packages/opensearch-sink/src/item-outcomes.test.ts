@@ -206,6 +206,13 @@ describe("settleItems()", () => {
     ]);
   });
 
+  it("rejects an item with a logger that has no debug method", () => {
+    const flushed = flushStats(1, 10, 1, true);
+    const settled: string[] = [];
+    settleItems(pendingOf(1), [{ status: 400 }], flushed, (_op, outcome) => settled.push(outcome.status), {} as never);
+    expect(settled).toEqual(["rejected"]);
+  });
+
   it("returns undefined when nothing is to be retried", () => {
     const flushed = flushStats(1, 10, 1, true);
     expect(settleItems(pendingOf(1), [{ status: 201 }], flushed, () => {}, undefined)).toBeUndefined();
