@@ -2,6 +2,24 @@
 // Each entry names the modules to mutate and the unit tests that guard them; only those tests run against each
 // mutant (perTest coverage), so adding a module means adding its entry here, with the test files beside it.
 // The `break` threshold is the lowest score the current suite reaches: a change that drops below it fails the run.
+//
+// Mutants that survive on purpose (equivalent, or visible only as memory or timers, not in any answer):
+// - duration.ts: formatDuration without `ms < 1_000` (below 1 s only 0 is whole seconds, and 0 returns first);
+//   parseDuration without `match.index !== start` (a sticky regex matches only at lastIndex).
+// - listen-address.ts: the `colon < 0`, `isInteger(port)` and `port < 0` checks (the regexes before them let only
+//   digits through; kept as guards).
+// - env-vars.ts: `options?.default` inside the invalid-default throw (reached only with options).
+// - to-kafka-error.ts: numericCode's `typeof value === "number"` (Number.isInteger already says no to the rest),
+//   messageOf's Error branch (the object branch reads the same message).
+// - item-outcomes.ts: the shared-outcome cache's key and size bound (which objects are reused, not what they say).
+// - local-rate-limiter.ts: the sweep's once-per-interval gate and the cap's `oldest !== undefined` guard (sweeping
+//   more often, or guarding what cannot happen, changes no decision).
+// - rate-limiter.ts: `tpsLimit <= 0` as `< 0` (a limit of 0 floors to a capacity of 0 anyway).
+// - remote-rate-limiter.ts: `pending.delete` on each way a call ends and `timer.unref()`: these matter (a leaked
+//   map entry per call in a long-lived worker; a hung call keeping a process alive up to timeoutMs), but the
+//   RateLimiter interface shows neither, and a test would need the internals exposed. `nextId--` (ids stay
+//   unique), the `typeof m === "object"` guards (an IPC message is never undefined) and a decision's numeric-id
+//   check (another id finds no pending call) are equivalent.
 
 /** @type {{ mutate: string[]; tests: string[] }[]} */
 const modules = [
@@ -91,5 +109,6 @@ export default {
   // made four fifths of the run time; the tables are checked by their own tests instead (to-kafka-error.test.ts
   // compares the librdkafka codes with the installed client).
   ignoreStatic: true,
-  thresholds: { high: 90, low: 80, break: 80 },
+  // 97.31 % on 2026-12-01 (every module ≥ 89 %; from 74.65 % before the tests added with this config).
+  thresholds: { high: 97, low: 90, break: 97 },
 };
