@@ -25,6 +25,16 @@ async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: n
   }
 }
 
+/** Fails as soon as `condition` turns true within `forMs`: how a test shows that something does not happen. */
+async function expectStaysFalse(condition: () => boolean, forMs: number, what: string): Promise<void> {
+  const until = Date.now() + forMs;
+  while (Date.now() < until) {
+    if (condition()) throw new Error(`${what}: happened, should not have`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  if (condition()) throw new Error(`${what}: happened, should not have`);
+}
+
 /** Highest processed offset per partition -> commit list (next offset = last + 1). */
 function commitsFor(records: IncomingRecord[]) {
   const last = new Map<string, IncomingRecord>();
@@ -136,8 +146,13 @@ describe("createBatchConsumer() against a real broker", () => {
         resumed.push(...batch.messages);
       },
     });
-    await waitFor(() => resumed.length >= 30, 30_000, "30 new records");
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Every record of the second round seen: a committed record delivered again has a lower offset in its
+    // partition, so it would have arrived before them; no fixed pause is needed to catch it.
+    await waitFor(
+      () => new Set(resumed.map((r) => r.value?.toString()).filter((v) => v?.startsWith("second-"))).size === 30,
+      30_000,
+      "the 30 new records",
+    );
     // Exactly the records after the committed offsets: nothing lost, nothing committed delivered again.
     expect(resumed.map((r) => r.value?.toString()).sort()).toEqual(
       Array.from({ length: 30 }, (_, i) => `second-${i}`).sort(),
@@ -199,11 +214,13 @@ describe("createBatchConsumer() against a real broker", () => {
       librdkafka: { "metadata.max.age.ms": 1_000 },
     });
     const seenTopics = new Set<string>();
+    let seenRecords = 0;
     await subject.connect();
     await subject.subscribe([new RegExp(`^${prefix.replaceAll(".", "\\.")}.*_logs$|^${early}$`)]);
     await subject.run({
       eachBatch: async (batch) => {
         seenTopics.add(batch.topic);
+        if (batch.topic === early) seenRecords += batch.messages.length;
       },
     });
     await produce(early, 1, "early");
@@ -213,8 +230,12 @@ describe("createBatchConsumer() against a real broker", () => {
     await admin.createTopic({ topic: late, partitions: 1 });
     created.push(late);
     await produce(late, 3, "late");
-    await new Promise((resolve) => setTimeout(resolve, 3_000));
-    expect(seenTopics.has(late)).toBe(false);
+    // Not discovered without refreshTopics(): the late topic stays unseen for a bounded while after its metadata is
+    // out (twice metadata.max.age.ms), while the consumer keeps running (it reads a record produced meanwhile).
+    await waitFor(async () => (await admin.listTopics()).includes(late), 10_000, "the late topic's metadata");
+    await produce(early, 1, "still-running");
+    await waitFor(() => seenRecords >= 2, 30_000, "the early topic's next record");
+    await expectStaysFalse(() => seenTopics.has(late), 2_000, "the late topic seen before refreshTopics()");
     await subject.refreshTopics();
     await waitFor(() => seenTopics.has(late), 15_000, "the topic revealed by refreshTopics()");
   });
@@ -288,8 +309,8 @@ describe("createBatchConsumer() against a real broker", () => {
       30_000,
       "the new records",
     );
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    // B took over partitions A had processed and committed in onRevoked: it sees only records produced later.
+    // B took over partitions A had processed and committed in onRevoked: it sees only records produced later. An old
+    // record delivered again would precede the new ones of its partition, so it is already in receivedByB by now.
     expect(receivedByB.filter((r) => r.value?.toString().startsWith("old"))).toEqual([]);
   });
 

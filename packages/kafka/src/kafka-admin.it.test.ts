@@ -83,14 +83,14 @@ describe("createKafkaAdmin() against a real broker", () => {
     });
   });
 
-  it("pings a live cluster true, and an unreachable one false within the ping timeout", async () => {
+  it("pings a live cluster true, and an unreachable one false", async () => {
     expect(await admin.ping()).toBe(true);
     const unreachable = createKafkaAdmin({ brokers: ["127.0.0.1:1"], clientId: "it-admin-dead", pingTimeoutMs: 500 });
     try {
       await unreachable.connect().catch(() => {});
-      const started = Date.now();
+      // A ping that ignored pingTimeoutMs would hang and fail on the test's own timeout; how fast it answers is no
+      // behaviour of its own (the 2 s default would pass a wall-clock bound as well).
       expect(await unreachable.ping()).toBe(false);
-      expect(Date.now() - started).toBeLessThan(3_000);
     } finally {
       await unreachable.close();
     }

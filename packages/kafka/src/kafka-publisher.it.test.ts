@@ -48,7 +48,6 @@ describe("createKafkaPublisher() against a real broker", () => {
     const target = await createTopic("bulk");
     const calls = 200;
     const perCall = 10;
-    const started = Date.now();
     await Promise.all(
       Array.from({ length: calls }, (_, call) =>
         publisher.publish(
@@ -60,12 +59,10 @@ describe("createKafkaPublisher() against a real broker", () => {
         ),
       ),
     );
-    const elapsedMs = Date.now() - started;
     const offsets = await admin.fetchTopicOffsets(target);
     const total = offsets.reduce((sum, { low, high }) => sum + Number(high) - Number(low), 0);
     expect(total).toBe(calls * perCall);
-    // 200 awaited calls serialised behind a 5 ms linger would take >= 1 s; batched they finish far sooner.
-    expect(elapsedMs).toBeLessThan(5_000);
+    // How fast batching makes this is measured by `pnpm bench producer`, not asserted here.
     expect(publisher.isConnected()).toBe(true);
   });
 
@@ -103,7 +100,9 @@ describe("createKafkaPublisher() against a real broker", () => {
       const started = Date.now();
       const error = await rejection(quick.publish(topic("never-created"), [{ value: Buffer.from("x") }]));
       expect(error.code).toBe("TOPIC_NOT_FOUND");
-      expect(Date.now() - started).toBeLessThan(8_000);
+      // The behaviour under test is the bound itself: without unknownTopicTimeoutMs librdkafka waits out its own
+      // 30 s topic.metadata.propagation.max.ms. 15 s is far from both, so load on the machine cannot flip it.
+      expect(Date.now() - started).toBeLessThan(15_000);
       expect(await admin.topicExists(topic("never-created"))).toBe(false);
     } finally {
       await quick.close();

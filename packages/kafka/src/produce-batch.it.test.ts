@@ -167,6 +167,21 @@ describe("produceBatch() of the patched binding against a real broker", () => {
     return producer;
   }
 
+  let markerTopic: Promise<string> | undefined;
+  /**
+   * Resolves once every batch callback the producer owes has run, instead of a fixed pause: flush() returns when
+   * librdkafka has handed over every delivery report (each queued for its batch callback), and a one-record batch
+   * sent after that is called back through the same queue, after all of them.
+   */
+  async function everyCallbackRan(producer: NativeProducer): Promise<void> {
+    await new Promise<void>((resolve, reject) =>
+      producer.flush(10_000, (error) => (error ? reject(error as Error) : resolve())),
+    );
+    markerTopic ??= createTopic("callback-marker", 1);
+    const marker = startBatch(producer, await markerTopic, [Buffer.from("marker")]);
+    expect(await marker.settled).toBeNull();
+  }
+
   it("is present on the producer (the patch is applied and compiled)", () => {
     expect(typeof rdkafka.Producer.prototype.produceBatch).toBe("function");
   });
@@ -192,7 +207,7 @@ describe("produceBatch() of the patched binding against a real broker", () => {
 
     producer.produce(target, null, Buffer.from("single"), "single-key", null, { mine: true });
     await waitFor(() => reports.length === 1, 10_000, "the delivery report of produce()");
-    await sleep(300);
+    await everyCallbackRan(producer);
     expect(batch.calls()).toBe(1);
     // No per-record report of the batch reached JS; the produce() one did, with its opaque.
     expect(reports).toEqual([{ mine: true }]);
@@ -230,7 +245,7 @@ describe("produceBatch() of the patched binding against a real broker", () => {
     expect(batched?.code).toBe(old?.code);
     expect(toKafkaError(batched).code).toBe("TOPIC_NOT_FOUND");
     // The other two records of the batch fail too: counted, not reported again.
-    await sleep(1_500);
+    await everyCallbackRan(producer);
     expect(batch.calls()).toBe(1);
     expect(await admin.topicExists(missing)).toBe(false);
   });
@@ -246,7 +261,7 @@ describe("produceBatch() of the patched binding against a real broker", () => {
     expect((await perRecord)?.code).toBe(10);
     const batch = startBatch(producer, target, [randomBytes(20_000), randomBytes(20_000)]);
     expect((await batch.settled)?.code).toBe(10);
-    await sleep(300);
+    await everyCallbackRan(producer);
     expect(batch.calls()).toBe(1);
     expect(await recordsIn(target)).toBe(0);
   });
@@ -280,7 +295,7 @@ describe("produceBatch() of the patched binding against a real broker", () => {
     expect(toKafkaError(refused).code).toBe("MESSAGE_TOO_LARGE");
     await waitFor(() => readTopic(target).length === 2, 10_000, "the two records produced before the refusal");
     expect(readTopic(target).map((record) => record.payload)).toEqual(["first", "second"]);
-    await sleep(300);
+    await everyCallbackRan(producer);
     expect(calls).toBe(0);
   });
 
@@ -305,7 +320,7 @@ describe("produceBatch() of the patched binding against a real broker", () => {
     expect((refused as LibrdKafkaError | undefined)?.code).toBe(-184);
     expect(toKafkaError(refused)).toMatchObject({ code: "QUEUE_FULL", retriable: true });
     await waitFor(() => readTopic(target).length === 20, 10_000, "the 20 records that fit the queue");
-    await sleep(300);
+    await everyCallbackRan(producer);
     expect(calls).toBe(0);
 
     const next = startBatch(producer, target, [Buffer.from("after")]);
@@ -330,7 +345,7 @@ describe("produceBatch() of the patched binding against a real broker", () => {
       return { failing, ...startBatch(producer, failing ? missing : target, values, null, headers) };
     });
     const outcomes = await Promise.all(runs.map((run) => run.settled));
-    await sleep(1_000);
+    await everyCallbackRan(producer);
     expect(runs.filter((run) => run.calls() !== 1)).toEqual([]);
     runs.forEach((run, b) => {
       if (run.failing) expect(toKafkaError(outcomes[b]).code).toBe("TOPIC_NOT_FOUND");

@@ -78,14 +78,12 @@ describe("createKafkaPublisher() when Kafka is down at start", () => {
       deliveryTimeoutMs: 5_000,
     });
 
-    const started = Date.now();
     const failure = await publisher.connect().then(
       () => undefined,
       (error: unknown) => error,
     );
     expect(failure).toBeInstanceOf(KafkaError);
     expect((failure as KafkaError).retriable).toBe(true);
-    expect(Date.now() - started).toBeLessThan(5_000);
     expect(publisher.isConnected()).toBe(false);
     await expect(publisher.publish(target, [{ value: Buffer.from("too early") }])).rejects.toMatchObject({
       code: "BROKER_UNAVAILABLE",

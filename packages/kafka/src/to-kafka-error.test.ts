@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "@jest/globals";
-import { isKafkaError, KafkaError } from "./errors.js";
+import { invalidArgument, invalidConfig, isKafkaError, KafkaError } from "./errors.js";
 import { classifyLibrdkafkaCode, librdkafkaCodes, toKafkaError } from "./to-kafka-error.js";
 
 /**
@@ -122,6 +122,52 @@ describe("toKafkaError()", () => {
     });
   });
 
+  it("classifies by the text alone when there is no code, first match wins", () => {
+    // code, retriable, then messages librdkafka or the client write for it
+    const byText: Array<[string, boolean, ...string[]]> = [
+      ["TIMEOUT", true, "Request timeout", "operation timedout", "will time out"],
+      ["MESSAGE_TOO_LARGE", false, "Message too large for the broker"],
+      ["QUEUE_FULL", true, "local queue is full"],
+      ["TOPIC_NOT_FOUND", true, "topic logs does not exist", "Topic x not found", "Unknown topic"],
+      ["BROKER_UNAVAILABLE", true, "broker disconnected", "connect: connection refused", "Broker transport failure"],
+      ["AUTHENTICATION_FAILED", false, "SASL authentication error: bad password", "authentication failed: timed out"],
+    ];
+    for (const [code, retriable, ...messages] of byText) {
+      for (const message of messages) {
+        expect(toKafkaError(new Error(message), "connect")).toMatchObject({
+          code,
+          retriable,
+          message: `connect: ${message}`,
+          librdkafkaCode: undefined,
+        });
+      }
+    }
+  });
+
+  it("reads the message of a plain object, and leaves the message alone without a context", () => {
+    expect(toKafkaError({ message: "Local: Queue full" })).toMatchObject({
+      code: "QUEUE_FULL",
+      message: "Local: Queue full",
+    });
+    expect(toKafkaError({ message: 7 }).message).toBe("unknown Kafka client failure");
+    expect(toKafkaError(clientError(-184, "Local: Queue full")).message).toBe("Local: Queue full");
+    expect(toKafkaError({ message: "x", code: 1.5 })).toMatchObject({ code: "UNKNOWN", librdkafkaCode: undefined });
+    expect(toKafkaError({ message: "x", code: "10", errno: 10 })).toMatchObject({ librdkafkaCode: 10 });
+  });
+
+  it("skips entries of an aggregate that are no errors, and reads the aggregate itself when none is", () => {
+    const mixed = { message: "Topic creation errors", errors: ["text", null, clientError(-184, "Local: Queue full")] };
+    expect(toKafkaError(mixed, "create")).toMatchObject({
+      code: "QUEUE_FULL",
+      retriable: true,
+      librdkafkaCode: -184,
+      message: "create: Local: Queue full",
+      cause: mixed,
+    });
+    const empty = { message: "Local: Queue full", errors: ["only text"] };
+    expect(toKafkaError(empty)).toMatchObject({ code: "QUEUE_FULL", cause: empty });
+  });
+
   it.each([undefined, null, 42, Symbol("x"), {}, [], new Error("something odd")])(
     "turns %p into a non-retriable UNKNOWN KafkaError without throwing",
     (value) => {
@@ -150,6 +196,24 @@ describe("KafkaError", () => {
       librdkafkaCode: -192,
       message: "publish: timed out",
     });
+  });
+
+  it("builds configuration and argument errors with their field, final", () => {
+    expect(JSON.parse(JSON.stringify(invalidConfig("brokers[1]", "must be host:port")))).toEqual({
+      name: "KafkaError",
+      code: "INVALID_CONFIG",
+      retriable: false,
+      field: "brokers[1]",
+      message: "brokers[1]: must be host:port",
+    });
+    expect(invalidArgument("records[3].value", "must be a Buffer")).toMatchObject({
+      code: "INVALID_ARGUMENT",
+      retriable: false,
+      field: "records[3].value",
+      message: "records[3].value: must be a Buffer",
+    });
+    expect(new KafkaError("TIMEOUT", "t", { retriable: true }).cause).toBeUndefined();
+    expect("cause" in new KafkaError("TIMEOUT", "t", { retriable: true })).toBe(false);
   });
 
   it("is recognised by brand, so errors from another copy of the package still match", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@jest/globals";
-import { actionLine, bulkLines, encodeBody, pendingOperation, sourceText } from "./bulk-operation.js";
+import { bulkLines, encodeBody, pendingOperation } from "./bulk-operation.js";
 import type { BulkOperation } from "./types.js";
 
 const operations: BulkOperation[] = [
@@ -11,28 +11,32 @@ const operations: BulkOperation[] = [
 ];
 
 describe("pendingOperation() and encodeBody()", () => {
-  it("writes the same NDJSON as JSON.stringify of the action and the document, whatever the document's form", () => {
+  it("writes each action line and document as NDJSON, whatever the document's form", () => {
     const serialised = operations.map((op) => pendingOperation(op, 0, () => {}));
-    const expected = operations
-      .map(({ action, index, id, document }) => {
-        const source =
-          typeof document === "string"
-            ? document
-            : document instanceof Uint8Array
-              ? Buffer.from(document).toString()
-              : JSON.stringify(document);
-        return `${JSON.stringify({ [action]: { _index: index, _id: id } })}\n${source}\n`;
-      })
-      .join("");
+    // Written out by hand: the action line is {"<action>":{"_index":…,"_id":…}}, JSON escapes in the id; string and
+    // byte documents go through as they are, objects as JSON; a lone surrogate reaches the wire as U+FFFD (UTF-8).
+    const expectedPerOperation = [
+      '{"index":{"_index":"app-2026.01.01","_id":"app_logs-3-41"}}\n{"msg":"hi","n":1}\n',
+      '{"create":{"_index":"app-2026.01.01","_id":"quote\\"and\\\\back"}}\n{"b":"é ✓ 😀","n":[1,2]}\n',
+      '{"index":{"_index":"other","_id":"ünï-cödé\\u0001"}}\n{"s":"日本語 \\n escaped"}\n',
+      '{"index":{"_index":"other","_id":"lone\\ud800"}}\n  {"lone":"\uFFFD"}\n',
+      '{"create":{"_index":"x","_id":"k"}}\n {"bytes":true}\n',
+    ];
+    const expected = expectedPerOperation.join("");
     const bytes = serialised.reduce((sum, op) => sum + op.bytes, 0);
     const body = encodeBody(serialised, bytes);
-    expect(body.toString()).toBe(Buffer.from(expected).toString());
+    expect(body.toString()).toBe(expected);
     expect(body.length).toBe(Buffer.byteLength(expected));
-    // The line-based form (clients without bulkBody) says the same.
-    expect(`${bulkLines(serialised).join("\n")}\n`).toBe(expected);
-    for (const op of serialised) {
-      expect(op.bytes).toBe(Buffer.byteLength(`${actionLine(op)}\n${sourceText(op)}\n`));
-    }
+    // Read back by a JSON parser: every line is JSON, the action lines name the index and the id given.
+    const lines = body.toString().split("\n");
+    expect(lines.pop()).toBe("");
+    expect(lines.filter((_, i) => i % 2 === 0).map((line) => JSON.parse(line))).toEqual(
+      operations.map(({ action, index, id }) => ({ [action]: { _index: index, _id: id } })),
+    );
+    expect(JSON.parse(lines[3] as string)).toEqual({ b: "é ✓ 😀", n: [1, 2] });
+    // The line-based form (clients without bulkBody) says the same once encoded.
+    expect(Buffer.from(`${bulkLines(serialised).join("\n")}\n`).toString()).toBe(expected);
+    expect(serialised.map((op) => op.bytes)).toEqual(expectedPerOperation.map((text) => Buffer.byteLength(text)));
   });
 
   it("refuses byte documents with raw line breaks or that are not JSON objects", () => {

@@ -201,6 +201,23 @@ describe.each([false, true])("BulkSink (encoded bodies: %s)", (encodedBodies) =>
     expect(clock.pendingTimers()).toBe(0);
   });
 
+  it("close() during an outage rejects every pending item with a retriable error, never a final one", async () => {
+    // What this protects: the consumer dead-letters and commits items whose error is not retriable. A shutdown while
+    // OpenSearch is down must leave the pending documents uncommitted (redelivered after restart), not dead-lettered.
+    const client = fake(() => requestError(503));
+    const { sink, clock } = setupSink({ maxDocs: 2, retry: { minDelayMs: 100, maxDelayMs: 100 } }, client);
+    const retrying = [0, 1].map((i) => track(sink.add(op(i))));
+    await clock.advance(0);
+    const buffered = track(sink.add(op(2)));
+    const closed = sink.close({ timeoutMs: 300 });
+    await clock.advance(300);
+    await closed;
+    for (const item of [...retrying, buffered]) {
+      expect(item.outcome).toBeUndefined();
+      expect(item.error).toMatchObject({ code: "SINK_CLOSED", retriable: true });
+    }
+  });
+
   it("close() aborts a request still in flight at the deadline", async () => {
     const client = fake();
     client.hold = true;

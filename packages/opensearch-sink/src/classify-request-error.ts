@@ -28,7 +28,7 @@ export function isRetriableStatus(status: number): boolean {
  * original is never kept as `cause`: loggers that serialise causes would leak them.
  */
 function sanitisedCause(error: unknown): Error {
-  const cause = new Error(redactText(error instanceof Error ? error.message : String(error)));
+  const cause = new Error(redactText(error instanceof Error ? String(error.message) : String(error)));
   cause.name = error instanceof Error ? error.name : "Error";
   return cause;
 }
@@ -67,7 +67,8 @@ export function httpStatusError(
 /** Maps anything thrown by opensearch-js (or by the network) to a `SinkError` with no secret in its message. */
 export function classifyRequestError(error: unknown, operation: string): SinkError {
   if (error instanceof SinkError) return error;
-  const message = redactText(error instanceof Error ? error.message : String(error));
+  // String(): opensearch-js takes a ResponseError's message from the body's error.type, which need not be a string.
+  const message = redactText(error instanceof Error ? String(error.message) : String(error));
 
   if (error instanceof errors.ResponseError) {
     return httpStatusError(error.statusCode ?? 0, error.body, operation, message, sanitisedCause(error));

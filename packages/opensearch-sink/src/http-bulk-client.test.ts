@@ -187,7 +187,13 @@ describe("reading bulk answers", () => {
   it("reads errors:false answers from their bytes, the same items as a parse", () => {
     const text =
       '{"errors":false,"items":[{"index":{"status":201}},{"create":{"status":201}},{"index":{"status":200}}]}';
-    expect(scan(text, 3)).toEqual(parsedItems(JSON.parse(text), 3));
+    const items = [
+      { status: 201, result: "created" },
+      { status: 201, result: "created" },
+      { status: 200, result: "updated" },
+    ];
+    expect(scan(text, 3)).toEqual(items);
+    expect(parsedItems(JSON.parse(text), 3)).toEqual(items);
     expect(() => scan(text, 4)).toThrow(expect.objectContaining({ code: "BAD_RESPONSE" }));
     expect(() => scan(text, 2)).not.toThrow();
     expect(scan(text, 2)).toBeUndefined();

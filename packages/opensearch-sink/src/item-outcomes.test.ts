@@ -69,6 +69,61 @@ describe("itemOutcome()", () => {
   });
 });
 
+describe("itemOutcome() at the edges of each class", () => {
+  it("takes 200..299 as indexed and the statuses around them as rejected", () => {
+    expect(itemOutcome("index", { status: 200 })).toEqual({ status: "indexed", httpStatus: 200 });
+    expect(itemOutcome("index", { status: 299 })).toEqual({ status: "indexed", httpStatus: 299 });
+    for (const status of [199, 300, 499]) {
+      expect(itemOutcome("index", { status, error: { type: "x", reason: "r" } })).toMatchObject({
+        status: "rejected",
+        httpStatus: status,
+      });
+      expect(isRetriableItemStatus(status)).toBe(false);
+    }
+    expect(isRetriableItemStatus(500)).toBe(true);
+    expect(isRetriableItemStatus(599)).toBe(true);
+  });
+
+  it("keeps the result of a 2xx apart by status and result, and drops an empty one", () => {
+    expect(itemOutcome("index", { status: 201, result: "created" })).toEqual({
+      status: "indexed",
+      httpStatus: 201,
+      result: "created",
+    });
+    expect(itemOutcome("index", { status: 200, result: "created" })).toEqual({
+      status: "indexed",
+      httpStatus: 200,
+      result: "created",
+    });
+    expect(itemOutcome("index", { status: 201, result: "" })).toEqual({ status: "indexed", httpStatus: 201 });
+    expect(itemOutcome("index", { status: 201, result: "updated" })).toEqual({
+      status: "indexed",
+      httpStatus: 201,
+      result: "updated",
+    });
+    // No `result: undefined` key either (toEqual would not see it).
+    expect(Object.keys(itemOutcome("index", { status: 202 }) as object)).toEqual(["status", "httpStatus"]);
+  });
+
+  it("gives a rejection without caused_by its reason alone, and an untyped error the type 'unknown'", () => {
+    expect(itemOutcome("index", { status: 400, error: { type: "t", reason: "only reason" } })).toEqual({
+      status: "rejected",
+      httpStatus: 400,
+      errorType: "t",
+      reason: "only reason",
+    });
+    expect(itemOutcome("index", { status: 400, error: { reason: "r" } as never })).toEqual({
+      status: "rejected",
+      httpStatus: 400,
+      errorType: "unknown",
+      reason: "r",
+    });
+    expect(
+      itemOutcome("index", { status: 400, error: { type: "t", caused_by: { type: "c", reason: "deep" } } }),
+    ).toEqual({ status: "rejected", httpStatus: 400, errorType: "t", reason: "caused by: deep" });
+  });
+});
+
 describe("requestFailureAction() and requestRejectedOutcome()", () => {
   it("retries what may pass, splits a 413 of several documents, rejects the rest", () => {
     expect(requestFailureAction(requestError(), 5)).toBe("retry");
@@ -76,6 +131,9 @@ describe("requestFailureAction() and requestRejectedOutcome()", () => {
     expect(requestFailureAction(requestError(413), 2)).toBe("split");
     expect(requestFailureAction(requestError(413), 1)).toBe("reject");
     expect(requestFailureAction(requestError(400), 5)).toBe("reject");
+    // A retriable error is retried whatever its status; only a final 413 splits.
+    const retriable413 = new SinkError("SERVER_ERROR", "x", { retriable: true, status: 413 });
+    expect(requestFailureAction(retriable413, 5)).toBe("retry");
   });
 
   it("gives each refused document the request's status, error type (or code) and message", () => {
@@ -126,6 +184,33 @@ describe("settleItems()", () => {
     expect(retries?.statuses).toEqual([429, 503]);
     expect(retries?.attempt).toBe(3);
     expect(live[1]?.attempts).toBe(1);
+  });
+
+  it("lists each retry status once and logs each rejected item", () => {
+    const live = pendingOf(4);
+    const logged: unknown[] = [];
+    const logger = { debug: (message: string, fields: unknown) => logged.push([message, fields]) };
+    const flushed = flushStats(4, 100, 1, true);
+    const retries = settleItems(
+      live,
+      [{ status: 429 }, { status: 429 }, { status: 404 }, { status: 503 }],
+      flushed,
+      () => {},
+      logger as never,
+    );
+    expect(retries?.statuses).toEqual([429, 503]);
+    expect(retries?.attempt).toBe(1);
+    expect(flushed).toMatchObject({ indexed: 0, duplicates: 0, rejected: 1, retried: 3 });
+    expect(logged).toEqual([
+      ["bulk item rejected", { index: live[2]?.index, id: "id-2", status: 404, errorType: "unknown" }],
+    ]);
+  });
+
+  it("rejects an item with a logger that has no debug method", () => {
+    const flushed = flushStats(1, 10, 1, true);
+    const settled: string[] = [];
+    settleItems(pendingOf(1), [{ status: 400 }], flushed, (_op, outcome) => settled.push(outcome.status), {} as never);
+    expect(settled).toEqual(["rejected"]);
   });
 
   it("returns undefined when nothing is to be retried", () => {

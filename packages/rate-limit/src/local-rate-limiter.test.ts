@@ -167,3 +167,98 @@ describe("createLocalRateLimiter", () => {
     await expect(limiter.take("k", 1, 1)).rejects.toMatchObject({ code: "CLOSED" });
   });
 });
+
+describe("createLocalRateLimiter at the edges", () => {
+  it("sweeps only the windows that have ended, oldest first", async () => {
+    const clock = fakeClock(0);
+    const limiter = createLocalRateLimiter({ intervalMs: 1_000, clock: clock.now });
+    clock.set(100);
+    await limiter.take("old", 1, 1);
+    clock.set(600);
+    await limiter.take("young", 1, 1);
+    clock.set(1_100);
+    await limiter.take("new", 1, 1);
+    // The sweep at 1 100 dropped "old" (ended at 1 100) and kept "young", still limited.
+    expect(limiter.trackedKeys).toBe(2);
+    expect(await limiter.take("young", 1, 1)).toMatchObject({ allowed: false, retryAfterMs: 500 });
+  });
+
+  it("restarts an ended window on the key's next take even between sweeps, exactly at its end", async () => {
+    const clock = fakeClock(0);
+    const limiter = createLocalRateLimiter({ intervalMs: 1_000, clock: clock.now });
+    clock.set(500);
+    expect(await limiter.take("k", 1, 1)).toMatchObject({ allowed: true, remaining: 0 });
+    clock.set(1_000);
+    await limiter.take("other", 1, 1); // sweeps at 1 000, when "k" still runs
+    clock.set(1_500);
+    expect(await limiter.take("k", 1, 1)).toMatchObject({ allowed: true, remaining: 0 });
+  });
+
+  it("moves a restarted window to the newest place, so the key cap forgets other keys first", async () => {
+    const clock = fakeClock(0);
+    const limiter = createLocalRateLimiter({ intervalMs: 1_000, clock: clock.now, maxKeys: 2 });
+    clock.set(100);
+    await limiter.take("a", 1, 1);
+    clock.set(1_000);
+    await limiter.take("z", 1, 1);
+    clock.set(1_100);
+    expect(await limiter.take("a", 1, 1)).toMatchObject({ allowed: true });
+    clock.set(1_200);
+    await limiter.take("n", 1, 1);
+    expect(limiter.trackedKeys).toBe(2);
+    // "z" was the oldest window and is forgotten; "a" is still limited.
+    expect(await limiter.take("a", 1, 1)).toMatchObject({ allowed: false });
+    expect(await limiter.take("z", 1, 1)).toMatchObject({ allowed: true });
+  });
+
+  it("answers a take of 0 without tracking the key", async () => {
+    const limiter = createLocalRateLimiter({ intervalMs: 1_000, clock: fakeClock().now });
+    const { allowed, remaining, backend } = await limiter.take("k", 0, 10);
+    expect([allowed, remaining, backend]).toEqual([true, 10, "local"]);
+    expect(limiter.trackedKeys).toBe(0);
+  });
+
+  it("accepts a cap of one key, and forgets everything on close", async () => {
+    const one = createLocalRateLimiter({ intervalMs: 1_000, maxKeys: 1 });
+    await one.take("a", 1, 1);
+    await one.take("b", 1, 1);
+    expect(one.trackedKeys).toBe(1);
+    await one.close();
+    expect(one.trackedKeys).toBe(0);
+  });
+
+  it("names the option or argument and says what was wrong", async () => {
+    expect(() => createLocalRateLimiter({ intervalMs: 1_000, maxKeys: 0 })).toThrow(
+      expect.objectContaining({
+        code: "INVALID_OPTIONS",
+        field: "maxKeys",
+        message: "maxKeys must be a positive integer, got 0",
+      }),
+    );
+    expect(() => createLocalRateLimiter({ intervalMs: 1.5 })).toThrow(
+      expect.objectContaining({
+        code: "INVALID_OPTIONS",
+        field: "intervalMs",
+        message: "intervalMs must be a positive integer number of milliseconds, got 1.5",
+      }),
+    );
+    const limiter = createLocalRateLimiter({ intervalMs: 1_000 });
+    await expect(limiter.take("k", 2.5, 1)).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+      field: "cost",
+      message: "cost must be a non-negative integer, got 2.5",
+    });
+    await expect(limiter.take(null as unknown as string, 1, 1)).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+      field: "key",
+      message: "key must be a string, got object",
+    });
+    await limiter.close();
+    await expect(limiter.take("k", 1, 1)).rejects.toMatchObject({
+      code: "CLOSED",
+      field: "limiter",
+      message: "the rate limiter is closed",
+    });
+    expect(() => limiter.takeNow("k", 1, 1)).toThrow(RateLimitError);
+  });
+});
