@@ -69,23 +69,22 @@ export const producerEnvShape = {
 type ProducerEnv = z.output<z.ZodObject<typeof producerEnvShape>>;
 
 /** The in-flight cap must admit the largest request and the largest batch, or those could never be served. */
+const inFlightFloors = [
+  ["BARITO_PRODUCER_MAX_INFLIGHT_BYTES", "BARITO_GRPC_MAX_RECV_MSG_SIZE", "the largest request"],
+  ["BARITO_PRODUCER_MAX_INFLIGHT_RECORDS", "BARITO_PRODUCER_MAX_BATCH_ITEMS", "the largest batch"],
+] as const;
+
 function checkProducerEnv(env: ProducerEnv, ctx: z.RefinementCtx): void {
   checkSharedEnv(env, ctx);
-  const { BARITO_PRODUCER_MAX_INFLIGHT_BYTES: bytes, BARITO_GRPC_MAX_RECV_MSG_SIZE: request } = env;
-  if (typeof bytes === "number" && typeof request === "number" && bytes < request) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["BARITO_PRODUCER_MAX_INFLIGHT_BYTES"],
-      message: `must be at least BARITO_GRPC_MAX_RECV_MSG_SIZE (${request}), or the largest request could never be taken`,
-    });
-  }
-  const { BARITO_PRODUCER_MAX_INFLIGHT_RECORDS: records, BARITO_PRODUCER_MAX_BATCH_ITEMS: items } = env;
-  if (typeof records === "number" && typeof items === "number" && records < items) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["BARITO_PRODUCER_MAX_INFLIGHT_RECORDS"],
-      message: `must be at least BARITO_PRODUCER_MAX_BATCH_ITEMS (${items}), or the largest batch could never be taken`,
-    });
+  for (const [cap, floor, what] of inFlightFloors) {
+    const [capValue, floorValue] = [env[cap], env[floor]];
+    if (typeof capValue === "number" && typeof floorValue === "number" && capValue < floorValue) {
+      ctx.addIssue({
+        code: "custom",
+        path: [cap],
+        message: `must be at least ${floor} (${floorValue}), or ${what} could never be taken`,
+      });
+    }
   }
 }
 
