@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { type Server, createServer } from "node:http";
+import type { Server } from "node:http";
+import type { Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type {
   BatchConsumer,
@@ -11,6 +12,7 @@ import type {
 import { type HealthPath, healthAnswer, type StopResult, withDeadline } from "@barito-flow/lifecycle";
 import type { Logger } from "@barito-flow/logger";
 import type { BulkSink } from "@barito-flow/opensearch-sink";
+import { createHttpListener, type TlsCertificates, warnIfCleartext } from "@barito-flow/tls";
 import { getRequestListener } from "@hono/node-server";
 import { Hono } from "hono";
 import type { ConsumerConfig } from "./config.js";
@@ -65,6 +67,8 @@ export interface ConsumerAppDependencies extends ConsumerAdapters {
   pausePartitionAfterMs?: number;
   /** How often finished offsets are committed (default 1 s). */
   commitIntervalMs?: number;
+  /** TLS of the metrics and health port (BARITO_EXPORTER_TLS_*); absent: cleartext. */
+  operatorTls?: TlsCertificates;
 }
 
 function escapeRegex(text: string): string {
@@ -186,7 +190,7 @@ export function createConsumerApp(deps: ConsumerAppDependencies): ConsumerApp {
   http.get("/metrics", async (c) =>
     c.text(await metrics.registry.metrics(), 200, { "content-type": metrics.registry.contentType }),
   );
-  let server: Server | undefined;
+  let server: Server | HttpsServer | undefined;
   let stopped: Promise<StopResult> | undefined;
 
   return {
@@ -210,7 +214,8 @@ export function createConsumerApp(deps: ConsumerAppDependencies): ConsumerApp {
       consuming = true;
     },
     listen(address) {
-      server = createServer(getRequestListener(http.fetch));
+      warnIfCleartext(deps.logger, "metrics", address.host, deps.operatorTls);
+      server = createHttpListener(getRequestListener(http.fetch), deps.operatorTls, "metrics");
       const listening = server;
       return new Promise((resolve, reject) => {
         listening.once("error", reject);

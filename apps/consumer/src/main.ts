@@ -6,6 +6,7 @@ import { getHeapStatistics } from "node:v8";
 import { ConfigError, containerMemoryLimit, redactConfig } from "@barito-flow/config";
 import { installShutdown } from "@barito-flow/lifecycle";
 import { createLogger, logProcessWarnings } from "@barito-flow/logger/winston";
+import { createTlsCertificates } from "@barito-flow/tls";
 import { createConsumerAdapters } from "./adapters.js";
 import { createConsumerApp } from "./app.js";
 import { type ConsumerConfig, loadConsumerConfig, sinkBufferShortfall } from "./config.js";
@@ -59,7 +60,22 @@ for (const name of config.inertVariables)
 const bufferShortfall = sinkBufferShortfall(config.opensearch);
 if (bufferShortfall) logger.warn(bufferShortfall);
 
-const app = createConsumerApp({ config, logger, ...createConsumerAdapters(config, logger) });
+// Re-read every 10 s and on SIGHUP, which is handled only with TLS configured (otherwise it ends the process, as before).
+const tls = config.exporterTls;
+const operatorTls = tls
+  ? createTlsCertificates({
+      paths: { certPath: tls.certPath, keyPath: tls.keyPath },
+      minVersion: tls.minVersion,
+      logger: logger.child({ component: "tls", listener: "metrics" }),
+    })
+  : undefined;
+if (operatorTls) process.on("SIGHUP", () => operatorTls.reload());
+const app = createConsumerApp({
+  config,
+  logger,
+  ...createConsumerAdapters(config, logger),
+  ...(operatorTls ? { operatorTls } : {}),
+});
 await app.listen(config.metrics.address);
 
 const shutdown = installShutdown({

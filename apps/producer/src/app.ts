@@ -1,8 +1,10 @@
-import { createServer, type Server } from "node:http";
-import { createServer as createHttp2Server, type Http2Server, type Http2Session } from "node:http2";
+import type { Server } from "node:http";
+import type { Http2SecureServer, Http2Server, Http2Session } from "node:http2";
+import type { Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Readiness } from "@barito-flow/lifecycle";
 import type { Logger } from "@barito-flow/logger";
+import { createHttp2Listener, createHttpListener, type TlsCertificates, warnIfCleartext } from "@barito-flow/tls";
 import { createProducerHandlers, type ProducerHandlers } from "./app-handlers.js";
 import type { ProducerConfig } from "./config.js";
 import { watchKafka } from "./kafka-health.js";
@@ -32,6 +34,8 @@ export interface ProducerAppDeps {
   metrics: ProducerMetrics;
   /** The receive time written into each Timber. */
   clock?: () => Date;
+  /** TLS of the REST and gRPC ports (`service`) and of the operator port; absent: cleartext (main.ts builds them). */
+  tls?: { service?: TlsCertificates; operator?: TlsCertificates };
 }
 
 export interface ListenAddresses {
@@ -174,10 +178,16 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
     onHandlerFailure: (err) => logger.error("RPC handler failed", { err }),
   });
 
-  const servers: Array<Server | Http2Server> = [];
+  const servers: Array<Server | HttpsServer | Http2Server | Http2SecureServer> = [];
   const sessions = new Set<Http2Session>();
 
-  function listenOn(server: Server | Http2Server, address: { host: string; port: number }): Promise<number> {
+  function listenOn(
+    server: (typeof servers)[number],
+    address: { host: string; port: number },
+    name: string,
+    tls: TlsCertificates | undefined,
+  ): Promise<number> {
+    warnIfCleartext(logger, name, address.host, tls);
     return new Promise((resolve, reject) => {
       server.once("error", reject);
       server.listen(address.port, address.host, () => {
@@ -192,29 +202,34 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
     handlers,
     async listen(addresses) {
       // gRPC needs HTTP/2 with trailers; a cleartext port cannot serve HTTP/1.1 and h2c at once, hence two ports.
-      const grpcServer = createHttp2Server({}, handlers.grpc);
+      const { service: serviceTls, operator: operatorTls } = deps.tls ?? {};
+      const grpcServer = createHttp2Listener(handlers.grpc, serviceTls, "grpc");
       grpcServer.on("session", (session) => {
         sessions.add(session);
         session.once("close", () => sessions.delete(session));
       });
       servers.push(grpcServer);
       const ports: { rest?: number; grpc: number; metrics?: number } = {
-        grpc: await listenOn(grpcServer, addresses.grpc),
+        grpc: await listenOn(grpcServer, addresses.grpc, "grpc", serviceTls),
       };
       if (addresses.metrics) {
-        const metricsServer = createServer(handlers.metrics);
+        const metricsServer = createHttpListener(handlers.metrics, operatorTls, "metrics");
         servers.push(metricsServer);
-        ports.metrics = await listenOn(metricsServer, addresses.metrics);
+        ports.metrics = await listenOn(metricsServer, addresses.metrics, "metrics", operatorTls);
       }
       if (addresses.rest) {
-        const restServer = createServer(handlers.rest);
+        const restServer = createHttpListener(handlers.rest, serviceTls, "rest");
         // Slow-loris protection: a client must send its headers and body within these bounds.
         restServer.headersTimeout = 30_000;
         restServer.requestTimeout = config.producer.requestTimeoutMs + 30_000;
         servers.push(restServer);
-        ports.rest = await listenOn(restServer, addresses.rest);
+        ports.rest = await listenOn(restServer, addresses.rest, "rest", serviceTls);
       }
-      logger.info("producer listening", { ...ports });
+      logger.info("producer listening", {
+        ...ports,
+        tls: serviceTls ? (serviceTls.mutual ? "mtls" : "tls") : "none",
+        metricsTls: Boolean(operatorTls),
+      });
       return ports;
     },
     async close(timeoutMs) {

@@ -1,10 +1,12 @@
 import type { Worker } from "node:cluster";
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
+import type { Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { healthAnswer, isHealthPath } from "@barito-flow/lifecycle";
 import type { Logger } from "@barito-flow/logger";
 import { type RateLimiter, serveRateLimiter } from "@barito-flow/rate-limit";
+import { createHttpListener, type TlsCertificates, warnIfCleartext } from "@barito-flow/tls";
 import pRetry from "p-retry";
 import { AggregatorRegistry } from "prom-client";
 
@@ -20,6 +22,8 @@ export interface ClusterPrimaryOptions {
   sharedRateLimiter?: RateLimiter;
   /** First restart delay after a crash; doubles per quick crash (a worker that served under a minute), up to 30 s. Default 1000 ms. */
   restartDelayMs?: number;
+  /** TLS of the operator port (BARITO_EXPORTER_TLS_*); absent: cleartext. */
+  tls?: TlsCertificates;
 }
 
 export interface ClusterPrimary {
@@ -72,7 +76,7 @@ export function createClusterPrimary(options: ClusterPrimaryOptions): ClusterPri
   const slots = new Map<number, Slot>();
   const registry = new AggregatorRegistry();
   const stopped = new AbortController();
-  let server: Server | undefined;
+  let server: Server | HttpsServer | undefined;
   let failWith: (code: number) => void = () => {};
   const failed = new Promise<number>((resolve) => {
     failWith = resolve;
@@ -187,14 +191,19 @@ export function createClusterPrimary(options: ClusterPrimaryOptions): ClusterPri
     failed,
     async start(metricsAddress) {
       for (let i = 0; i < workers; i++) void supervise();
-      server = createServer((req, res) => {
-        const path = req.url?.split("?")[0] ?? "";
-        if (req.method !== "GET") {
-          res.writeHead(405, { allow: "GET" }).end();
-          return;
-        }
-        void answer(path).then(({ status, type, body }) => res.writeHead(status, { "content-type": type }).end(body));
-      });
+      warnIfCleartext(logger, "metrics", metricsAddress.host, options.tls);
+      server = createHttpListener(
+        (req, res) => {
+          const path = req.url?.split("?")[0] ?? "";
+          if (req.method !== "GET") {
+            res.writeHead(405, { allow: "GET" }).end();
+            return;
+          }
+          void answer(path).then(({ status, type, body }) => res.writeHead(status, { "content-type": type }).end(body));
+        },
+        options.tls,
+        "metrics",
+      );
       await new Promise<void>((resolve, reject) => {
         server?.once("error", reject);
         server?.listen(metricsAddress.port, metricsAddress.host, () => resolve());

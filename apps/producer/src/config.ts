@@ -3,9 +3,12 @@ import {
   allIssues,
   booleanVar,
   byteSizeVar,
+  checkListenerTls,
   checkSharedEnv,
   durationVar,
   enumVar,
+  exporterTlsNames,
+  exporterTlsShape,
   inertSharedVariables,
   integerVar,
   listenAddressVar,
@@ -14,9 +17,13 @@ import {
   redisUrlVar,
   sharedEnvShape,
   stringVar,
+  type TlsFilesCheck,
+  tlsMinVersionVar,
+  toListenerTls,
   toSharedConfig,
 } from "@barito-flow/config";
-import type { DeepReadonly, Env, ListenAddress } from "@barito-flow/config";
+import type { DeepReadonly, Env, ListenAddress, ListenerTls } from "@barito-flow/config";
+import { tlsFilesProblem } from "@barito-flow/tls";
 import { z } from "zod";
 
 export type RateLimitBackend = "local" | "redis";
@@ -64,6 +71,19 @@ export const producerEnvShape = {
   BARITO_REDIS_KEY_PREFIX: stringVar({ default: "barito:producer:ratelimit:" }),
   BARITO_CONSUL_REDIS_NAME: stringVar(),
   BARITO_PRODUCER_MAX_TPS: stringVar(),
+  BARITO_PRODUCER_TLS_CERT: stringVar(),
+  BARITO_PRODUCER_TLS_KEY: stringVar(),
+  BARITO_PRODUCER_TLS_CLIENT_CA: stringVar(),
+  BARITO_PRODUCER_TLS_MIN_VERSION: tlsMinVersionVar(),
+  ...exporterTlsShape,
+};
+
+/** TLS of the REST/Connect and gRPC ports; the operator port has its own (`exporterTlsNames`), see README.md. */
+const producerTlsNames = {
+  cert: "BARITO_PRODUCER_TLS_CERT",
+  key: "BARITO_PRODUCER_TLS_KEY",
+  clientCa: "BARITO_PRODUCER_TLS_CLIENT_CA",
+  minVersion: "BARITO_PRODUCER_TLS_MIN_VERSION",
 };
 
 type ProducerEnv = z.output<z.ZodObject<typeof producerEnvShape>>;
@@ -74,8 +94,10 @@ const inFlightFloors = [
   ["BARITO_PRODUCER_MAX_INFLIGHT_RECORDS", "BARITO_PRODUCER_MAX_BATCH_ITEMS", "the largest batch"],
 ] as const;
 
-function checkProducerEnv(env: ProducerEnv, ctx: z.RefinementCtx): void {
+function checkProducerEnv(env: ProducerEnv, ctx: z.RefinementCtx, checkTlsFiles: TlsFilesCheck): void {
   checkSharedEnv(env, ctx);
+  checkListenerTls(ctx, env, producerTlsNames, checkTlsFiles);
+  checkListenerTls(ctx, env, exporterTlsNames, checkTlsFiles);
   for (const [cap, floor, what] of inFlightFloors) {
     const [capValue, floorValue] = [env[cap], env[floor]];
     if (typeof capValue === "number" && typeof floorValue === "number" && capValue < floorValue) {
@@ -88,41 +110,52 @@ function checkProducerEnv(env: ProducerEnv, ctx: z.RefinementCtx): void {
   }
 }
 
-export const producerEnvSchema = z
-  .object(producerEnvShape)
-  .superRefine(checkProducerEnv, allIssues)
-  .transform((env) => {
-    const producer: ProducerSettings = {
-      grpcAddress: env.BARITO_PRODUCER_GRPC,
-      restEnabled: env.BARITO_PRODUCER_REST_API,
-      restAddress: env.BARITO_PRODUCER_REST,
-      grpcMaxRecvMsgSize: env.BARITO_GRPC_MAX_RECV_MSG_SIZE,
-      kafkaMaxRetry: env.BARITO_PRODUCER_MAX_RETRY,
-      maxMessageBytes: env.BARITO_PRODUCER_MAX_MESSAGE_BYTES,
-      maxBatchItems: env.BARITO_PRODUCER_MAX_BATCH_ITEMS,
-      maxInflightBytes: env.BARITO_PRODUCER_MAX_INFLIGHT_BYTES,
-      maxInflightRecords: env.BARITO_PRODUCER_MAX_INFLIGHT_RECORDS,
-      kafkaQueue: {
-        maxKbytes: Math.ceil(env.BARITO_PRODUCER_MAX_INFLIGHT_BYTES / 1024) + kafkaQueueHeadroom.kbytes,
-        maxMessages: env.BARITO_PRODUCER_MAX_INFLIGHT_RECORDS + kafkaQueueHeadroom.messages,
-      },
-      requestTimeoutMs: env.BARITO_PRODUCER_REQUEST_TIMEOUT,
-      messageFormat: env.BARITO_KAFKA_MESSAGE_FORMAT,
-      ignoreKafkaTopicOptions: env.BARITO_PRODUCER_IGNORE_KAFKA_OPTIONS,
-      maxTopicPartitions: env.BARITO_PRODUCER_MAX_TOPIC_PARTITIONS,
-      workers: env.BARITO_PRODUCER_WORKERS,
-    };
-    const rateLimit: RateLimitSettings = {
-      backend: env.BARITO_RATE_LIMITER_OPT === "REDIS" ? "redis" : "local",
-      intervalMs: env.BARITO_PRODUCER_RATE_LIMIT_RESET_INTERVAL,
-      redis: {
-        url: env.BARITO_REDIS_URL,
-        password: env.BARITO_REDIS_PASSWORD,
-        keyPrefix: env.BARITO_REDIS_KEY_PREFIX,
-      },
-    };
-    return { ...toSharedConfig(env, env, "barito-flow-producer", inertProducerVariables), producer, rateLimit };
-  });
+/** The schema, with the check of the TLS files given (the manifests' check has no files: it checks their mounts). */
+export const producerEnvSchemaWith = (checkTlsFiles: TlsFilesCheck) =>
+  z
+    .object(producerEnvShape)
+    .superRefine((env, ctx) => checkProducerEnv(env, ctx, checkTlsFiles), allIssues)
+    .transform((env) => {
+      const producer: ProducerSettings = {
+        grpcAddress: env.BARITO_PRODUCER_GRPC,
+        restEnabled: env.BARITO_PRODUCER_REST_API,
+        restAddress: env.BARITO_PRODUCER_REST,
+        grpcMaxRecvMsgSize: env.BARITO_GRPC_MAX_RECV_MSG_SIZE,
+        kafkaMaxRetry: env.BARITO_PRODUCER_MAX_RETRY,
+        maxMessageBytes: env.BARITO_PRODUCER_MAX_MESSAGE_BYTES,
+        maxBatchItems: env.BARITO_PRODUCER_MAX_BATCH_ITEMS,
+        maxInflightBytes: env.BARITO_PRODUCER_MAX_INFLIGHT_BYTES,
+        maxInflightRecords: env.BARITO_PRODUCER_MAX_INFLIGHT_RECORDS,
+        kafkaQueue: {
+          maxKbytes: Math.ceil(env.BARITO_PRODUCER_MAX_INFLIGHT_BYTES / 1024) + kafkaQueueHeadroom.kbytes,
+          maxMessages: env.BARITO_PRODUCER_MAX_INFLIGHT_RECORDS + kafkaQueueHeadroom.messages,
+        },
+        requestTimeoutMs: env.BARITO_PRODUCER_REQUEST_TIMEOUT,
+        messageFormat: env.BARITO_KAFKA_MESSAGE_FORMAT,
+        ignoreKafkaTopicOptions: env.BARITO_PRODUCER_IGNORE_KAFKA_OPTIONS,
+        maxTopicPartitions: env.BARITO_PRODUCER_MAX_TOPIC_PARTITIONS,
+        workers: env.BARITO_PRODUCER_WORKERS,
+        tls: toListenerTls(env, producerTlsNames),
+      };
+      const rateLimit: RateLimitSettings = {
+        backend: env.BARITO_RATE_LIMITER_OPT === "REDIS" ? "redis" : "local",
+        intervalMs: env.BARITO_PRODUCER_RATE_LIMIT_RESET_INTERVAL,
+        redis: {
+          url: env.BARITO_REDIS_URL,
+          password: env.BARITO_REDIS_PASSWORD,
+          keyPrefix: env.BARITO_REDIS_KEY_PREFIX,
+        },
+      };
+      const exporterTls = toListenerTls(env, exporterTlsNames);
+      return {
+        ...toSharedConfig(env, env, "barito-flow-producer", inertProducerVariables),
+        producer,
+        rateLimit,
+        exporterTls,
+      };
+    });
+
+export const producerEnvSchema = producerEnvSchemaWith(tlsFilesProblem);
 
 export interface ProducerSettings {
   grpcAddress: ListenAddress;
@@ -147,6 +180,8 @@ export interface ProducerSettings {
   maxTopicPartitions: number;
   /** Worker processes sharing the listeners (BARITO_PRODUCER_WORKERS; 1 = no cluster). */
   workers: number;
+  /** TLS (and mTLS) of the REST/Connect and gRPC ports (BARITO_PRODUCER_TLS_*); undefined: cleartext. */
+  tls: ListenerTls | undefined;
 }
 
 export interface RateLimitSettings {
@@ -159,6 +194,9 @@ export interface RateLimitSettings {
 export type ProducerConfig = DeepReadonly<z.output<typeof producerEnvSchema>>;
 
 /** `loadConfig(producerEnvSchema, env)`: the producer's validated, frozen configuration. Throws `ConfigError`. */
-export function loadProducerConfig(env: Env = process.env): ProducerConfig {
-  return loadConfig(producerEnvSchema, env);
+export function loadProducerConfig(
+  env: Env = process.env,
+  options: { checkTlsFiles?: TlsFilesCheck } = {},
+): ProducerConfig {
+  return loadConfig(options.checkTlsFiles ? producerEnvSchemaWith(options.checkTlsFiles) : producerEnvSchema, env);
 }

@@ -7,6 +7,7 @@ import { connectionFromSettings, createKafkaAdmin, createKafkaPublisher } from "
 import { installShutdown, withDeadline } from "@barito-flow/lifecycle";
 import { createLogger, logProcessWarnings } from "@barito-flow/logger/winston";
 import { createRateLimiter, createRemoteRateLimiter, type RateLimitChannel } from "@barito-flow/rate-limit";
+import { createTlsCertificates, type TlsCertificates } from "@barito-flow/tls";
 import { createProducerApp, withTopicProvisioner } from "./app.js";
 import { createClusterPrimary, READINESS_MESSAGE } from "./cluster-primary.js";
 import { loadProducerConfig, type ProducerConfig } from "./config.js";
@@ -49,6 +50,26 @@ process.on("unhandledRejection", (err) => logger.error("unhandled rejection", { 
 // Node's own warnings as log entries (one JSON line each in JSON mode) instead of multi-line stderr text.
 logProcessWarnings(logger);
 
+// Certificates are re-read every 10 s and on SIGHUP (a primary passes SIGHUP on to its workers). SIGHUP is handled only
+// with TLS configured: without, it keeps its default action (the process ends), as before.
+function certificates(tls: ProducerConfig["exporterTls"], name: string): TlsCertificates | undefined {
+  if (!tls) return undefined;
+  const certs = createTlsCertificates({
+    paths: { certPath: tls.certPath, keyPath: tls.keyPath, clientCaPath: tls.clientCaPath },
+    minVersion: tls.minVersion,
+    logger: logger.child({ component: "tls", listener: name }),
+  });
+  process.on("SIGHUP", () => certs.reload());
+  return certs;
+}
+const operatorTls = cluster.isWorker ? undefined : certificates(config.exporterTls, "metrics");
+const serviceTls = clustered && cluster.isPrimary ? undefined : certificates(config.producer.tls, "rest+grpc");
+if (clustered && cluster.isPrimary && (config.producer.tls || config.exporterTls)) {
+  process.on("SIGHUP", () => {
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGHUP");
+  });
+}
+
 if (clustered && cluster.isPrimary) await runPrimary(config);
 else await runServer(config);
 
@@ -58,6 +79,7 @@ async function runPrimary(config: ProducerConfig): Promise<void> {
     workers: config.producer.workers,
     logger: logger.child({ role: "primary" }),
     fork: () => cluster.fork(),
+    ...(operatorTls ? { tls: operatorTls } : {}),
     ...(config.rateLimit.backend === "local"
       ? { sharedRateLimiter: createRateLimiter({ ...config.rateLimit, redis: { ...config.rateLimit.redis } }) }
       : {}),
@@ -110,7 +132,8 @@ async function runServer(config: ProducerConfig): Promise<void> {
             },
           },
         );
-  const app = createProducerApp(withTopicProvisioner({ config, logger, publisher, admin, rateLimiter, metrics }));
+  const tls = { ...(serviceTls ? { service: serviceTls } : {}), ...(operatorTls ? { operator: operatorTls } : {}) };
+  const app = createProducerApp(withTopicProvisioner({ config, logger, publisher, admin, rateLimiter, metrics, tls }));
 
   const { producer, metrics: metricsSettings } = config;
   await app.listen({

@@ -32,3 +32,14 @@ export {
   type TlsFiles,
   toSharedConfig,
 } from "./shared-schema.js";
+export {
+  checkListenerTls,
+  exporterTlsNames,
+  exporterTlsShape,
+  type ListenerTls,
+  type ListenerTlsNames,
+  type TlsFilesCheck,
+  type TlsMinVersion,
+  tlsMinVersionVar,
+  toListenerTls,
+} from "./listener-tls.js";

@@ -26,5 +26,6 @@ export interface RateDecision {
 }
 
 export interface RateLimiter {
-  take(key: string, cost: number, tpsLimit: number): Promise<RateDecision>;
+  /** `caller`: the verified client certificate's identity (mTLS), for a limiter that keys or logs by caller. */
+  take(key: string, cost: number, tpsLimit: number, caller?: string): Promise<RateDecision>;
 }

@@ -35,6 +35,8 @@ export interface RequestMeta {
   idempotencyKey?: string;
   /** The request's share of the in-flight budget, grown here to cover its records (see in-flight.ts). */
   reservation?: Reservation;
+  /** Who sent it: the verified client certificate's identity (mTLS, `callerIdentity` of @barito-flow/tls). */
+  caller?: string;
 }
 
 /** What `send` needs of a request: its records and a few numbers, nothing of the parsed request. */
@@ -49,6 +51,7 @@ interface PendingBatch {
   disableAppTps: boolean;
   partitions: number;
   replicationFactor: number;
+  caller: string | undefined;
 }
 
 function takeRecords(batch: PendingBatch): OutgoingRecord[] {
@@ -124,12 +127,14 @@ export function createProducerService(options: ProducerServiceOptions): Producer
       disableAppTps: context.disableAppTps,
       partitions: context.kafkaPartition,
       replicationFactor: context.kafkaReplicationFactor,
+      caller: meta.caller,
     }).finally(done);
   }
 
   async function send(batch: PendingBatch): Promise<{ topic: string }> {
     const { topic, logs, bytes, tps } = batch;
-    const decision = await rateLimiter.take(batch.key, logs, tps);
+    const { caller } = batch;
+    const decision = await rateLimiter.take(batch.key, logs, tps, caller);
     if (!decision.allowed) {
       observer.rateLimited?.(topic, logs, bytes);
       // A batch bigger than the whole window is admitted by no window: retrying it would loop forever.
@@ -158,7 +163,7 @@ export function createProducerService(options: ProducerServiceOptions): Producer
       // just as final.
       const refused = refusedTopicSetting(err);
       if (refused !== undefined) throw ProduceError.invalid([refused]);
-      logger.warn("topic creation failed", { topic, err });
+      logger.warn("topic creation failed", { topic, ...(caller === undefined ? {} : { caller }), err });
       throw new ProduceError("KAFKA_UNAVAILABLE", `could not create topic ${topic}; retry later`, {
         retryAfterMs: kafkaRetryAfterMs,
         cause: err,
@@ -171,7 +176,7 @@ export function createProducerService(options: ProducerServiceOptions): Producer
       await publisher.publish(topic, takeRecords(batch));
     } catch (err) {
       observer.failed?.(topic, "send_log", logs);
-      throw kafkaFailure(err, topic, batch.recordCount, logger);
+      throw kafkaFailure(err, topic, batch.recordCount, caller === undefined ? logger : logger.child({ caller }));
     }
     observer.stored?.(topic, logs, bytes, (performance.now() - started) / 1000);
     return { topic };

@@ -94,7 +94,7 @@ export function createGrpcFastPath(options: GrpcFastPathOptions) {
     } catch (err) {
       throw new ConnectError(`parse binary: ${err instanceof Error ? err.message : String(err)}`, Code.InvalidArgument);
     }
-    const meta = requestMetaFromKey(req.headers["idempotency-key"]);
+    const meta = requestMetaFromKey(req.headers["idempotency-key"], req.socket);
     if (reservation !== undefined) meta.reservation = reservation;
     return service.produceBatch(collection, meta);
   }

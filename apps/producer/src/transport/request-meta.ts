@@ -1,3 +1,4 @@
+import { callerIdentity } from "@barito-flow/tls";
 import { ProduceError } from "../produce/produce-error.js";
 import type { RequestMeta } from "../produce/producer-service.js";
 
@@ -8,14 +9,18 @@ export function requestMeta(headers: Headers): RequestMeta {
   return requestMetaFromKey(headers.get("idempotency-key") ?? undefined);
 }
 
-/** The same from the header's raw value (Node joins repeated headers with ", ", as `Headers.get` does). */
-export function requestMetaFromKey(header: string | string[] | undefined): RequestMeta {
+/**
+ * The same from the header's raw value (Node joins repeated headers with ", ", as `Headers.get` does), with the
+ * caller's identity when `socket` is a TLS connection with a verified client certificate (mTLS).
+ */
+export function requestMetaFromKey(header: string | string[] | undefined, socket?: unknown): RequestMeta {
   const key = (Array.isArray(header) ? header.join(", ") : header)?.trim();
-  if (!key) return {};
+  const caller = callerIdentity(socket);
+  if (!key) return caller === undefined ? {} : { caller };
   if (key.length > maxIdempotencyKeyLength) {
     throw ProduceError.invalid([
       { field: "Idempotency-Key", reason: `at most ${maxIdempotencyKeyLength} characters, got ${key.length}` },
     ]);
   }
-  return { idempotencyKey: key };
+  return caller === undefined ? { idempotencyKey: key } : { idempotencyKey: key, caller };
 }

@@ -77,7 +77,7 @@ export function createRestFastPath(options: RestFastPathOptions) {
       const text = body.toString("utf8");
       // Request.text() (what the Hono route read) drops a leading byte order mark; so does this.
       const json = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-      const meta = requestMetaFromKey(req.headers["idempotency-key"]);
+      const meta = requestMetaFromKey(req.headers["idempotency-key"], req.socket);
       if (reservation !== undefined) meta.reservation = reservation;
       pending =
         route === "/produce_batch"

@@ -7,6 +7,7 @@ import {
   createConnectRouter,
 } from "@connectrpc/connect";
 import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
+import { callerIdentity } from "@barito-flow/tls";
 import type { InFlightBudget } from "../produce/in-flight.js";
 import {
   checkedBody,
@@ -59,6 +60,7 @@ export function createRpcAdapter(options: RpcAdapterOptions): RpcAdapter {
         reservation: options.budget?.open(),
         readMaxBytes: options.readMaxBytes,
         check: options.check(path, req.headers["content-type"] ?? ""),
+        caller: callerIdentity(req.socket),
       };
       const source = body ?? (req as AsyncIterable<Uint8Array>);
       // Released once the answer is out or the client is gone. Not when connect's writing resolves: it waits for an

@@ -19,6 +19,8 @@ export interface RpcCall {
   /** BARITO_GRPC_MAX_RECV_MSG_SIZE, which the codecs apply to decompressed messages. */
   readMaxBytes: number;
   check: MessageCheck | undefined;
+  /** The verified client certificate's identity (mTLS), for the request's metadata. */
+  caller?: string | undefined;
 }
 export const currentRpcCall = new AsyncLocalStorage<RpcCall>();
 

@@ -1,0 +1,171 @@
+// The hostile-input suite (hostile-input.it.test.ts) over TLS with client certificates: generated malformed requests
+// on every protocol of a producer whose ports are HTTPS and h2 over TLS, on the real Kafka. Every answer must be a
+// well-formed 4xx (or a success for valid input), never a 5xx or a crash; valid traffic alongside is unaffected.
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { connect as connectTls } from "node:tls";
+import { zstdCompressSync, gzipSync } from "node:zlib";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
+import { noopLogger } from "@barito-flow/logger";
+import { TimberCollectionSchema } from "@barito-flow/proto";
+import { createLocalRateLimiter } from "@barito-flow/rate-limit";
+import { createTlsCertificates, type TlsCertificates } from "@barito-flow/tls";
+import { createTestPki } from "@barito-flow/tls/testing";
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import fc from "fast-check";
+import { createProducerApp, type ProducerApp, withTopicProvisioner } from "./app.js";
+import { loadProducerConfig } from "./config.js";
+import { createProducerMetrics } from "./metrics.js";
+import {
+  expectWellFormedRestAnswer,
+  type HostileTarget,
+  hostileRestBody,
+  postRaw,
+  rawGrpcAnswer,
+  validContext,
+} from "./testing/hostile-cases.js";
+
+const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
+const run = randomUUID().slice(0, 8);
+const pki = createTestPki();
+const ca = pki.ca("ca");
+const server = ca.server("server");
+const client = ca.client("client");
+const topic = `hostiletls${run}`;
+const context = validContext(topic);
+const internal = 13;
+
+const kafka = { brokers: [brokers], clientId: `hostile-tls-${run}` };
+const publisher = createKafkaPublisher({ ...kafka, deliveryTimeoutMs: 10_000 });
+const admin = createKafkaAdmin(kafka);
+const rateLimiter = createLocalRateLimiter({ intervalMs: 10_000 });
+let app: ProducerApp;
+let tls: TlsCertificates;
+let target: HostileTarget;
+
+beforeAll(async () => {
+  await Promise.all([publisher.connect(), admin.connect()]);
+  const config = loadProducerConfig({
+    BARITO_KAFKA_BROKERS: brokers,
+    BARITO_NEW_TOPIC_EVENT: `it${run}_new_topic_events`,
+    BARITO_GRPC_MAX_RECV_MSG_SIZE: "200000",
+    BARITO_PRODUCER_MAX_MESSAGE_BYTES: "50000",
+    BARITO_PRODUCER_MAX_BATCH_ITEMS: "50",
+  });
+  tls = createTlsCertificates({ paths: { ...server, clientCaPath: ca.certPath }, pollIntervalMs: 0 });
+  const metrics = createProducerMetrics("_logs");
+  app = createProducerApp(
+    withTopicProvisioner({ config, logger: noopLogger, publisher, admin, rateLimiter, metrics, tls: { service: tls } }),
+  );
+  const loopback = { host: "127.0.0.1", port: 0 };
+  const ports = await app.listen({ rest: loopback, grpc: loopback, metrics: loopback });
+  target = {
+    rest: `https://localhost:${ports.rest}`,
+    grpc: `https://localhost:${ports.grpc}`,
+    tls: { ca: readFileSync(ca.certPath), cert: readFileSync(client.certPath), key: readFileSync(client.keyPath) },
+  };
+  for (let i = 0; i < 50 && !app.readiness().ready; i++) await new Promise((r) => setTimeout(r, 100));
+});
+
+afterAll(async () => {
+  await app.close(2_000);
+  tls.close();
+  await admin.deleteTopics([`${topic}_logs`, `it${run}_new_topic_events`]).catch(() => {});
+  await Promise.allSettled([publisher.close(), admin.close(), rateLimiter.close()]);
+  pki.remove();
+});
+
+describe("producer under hostile input over TLS (real Kafka)", () => {
+  it("answers broken and mistyped JSON bodies on every REST route with a well-formed 4xx, never a 5xx", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom("/produce", "/produce_batch"), hostileRestBody, async (path, body) =>
+        expectWellFormedRestAnswer(await postRaw(target, path, body)),
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("answers garbage protobuf on gRPC (h2 over TLS) and Connect (HTTPS) with client errors, never INTERNAL", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 300 }), async (bytes) => {
+        const grpc = await rawGrpcAnswer(target, Buffer.from(bytes));
+        expect(grpc.status).toBeGreaterThan(0);
+        expect(grpc.status).not.toBe(internal);
+        const connect = await postRaw(target, "/producer.Producer/ProduceBatch", bytes, "application/proto");
+        expect(connect.status).toBeGreaterThanOrEqual(400);
+        expect(connect.status).toBeLessThan(500);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it("refuses compression bombs and oversize requests on every protocol with PAYLOAD_TOO_LARGE", async () => {
+    const bomb = Buffer.alloc(5_000_000);
+    for (const answer of [
+      await rawGrpcAnswer(target, zstdCompressSync(bomb), "zstd"),
+      await rawGrpcAnswer(target, gzipSync(bomb), "gzip"),
+    ]) {
+      expect(answer).toMatchObject({ status: 3, errorCode: "PAYLOAD_TOO_LARGE" });
+    }
+    const oversize = Buffer.from(
+      toBinary(
+        TimberCollectionSchema,
+        create(TimberCollectionSchema, { items: [{ content: { blob: "x".repeat(300_000) } }] }),
+      ),
+    );
+    expect(await rawGrpcAnswer(target, oversize)).toMatchObject({ status: 3, errorCode: "PAYLOAD_TOO_LARGE" });
+    const connect = await postRaw(target, "/producer.Producer/ProduceBatch", oversize, "application/proto");
+    expect(connect.status).toBe(400);
+    expect(connect.headers["barito-error-code"]).toBe("PAYLOAD_TOO_LARGE");
+    const rest = await postRaw(
+      target,
+      "/produce_batch",
+      JSON.stringify({ context, items: [{ content: { blob: "x".repeat(300_000) } }] }),
+    );
+    expect(rest.status).toBe(413);
+  });
+
+  it("survives TLS clients that go away mid-request and raw garbage after the handshake", async () => {
+    const url = new URL(target.rest);
+    for (let i = 0; i < 20; i++) {
+      await new Promise<void>((resolve) => {
+        const socket = connectTls(
+          { host: "127.0.0.1", port: Number(url.port), servername: "localhost", ...target.tls },
+          () => {
+            socket.write(
+              i % 2
+                ? 'POST /produce_batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"context":'
+                : Buffer.from(Array.from({ length: 200 }, (_, j) => (j * 37 + i) % 256)),
+            );
+            socket.end();
+          },
+        );
+        socket.on("data", (chunk: Buffer) => expect(chunk.toString("latin1")).not.toMatch(/^HTTP\/1\.1 5\d\d/));
+        socket.on("error", () => resolve());
+        socket.on("close", () => resolve());
+      });
+    }
+    expect((await postRaw(target, "/produce", JSON.stringify({ context, content: { after: "garbage" } }))).status).toBe(
+      200,
+    );
+    expect(app.readiness().ready).toBe(true);
+  });
+
+  it("keeps serving valid traffic while hostile requests flow", async () => {
+    const hostile = Array.from({ length: 100 }, (_, i) =>
+      postRaw(target, i % 2 ? "/produce" : "/produce_batch", i % 3 ? "{" : '{"context":7}'),
+    );
+    const valid = Array.from({ length: 50 }, (_, i) =>
+      postRaw(
+        target,
+        "/produce_batch",
+        JSON.stringify({ context, items: [{ content: { i } }, { content: { i, second: true } }] }),
+      ),
+    );
+    const [hostileAnswers, validAnswers] = await Promise.all([Promise.all(hostile), Promise.all(valid)]);
+    for (const answer of hostileAnswers) expect(answer.status).toBe(400);
+    for (const answer of validAnswers) expect(answer.status).toBe(200);
+    expect(app.readiness().ready).toBe(true);
+  });
+});
