@@ -217,8 +217,10 @@ describe("the checks catch mistakes", () => {
       /targets grcp/,
     ],
     [
-      "gRPC without h2c",
+      "cleartext gRPC without h2c",
       (o) => {
+        const data = configMap(o, "barito-flow-producer").data;
+        data.BARITO_PRODUCER_TLS_CERT = data.BARITO_PRODUCER_TLS_KEY = "";
         o.find((x) => x.kind === "Service").spec.ports[1].appProtocol = "http";
       },
       /appProtocol http, expected kubernetes.io\/h2c/,
@@ -278,6 +280,27 @@ describe("the checks catch mistakes", () => {
         configMap(o, "barito-flow-shared").data.BARITO_KAFKA_TLS_CA_CERT = "/etc/ssl/kafka.crt";
       },
       /BARITO_KAFKA_TLS_CA_CERT=\/etc\/ssl\/kafka.crt is in no mounted volume/,
+    ],
+    [
+      "an HTTP probe of an HTTPS metrics port",
+      (o) => {
+        delete container(o, producer).readinessProbe.httpGet.scheme;
+      },
+      /readinessProbe uses HTTP, the metrics port speaks HTTPS/,
+    ],
+    [
+      "a cleartext scrape of an HTTPS metrics port",
+      (o) => {
+        delete deployment(o, producer).spec.template.metadata.annotations["prometheus.io/scheme"];
+      },
+      /prometheus.io\/scheme is not https/,
+    ],
+    [
+      "gRPC over TLS announced as h2c",
+      (o) => {
+        o.find((x) => x.kind === "Service").spec.ports[1].appProtocol = "kubernetes.io/h2c";
+      },
+      /appProtocol kubernetes.io\/h2c, expected https/,
     ],
     [
       "a command that replaces the image's init",

@@ -16,12 +16,18 @@ export interface AppSpec {
   deployment: string;
   container: string;
   variables: readonly string[];
-  /** Loads the app's configuration (throws ConfigError) and returns the ports its listeners use. */
-  listen(env: Env): { ports: Record<string, number>; shutdownTimeoutMs: number };
+  /**
+   * Loads the app's configuration (throws ConfigError) and returns the ports its listeners use, and which of them
+   * speak TLS. The TLS files themselves are not read here (they are in the pod's Secrets): their mounts are checked.
+   */
+  listen(env: Env): { ports: Record<string, number>; tls: Set<string>; shutdownTimeoutMs: number };
   /** Routes served on the metrics/health port. */
   metricsRoutes(env: Env): Set<string>;
   memory: string;
 }
+
+/** The TLS files are in the pod's Secrets, not here: `filePathVariable` checks that they are mounted. */
+const filesInPod = { checkTlsFiles: () => undefined };
 
 /** Variables a pod may set that are not the app's own. */
 const runtimeVariables = new Set(["NODE_OPTIONS"]);
@@ -46,17 +52,18 @@ export const producer: AppSpec = {
   container: "producer",
   variables: Object.keys(producerEnvShape),
   listen(env) {
-    const config = loadProducerConfig(env);
+    const config = loadProducerConfig(env, filesInPod);
     const ports: Record<string, number> = {
       grpc: config.producer.grpcAddress.port,
       metrics: config.metrics.address.port,
     };
     if (config.producer.restEnabled) ports.http = config.producer.restAddress.port;
-    return { ports, shutdownTimeoutMs: config.shutdownTimeoutMs };
+    const tls = new Set([...(config.producer.tls ? ["http", "grpc"] : []), ...(config.exporterTls ? ["metrics"] : [])]);
+    return { ports, tls, shutdownTimeoutMs: config.shutdownTimeoutMs };
   },
   metricsRoutes(env) {
     // With several workers the cluster primary answers on the metrics port instead.
-    if (loadProducerConfig(env).producer.workers === 1)
+    if (loadProducerConfig(env, filesInPod).producer.workers === 1)
       return routes("apps/producer/src/app-handlers.ts", "metricsApp");
     const primary = source("apps/producer/src/cluster-primary.ts");
     const served = new Set([...primary.matchAll(/path === "(\/[^"]*)"/g)].map((match) => match[1] as string));
@@ -72,8 +79,12 @@ export const consumer: AppSpec = {
   container: "consumer",
   variables: Object.keys(consumerEnvShape),
   listen(env) {
-    const config = loadConsumerConfig(env);
-    return { ports: { metrics: config.metrics.address.port }, shutdownTimeoutMs: config.shutdownTimeoutMs };
+    const config = loadConsumerConfig(env, filesInPod);
+    return {
+      ports: { metrics: config.metrics.address.port },
+      tls: new Set(config.exporterTls ? ["metrics"] : []),
+      shutdownTimeoutMs: config.shutdownTimeoutMs,
+    };
   },
   metricsRoutes: () => routes("apps/consumer/src/app.ts", "http"),
   memory: "512Mi",
@@ -264,10 +275,16 @@ export function appProblems(objects: readonly K8sObject[], spec: AppSpec): strin
     if (!served.has(get.path)) say(`${probe} path ${get.path} is not served on the metrics port`);
     if (resolvePort(container, get.port) !== metricsPort)
       say(`${probe} port ${get.port} is not the metrics port ${metricsPort}`);
+    const scheme = listening.tls.has("metrics") ? "HTTPS" : "HTTP";
+    if ((get.scheme ?? "HTTP") !== scheme)
+      say(`${probe} uses ${get.scheme ?? "HTTP"}, the metrics port speaks ${scheme}`);
   }
   const annotations = pod.metadata?.annotations ?? {};
   if (annotations["prometheus.io/scrape"] !== "true") say('prometheus.io/scrape is not "true"');
   if (annotations["prometheus.io/port"] !== String(metricsPort)) say(`prometheus.io/port is not ${metricsPort}`);
+  const scrapeScheme = listening.tls.has("metrics") ? "https" : "http";
+  if ((annotations["prometheus.io/scheme"] ?? "http") !== scrapeScheme)
+    say(`prometheus.io/scheme is not ${scrapeScheme}`);
   if (!served.has(annotations["prometheus.io/path"]) || annotations["prometheus.io/path"] !== "/metrics") {
     say(`prometheus.io/path ${annotations["prometheus.io/path"]} is not the served /metrics`);
   }
@@ -333,7 +350,8 @@ export function appProblems(objects: readonly K8sObject[], spec: AppSpec): strin
       const target = resolvePort(container, port.targetPort ?? port.port);
       if (target === undefined) say(`${where} targets ${port.targetPort}, which the container does not expose`);
       else if (port.port !== target) say(`${where} is ${port.port}, the container's is ${target}`);
-      const protocol = target === listening.ports.grpc ? "kubernetes.io/h2c" : "http";
+      const name = Object.entries(listening.ports).find(([, port]) => port === target)?.[0] ?? "";
+      const protocol = listening.tls.has(name) ? "https" : name === "grpc" ? "kubernetes.io/h2c" : "http";
       if (port.appProtocol !== protocol) say(`${where} has appProtocol ${port.appProtocol}, expected ${protocol}`);
     }
   }
