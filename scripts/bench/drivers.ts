@@ -173,6 +173,7 @@ export async function driveGrpcWithH2load(
   metricsPort: number,
   frame: Buffer,
   logsPerRequest: number,
+  scheme: "http" | "https" = "http",
 ): Promise<Result> {
   const dir = join(tmpdir(), `bench-h2load-${run}`);
   mkdirSync(dir, { recursive: true });
@@ -200,7 +201,7 @@ export async function driveGrpcWithH2load(
       "grpc-accept-encoding: zstd",
       "--log-file",
       join(dir, "requests.log"),
-      `http://127.0.0.1:${port}/producer.Producer/ProduceBatch`,
+      `${scheme}://127.0.0.1:${port}/producer.Producer/ProduceBatch`,
     ],
     { encoding: "utf8" },
   );

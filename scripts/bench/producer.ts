@@ -12,7 +12,7 @@ import { produceBatchFrame } from "./grpc-produce.ts";
 import { brokers, build, concurrency, root, run, seconds, step } from "./settings.ts";
 import { benchContext, content } from "./workload.ts";
 
-const logsPerBatch = 100;
+export const logsPerBatch = 100;
 // The producer's librdkafka settings (packages/kafka publisherProperties with the producer's defaults), given to kcat
 // too so that the baseline batches and compresses the same way.
 const kcatSettings = [
@@ -25,30 +25,21 @@ const kcatSettings = [
 ];
 
 const context = benchContext(`bench${run}`, "bench");
-const batchBody = JSON.stringify({
+export const batchBody = JSON.stringify({
   context,
   items: Array.from({ length: logsPerBatch }, (_, i) => ({ content: content(i) })),
 });
 const singleBody = JSON.stringify({ context, content: content(0) });
 
-export async function benchProducer() {
-  step("making sure the local stack runs");
-  if (
-    spawnSync(process.execPath, ["scripts/stack/stack.ts", "up", "--only", "kafka"], { cwd: root, stdio: "inherit" })
-      .status !== 0
-  )
-    process.exit(1);
-  build("producer");
-
+/** A producer process for the benchmark: its ports, and a readiness wait on its (cleartext) metrics port. */
+export async function startProducer(extraEnv: Record<string, string> = {}) {
   const [rest, grpc, metrics] = [await freePort(), await freePort(), await freePort()];
-  // BENCH_PRODUCER_NODE_ARGS: extra node flags for the producer (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof");
-  // BENCH_SCENARIOS: which of rest,grpc,single to run (default all).
+  // BENCH_PRODUCER_NODE_ARGS: extra node flags for the producer (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
   const producerNodeArgs = (process.env.BENCH_PRODUCER_NODE_ARGS ?? "").split(" ").filter(Boolean);
-  const scenarios = new Set((process.env.BENCH_SCENARIOS ?? "rest,grpc,single").split(","));
   // BENCH_PRODUCER_WORKERS: the producer's BARITO_PRODUCER_WORKERS (default 1, as the producer's; on two cores
   // shared with Kafka and the load generator, `auto` measured 10-20% slower).
   const workers = process.env.BENCH_PRODUCER_WORKERS ?? "1";
-  const producer: ChildProcess = spawn(
+  const child: ChildProcess = spawn(
     process.execPath,
     [...producerNodeArgs, join(root, "apps/producer/dist/main.js"), "producer"],
     {
@@ -62,24 +53,55 @@ export async function benchProducer() {
         BARITO_PRODUCER_REST: `127.0.0.1:${rest}`,
         BARITO_PRODUCER_GRPC: `127.0.0.1:${grpc}`,
         EXPORTER_PORT: `127.0.0.1:${metrics}`,
+        ...extraEnv,
       },
       stdio: ["ignore", "inherit", "inherit"],
     },
   );
+  let ready = false;
+  for (let i = 0; i < 100 && !ready; i++) {
+    ready =
+      // The metrics port answers for the whole producer (every worker ready, with BARITO_PRODUCER_WORKERS > 1).
+      (await fetch(`http://127.0.0.1:${metrics}/readyz`).then(
+        (r) => r.status,
+        () => 0,
+      )) === 200;
+    if (!ready) await new Promise((r) => setTimeout(r, 200));
+  }
+  if (!ready) {
+    child.kill("SIGTERM");
+    // Measuring a producer that cannot reach Kafka would only count errors.
+    throw new Error("the producer did not become ready within 20 s (see its log above)");
+  }
+  return { child, rest, grpc, metrics, workers };
+}
+
+/** The ProduceBatch gRPC frame of the REST batch body (zstd, as barito-router sends it). */
+export function grpcBatchFrame(): Buffer {
+  const requireFromProducer = createRequire(join(root, "apps/producer/package.json"));
+  const { fromJson, toBinary } = requireFromProducer("@bufbuild/protobuf") as typeof import("@bufbuild/protobuf");
+  const proto = requireFromProducer("@barito-flow/proto") as typeof import("@barito-flow/proto");
+  return produceBatchFrame(
+    toBinary(proto.TimberCollectionSchema, fromJson(proto.TimberCollectionSchema, JSON.parse(batchBody))),
+  );
+}
+
+export async function benchProducer() {
+  // BENCH_TLS=1: the same REST and gRPC scenarios over TLS next to cleartext, in alternating rounds (producer-tls.ts).
+  if (process.env.BENCH_TLS === "1") return (await import("./producer-tls.ts")).benchProducerTls();
+  step("making sure the local stack runs");
+  if (
+    spawnSync(process.execPath, ["scripts/stack/stack.ts", "up", "--only", "kafka"], { cwd: root, stdio: "inherit" })
+      .status !== 0
+  )
+    process.exit(1);
+  build("producer");
+
+  // BENCH_SCENARIOS: which of rest,grpc,single to run (default all).
+  const scenarios = new Set((process.env.BENCH_SCENARIOS ?? "rest,grpc,single").split(","));
+  const { child: producer, rest, grpc, metrics, workers } = await startProducer();
   const results: Result[] = [];
   try {
-    let ready = false;
-    for (let i = 0; i < 100 && !ready; i++) {
-      ready =
-        // The metrics port answers for the whole producer (every worker ready, with BARITO_PRODUCER_WORKERS > 1).
-        (await fetch(`http://127.0.0.1:${metrics}/readyz`).then(
-          (r) => r.status,
-          () => 0,
-        )) === 200;
-      if (!ready) await new Promise((r) => setTimeout(r, 200));
-    }
-    // Measuring a producer that cannot reach Kafka would only count errors.
-    if (!ready) throw new Error("the producer did not become ready within 20 s (see its log above)");
     step(
       `producer ready on :${rest} (REST) and :${grpc} (gRPC), BARITO_PRODUCER_WORKERS=${workers}; ${seconds}s per scenario, ${concurrency} concurrent clients`,
     );
@@ -109,12 +131,7 @@ export async function benchProducer() {
         ),
       );
 
-    const requireFromProducer = createRequire(join(root, "apps/producer/package.json"));
-    const { fromJson, toBinary } = requireFromProducer("@bufbuild/protobuf") as typeof import("@bufbuild/protobuf");
-    const proto = requireFromProducer("@barito-flow/proto") as typeof import("@barito-flow/proto");
-    const frame = produceBatchFrame(
-      toBinary(proto.TimberCollectionSchema, fromJson(proto.TimberCollectionSchema, JSON.parse(batchBody))),
-    );
+    const frame = grpcBatchFrame();
     if (scenarios.has("grpc"))
       results.push(
         await withCpu(producer.pid, () =>

@@ -1,5 +1,5 @@
 import { copyFileSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect as connectTcp } from "node:net";
 import { join } from "node:path";
 import { connect, createServer, type Server, type TLSSocket } from "node:tls";
 import type { Logger } from "@barito-flow/logger";
@@ -166,5 +166,17 @@ describe("createTlsCertificates", () => {
       listener: "test",
       remoteAddress: "127.0.0.1",
     });
+  });
+
+  it("does not call a client that leaves mid-handshake (a TCP health check) a refusal", async () => {
+    const { logger, lines } = recordingLogger();
+    const { port } = await serve(createTlsCertificates({ paths: { ...first, clientCaPath: ca.certPath }, logger }));
+    await new Promise<void>((resolve) => {
+      const socket = connectTcp(port, "127.0.0.1", () => socket.end("\x16\x03\x01"));
+      socket.on("close", () => resolve());
+      socket.on("error", () => resolve());
+    });
+    await waitFor(() => lines.length > 0);
+    expect(lines.map((line) => line.level)).not.toContain("warn");
   });
 });

@@ -120,6 +120,14 @@ export function createTlsCertificates(options: TlsCertificatesOptions): TlsCerti
       const peers = new WeakMap<object, string | undefined>();
       server.on("connection", (raw: { remoteAddress?: string }) => peers.set(raw, raw.remoteAddress));
       server.on("tlsClientError", (err: NodeJS.ErrnoException, socket) => {
+        // A refused client certificate: Node judges it once the handshake is done and closes the connection without
+        // an alert, so the error is a hang-up and the reason is the socket's.
+        const refused = (socket as { authorizationError?: Error | string | null }).authorizationError ?? undefined;
+        if (refused === undefined && err.code === "ECONNRESET") {
+          // The client left mid-handshake: a TCP health check, a port scan, a load generator stopping. Not a refusal.
+          logger.debug("TLS connection closed before its handshake ended", { listener: name });
+          return;
+        }
         const now = Date.now();
         if (now - windowStart >= 60_000) {
           windowStart = now;
@@ -130,9 +138,6 @@ export function createTlsCertificates(options: TlsCertificatesOptions): TlsCerti
           return;
         }
         lines++;
-        // A client certificate that does not verify: Node judges it once the handshake is done and closes the
-        // connection without an alert, so the error is a hang-up and the reason is the socket's.
-        const refused = (socket as { authorizationError?: Error | string | null }).authorizationError ?? undefined;
         const parent = (socket as { _parent?: object })._parent;
         logger.warn("TLS handshake refused", {
           listener: name,

@@ -1,0 +1,125 @@
+// `BENCH_TLS=1 pnpm bench producer`: what TLS costs. Two producers run at once on the same Kafka, one cleartext, one
+// with BARITO_PRODUCER_TLS_* (a certificate made with /usr/bin/openssl; wrk and h2load present no client certificate,
+// so mTLS is not measured, only its server side's cost would differ). The REST and gRPC scenarios alternate
+// between them for BENCH_TLS_ROUNDS rounds (default 3), each scenario BENCH_SECONDS long, so that the noise of a
+// shared machine falls on both alike; the table reports the median of the rounds.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { createTestPki } from "../../packages/tls/src/testing/pki.ts";
+import { withCpu } from "./cpu.ts";
+import { driveGrpcWithH2load, driveWithWrk, installed, type Result } from "./drivers.ts";
+import { batchBody, grpcBatchFrame, logsPerBatch, startProducer } from "./producer.ts";
+import { build, concurrency, root, seconds, step } from "./settings.ts";
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+};
+
+const signed = (value: number) => `${value >= 0 ? "+" : "−"}${Math.abs(value).toFixed(0)}`;
+
+export async function benchProducerTls() {
+  if (!installed("wrk") || !installed("h2load")) throw new Error("BENCH_TLS=1 needs wrk and h2load (both speak TLS)");
+  step("making sure the local stack runs");
+  if (
+    spawnSync(process.execPath, ["scripts/stack/stack.ts", "up", "--only", "kafka"], { cwd: root, stdio: "inherit" })
+      .status !== 0
+  )
+    process.exit(1);
+  build("producer");
+  const rounds = Number(process.env.BENCH_TLS_ROUNDS ?? 3);
+  const pki = createTestPki();
+  const server = pki.ca("bench-ca").server("producer");
+  const plain = await startProducer();
+  const tls = await startProducer({
+    BARITO_PRODUCER_TLS_CERT: server.certPath,
+    BARITO_PRODUCER_TLS_KEY: server.keyPath,
+    ...(process.env.BENCH_TLS_MIN_VERSION
+      ? { BARITO_PRODUCER_TLS_MIN_VERSION: process.env.BENCH_TLS_MIN_VERSION }
+      : {}),
+  });
+  const frame = grpcBatchFrame();
+  const runs: Record<string, Result[]> = {};
+  try {
+    // Creates the topic (both producers write the same one).
+    await fetch(`http://127.0.0.1:${plain.rest}/produce_batch`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: batchBody,
+    }).then((r) => r.arrayBuffer());
+    step(`${rounds} rounds; ${seconds}s per scenario, ${concurrency} concurrent clients; cleartext and TLS alternate`);
+    const variants = [
+      { name: "cleartext", producer: plain, scheme: "http" as const },
+      { name: "TLS", producer: tls, scheme: "https" as const },
+    ];
+    for (let round = 0; round < rounds; round++) {
+      // Alternate which variant goes first, so neither always runs right after the other's load.
+      const order = round % 2 === 0 ? variants : [...variants].reverse();
+      for (const scenario of ["REST", "gRPC"] as const) {
+        for (const { name, producer, scheme } of order) {
+          const key = `${scenario} ${name}`;
+          const result = await withCpu(producer.child.pid, () =>
+            scenario === "REST"
+              ? driveWithWrk(
+                  `REST /produce_batch (100 logs), ${name}`,
+                  `${scheme}://127.0.0.1:${producer.rest}/produce_batch`,
+                  batchBody,
+                  logsPerBatch,
+                )
+              : driveGrpcWithH2load(
+                  `gRPC ProduceBatch zstd (100 logs), ${name}`,
+                  producer.grpc,
+                  producer.metrics,
+                  frame,
+                  logsPerBatch,
+                  scheme,
+                ),
+          );
+          const done = runs[key] ?? [];
+          done.push(result);
+          runs[key] = done;
+          step(
+            `round ${round + 1} ${key}: ${result.logsPerSecond.toFixed(0)} logs/s, ${result.producerCpuMsPer1kLogs?.toFixed(1)} CPU ms / 1k logs, ${result.errors} errors`,
+          );
+        }
+      }
+    }
+  } finally {
+    plain.child.kill("SIGTERM");
+    tls.child.kill("SIGTERM");
+    pki.remove();
+  }
+
+  console.log(
+    `\nmachine: ${process.platform} ${process.arch}, Node ${process.versions.node}, ${availableParallelism()} CPUs; ` +
+      `${rounds} rounds × ${seconds}s per scenario; TLS: ${process.env.BENCH_TLS_MIN_VERSION ?? "TLSv1.2"} minimum (clients negotiate TLS 1.3), ECDSA P-256 certificate\n`,
+  );
+  console.log(
+    "| scenario | logs/s (median) | logs/s per round | producer CPU ms / 1k logs (median) | per round | p50 ms | errors |",
+  );
+  console.log("| --- | ---: | --- | ---: | --- | ---: | ---: |");
+  const summary: Record<string, { logsPerSecond: number; cpuMsPer1kLogs: number }> = {};
+  for (const [key, results] of Object.entries(runs)) {
+    const rates = results.map((r) => r.logsPerSecond);
+    const cpus = results.map((r) => r.producerCpuMsPer1kLogs ?? 0);
+    summary[key] = { logsPerSecond: median(rates), cpuMsPer1kLogs: median(cpus) };
+    console.log(
+      `| ${key} | ${median(rates).toFixed(0)} | ${rates.map((r) => r.toFixed(0)).join(", ")} | ${median(cpus).toFixed(1)} | ${cpus.map((c) => c.toFixed(1)).join(", ")} | ${median(results.map((r) => r.p50ms ?? 0)).toFixed(1)} | ${results.reduce((sum, r) => sum + r.errors, 0)} |`,
+    );
+  }
+  for (const scenario of ["REST", "gRPC"]) {
+    const [plainRun, tlsRun] = [summary[`${scenario} cleartext`], summary[`${scenario} TLS`]];
+    if (plainRun && tlsRun)
+      console.log(
+        `${scenario}: TLS at ${((tlsRun.logsPerSecond / plainRun.logsPerSecond) * 100).toFixed(0)}% of cleartext's rate, ${signed((tlsRun.cpuMsPer1kLogs / plainRun.cpuMsPer1kLogs - 1) * 100)}% CPU per log`,
+      );
+  }
+  const outDir = join(root, ".bench");
+  mkdirSync(outDir, { recursive: true });
+  const out = join(outDir, `producer-tls-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+  writeFileSync(out, JSON.stringify({ seconds, concurrency, rounds, runs, summary }, null, 2));
+  step(`results written to ${out}`);
+}
