@@ -26,8 +26,14 @@ export interface AppSpec {
   memory: string;
 }
 
-/** The TLS files are in the pod's Secrets, not here: `filePathVariable` checks that they are mounted. */
-const filesInPod = { checkTlsFiles: () => undefined };
+/**
+ * The listeners' TLS files are in the pod's Secrets, not on this machine: the app checks them when it starts, this
+ * check that they are mounted (`filePathVariable`). The rest of the configuration is loaded without them.
+ */
+const listenerTlsFile = /^BARITO_(PRODUCER|EXPORTER)_TLS_(CERT|KEY|CLIENT_CA)$/;
+const withoutTlsFiles = (env: Env): Env =>
+  Object.fromEntries(Object.entries(env).filter(([name]) => !listenerTlsFile.test(name)));
+const isSet = (env: Env, name: string) => (env[name] ?? "").trim() !== "";
 
 /** Variables a pod may set that are not the app's own. */
 const runtimeVariables = new Set(["NODE_OPTIONS"]);
@@ -52,18 +58,21 @@ export const producer: AppSpec = {
   container: "producer",
   variables: Object.keys(producerEnvShape),
   listen(env) {
-    const config = loadProducerConfig(env, filesInPod);
+    const config = loadProducerConfig(withoutTlsFiles(env));
     const ports: Record<string, number> = {
       grpc: config.producer.grpcAddress.port,
       metrics: config.metrics.address.port,
     };
     if (config.producer.restEnabled) ports.http = config.producer.restAddress.port;
-    const tls = new Set([...(config.producer.tls ? ["http", "grpc"] : []), ...(config.exporterTls ? ["metrics"] : [])]);
+    const tls = new Set([
+      ...(isSet(env, "BARITO_PRODUCER_TLS_CERT") ? ["http", "grpc"] : []),
+      ...(isSet(env, "BARITO_EXPORTER_TLS_CERT") ? ["metrics"] : []),
+    ]);
     return { ports, tls, shutdownTimeoutMs: config.shutdownTimeoutMs };
   },
   metricsRoutes(env) {
     // With several workers the cluster primary answers on the metrics port instead.
-    if (loadProducerConfig(env, filesInPod).producer.workers === 1)
+    if (loadProducerConfig(withoutTlsFiles(env)).producer.workers === 1)
       return routes("apps/producer/src/app-handlers.ts", "metricsApp");
     const primary = source("apps/producer/src/cluster-primary.ts");
     const served = new Set([...primary.matchAll(/path === "(\/[^"]*)"/g)].map((match) => match[1] as string));
@@ -79,10 +88,10 @@ export const consumer: AppSpec = {
   container: "consumer",
   variables: Object.keys(consumerEnvShape),
   listen(env) {
-    const config = loadConsumerConfig(env, filesInPod);
+    const config = loadConsumerConfig(withoutTlsFiles(env));
     return {
       ports: { metrics: config.metrics.address.port },
-      tls: new Set(config.exporterTls ? ["metrics"] : []),
+      tls: new Set(isSet(env, "BARITO_EXPORTER_TLS_CERT") ? ["metrics"] : []),
       shutdownTimeoutMs: config.shutdownTimeoutMs,
     };
   },

@@ -17,7 +17,6 @@ import {
   loadConfig,
   sharedEnvShape,
   stringVar,
-  type TlsFilesCheck,
   toListenerTls,
   toSharedConfig,
   urlVar,
@@ -87,89 +86,81 @@ export const consumerEnvShape = {
   ...exporterTlsShape,
 };
 
-/** The schema, with the check of the TLS files given (the manifests' check has no files: it checks their mounts). */
-export const consumerEnvSchemaWith = (checkTlsFiles: TlsFilesCheck) =>
-  z
-    .object(consumerEnvShape)
-    .superRefine((env, ctx) => {
-      checkSharedEnv(env, ctx);
-      checkListenerTls(ctx, env, exporterTlsNames, checkTlsFiles);
-      checkPair(ctx, env, "BARITO_CONSUMER_ELASTICSEARCH_CLIENT_CERT", "BARITO_CONSUMER_ELASTICSEARCH_CLIENT_KEY");
-      if (env.ELASTIC_PASSWORD !== undefined && env.ELASTIC_USERNAME === undefined) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["ELASTIC_USERNAME"],
-          message: "is required when ELASTIC_PASSWORD is set",
-        });
-      }
-      const heartbeat = env.BARITO_CONSUMER_GROUP_HEARTBEAT_INTERVAL;
-      const session = env.BARITO_CONSUMER_GROUP_SESSION_TIMEOUT;
-      if (typeof heartbeat === "number" && typeof session === "number" && heartbeat >= session) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["BARITO_CONSUMER_GROUP_HEARTBEAT_INTERVAL"],
-          message: "must be lower than BARITO_CONSUMER_GROUP_SESSION_TIMEOUT",
-        });
-      }
-    }, allIssues)
-    .transform((env) => {
-      const tlsSet =
-        env.BARITO_CONSUMER_ELASTICSEARCH_CA_CERT !== undefined ||
-        env.BARITO_CONSUMER_ELASTICSEARCH_CLIENT_CERT !== undefined;
-      const tls: TlsFiles | undefined = tlsSet
-        ? {
-            caCertPath: env.BARITO_CONSUMER_ELASTICSEARCH_CA_CERT,
-            clientCertPath: env.BARITO_CONSUMER_ELASTICSEARCH_CLIENT_CERT,
-            clientKeyPath: env.BARITO_CONSUMER_ELASTICSEARCH_CLIENT_KEY,
-          }
-        : undefined;
-      const consumer: ConsumerSettings = {
-        groupId: env.BARITO_KAFKA_GROUP_ID,
-        uniqueGroupId: env.BARITO_KAFKA_UNIQUE_GROUP_ID,
-        sessionTimeoutMs: env.BARITO_CONSUMER_GROUP_SESSION_TIMEOUT,
-        heartbeatIntervalMs: env.BARITO_CONSUMER_GROUP_HEARTBEAT_INTERVAL,
-        groupInstanceId: env.BARITO_CONSUMER_GROUP_INSTANCE_ID,
-        topicRescanIntervalMs: env.BARITO_CONSUMER_TOPIC_RESCAN_INTERVAL,
-        initialOffset: env.BARITO_CONSUMER_INITIAL_OFFSET,
-        dlqTopic: env.BARITO_CONSUMER_DLQ_TOPIC,
-        printTps: env.BARITO_PRINT_TPS,
-        prefetchBytes: env.BARITO_CONSUMER_PREFETCH_BYTES,
-        memoryBudgetBytes: env.BARITO_CONSUMER_MEMORY_BUDGET,
-      };
-      const opensearch: OpenSearchSettings = {
-        urls: env.BARITO_ELASTICSEARCH_URLS,
-        indexMethod: env.BARITO_ELASTICSEARCH_INDEX_METHOD,
-        indexDate: env.BARITO_CONSUMER_INDEX_DATE,
-        bulkSize: env.BARITO_ELASTICSEARCH_BULK_SIZE,
-        flushIntervalMs: env.BARITO_ELASTICSEARCH_FLUSH_INTERVAL_MS,
-        flushBytes: env.BARITO_ELASTICSEARCH_FLUSH_BYTES,
-        maxInFlight: env.BARITO_ELASTICSEARCH_MAX_IN_FLIGHT,
-        maxBufferedDocs: env.BARITO_ELASTICSEARCH_MAX_BUFFERED_DOCS,
-        compression: resolveCompression(env.BARITO_ELASTICSEARCH_COMPRESSION, env.BARITO_ELASTICSEARCH_URLS),
-        dataStreamComponentTemplate: env.BARITO_ELASTICSEARCH_DATASTREAM_DEFAULT_COMPONENT_TEMPLATE_NAME,
-        auth:
-          env.ELASTIC_USERNAME === undefined
-            ? undefined
-            : { username: env.ELASTIC_USERNAME, password: env.ELASTIC_PASSWORD ?? "" },
-        tls,
-      };
-      const redaction: RedactionSettings = {
-        rulesMap: env.REDACTOR_RULES_MAP,
-        rulesFile: env.BARITO_REDACTOR_RULES_FILE,
-        marketEndpointUrl: env.BARITO_MARKET_REDACT_ENDPOINT_URL,
-        marketClientKey: env.MARKET_REDACT_CLIENT_KEY,
-        clusterName: env.BARITO_CLUSTER_NAME,
-      };
-      return {
-        ...toSharedConfig(env, env, "barito-flow-consumer", inertConsumerVariables),
-        consumer,
-        opensearch,
-        redaction,
-        exporterTls: toListenerTls(env, exporterTlsNames),
-      };
-    });
-
-export const consumerEnvSchema = consumerEnvSchemaWith(tlsFilesProblem);
+export const consumerEnvSchema = z
+  .object(consumerEnvShape)
+  .superRefine((env, ctx) => {
+    checkSharedEnv(env, ctx);
+    checkListenerTls(ctx, env, exporterTlsNames, tlsFilesProblem);
+    checkPair(ctx, env, "BARITO_CONSUMER_ELASTICSEARCH_CLIENT_CERT", "BARITO_CONSUMER_ELASTICSEARCH_CLIENT_KEY");
+    if (env.ELASTIC_PASSWORD !== undefined && env.ELASTIC_USERNAME === undefined) {
+      ctx.addIssue({ code: "custom", path: ["ELASTIC_USERNAME"], message: "is required when ELASTIC_PASSWORD is set" });
+    }
+    const heartbeat = env.BARITO_CONSUMER_GROUP_HEARTBEAT_INTERVAL;
+    const session = env.BARITO_CONSUMER_GROUP_SESSION_TIMEOUT;
+    if (typeof heartbeat === "number" && typeof session === "number" && heartbeat >= session) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["BARITO_CONSUMER_GROUP_HEARTBEAT_INTERVAL"],
+        message: "must be lower than BARITO_CONSUMER_GROUP_SESSION_TIMEOUT",
+      });
+    }
+  }, allIssues)
+  .transform((env) => {
+    const tlsSet =
+      env.BARITO_CONSUMER_ELASTICSEARCH_CA_CERT !== undefined ||
+      env.BARITO_CONSUMER_ELASTICSEARCH_CLIENT_CERT !== undefined;
+    const tls: TlsFiles | undefined = tlsSet
+      ? {
+          caCertPath: env.BARITO_CONSUMER_ELASTICSEARCH_CA_CERT,
+          clientCertPath: env.BARITO_CONSUMER_ELASTICSEARCH_CLIENT_CERT,
+          clientKeyPath: env.BARITO_CONSUMER_ELASTICSEARCH_CLIENT_KEY,
+        }
+      : undefined;
+    const consumer: ConsumerSettings = {
+      groupId: env.BARITO_KAFKA_GROUP_ID,
+      uniqueGroupId: env.BARITO_KAFKA_UNIQUE_GROUP_ID,
+      sessionTimeoutMs: env.BARITO_CONSUMER_GROUP_SESSION_TIMEOUT,
+      heartbeatIntervalMs: env.BARITO_CONSUMER_GROUP_HEARTBEAT_INTERVAL,
+      groupInstanceId: env.BARITO_CONSUMER_GROUP_INSTANCE_ID,
+      topicRescanIntervalMs: env.BARITO_CONSUMER_TOPIC_RESCAN_INTERVAL,
+      initialOffset: env.BARITO_CONSUMER_INITIAL_OFFSET,
+      dlqTopic: env.BARITO_CONSUMER_DLQ_TOPIC,
+      printTps: env.BARITO_PRINT_TPS,
+      prefetchBytes: env.BARITO_CONSUMER_PREFETCH_BYTES,
+      memoryBudgetBytes: env.BARITO_CONSUMER_MEMORY_BUDGET,
+    };
+    const opensearch: OpenSearchSettings = {
+      urls: env.BARITO_ELASTICSEARCH_URLS,
+      indexMethod: env.BARITO_ELASTICSEARCH_INDEX_METHOD,
+      indexDate: env.BARITO_CONSUMER_INDEX_DATE,
+      bulkSize: env.BARITO_ELASTICSEARCH_BULK_SIZE,
+      flushIntervalMs: env.BARITO_ELASTICSEARCH_FLUSH_INTERVAL_MS,
+      flushBytes: env.BARITO_ELASTICSEARCH_FLUSH_BYTES,
+      maxInFlight: env.BARITO_ELASTICSEARCH_MAX_IN_FLIGHT,
+      maxBufferedDocs: env.BARITO_ELASTICSEARCH_MAX_BUFFERED_DOCS,
+      compression: resolveCompression(env.BARITO_ELASTICSEARCH_COMPRESSION, env.BARITO_ELASTICSEARCH_URLS),
+      dataStreamComponentTemplate: env.BARITO_ELASTICSEARCH_DATASTREAM_DEFAULT_COMPONENT_TEMPLATE_NAME,
+      auth:
+        env.ELASTIC_USERNAME === undefined
+          ? undefined
+          : { username: env.ELASTIC_USERNAME, password: env.ELASTIC_PASSWORD ?? "" },
+      tls,
+    };
+    const redaction: RedactionSettings = {
+      rulesMap: env.REDACTOR_RULES_MAP,
+      rulesFile: env.BARITO_REDACTOR_RULES_FILE,
+      marketEndpointUrl: env.BARITO_MARKET_REDACT_ENDPOINT_URL,
+      marketClientKey: env.MARKET_REDACT_CLIENT_KEY,
+      clusterName: env.BARITO_CLUSTER_NAME,
+    };
+    return {
+      ...toSharedConfig(env, env, "barito-flow-consumer", inertConsumerVariables),
+      consumer,
+      opensearch,
+      redaction,
+      exporterTls: toListenerTls(env, exporterTlsNames),
+    };
+  });
 
 const loopbackHosts = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
@@ -252,9 +243,6 @@ export interface RedactionSettings {
 export type ConsumerConfig = DeepReadonly<z.output<typeof consumerEnvSchema>>;
 
 /** `loadConfig(consumerEnvSchema, env)`: the consumer's validated, frozen configuration. Throws `ConfigError`. */
-export function loadConsumerConfig(
-  env: Env = process.env,
-  options: { checkTlsFiles?: TlsFilesCheck } = {},
-): ConsumerConfig {
-  return loadConfig(options.checkTlsFiles ? consumerEnvSchemaWith(options.checkTlsFiles) : consumerEnvSchema, env);
+export function loadConsumerConfig(env: Env = process.env): ConsumerConfig {
+  return loadConfig(consumerEnvSchema, env);
 }

@@ -17,7 +17,6 @@ import {
   redisUrlVar,
   sharedEnvShape,
   stringVar,
-  type TlsFilesCheck,
   tlsMinVersionVar,
   toListenerTls,
   toSharedConfig,
@@ -94,10 +93,10 @@ const inFlightFloors = [
   ["BARITO_PRODUCER_MAX_INFLIGHT_RECORDS", "BARITO_PRODUCER_MAX_BATCH_ITEMS", "the largest batch"],
 ] as const;
 
-function checkProducerEnv(env: ProducerEnv, ctx: z.RefinementCtx, checkTlsFiles: TlsFilesCheck): void {
+function checkProducerEnv(env: ProducerEnv, ctx: z.RefinementCtx): void {
   checkSharedEnv(env, ctx);
-  checkListenerTls(ctx, env, producerTlsNames, checkTlsFiles);
-  checkListenerTls(ctx, env, exporterTlsNames, checkTlsFiles);
+  checkListenerTls(ctx, env, producerTlsNames, tlsFilesProblem);
+  checkListenerTls(ctx, env, exporterTlsNames, tlsFilesProblem);
   for (const [cap, floor, what] of inFlightFloors) {
     const [capValue, floorValue] = [env[cap], env[floor]];
     if (typeof capValue === "number" && typeof floorValue === "number" && capValue < floorValue) {
@@ -110,52 +109,48 @@ function checkProducerEnv(env: ProducerEnv, ctx: z.RefinementCtx, checkTlsFiles:
   }
 }
 
-/** The schema, with the check of the TLS files given (the manifests' check has no files: it checks their mounts). */
-export const producerEnvSchemaWith = (checkTlsFiles: TlsFilesCheck) =>
-  z
-    .object(producerEnvShape)
-    .superRefine((env, ctx) => checkProducerEnv(env, ctx, checkTlsFiles), allIssues)
-    .transform((env) => {
-      const producer: ProducerSettings = {
-        grpcAddress: env.BARITO_PRODUCER_GRPC,
-        restEnabled: env.BARITO_PRODUCER_REST_API,
-        restAddress: env.BARITO_PRODUCER_REST,
-        grpcMaxRecvMsgSize: env.BARITO_GRPC_MAX_RECV_MSG_SIZE,
-        kafkaMaxRetry: env.BARITO_PRODUCER_MAX_RETRY,
-        maxMessageBytes: env.BARITO_PRODUCER_MAX_MESSAGE_BYTES,
-        maxBatchItems: env.BARITO_PRODUCER_MAX_BATCH_ITEMS,
-        maxInflightBytes: env.BARITO_PRODUCER_MAX_INFLIGHT_BYTES,
-        maxInflightRecords: env.BARITO_PRODUCER_MAX_INFLIGHT_RECORDS,
-        kafkaQueue: {
-          maxKbytes: Math.ceil(env.BARITO_PRODUCER_MAX_INFLIGHT_BYTES / 1024) + kafkaQueueHeadroom.kbytes,
-          maxMessages: env.BARITO_PRODUCER_MAX_INFLIGHT_RECORDS + kafkaQueueHeadroom.messages,
-        },
-        requestTimeoutMs: env.BARITO_PRODUCER_REQUEST_TIMEOUT,
-        messageFormat: env.BARITO_KAFKA_MESSAGE_FORMAT,
-        ignoreKafkaTopicOptions: env.BARITO_PRODUCER_IGNORE_KAFKA_OPTIONS,
-        maxTopicPartitions: env.BARITO_PRODUCER_MAX_TOPIC_PARTITIONS,
-        workers: env.BARITO_PRODUCER_WORKERS,
-        tls: toListenerTls(env, producerTlsNames),
-      };
-      const rateLimit: RateLimitSettings = {
-        backend: env.BARITO_RATE_LIMITER_OPT === "REDIS" ? "redis" : "local",
-        intervalMs: env.BARITO_PRODUCER_RATE_LIMIT_RESET_INTERVAL,
-        redis: {
-          url: env.BARITO_REDIS_URL,
-          password: env.BARITO_REDIS_PASSWORD,
-          keyPrefix: env.BARITO_REDIS_KEY_PREFIX,
-        },
-      };
-      const exporterTls = toListenerTls(env, exporterTlsNames);
-      return {
-        ...toSharedConfig(env, env, "barito-flow-producer", inertProducerVariables),
-        producer,
-        rateLimit,
-        exporterTls,
-      };
-    });
-
-export const producerEnvSchema = producerEnvSchemaWith(tlsFilesProblem);
+export const producerEnvSchema = z
+  .object(producerEnvShape)
+  .superRefine(checkProducerEnv, allIssues)
+  .transform((env) => {
+    const producer: ProducerSettings = {
+      grpcAddress: env.BARITO_PRODUCER_GRPC,
+      restEnabled: env.BARITO_PRODUCER_REST_API,
+      restAddress: env.BARITO_PRODUCER_REST,
+      grpcMaxRecvMsgSize: env.BARITO_GRPC_MAX_RECV_MSG_SIZE,
+      kafkaMaxRetry: env.BARITO_PRODUCER_MAX_RETRY,
+      maxMessageBytes: env.BARITO_PRODUCER_MAX_MESSAGE_BYTES,
+      maxBatchItems: env.BARITO_PRODUCER_MAX_BATCH_ITEMS,
+      maxInflightBytes: env.BARITO_PRODUCER_MAX_INFLIGHT_BYTES,
+      maxInflightRecords: env.BARITO_PRODUCER_MAX_INFLIGHT_RECORDS,
+      kafkaQueue: {
+        maxKbytes: Math.ceil(env.BARITO_PRODUCER_MAX_INFLIGHT_BYTES / 1024) + kafkaQueueHeadroom.kbytes,
+        maxMessages: env.BARITO_PRODUCER_MAX_INFLIGHT_RECORDS + kafkaQueueHeadroom.messages,
+      },
+      requestTimeoutMs: env.BARITO_PRODUCER_REQUEST_TIMEOUT,
+      messageFormat: env.BARITO_KAFKA_MESSAGE_FORMAT,
+      ignoreKafkaTopicOptions: env.BARITO_PRODUCER_IGNORE_KAFKA_OPTIONS,
+      maxTopicPartitions: env.BARITO_PRODUCER_MAX_TOPIC_PARTITIONS,
+      workers: env.BARITO_PRODUCER_WORKERS,
+      tls: toListenerTls(env, producerTlsNames),
+    };
+    const rateLimit: RateLimitSettings = {
+      backend: env.BARITO_RATE_LIMITER_OPT === "REDIS" ? "redis" : "local",
+      intervalMs: env.BARITO_PRODUCER_RATE_LIMIT_RESET_INTERVAL,
+      redis: {
+        url: env.BARITO_REDIS_URL,
+        password: env.BARITO_REDIS_PASSWORD,
+        keyPrefix: env.BARITO_REDIS_KEY_PREFIX,
+      },
+    };
+    const exporterTls = toListenerTls(env, exporterTlsNames);
+    return {
+      ...toSharedConfig(env, env, "barito-flow-producer", inertProducerVariables),
+      producer,
+      rateLimit,
+      exporterTls,
+    };
+  });
 
 export interface ProducerSettings {
   grpcAddress: ListenAddress;
@@ -194,9 +189,6 @@ export interface RateLimitSettings {
 export type ProducerConfig = DeepReadonly<z.output<typeof producerEnvSchema>>;
 
 /** `loadConfig(producerEnvSchema, env)`: the producer's validated, frozen configuration. Throws `ConfigError`. */
-export function loadProducerConfig(
-  env: Env = process.env,
-  options: { checkTlsFiles?: TlsFilesCheck } = {},
-): ProducerConfig {
-  return loadConfig(options.checkTlsFiles ? producerEnvSchemaWith(options.checkTlsFiles) : producerEnvSchema, env);
+export function loadProducerConfig(env: Env = process.env): ProducerConfig {
+  return loadConfig(producerEnvSchema, env);
 }
