@@ -37,5 +37,7 @@ export function serverTlsOptions(material: TlsMaterial, minVersion: TlsMinVersio
     ...secureContextOptions(material, minVersion),
     requestCert: mutual,
     rejectUnauthorized: mutual,
+    // Node's default is 120 s: a connection that never finishes its handshake holds a socket that long.
+    handshakeTimeout: 10_000,
   };
 }
