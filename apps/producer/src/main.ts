@@ -4,7 +4,7 @@
 import cluster from "node:cluster";
 import { ConfigError, redactConfig } from "@barito-flow/config";
 import { connectionFromSettings, createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
-import { installShutdown, withDeadline } from "@barito-flow/lifecycle";
+import { installShutdown, waitUntil, withDeadline } from "@barito-flow/lifecycle";
 import { createLogger, logProcessWarnings } from "@barito-flow/logger/winston";
 import { createRateLimiter, createRemoteRateLimiter, type RateLimitChannel } from "@barito-flow/rate-limit";
 import { createProducerApp, withTopicProvisioner } from "./app.js";
@@ -156,13 +156,18 @@ async function runServer(config: ProducerConfig): Promise<void> {
       const { drained } = await app.close(timeoutMs);
       const left = Math.max(0, timeoutMs - (Date.now() - started));
       const closed = await withDeadline(
-        Promise.allSettled([publisher.close(Math.min(left, 10_000)), admin.close(), rateLimiter.close?.()]).then(
+        Promise.allSettled([publisher.close(Math.min(left, 10_000)), admin.close(left), rateLimiter.close?.()]).then(
           () => true,
         ),
         left + 1_000,
       );
-      // A flush that timed out may still run on libuv's threadpool, where an exit would wait for it.
-      return { drained, closed: closed === true && !publisher.nativeCallRunning() };
+      // A flush or a metadata request that outlived its promise still runs on libuv's threadpool, where an exit
+      // would wait for it (a probe or topic lookup can take its full request timeout with Kafka down).
+      const idle = await waitUntil(
+        () => !publisher.nativeCallRunning() && !admin.nativeCallRunning(),
+        Math.max(0, timeoutMs - (Date.now() - started)) + 1_000,
+      );
+      return { drained, closed: closed === true && idle };
     },
     timeoutMs: config.shutdownTimeoutMs,
     logger,
