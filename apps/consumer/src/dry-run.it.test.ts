@@ -95,7 +95,12 @@ describe("consumer --dry-run (real Kafka and OpenSearch)", () => {
     expect(await exited).toBe(0);
 
     // stdout is the documents alone; the logs went to stderr.
-    expect(stdout.trim().split("\n").map((line) => JSON.parse(line))).toEqual([
+    expect(
+      stdout
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line)),
+    ).toEqual([
       {
         index: `${indexPrefix}-2026.05.06`,
         id: `${topic}-0-0`,

@@ -156,7 +156,8 @@ if (config.consumer.printTps) {
   let last = 0;
   setInterval(() => {
     const now = app.processed();
-    console.log(`PROCESSED: ${now - last}`);
+    // A dry run's stdout is its documents.
+    (dryRun ? console.error : console.log)(`PROCESSED: ${now - last}`);
     last = now;
   }, 1000).unref();
 }

@@ -1,7 +1,7 @@
 // `barito-flow dlq stats|show|replay`: the dead-letter topic read with the consumer's own adapters (the Kafka
 // clients, the sink, the redaction rules) and its own document building and dead-letter writer.
 import { createHash, randomUUID } from "node:crypto";
-import type { IncomingBatch, KafkaAdmin } from "@barito-flow/kafka";
+import { type IncomingBatch, isKafkaError, type KafkaAdmin } from "@barito-flow/kafka";
 import type { Logger } from "@barito-flow/logger";
 import type { ConsumerAdapters } from "../app.js";
 import type { ConsumerConfig } from "../config.js";
@@ -159,7 +159,9 @@ export function startDlqCommand(options: DlqOptions, deps: DlqCommandDependencie
       const result = await run();
       return result.reachedEnd ? 0 : 1;
     } catch (err) {
-      logger.error(`dlq ${options.command} failed`, { err });
+      if (isKafkaError(err) && err.code === "TOPIC_NOT_FOUND")
+        logger.error("the dead-letter topic does not exist (BARITO_CONSUMER_DLQ_TOPIC)", { topic });
+      else logger.error(`dlq ${options.command} failed`, { err });
       return 1;
     } finally {
       await adapters.sink.close({ timeoutMs: 5_000 }).catch(() => undefined);

@@ -236,7 +236,7 @@ describe("dlq stats, show and replay (real Kafka and OpenSearch)", () => {
     expect((await os("PUT", `/${day}-v2/_alias/${day}`)).status).toBe(200);
 
     // 3) The replay, as `pnpm dlq replay --json` runs it: seq 1 indexed with its original id.
-    const first = await dlqProcess(["replay", "--json", "--progress-interval", "500ms"]);
+    const first = await dlqProcess(["replay", "--json", "--progress-interval", "20ms"]);
     expect(first.code).toBe(0);
     const summary = JSON.parse(first.stdout.trim().split("\n").at(-1) as string).summary;
     expect(summary).toMatchObject({
@@ -250,6 +250,7 @@ describe("dlq stats, show and replay (real Kafka and OpenSearch)", () => {
     });
     // Logs and progress on stderr, as JSON lines.
     expect(first.stderr).toContain('"msg":"replay finished"');
+    expect(first.stderr).toMatch(/"msg":"replay progress".*"remaining":/);
     const afterFirst = await documents();
     expect(afterFirst.map((d) => [d._source.seq, d._id, d._index])).toEqual([
       [0, `${topic}-0-0`, `${day}-v2`],

@@ -136,6 +136,33 @@ describe("createReplayer()", () => {
     expect(down.written).toEqual([]);
   });
 
+  it("DataStream mode: creates into the data stream, its template made sure of once, a 409 counting as there", async () => {
+    const sent: BulkOperation[] = [];
+    const ensured: string[] = [];
+    const replayer = createReplayer({
+      filter: {},
+      indexMethod: "DataStream",
+      indexFor: createDailyIndexer(false, () => new Date(0)),
+      ensureDataStream: async (prefix) => void ensured.push(prefix),
+      logger: noopLogger,
+      sink: {
+        add: async (op) => {
+          sent.push(op);
+          return { status: "duplicate", httpStatus: 409 };
+        },
+        flush: async () => {},
+      },
+      deadLetters: { write: async () => {} },
+    });
+    await replayer.replayBatch(batch(deadLetter(0, timber(0), conflict), deadLetter(1, timber(1), conflict)));
+    expect(sent.map((op) => [op.action, op.index])).toEqual([
+      ["create", "shop"],
+      ["create", "shop"],
+    ]);
+    expect(ensured).toEqual(["shop"]);
+    expect(replayer.summary()).toMatchObject({ indexed: 2, failed: 0 });
+  });
+
   it("prints instead of sending in a dry run, and leaves out what the filters do not choose", async () => {
     const lines: Array<Record<string, unknown>> = [];
     const replayer = createReplayer({

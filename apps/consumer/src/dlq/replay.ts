@@ -66,6 +66,8 @@ export function createReplayer(deps: ReplayDependencies): Replayer {
     failedByErrorType: {},
   };
   const dataStream = deps.indexMethod === "DataStream";
+  /** Data streams whose template was made sure of: once per replay, not once per document. */
+  const ensured = new Map<string, Promise<void>>();
 
   function operation(deadLetter: DeadLetter, doc: LogDocument): BulkOperation {
     return {
@@ -81,7 +83,16 @@ export function createReplayer(deps: ReplayDependencies): Replayer {
   async function send(op: BulkOperation): Promise<ItemOutcome | DeadLetterReason> {
     const sink = deps.sink as Pick<BulkSink, "add">;
     try {
-      if (dataStream) await deps.ensureDataStream?.(op.index);
+      if (dataStream && deps.ensureDataStream) {
+        let check = ensured.get(op.index);
+        if (!check) {
+          check = deps.ensureDataStream(op.index);
+          ensured.set(op.index, check);
+          // A failed check is tried again by the next document.
+          check.catch(() => ensured.delete(op.index));
+        }
+        await check;
+      }
       return await sink.add(op);
     } catch (err) {
       const why = refused(err);
