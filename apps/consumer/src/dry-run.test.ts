@@ -4,7 +4,7 @@ import { noopLogger } from "@barito-flow/logger";
 import { TimberSchema } from "@barito-flow/proto";
 import { createConsumerApp, type GroupConsumerOptions } from "./app.js";
 import { loadConsumerConfig } from "./config.js";
-import { dryRunAdapters } from "./dry-run.js";
+import { dryRunAdapters, parseDryRunFlags } from "./dry-run.js";
 import { batchOf, createFakeAdapters, type FakeGroupConsumer } from "./testing/fakes.js";
 
 const config = loadConsumerConfig({
@@ -70,5 +70,18 @@ describe("dryRunAdapters()", () => {
     expect(fakes.deadLetters.published).toEqual([]);
     expect(consumer.commits).toEqual([]);
     await app.stop(500);
+  });
+});
+
+describe("parseDryRunFlags()", () => {
+  it("reads --dry-run and --from, and refuses a --from without a dry run or with another value", () => {
+    expect(parseDryRunFlags([])).toEqual({ dryRun: false, from: "earliest" });
+    expect(parseDryRunFlags(["--dry-run"])).toEqual({ dryRun: true, from: "earliest" });
+    expect(parseDryRunFlags(["--dry-run", "--from", "latest"])).toEqual({ dryRun: true, from: "latest" });
+    expect(() => parseDryRunFlags(["--dry-run", "--from", "now"])).toThrow(
+      "--from: 'now' is neither earliest nor latest",
+    );
+    expect(() => parseDryRunFlags(["--dry-run", "--from"])).toThrow("--from: '' is neither");
+    expect(() => parseDryRunFlags(["--from", "latest"])).toThrow("--from is an option of --dry-run only");
   });
 });

@@ -4,6 +4,27 @@ import { randomUUID } from "node:crypto";
 import type { BatchConsumer } from "@barito-flow/kafka";
 import type { BulkOperation, BulkSink, ItemOutcome } from "@barito-flow/opensearch-sink";
 import type { ConsumerAdapters } from "./app.js";
+import { UsageError } from "./dlq/options.js";
+
+export interface DryRunFlags {
+  dryRun: boolean;
+  from: "earliest" | "latest";
+}
+
+/** `consumer`'s `--dry-run [--from earliest|latest]`; other flags (`--check-config`) are main.ts's. */
+export function parseDryRunFlags(flags: readonly string[]): DryRunFlags {
+  const dryRun = flags.includes("--dry-run");
+  const at = flags.indexOf("--from");
+  if (at < 0) return { dryRun, from: "earliest" };
+  const from = flags[at + 1];
+  if (from !== "earliest" && from !== "latest")
+    throw new UsageError(`--from: '${from ?? ""}' is neither earliest nor latest`);
+  if (!dryRun)
+    throw new UsageError(
+      "--from is an option of --dry-run only (the consumer's group starts at BARITO_CONSUMER_INITIAL_OFFSET)",
+    );
+  return { dryRun, from };
+}
 
 export interface DryRunOptions {
   /** Where the throwaway groups start: there is no committed offset to resume from. */

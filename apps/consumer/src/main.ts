@@ -12,7 +12,7 @@ import { createConsumerApp } from "./app.js";
 import { type ConsumerConfig, loadConsumerConfig, sinkBufferShortfall } from "./config.js";
 import { startDlqCommand } from "./dlq/dlq-command.js";
 import { type DlqOptions, dlqUsage, parseDlqArgs, UsageError } from "./dlq/options.js";
-import { dryRunAdapters } from "./dry-run.js";
+import { type DryRunFlags, dryRunAdapters, parseDryRunFlags } from "./dry-run.js";
 import { memoryBudgetProblem } from "./memory-budget.js";
 import { RulesFormatError, validateInlineRules } from "./redaction/index.js";
 
@@ -24,27 +24,16 @@ if (command !== "consumer" && command !== "c" && command !== "dlq") {
   process.exit(2);
 }
 let dlqOptions: DlqOptions | undefined;
+let consumerFlags: DryRunFlags = { dryRun: false, from: "earliest" };
 try {
   if (command === "dlq") dlqOptions = parseDlqArgs(flags);
+  else consumerFlags = parseDryRunFlags(flags);
 } catch (err) {
   if (err instanceof UsageError) {
-    console.error(`${err.message}\n${dlqUsage}`);
+    console.error(command === "dlq" ? `${err.message}\n${dlqUsage}` : err.message);
     process.exit(2);
   }
   throw err;
-}
-const dryRun = command !== "dlq" && flags.includes("--dry-run");
-const fromFlag = flags.indexOf("--from");
-const dryRunFrom = fromFlag < 0 ? "earliest" : flags[fromFlag + 1];
-if (dryRunFrom !== "earliest" && dryRunFrom !== "latest") {
-  console.error(`--from: '${dryRunFrom ?? ""}' is neither earliest nor latest`);
-  process.exit(2);
-}
-if (fromFlag >= 0 && !dryRun) {
-  console.error(
-    "--from is an option of --dry-run only (the consumer's group starts at BARITO_CONSUMER_INITIAL_OFFSET)",
-  );
-  process.exit(2);
 }
 
 let config: ConsumerConfig;
@@ -101,7 +90,7 @@ const logger = createLogger({
   format: config.log.format,
   base: { service: "barito-consumer" },
   // A dry run prints its documents on stdout.
-  ...(dryRun ? { stream: process.stderr } : {}),
+  ...(consumerFlags.dryRun ? { stream: process.stderr } : {}),
 });
 if (flags.includes("--check-config")) {
   logger.info("configuration is valid", { config: redactConfig(config) });
@@ -118,11 +107,12 @@ const adapters = createConsumerAdapters(config, logger);
 const app = createConsumerApp({
   config,
   logger,
-  ...(dryRun
-    ? dryRunAdapters(adapters, { from: dryRunFrom, print: (line) => process.stdout.write(`${line}\n`) })
+  ...(consumerFlags.dryRun
+    ? dryRunAdapters(adapters, { from: consumerFlags.from, print: (line) => process.stdout.write(`${line}\n`) })
     : adapters),
 });
-if (dryRun) logger.warn("dry run: documents are printed, nothing is indexed or committed", { from: dryRunFrom });
+if (consumerFlags.dryRun)
+  logger.warn("dry run: documents are printed, nothing is indexed or committed", { from: consumerFlags.from });
 // A dry run beside the real consumer must not take its metrics port.
 else await app.listen(config.metrics.address);
 
@@ -157,7 +147,7 @@ if (config.consumer.printTps) {
   setInterval(() => {
     const now = app.processed();
     // A dry run's stdout is its documents.
-    (dryRun ? console.error : console.log)(`PROCESSED: ${now - last}`);
+    (consumerFlags.dryRun ? console.error : console.log)(`PROCESSED: ${now - last}`);
     last = now;
   }, 1000).unref();
 }
