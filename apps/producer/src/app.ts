@@ -32,6 +32,8 @@ export interface ProducerAppDeps {
   metrics: ProducerMetrics;
   /** The receive time written into each Timber. */
   clock?: () => Date;
+  /** Headers on every answer of every port (HTTP headers; response metadata for gRPC), e.g. `barito-dry-run`. */
+  responseHeaders?: Readonly<Record<string, string>>;
 }
 
 export interface ListenAddresses {
@@ -162,17 +164,20 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
       checks: { kafka: kafkaReachable, ...(problem ? { kafkaError: problem.code } : {}), accepting },
     };
   }
-  const handlers = createProducerHandlers({
-    service,
-    budget,
-    metrics,
-    readiness,
-    readMaxBytes: config.producer.grpcMaxRecvMsgSize,
-    restEnabled: config.producer.restEnabled,
-    shutdownSignal: shutdown.signal,
-    onUnexpected: (err) => logger.error("unexpected error while producing", { err }),
-    onHandlerFailure: (err) => logger.error("RPC handler failed", { err }),
-  });
+  const handlers = withResponseHeaders(
+    deps.responseHeaders,
+    createProducerHandlers({
+      service,
+      budget,
+      metrics,
+      readiness,
+      readMaxBytes: config.producer.grpcMaxRecvMsgSize,
+      restEnabled: config.producer.restEnabled,
+      shutdownSignal: shutdown.signal,
+      onUnexpected: (err) => logger.error("unexpected error while producing", { err }),
+      onHandlerFailure: (err) => logger.error("RPC handler failed", { err }),
+    }),
+  );
 
   const servers: Array<Server | Http2Server> = [];
   const sessions = new Set<Http2Session>();
@@ -260,4 +265,20 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
       return { drained };
     },
   };
+}
+
+/** Every handler's answers get `headers`: set before the handler runs, they merge into whatever it writes. */
+function withResponseHeaders(
+  headers: Readonly<Record<string, string>> | undefined,
+  handlers: ProducerHandlers,
+): ProducerHandlers {
+  if (!headers || Object.keys(headers).length === 0) return handlers;
+  const entries = Object.entries(headers);
+  const wrap =
+    <Req, Res extends { setHeader(name: string, value: string): unknown }>(listener: (req: Req, res: Res) => void) =>
+    (req: Req, res: Res) => {
+      for (const [name, value] of entries) res.setHeader(name, value);
+      listener(req, res);
+    };
+  return { ...handlers, rest: wrap(handlers.rest), grpc: wrap(handlers.grpc), metrics: wrap(handlers.metrics) };
 }

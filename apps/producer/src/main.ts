@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The producer process: the only place that reads the environment, opens ports and handles signals.
-// Usage: node dist/main.js [producer|p] [--check-config]
+// Usage: node dist/main.js [producer|p] [--check-config] [--dry-run]
 import cluster from "node:cluster";
 import { ConfigError, redactConfig } from "@barito-flow/config";
 import { connectionFromSettings, createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
@@ -11,11 +11,12 @@ import { createProducerApp, withTopicProvisioner } from "./app.js";
 import { createClusterPrimary, READINESS_MESSAGE } from "./cluster-primary.js";
 import { loadProducerConfig, type ProducerConfig } from "./config.js";
 import { connectKafkaWithRetry } from "./kafka-startup.js";
+import { createDryRunAdmin, createDryRunPublisher, dryRunHeaders } from "./dry-run.js";
 import { createProducerMetrics, serveMetricsToPrimary } from "./metrics.js";
 
 const [command = "producer", ...flags] = process.argv.slice(2);
 if (command !== "producer" && command !== "p") {
-  console.error(`Command not found: '${command}'. Usage: barito-flow producer|p [--check-config]`);
+  console.error(`Command not found: '${command}'. Usage: barito-flow producer|p [--check-config] [--dry-run]`);
   process.exit(2);
 }
 
@@ -40,8 +41,11 @@ if (flags.includes("--check-config")) {
   process.exit(0);
 }
 const clustered = config.producer.workers > 1;
+// Workers are forked with the same arguments, so each of them runs dry too.
+const dryRun = flags.includes("--dry-run");
 if (!cluster.isWorker) {
   logger.info("starting producer", { config: redactConfig(config) });
+  if (dryRun) logger.warn("dry run: requests are validated and rate-limited, nothing is written to Kafka");
   for (const name of config.inertVariables)
     logger.warn("variable accepted for compatibility but has no effect", { variable: name });
 }
@@ -80,15 +84,19 @@ async function runPrimary(config: ProducerConfig): Promise<void> {
 /** A single producer process, or one cluster worker (then without the metrics port, and LOCAL limits shared). */
 async function runServer(config: ProducerConfig): Promise<void> {
   const metrics = createProducerMetrics(config.kafka.topicSuffix);
-  const publisher = createKafkaPublisher({
-    ...connectionFromSettings(config.kafka, logger.child({ component: "kafka" })),
-    maxMessageBytes: config.producer.maxMessageBytes,
-    deliveryTimeoutMs: config.producer.requestTimeoutMs,
-    // Sized to the in-flight cap (config.ts: kafkaQueue), so librdkafka never refuses a request's records.
-    maxQueuedKbytes: config.producer.kafkaQueue.maxKbytes,
-    maxQueuedRecords: config.producer.kafkaQueue.maxMessages,
-  });
-  const admin = createKafkaAdmin(connectionFromSettings(config.kafka, logger.child({ component: "kafka-admin" })));
+  const publisher = dryRun
+    ? createDryRunPublisher()
+    : createKafkaPublisher({
+        ...connectionFromSettings(config.kafka, logger.child({ component: "kafka" })),
+        maxMessageBytes: config.producer.maxMessageBytes,
+        deliveryTimeoutMs: config.producer.requestTimeoutMs,
+        // Sized to the in-flight cap (config.ts: kafkaQueue), so librdkafka never refuses a request's records.
+        maxQueuedKbytes: config.producer.kafkaQueue.maxKbytes,
+        maxQueuedRecords: config.producer.kafkaQueue.maxMessages,
+      });
+  const admin = dryRun
+    ? createDryRunAdmin()
+    : createKafkaAdmin(connectionFromSettings(config.kafka, logger.child({ component: "kafka-admin" })));
   const primaryChannel: RateLimitChannel = {
     send: (message) => {
       process.send?.(message);
@@ -110,7 +118,10 @@ async function runServer(config: ProducerConfig): Promise<void> {
             },
           },
         );
-  const app = createProducerApp(withTopicProvisioner({ config, logger, publisher, admin, rateLimiter, metrics }));
+  const app = createProducerApp({
+    ...withTopicProvisioner({ config, logger, publisher, admin, rateLimiter, metrics }),
+    ...(dryRun ? { responseHeaders: dryRunHeaders } : {}),
+  });
 
   const { producer, metrics: metricsSettings } = config;
   await app.listen({
