@@ -9,7 +9,7 @@ import { watchKafka } from "./kafka-health.js";
 import type { ProducerMetrics } from "./metrics.js";
 import { createInFlightBudget } from "./produce/in-flight.js";
 import { ProduceError } from "./produce/produce-error.js";
-import type { LogPublisher, RateLimiter, TopicAdmin } from "./produce/ports.js";
+import type { Authenticator, LogPublisher, RateLimiter, TopicAdmin } from "./produce/ports.js";
 import { createProducerService } from "./produce/producer-service.js";
 import { createTopicProvisioner, type TopicProvisioner } from "./produce/topic-provisioner.js";
 
@@ -32,6 +32,8 @@ export interface ProducerAppDeps {
   metrics: ProducerMetrics;
   /** The receive time written into each Timber. */
   clock?: () => Date;
+  /** BARITO_PRODUCER_AUTH=app-secret (auth/create-authenticator.ts builds it); absent: no app authentication. */
+  authenticator?: Authenticator;
 }
 
 export interface ListenAddresses {
@@ -114,6 +116,7 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
     logger: logger.child({ component: "produce" }),
     observer: metrics.observer,
     ...(deps.clock ? { clock: deps.clock } : {}),
+    ...(deps.authenticator ? { authenticator: deps.authenticator } : {}),
     settings: {
       topicPrefix: config.kafka.topicPrefix,
       topicSuffix: config.kafka.topicSuffix,
@@ -170,6 +173,7 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
     readMaxBytes: config.producer.grpcMaxRecvMsgSize,
     restEnabled: config.producer.restEnabled,
     shutdownSignal: shutdown.signal,
+    operatorToken: config.metrics.token,
     onUnexpected: (err) => logger.error("unexpected error while producing", { err }),
     onHandlerFailure: (err) => logger.error("RPC handler failed", { err }),
   });
