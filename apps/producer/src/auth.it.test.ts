@@ -3,6 +3,8 @@
 // clients the other producer tests use), and none of what was refused reaches Kafka. Read back with kcat.
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { fromBinary } from "@bufbuild/protobuf";
 import { createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
 import { noopLogger } from "@barito-flow/logger";
@@ -232,5 +234,45 @@ describe("app authentication (BARITO_PRODUCER_AUTH=app-secret) on every protocol
     expect([grpc.code, grpc.metadata.get("barito-error-code")]).toEqual([Code.ResourceExhausted, "AUTH_LOCKED_OUT"]);
     expect(Number(grpc.metadata.get("retry-after"))).toBeGreaterThan(25);
     expect(messagesOf(`${p.prefix}shop_logs`)).toEqual([]);
+  });
+
+  it("takes the allowed secrets from a BaritoMarket profile endpoint", async () => {
+    // Answers as BaritoMarket's GET /api/v2/profile: 200 with the app's profile, 404 for an unknown secret.
+    let asked = 0;
+    const market = createServer((req, res) => {
+      asked++;
+      const url = new URL(req.url ?? "/", "http://market");
+      const topic =
+        url.searchParams.get("access_token") === "market-token"
+          ? { [shopSecret]: "shop" }[url.searchParams.get("app_secret") ?? ""]
+          : undefined;
+      if (topic === undefined) res.writeHead(404, { "content-type": "application/json" }).end('{"success":false}');
+      else
+        res
+          .writeHead(200, { "content-type": "application/json" })
+          .end(JSON.stringify({ meta: { kafka: { topic_name: topic } } }));
+    });
+    await new Promise<void>((resolve) => market.listen(0, "127.0.0.1", resolve));
+    cleanups.push(() => {
+      market.closeAllConnections();
+      return new Promise((resolve) => market.close(resolve));
+    });
+    const p = await start({
+      BARITO_PRODUCER_AUTH_SECRETS: "",
+      BARITO_PRODUCER_AUTH_MARKET_URL: `http://127.0.0.1:${(market.address() as AddressInfo).port}/api/v2/profile`,
+      BARITO_PRODUCER_AUTH_MARKET_ACCESS_TOKEN: "market-token",
+    });
+    expect(await send(p, "rest", "shop", shopSecret, "market control")).toBe("ok");
+    expect(await send(p, "grpc produceBatch", "shop", shopSecret, "market control")).toBe("ok");
+    expect(await send(p, "rest", "billing", shopSecret, "refused")).toBe("403 PERMISSION_DENIED");
+    expect(await send(p, "connect produce", "shop", billingSecret, "refused")).toBe("Unauthenticated UNAUTHENTICATED");
+    // The known secret was asked for once and then answered from the cache.
+    expect(asked).toBe(2);
+    let messages: string[] = [];
+    for (let i = 0; i < 40 && messages.length < 3; i++) {
+      messages = messagesOf(`${p.prefix}shop_logs`);
+      if (messages.length < 3) await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(messages).toEqual(["market control", "market control", "market control"]);
   });
 });
