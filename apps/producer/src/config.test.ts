@@ -352,6 +352,11 @@ describe("app authentication and the operator token", () => {
         BARITO_PRODUCER_AUTH_MARKET_URL: "https://m/api/v2/profile?access_token=abc",
       }).map((i) => i.variable),
     ).toEqual(["BARITO_PRODUCER_AUTH_MARKET_URL"]);
+    const withUser = issuesOf({
+      BARITO_PRODUCER_AUTH: "app-secret",
+      BARITO_PRODUCER_AUTH_MARKET_URL: "https://user:pw-in-url@m/api/v2/profile",
+    });
+    expect(withUser.map((i) => i.message)).toEqual(["must not carry a user or password"]);
     expect(
       issuesOf({
         BARITO_PRODUCER_AUTH: "app-secret",

@@ -44,7 +44,10 @@ function checkInlineSecrets(value: string): string | undefined {
 
 /** The market URL is printed with the configuration: its credentials belong in their own secret variable. */
 function marketUrlProblem(value: string): string | undefined {
-  const query = new URL(value).searchParams;
+  const url = new URL(value);
+  // fetch refuses URLs with credentials; the market authenticates with access_token instead.
+  if (url.username !== "" || url.password !== "") return "must not carry a user or password";
+  const query = url.searchParams;
   if (query.has("access_token")) return "must not carry access_token: set BARITO_PRODUCER_AUTH_MARKET_ACCESS_TOKEN";
   if (query.has("app_secret")) return "must not carry app_secret: the producer adds each request's";
   return undefined;
