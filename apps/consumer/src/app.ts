@@ -8,7 +8,14 @@ import type {
   KafkaConnectionOptions,
   MessagePublisher,
 } from "@barito-flow/kafka";
-import { type HealthPath, healthAnswer, type StopResult, waitUntil, withDeadline } from "@barito-flow/lifecycle";
+import {
+  type HealthPath,
+  healthAnswer,
+  requireBearerToken,
+  type StopResult,
+  waitUntil,
+  withDeadline,
+} from "@barito-flow/lifecycle";
 import type { Logger } from "@barito-flow/logger";
 import type { BulkSink } from "@barito-flow/opensearch-sink";
 import { getRequestListener } from "@hono/node-server";
@@ -210,7 +217,7 @@ export function createConsumerApp(deps: ConsumerAppDependencies): ConsumerApp {
       consuming = true;
     },
     listen(address) {
-      server = createServer(getRequestListener(http.fetch));
+      server = createServer(requireBearerToken(getRequestListener(http.fetch), config.metrics.token));
       const listening = server;
       return new Promise((resolve, reject) => {
         listening.once("error", reject);

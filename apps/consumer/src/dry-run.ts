@@ -98,7 +98,12 @@ export function dryRunAdapters(adapters: ConsumerAdapters, options: DryRunOption
   return {
     ...kept,
     sink: createPrintingSink(options.print),
-    deadLetters: { connect: () => Promise.resolve(), publish: () => Promise.resolve(), close: () => Promise.resolve() },
+    deadLetters: {
+      connect: () => Promise.resolve(),
+      publish: () => Promise.resolve(),
+      close: () => Promise.resolve(),
+      nativeCallRunning: () => false,
+    },
     createConsumer: (consumerOptions) =>
       withoutCommits(
         adapters.createConsumer({

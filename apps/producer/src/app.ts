@@ -9,7 +9,7 @@ import { watchKafka } from "./kafka-health.js";
 import type { ProducerMetrics } from "./metrics.js";
 import { createInFlightBudget } from "./produce/in-flight.js";
 import { ProduceError } from "./produce/produce-error.js";
-import type { LogPublisher, RateLimiter, TopicAdmin } from "./produce/ports.js";
+import type { Authenticator, LogPublisher, RateLimiter, TopicAdmin } from "./produce/ports.js";
 import { createProducerService } from "./produce/producer-service.js";
 import { createTopicProvisioner, type TopicProvisioner } from "./produce/topic-provisioner.js";
 
@@ -34,6 +34,8 @@ export interface ProducerAppDeps {
   clock?: () => Date;
   /** Headers on every answer of every port (HTTP headers; response metadata for gRPC), e.g. `barito-dry-run`. */
   responseHeaders?: Readonly<Record<string, string>>;
+  /** BARITO_PRODUCER_AUTH=app-secret (auth/create-authenticator.ts builds it); absent: no app authentication. */
+  authenticator?: Authenticator;
 }
 
 export interface ListenAddresses {
@@ -116,6 +118,7 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
     logger: logger.child({ component: "produce" }),
     observer: metrics.observer,
     ...(deps.clock ? { clock: deps.clock } : {}),
+    ...(deps.authenticator ? { authenticator: deps.authenticator } : {}),
     settings: {
       topicPrefix: config.kafka.topicPrefix,
       topicSuffix: config.kafka.topicSuffix,
@@ -174,6 +177,7 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
       readMaxBytes: config.producer.grpcMaxRecvMsgSize,
       restEnabled: config.producer.restEnabled,
       shutdownSignal: shutdown.signal,
+      operatorToken: config.metrics.token,
       onUnexpected: (err) => logger.error("unexpected error while producing", { err }),
       onHandlerFailure: (err) => logger.error("RPC handler failed", { err }),
     }),

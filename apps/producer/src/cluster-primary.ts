@@ -2,7 +2,7 @@ import type { Worker } from "node:cluster";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { healthAnswer, isHealthPath } from "@barito-flow/lifecycle";
+import { healthAnswer, isHealthPath, requireBearerToken } from "@barito-flow/lifecycle";
 import type { Logger } from "@barito-flow/logger";
 import { type RateLimiter, serveRateLimiter } from "@barito-flow/rate-limit";
 import pRetry from "p-retry";
@@ -20,6 +20,8 @@ export interface ClusterPrimaryOptions {
   sharedRateLimiter?: RateLimiter;
   /** First restart delay after a crash; doubles per quick crash (a worker that served under a minute), up to 30 s. Default 1000 ms. */
   restartDelayMs?: number;
+  /** BARITO_EXPORTER_TOKEN: every path of the metrics port but /healthz and /readyz requires it. */
+  operatorToken?: string | undefined;
 }
 
 export interface ClusterPrimary {
@@ -187,14 +189,16 @@ export function createClusterPrimary(options: ClusterPrimaryOptions): ClusterPri
     failed,
     async start(metricsAddress) {
       for (let i = 0; i < workers; i++) void supervise();
-      server = createServer((req, res) => {
-        const path = req.url?.split("?")[0] ?? "";
-        if (req.method !== "GET") {
-          res.writeHead(405, { allow: "GET" }).end();
-          return;
-        }
-        void answer(path).then(({ status, type, body }) => res.writeHead(status, { "content-type": type }).end(body));
-      });
+      server = createServer(
+        requireBearerToken((req, res) => {
+          const path = req.url?.split("?")[0] ?? "";
+          if (req.method !== "GET") {
+            res.writeHead(405, { allow: "GET" }).end();
+            return;
+          }
+          void answer(path).then(({ status, type, body }) => res.writeHead(status, { "content-type": type }).end(body));
+        }, options.operatorToken),
+      );
       await new Promise<void>((resolve, reject) => {
         server?.once("error", reject);
         server?.listen(metricsAddress.port, metricsAddress.host, () => resolve());

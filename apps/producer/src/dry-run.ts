@@ -25,12 +25,13 @@ export function createDryRunPublisher(): ProducerAppDeps["publisher"] & {
 
 /** An admin for which every topic exists already: the provisioner neither creates nor announces one. */
 export function createDryRunAdmin(): ProducerAppDeps["admin"] &
-  TopicAdmin & { connect(): Promise<void>; close(): Promise<void> } {
+  TopicAdmin & { connect(): Promise<void>; close(timeoutMs?: number): Promise<void>; nativeCallRunning(): boolean } {
   return {
     connect: () => Promise.resolve(),
     ping: () => Promise.resolve(true),
     topicExists: () => Promise.resolve(true),
     createTopic: () => Promise.resolve("exists"),
     close: () => Promise.resolve(),
+    nativeCallRunning: () => false,
   };
 }

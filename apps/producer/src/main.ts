@@ -8,11 +8,13 @@ import { installShutdown, waitUntil, withDeadline } from "@barito-flow/lifecycle
 import { createLogger, logProcessWarnings } from "@barito-flow/logger/winston";
 import { createRateLimiter, createRemoteRateLimiter, type RateLimitChannel } from "@barito-flow/rate-limit";
 import { createProducerApp, withTopicProvisioner } from "./app.js";
+import { createAuthenticator } from "./auth/create-authenticator.js";
+import { SecretTableError } from "./auth/secret-table.js";
 import { createClusterPrimary, READINESS_MESSAGE } from "./cluster-primary.js";
 import { loadProducerConfig, type ProducerConfig } from "./config.js";
 import { connectKafkaWithRetry } from "./kafka-startup.js";
 import { createDryRunAdmin, createDryRunPublisher, dryRunHeaders } from "./dry-run.js";
-import { createProducerMetrics, serveMetricsToPrimary } from "./metrics.js";
+import { createProducerMetrics, type ProducerMetrics, serveMetricsToPrimary } from "./metrics.js";
 
 const [command = "producer", ...flags] = process.argv.slice(2);
 if (command !== "producer" && command !== "p") {
@@ -62,6 +64,7 @@ async function runPrimary(config: ProducerConfig): Promise<void> {
     workers: config.producer.workers,
     logger: logger.child({ role: "primary" }),
     fork: () => cluster.fork(),
+    operatorToken: config.metrics.token,
     ...(config.rateLimit.backend === "local"
       ? { sharedRateLimiter: createRateLimiter({ ...config.rateLimit, redis: { ...config.rateLimit.redis } }) }
       : {}),
@@ -79,6 +82,19 @@ async function runPrimary(config: ProducerConfig): Promise<void> {
   });
   void primary.failed.then((code) => shutdown.begin("worker-failed", code));
   await primary.start(config.metrics.address);
+}
+
+/** The app-secret check of BARITO_PRODUCER_AUTH; a secrets file that cannot be read at start is a configuration error. */
+function createAuthenticatorOrExit(config: ProducerConfig, metrics: ProducerMetrics) {
+  try {
+    return createAuthenticator(config.producer.auth, logger.child({ component: "auth" }), (reason) =>
+      metrics.authFailed(reason),
+    );
+  } catch (err) {
+    if (!(err instanceof SecretTableError)) throw err;
+    console.error(`Invalid configuration (1 problem):\n  - BARITO_PRODUCER_AUTH_SECRETS_FILE: ${err.message}`);
+    process.exit(2);
+  }
 }
 
 /** A single producer process, or one cluster worker (then without the metrics port, and LOCAL limits shared). */
@@ -118,8 +134,17 @@ async function runServer(config: ProducerConfig): Promise<void> {
             },
           },
         );
+  const auth = createAuthenticatorOrExit(config, metrics);
   const app = createProducerApp({
-    ...withTopicProvisioner({ config, logger, publisher, admin, rateLimiter, metrics }),
+    ...withTopicProvisioner({
+      config,
+      logger,
+      publisher,
+      admin,
+      rateLimiter,
+      metrics,
+      ...(auth ? { authenticator: auth.authenticator } : {}),
+    }),
     ...(dryRun ? { responseHeaders: dryRunHeaders } : {}),
   });
 
@@ -163,6 +188,7 @@ async function runServer(config: ProducerConfig): Promise<void> {
   const shutdown = installShutdown({
     stop: async (timeoutMs) => {
       startupAbort.abort();
+      auth?.stop();
       const started = Date.now();
       const { drained } = await app.close(timeoutMs);
       const left = Math.max(0, timeoutMs - (Date.now() - started));

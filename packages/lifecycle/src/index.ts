@@ -14,3 +14,4 @@ export {
   isHealthPath,
   type Readiness,
 } from "./health.js";
+export { requireBearerToken } from "./operator-token.js";
