@@ -6,6 +6,7 @@ import {
   createBatchConsumer,
   createKafkaAdmin,
   createKafkaPublisher,
+  type KafkaAdmin,
 } from "@barito-flow/kafka";
 import type { Logger } from "@barito-flow/logger";
 import {
@@ -20,7 +21,11 @@ import { createConsumerMetrics } from "./metrics.js";
 import { baritoDataStreamTemplate } from "./opensearch/data-stream-template.js";
 import { createRedactionMetrics, createRedactor, createRulesSource } from "./redaction/index.js";
 
-export function createConsumerAdapters(config: ConsumerConfig, logger: Logger): ConsumerAdapters {
+/** The admin is the whole `KafkaAdmin`: `dlq` reads the dead-letter topic's offsets through it. */
+export function createConsumerAdapters(
+  config: ConsumerConfig,
+  logger: Logger,
+): ConsumerAdapters & { admin: KafkaAdmin } {
   const metrics = createConsumerMetrics();
   const connection = connectionFromSettings(config.kafka, logger.child({ component: "kafka" }));
   const { opensearch } = config;

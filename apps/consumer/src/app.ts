@@ -9,7 +9,14 @@ import type {
   KafkaConnectionOptions,
   MessagePublisher,
 } from "@barito-flow/kafka";
-import { type HealthPath, healthAnswer, type StopResult, withDeadline } from "@barito-flow/lifecycle";
+import {
+  type HealthPath,
+  healthAnswer,
+  requireBearerToken,
+  type StopResult,
+  waitUntil,
+  withDeadline,
+} from "@barito-flow/lifecycle";
 import type { Logger } from "@barito-flow/logger";
 import type { BulkSink } from "@barito-flow/opensearch-sink";
 import { createHttpListener, type TlsCertificates, warnIfCleartext } from "@barito-flow/tls";
@@ -41,9 +48,9 @@ export interface ConsumerAdapters {
   /** Where documents are indexed (OpenSearch or Elasticsearch `_bulk`). Drained and closed by `stop`. */
   sink: BulkSink;
   /** Writes the dead-letter topic. Connected by `start`, closed by `stop`. */
-  deadLetters: Pick<MessagePublisher, "connect" | "publish" | "close">;
+  deadLetters: Pick<MessagePublisher, "connect" | "publish" | "close" | "nativeCallRunning">;
   /** Creates the dead-letter and announcement topics and lists the log topics. Connected by `start`, closed by `stop`. */
-  admin: Pick<KafkaAdmin, "connect" | "createTopic" | "listTopics" | "close">;
+  admin: Pick<KafkaAdmin, "connect" | "createTopic" | "listTopics" | "close" | "nativeCallRunning">;
   /** Builds a group consumer: one per log pipeline, and one for the new-topic announcements. */
   createConsumer(options: GroupConsumerOptions): BatchConsumer;
   /** DataStream mode: makes sure the index template of a data stream exists (idempotent). */
@@ -215,7 +222,11 @@ export function createConsumerApp(deps: ConsumerAppDependencies): ConsumerApp {
     },
     listen(address) {
       warnIfCleartext(deps.logger, "metrics", address.host, deps.operatorTls);
-      server = createHttpListener(getRequestListener(http.fetch), deps.operatorTls, "metrics");
+      server = createHttpListener(
+        requireBearerToken(getRequestListener(http.fetch), config.metrics.token),
+        deps.operatorTls,
+        "metrics",
+      );
       const listening = server;
       return new Promise((resolve, reject) => {
         listening.once("error", reject);
@@ -239,12 +250,22 @@ export function createConsumerApp(deps: ConsumerAppDependencies): ConsumerApp {
         // The pipelines have drained the sink as far as they could; what is left cannot be committed anyway.
         await sink.close({ timeoutMs: 1_000 });
         const clientsClosed = await withDeadline(
-          Promise.allSettled([deadLetters.close(), admin.close(), deps.releaseClients?.()]).then(() => true),
+          Promise.allSettled([
+            deadLetters.close(),
+            admin.close(Math.max(1_000, deadline - Date.now())),
+            deps.releaseClients?.(),
+          ]).then(() => true),
+          Math.max(1_000, deadline - Date.now()),
+        );
+        // A request that outlived its promise (a topic listing with Kafka down) still runs on libuv's threadpool,
+        // where an exit would wait for it.
+        const idle = await waitUntil(
+          () => !admin.nativeCallRunning() && !deadLetters.nativeCallRunning(),
           Math.max(1_000, deadline - Date.now()),
         );
         server?.close();
         server?.closeAllConnections();
-        return { drained: results.drained, closed: results.closed && clientsClosed === true };
+        return { drained: results.drained, closed: results.closed && clientsClosed === true && idle };
       })();
       return stopped;
     },

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
-import type { Readiness } from "@barito-flow/lifecycle";
+import { type Readiness, requireBearerToken } from "@barito-flow/lifecycle";
 import {
   Code,
   type ConnectRouter,
@@ -30,6 +30,8 @@ export interface ProducerHandlerOptions {
   /** BARITO_PRODUCER_REST_API: false leaves only health and Connect/gRPC-Web on the REST port. */
   restEnabled: boolean;
   shutdownSignal: AbortSignal;
+  /** BARITO_EXPORTER_TOKEN: the whole metrics listener but /healthz and /readyz requires it. */
+  operatorToken?: string | undefined;
   onUnexpected: (err: unknown) => void;
   onHandlerFailure: (err: unknown) => void;
 }
@@ -120,7 +122,7 @@ export function createProducerHandlers(options: ProducerHandlerOptions): Produce
       if (req.httpVersionMajor === 2 && grpcFastPath(req, res)) return;
       if (!adapter.serve(req, res)) notFound(req, res);
     },
-    metrics: getRequestListener(metricsApp.fetch),
+    metrics: requireBearerToken(getRequestListener(metricsApp.fetch), options.operatorToken),
   };
 }
 

@@ -11,7 +11,7 @@ import { watchKafka } from "./kafka-health.js";
 import type { ProducerMetrics } from "./metrics.js";
 import { createInFlightBudget } from "./produce/in-flight.js";
 import { ProduceError } from "./produce/produce-error.js";
-import type { LogPublisher, RateLimiter, TopicAdmin } from "./produce/ports.js";
+import type { Authenticator, LogPublisher, RateLimiter, TopicAdmin } from "./produce/ports.js";
 import { createProducerService } from "./produce/producer-service.js";
 import { createTopicProvisioner, type TopicProvisioner } from "./produce/topic-provisioner.js";
 
@@ -36,6 +36,10 @@ export interface ProducerAppDeps {
   clock?: () => Date;
   /** TLS of the REST and gRPC ports (`service`) and of the operator port; absent: cleartext (main.ts builds them). */
   tls?: { service?: TlsCertificates; operator?: TlsCertificates };
+  /** Headers on every answer of every port (HTTP headers; response metadata for gRPC), e.g. `barito-dry-run`. */
+  responseHeaders?: Readonly<Record<string, string>>;
+  /** BARITO_PRODUCER_AUTH=app-secret (auth/create-authenticator.ts builds it); absent: no app authentication. */
+  authenticator?: Authenticator;
 }
 
 export interface ListenAddresses {
@@ -118,6 +122,7 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
     logger: logger.child({ component: "produce" }),
     observer: metrics.observer,
     ...(deps.clock ? { clock: deps.clock } : {}),
+    ...(deps.authenticator ? { authenticator: deps.authenticator } : {}),
     settings: {
       topicPrefix: config.kafka.topicPrefix,
       topicSuffix: config.kafka.topicSuffix,
@@ -166,17 +171,21 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
       checks: { kafka: kafkaReachable, ...(problem ? { kafkaError: problem.code } : {}), accepting },
     };
   }
-  const handlers = createProducerHandlers({
-    service,
-    budget,
-    metrics,
-    readiness,
-    readMaxBytes: config.producer.grpcMaxRecvMsgSize,
-    restEnabled: config.producer.restEnabled,
-    shutdownSignal: shutdown.signal,
-    onUnexpected: (err) => logger.error("unexpected error while producing", { err }),
-    onHandlerFailure: (err) => logger.error("RPC handler failed", { err }),
-  });
+  const handlers = withResponseHeaders(
+    deps.responseHeaders,
+    createProducerHandlers({
+      service,
+      budget,
+      metrics,
+      readiness,
+      readMaxBytes: config.producer.grpcMaxRecvMsgSize,
+      restEnabled: config.producer.restEnabled,
+      shutdownSignal: shutdown.signal,
+      operatorToken: config.metrics.token,
+      onUnexpected: (err) => logger.error("unexpected error while producing", { err }),
+      onHandlerFailure: (err) => logger.error("RPC handler failed", { err }),
+    }),
+  );
 
   const servers: Array<Server | HttpsServer | Http2Server | Http2SecureServer> = [];
   const sessions = new Set<Http2Session>();
@@ -275,4 +284,20 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
       return { drained };
     },
   };
+}
+
+/** Every handler's answers get `headers`: set before the handler runs, they merge into whatever it writes. */
+function withResponseHeaders(
+  headers: Readonly<Record<string, string>> | undefined,
+  handlers: ProducerHandlers,
+): ProducerHandlers {
+  if (!headers || Object.keys(headers).length === 0) return handlers;
+  const entries = Object.entries(headers);
+  const wrap =
+    <Req, Res extends { setHeader(name: string, value: string): unknown }>(listener: (req: Req, res: Res) => void) =>
+    (req: Req, res: Res) => {
+      for (const [name, value] of entries) res.setHeader(name, value);
+      listener(req, res);
+    };
+  return { ...handlers, rest: wrap(handlers.rest), grpc: wrap(handlers.grpc), metrics: wrap(handlers.metrics) };
 }

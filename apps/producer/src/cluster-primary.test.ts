@@ -104,4 +104,27 @@ describe("cluster primary", () => {
       body: { status: "ready", checks: { workers: 2, alive: 2, ready: 2 } },
     });
   });
+
+  it("requires BARITO_EXPORTER_TOKEN on /metrics and every other path, but not on the probes", async () => {
+    const { fork } = fakeWorkers();
+    const operatorToken = "primary-operator-token-0123456789";
+    const primary = createClusterPrimary({ workers: 1, logger, fork, operatorToken });
+    primaries.push(primary);
+    const { metrics } = await primary.start({ host: "127.0.0.1", port: 0 });
+    const get = (path: string, authorization?: string) =>
+      fetch(`http://127.0.0.1:${metrics}${path}`, authorization ? { headers: { authorization } } : {});
+    for (const path of ["/metrics", "/status", "/nope"]) {
+      const refused = await get(path);
+      expect([path, refused.status, refused.headers.get("www-authenticate")]).toEqual([
+        path,
+        401,
+        'Bearer realm="barito-flow"',
+      ]);
+    }
+    expect((await get("/metrics", "Bearer wrong-token")).status).toBe(401);
+    expect((await get("/healthz")).status).toBe(200);
+    expect((await get("/readyz")).status).toBe(503);
+    // Past the token, the primary's own router answers (404 for a path it does not serve).
+    expect((await get("/nope", `Bearer ${operatorToken}`)).status).toBe(404);
+  });
 });

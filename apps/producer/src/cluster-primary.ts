@@ -3,7 +3,7 @@ import type { Server } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { healthAnswer, isHealthPath } from "@barito-flow/lifecycle";
+import { healthAnswer, isHealthPath, requireBearerToken } from "@barito-flow/lifecycle";
 import type { Logger } from "@barito-flow/logger";
 import { type RateLimiter, serveRateLimiter } from "@barito-flow/rate-limit";
 import { createHttpListener, type TlsCertificates, warnIfCleartext } from "@barito-flow/tls";
@@ -24,6 +24,8 @@ export interface ClusterPrimaryOptions {
   restartDelayMs?: number;
   /** TLS of the operator port (BARITO_EXPORTER_TLS_*); absent: cleartext. */
   tls?: TlsCertificates;
+  /** BARITO_EXPORTER_TOKEN: every path of the metrics port but /healthz and /readyz requires it. */
+  operatorToken?: string | undefined;
 }
 
 export interface ClusterPrimary {
@@ -193,14 +195,14 @@ export function createClusterPrimary(options: ClusterPrimaryOptions): ClusterPri
       for (let i = 0; i < workers; i++) void supervise();
       warnIfCleartext(logger, "metrics", metricsAddress.host, options.tls);
       server = createHttpListener(
-        (req, res) => {
+        requireBearerToken((req, res) => {
           const path = req.url?.split("?")[0] ?? "";
           if (req.method !== "GET") {
             res.writeHead(405, { allow: "GET" }).end();
             return;
           }
           void answer(path).then(({ status, type, body }) => res.writeHead(status, { "content-type": type }).end(body));
-        },
+        }, options.operatorToken),
         options.tls,
         "metrics",
       );

@@ -24,6 +24,7 @@ import {
 import type { DeepReadonly, Env, ListenAddress, ListenerTls } from "@barito-flow/config";
 import { tlsFilesProblem } from "@barito-flow/tls";
 import { z } from "zod";
+import { type AuthSettings, authEnvShape, checkAuthEnv, toAuthSettings } from "./auth/auth-config.js";
 
 export type RateLimitBackend = "local" | "redis";
 export type KafkaMessageFormat = "Timber" | "TimberCollection";
@@ -70,6 +71,7 @@ export const producerEnvShape = {
   BARITO_REDIS_KEY_PREFIX: stringVar({ default: "barito:producer:ratelimit:" }),
   BARITO_CONSUL_REDIS_NAME: stringVar(),
   BARITO_PRODUCER_MAX_TPS: stringVar(),
+  ...authEnvShape,
   BARITO_PRODUCER_TLS_CERT: stringVar(),
   BARITO_PRODUCER_TLS_KEY: stringVar(),
   BARITO_PRODUCER_TLS_CLIENT_CA: stringVar(),
@@ -97,6 +99,7 @@ function checkProducerEnv(env: ProducerEnv, ctx: z.RefinementCtx): void {
   checkSharedEnv(env, ctx);
   checkListenerTls(ctx, env, producerTlsNames, tlsFilesProblem);
   checkListenerTls(ctx, env, exporterTlsNames, tlsFilesProblem);
+  checkAuthEnv(env, ctx);
   for (const [cap, floor, what] of inFlightFloors) {
     const [capValue, floorValue] = [env[cap], env[floor]];
     if (typeof capValue === "number" && typeof floorValue === "number" && capValue < floorValue) {
@@ -133,6 +136,7 @@ export const producerEnvSchema = z
       maxTopicPartitions: env.BARITO_PRODUCER_MAX_TOPIC_PARTITIONS,
       workers: env.BARITO_PRODUCER_WORKERS,
       tls: toListenerTls(env, producerTlsNames),
+      auth: toAuthSettings(env),
     };
     const rateLimit: RateLimitSettings = {
       backend: env.BARITO_RATE_LIMITER_OPT === "REDIS" ? "redis" : "local",
@@ -177,6 +181,8 @@ export interface ProducerSettings {
   workers: number;
   /** TLS (and mTLS) of the REST/Connect and gRPC ports (BARITO_PRODUCER_TLS_*); undefined: cleartext. */
   tls: ListenerTls | undefined;
+  /** BARITO_PRODUCER_AUTH and its source of app secrets (auth/auth-config.ts). */
+  auth: AuthSettings;
 }
 
 export interface RateLimitSettings {

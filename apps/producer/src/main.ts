@@ -1,22 +1,25 @@
 #!/usr/bin/env node
 // The producer process: the only place that reads the environment, opens ports and handles signals.
-// Usage: node dist/main.js [producer|p] [--check-config]
+// Usage: node dist/main.js [producer|p] [--check-config] [--dry-run]
 import cluster from "node:cluster";
 import { ConfigError, redactConfig } from "@barito-flow/config";
 import { connectionFromSettings, createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
-import { installShutdown, withDeadline } from "@barito-flow/lifecycle";
+import { installShutdown, waitUntil, withDeadline } from "@barito-flow/lifecycle";
 import { createLogger, logProcessWarnings } from "@barito-flow/logger/winston";
 import { createRateLimiter, createRemoteRateLimiter, type RateLimitChannel } from "@barito-flow/rate-limit";
 import { createTlsCertificates, type TlsCertificates } from "@barito-flow/tls";
 import { createProducerApp, withTopicProvisioner } from "./app.js";
+import { createAuthenticator } from "./auth/create-authenticator.js";
+import { SecretTableError } from "./auth/secret-table.js";
 import { createClusterPrimary, READINESS_MESSAGE } from "./cluster-primary.js";
 import { loadProducerConfig, type ProducerConfig } from "./config.js";
 import { connectKafkaWithRetry } from "./kafka-startup.js";
-import { createProducerMetrics, serveMetricsToPrimary } from "./metrics.js";
+import { createDryRunAdmin, createDryRunPublisher, dryRunHeaders } from "./dry-run.js";
+import { createProducerMetrics, type ProducerMetrics, serveMetricsToPrimary } from "./metrics.js";
 
 const [command = "producer", ...flags] = process.argv.slice(2);
 if (command !== "producer" && command !== "p") {
-  console.error(`Command not found: '${command}'. Usage: barito-flow producer|p [--check-config]`);
+  console.error(`Command not found: '${command}'. Usage: barito-flow producer|p [--check-config] [--dry-run]`);
   process.exit(2);
 }
 
@@ -41,8 +44,11 @@ if (flags.includes("--check-config")) {
   process.exit(0);
 }
 const clustered = config.producer.workers > 1;
+// Workers are forked with the same arguments, so each of them runs dry too.
+const dryRun = flags.includes("--dry-run");
 if (!cluster.isWorker) {
   logger.info("starting producer", { config: redactConfig(config) });
+  if (dryRun) logger.warn("dry run: requests are validated and rate-limited, nothing is written to Kafka");
   for (const name of config.inertVariables)
     logger.warn("variable accepted for compatibility but has no effect", { variable: name });
 }
@@ -80,6 +86,7 @@ async function runPrimary(config: ProducerConfig): Promise<void> {
     logger: logger.child({ role: "primary" }),
     fork: () => cluster.fork(),
     ...(operatorTls ? { tls: operatorTls } : {}),
+    operatorToken: config.metrics.token,
     ...(config.rateLimit.backend === "local"
       ? { sharedRateLimiter: createRateLimiter({ ...config.rateLimit, redis: { ...config.rateLimit.redis } }) }
       : {}),
@@ -99,18 +106,35 @@ async function runPrimary(config: ProducerConfig): Promise<void> {
   await primary.start(config.metrics.address);
 }
 
+/** The app-secret check of BARITO_PRODUCER_AUTH; a secrets file that cannot be read at start is a configuration error. */
+function createAuthenticatorOrExit(config: ProducerConfig, metrics: ProducerMetrics) {
+  try {
+    return createAuthenticator(config.producer.auth, logger.child({ component: "auth" }), (reason) =>
+      metrics.authFailed(reason),
+    );
+  } catch (err) {
+    if (!(err instanceof SecretTableError)) throw err;
+    console.error(`Invalid configuration (1 problem):\n  - BARITO_PRODUCER_AUTH_SECRETS_FILE: ${err.message}`);
+    process.exit(2);
+  }
+}
+
 /** A single producer process, or one cluster worker (then without the metrics port, and LOCAL limits shared). */
 async function runServer(config: ProducerConfig): Promise<void> {
   const metrics = createProducerMetrics(config.kafka.topicSuffix);
-  const publisher = createKafkaPublisher({
-    ...connectionFromSettings(config.kafka, logger.child({ component: "kafka" })),
-    maxMessageBytes: config.producer.maxMessageBytes,
-    deliveryTimeoutMs: config.producer.requestTimeoutMs,
-    // Sized to the in-flight cap (config.ts: kafkaQueue), so librdkafka never refuses a request's records.
-    maxQueuedKbytes: config.producer.kafkaQueue.maxKbytes,
-    maxQueuedRecords: config.producer.kafkaQueue.maxMessages,
-  });
-  const admin = createKafkaAdmin(connectionFromSettings(config.kafka, logger.child({ component: "kafka-admin" })));
+  const publisher = dryRun
+    ? createDryRunPublisher()
+    : createKafkaPublisher({
+        ...connectionFromSettings(config.kafka, logger.child({ component: "kafka" })),
+        maxMessageBytes: config.producer.maxMessageBytes,
+        deliveryTimeoutMs: config.producer.requestTimeoutMs,
+        // Sized to the in-flight cap (config.ts: kafkaQueue), so librdkafka never refuses a request's records.
+        maxQueuedKbytes: config.producer.kafkaQueue.maxKbytes,
+        maxQueuedRecords: config.producer.kafkaQueue.maxMessages,
+      });
+  const admin = dryRun
+    ? createDryRunAdmin()
+    : createKafkaAdmin(connectionFromSettings(config.kafka, logger.child({ component: "kafka-admin" })));
   const primaryChannel: RateLimitChannel = {
     send: (message) => {
       process.send?.(message);
@@ -133,7 +157,20 @@ async function runServer(config: ProducerConfig): Promise<void> {
           },
         );
   const tls = { ...(serviceTls ? { service: serviceTls } : {}), ...(operatorTls ? { operator: operatorTls } : {}) };
-  const app = createProducerApp(withTopicProvisioner({ config, logger, publisher, admin, rateLimiter, metrics, tls }));
+  const auth = createAuthenticatorOrExit(config, metrics);
+  const app = createProducerApp({
+    ...withTopicProvisioner({
+      config,
+      logger,
+      publisher,
+      admin,
+      rateLimiter,
+      metrics,
+      tls,
+      ...(auth ? { authenticator: auth.authenticator } : {}),
+    }),
+    ...(dryRun ? { responseHeaders: dryRunHeaders } : {}),
+  });
 
   const { producer, metrics: metricsSettings } = config;
   await app.listen({
@@ -175,17 +212,23 @@ async function runServer(config: ProducerConfig): Promise<void> {
   const shutdown = installShutdown({
     stop: async (timeoutMs) => {
       startupAbort.abort();
+      auth?.stop();
       const started = Date.now();
       const { drained } = await app.close(timeoutMs);
       const left = Math.max(0, timeoutMs - (Date.now() - started));
       const closed = await withDeadline(
-        Promise.allSettled([publisher.close(Math.min(left, 10_000)), admin.close(), rateLimiter.close?.()]).then(
+        Promise.allSettled([publisher.close(Math.min(left, 10_000)), admin.close(left), rateLimiter.close?.()]).then(
           () => true,
         ),
         left + 1_000,
       );
-      // A flush that timed out may still run on libuv's threadpool, where an exit would wait for it.
-      return { drained, closed: closed === true && !publisher.nativeCallRunning() };
+      // A flush or a metadata request that outlived its promise still runs on libuv's threadpool, where an exit
+      // would wait for it (a probe or topic lookup can take its full request timeout with Kafka down).
+      const idle = await waitUntil(
+        () => !publisher.nativeCallRunning() && !admin.nativeCallRunning(),
+        Math.max(0, timeoutMs - (Date.now() - started)) + 1_000,
+      );
+      return { drained, closed: closed === true && idle };
     },
     timeoutMs: config.shutdownTimeoutMs,
     logger,

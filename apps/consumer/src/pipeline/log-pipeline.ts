@@ -208,7 +208,7 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
       result: outcome.status,
       error: outcome.errorType,
     });
-    deadLetters.write(job.record, job.itemIndex, outcome).then(
+    deadLetters.write(job.record, job.itemIndex, { ...outcome, index: job.index }).then(
       () => unitDone(job.progress, job.position),
       (err: unknown) => unitFailed(job.record, err),
     );

@@ -17,6 +17,7 @@ export function producerRoutes(service: ProducerService, onUnexpected: (err: unk
       const call = currentRpcCall.getStore();
       if (call?.reservation !== undefined) meta.reservation = call.reservation;
       if (call?.caller !== undefined) meta.caller = call.caller;
+      if (call?.remoteAddress !== undefined) meta.source = call.remoteAddress;
       return await run(meta);
     } catch (err) {
       if (!(err instanceof ProduceError)) onUnexpected(err);

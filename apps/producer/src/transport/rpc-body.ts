@@ -21,6 +21,8 @@ export interface RpcCall {
   check: MessageCheck | undefined;
   /** The verified client certificate's identity (mTLS), for the request's metadata. */
   caller?: string | undefined;
+  /** The caller's address (the app-secret lockout counts failures by it). */
+  remoteAddress?: string | undefined;
 }
 export const currentRpcCall = new AsyncLocalStorage<RpcCall>();
 
