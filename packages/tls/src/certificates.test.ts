@@ -118,6 +118,12 @@ describe("createTlsCertificates", () => {
       expect.objectContaining({ meta: expect.objectContaining({ code: "KEY_MISMATCH" }) }),
     ]);
     expect(await subjectOf(port)).toBe("first");
+    // Gone for good (a Secret deleted): said once too, and the certificate in use stays.
+    const { rmSync } = await import("node:fs");
+    rmSync(join(pki.dir, "bad", "..data"));
+    await waitFor(() => lines.filter((line) => line.level === "error").length === 2);
+    expect(lines.filter((line) => line.level === "error")[1]?.meta).toMatchObject({ code: "UNREADABLE" });
+    expect(await subjectOf(port)).toBe("first");
     // Fixed: taken at the next poll.
     volume.publish(second);
     await waitFor(async () => (await subjectOf(port)) === "second");

@@ -51,6 +51,7 @@ export function createTlsCertificates(options: TlsCertificatesOptions): TlsCerti
   let refused: Buffer | undefined;
   // Polling judges a file only once it read the same bytes twice: a file caught half-written is not an error.
   let unsettled: Buffer | undefined;
+  let unreadablePolls = 0;
 
   function concat(files: { cert: Buffer; key: Buffer; clientCa: Buffer | undefined }): Buffer {
     return Buffer.concat([
@@ -67,10 +68,12 @@ export function createTlsCertificates(options: TlsCertificatesOptions): TlsCerti
     try {
       files = readTlsFiles(paths);
     } catch (err) {
-      // A file missing for a moment (a swap in progress) is retried at the next poll.
-      if (!fromPoll) logRefusal(err);
+      // A file missing for a moment (a swap in progress) is retried at the next poll; missing at two polls in a
+      // row, it is reported once.
+      if (!fromPoll || ++unreadablePolls === 2) logRefusal(err);
       return false;
     }
+    unreadablePolls = 0;
     const bytes = concat(files);
     if (bytes.equals(concat(current))) {
       refused = unsettled = undefined;
