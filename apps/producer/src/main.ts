@@ -58,6 +58,7 @@ async function runPrimary(config: ProducerConfig): Promise<void> {
     workers: config.producer.workers,
     logger: logger.child({ role: "primary" }),
     fork: () => cluster.fork(),
+    rateLimitIntervalMs: config.rateLimit.intervalMs,
     ...(config.rateLimit.backend === "local"
       ? { sharedRateLimiter: createRateLimiter({ ...config.rateLimit, redis: { ...config.rateLimit.redis } }) }
       : {}),
