@@ -102,13 +102,15 @@ export function createConsumerStatusCollector(options: ConsumerStatusOptions): (
           id: "throughput",
           title: "Throughput (last 15 minutes)",
           unit: "/s",
-          series: ["documents/s", "records/s", "dead letters/s", ...topIndices.map((i) => `documents/s ${i}`)],
+          series: ["documents/s", "records/s", "dead letters/s"],
+          detail: topIndices.map((index) => `documents/s ${index}`),
         },
         {
           id: "lag",
           title: "Lag (last 15 minutes)",
           unit: "records",
-          series: ["lag (records)", ...topLagging.map((topic) => `lag ${topic}`)],
+          series: ["lag (records)"],
+          detail: topLagging.map((topic) => `lag ${topic}`),
         },
       ],
       sections: [

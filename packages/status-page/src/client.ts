@@ -38,9 +38,14 @@ export const clientScript = String.raw`
     }
   }
 
+  function lines(spec) {
+    return spec.series.concat(spec.detail || []);
+  }
+
   function chartData(spec) {
+    var names = lines(spec);
     var xs = [];
-    var columns = spec.series.map(function () { return []; });
+    var columns = names.map(function () { return []; });
     var points = 0;
     var nonzero = 0;
     for (var i = 0; i < state.samples.length; i++) {
@@ -48,8 +53,8 @@ export const clientScript = String.raw`
       xs.push(sample.t / 1000);
       var any = false;
       var moving = false;
-      for (var s = 0; s < spec.series.length; s++) {
-        var value = sample.v ? sample.v[spec.series[s]] : undefined;
+      for (var s = 0; s < names.length; s++) {
+        var value = sample.v ? sample.v[names[s]] : undefined;
         var ok = typeof value === "number" && isFinite(value);
         columns[s].push(ok ? value : null);
         if (ok) any = true;
@@ -62,13 +67,13 @@ export const clientScript = String.raw`
   }
 
   function renderChart(spec, holder) {
-    var key = spec.id + "\u0000" + spec.series.join("\u0000");
+    var key = spec.id + "\u0000" + spec.series.join("\u0000") + "\u0001" + (spec.detail || []).join("\u0000");
     var chart = state.charts[spec.id];
     var built = chartData(spec);
     // For tests and curious operators: how many samples have a value, and how many a value other than 0.
     holder.setAttribute("data-points", String(built.points));
     holder.setAttribute("data-nonzero", String(built.nonzero));
-    holder.setAttribute("data-series", String(spec.series.length));
+    holder.setAttribute("data-series", String(lines(spec).length));
     var width = Math.max(280, (holder.clientWidth || 600) - 4);
     if (chart && chart.key === key && chart.plot) {
       chart.plot.setData(built.data);
@@ -77,7 +82,7 @@ export const clientScript = String.raw`
     }
     if (chart && chart.plot) chart.plot.destroy();
     holder.textContent = "";
-    if (spec.series.length === 0 || typeof uPlot !== "function") {
+    if (lines(spec).length === 0 || typeof uPlot !== "function") {
       holder.appendChild(el("p", "muted", "no data yet"));
       state.charts[spec.id] = { key: key };
       return;
@@ -91,8 +96,13 @@ export const clientScript = String.raw`
         { values: function (u, splits) { return splits.map(function (s) { return new Date(s * 1000).toLocaleTimeString(); }); } },
         { label: spec.unit, size: 60 },
       ],
-      series: [{}].concat(spec.series.map(function (name, i) {
-        return { label: name, stroke: palette[i % palette.length], width: 1.5 };
+      series: [{}].concat(lines(spec).map(function (name, i) {
+        var line = { label: name, stroke: palette[i % palette.length], width: 2 };
+        if (i >= spec.series.length) {
+          line.width = 1;
+          line.dash = [5, 3];
+        }
+        return line;
       })),
     };
     state.charts[spec.id] = { key: key, plot: new uPlot(opts, built.data, holder) };

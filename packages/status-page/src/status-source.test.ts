@@ -4,7 +4,7 @@ import { createStatusSource, type StatusFrame } from "./status-source.js";
 
 const frame = (values: Record<string, number>, rows = 1): StatusFrame => ({
   values,
-  charts: [{ id: "c", title: "C", unit: "/s", series: Object.keys(values).concat("absent") }],
+  charts: [{ id: "c", title: "C", unit: "/s", series: Object.keys(values).concat("absent"), detail: ["c", "gone"] }],
   sections: [
     {
       kind: "table",
@@ -46,6 +46,7 @@ describe("createStatusSource", () => {
     expect(doc.samples.map((s) => s.t)).toEqual([3000, 4000, 5000]);
     expect(doc.samples[2]?.v).toEqual({ a: 5000, b: 1 });
     expect(doc.charts[0]?.series).toEqual(["a", "b"]);
+    expect(doc.charts[0]?.detail).toEqual([]);
     const table = doc.sections[0];
     expect(table?.kind === "table" && [table.rows.length, table.omitted]).toEqual([2, 3]);
     expect(source.document(4000).samples.map((s) => s.t)).toEqual([5000]);

@@ -63,7 +63,11 @@ export function createStatusSource(options: StatusSourceOptions): StatusSource {
       }
       ring.push({ t: now, v: values });
       view = {
-        charts: frame.charts.map((chart) => ({ ...chart, series: chart.series.filter((name) => name in values) })),
+        charts: frame.charts.map((chart) => ({
+          ...chart,
+          series: chart.series.filter((name) => name in values),
+          ...(chart.detail ? { detail: chart.detail.filter((name) => name in values) } : {}),
+        })),
         sections: frame.sections.map((section) => capRows(section, maxRows)),
       };
       error = undefined;

@@ -6,7 +6,10 @@ export interface ChartSpec {
   title: string;
   /** Shown on the y axis, e.g. "/s" or "records". */
   unit: string;
+  /** The main lines (drawn solid). */
   series: string[];
+  /** Lines that break a main line down, e.g. per app (drawn thin and dashed, so a total over one app stays visible). */
+  detail?: string[];
 }
 
 export type Tone = "ok" | "warn" | "bad";
