@@ -65,6 +65,7 @@ async function runPrimary(config: ProducerConfig): Promise<void> {
     logger: logger.child({ role: "primary" }),
     fork: () => cluster.fork(),
     operatorToken: config.metrics.token,
+    rateLimitIntervalMs: config.rateLimit.intervalMs,
     ...(config.rateLimit.backend === "local"
       ? { sharedRateLimiter: createRateLimiter({ ...config.rateLimit, redis: { ...config.rateLimit.redis } }) }
       : {}),
