@@ -207,7 +207,8 @@ const variableTables = ["packages/config/README.md", "apps/producer/README.md", 
 export function documentedSecrets(): Set<string> {
   const names = new Set<string>();
   for (const readme of variableTables) {
-    for (const match of source(readme).matchAll(/^\| `([A-Z0-9_]+)` \|[^|\n]*\|([^|\n]*)\|/gm)) {
+    // Cells may be padded (a formatter aligns the columns).
+    for (const match of source(readme).matchAll(/^\|\s*`([A-Z0-9_]+)`\s*\|[^|\n]*\|([^|\n]*)\|/gm)) {
       if (/\bsecret\b/.test(match[2] as string)) names.add(match[1] as string);
     }
   }

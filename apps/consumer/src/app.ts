@@ -19,6 +19,7 @@ import {
 } from "@barito-flow/lifecycle";
 import type { Logger } from "@barito-flow/logger";
 import type { BulkSink } from "@barito-flow/opensearch-sink";
+import { statusResponse } from "@barito-flow/status-page";
 import { createHttpListener, type TlsCertificates, warnIfCleartext } from "@barito-flow/tls";
 import { getRequestListener } from "@hono/node-server";
 import { Hono } from "hono";
@@ -28,10 +29,11 @@ import { type ConsumerMetrics, createConsumerMetrics } from "./metrics.js";
 import { createLogPipeline, type LogPipeline } from "./pipeline/log-pipeline.js";
 import { createTopicDiscovery } from "./pipeline/topic-discovery.js";
 import type { RulesSource } from "./redaction/index.js";
+import { createConsumerStatus } from "./status.js";
 
 export interface ConsumerApp {
   start(): Promise<void>;
-  /** Health and metrics listener; resolves with the bound port. */
+  /** Health, metrics and status page listener; resolves with the bound port. */
   listen(address: { host: string; port: number }): Promise<number>;
   readiness(): { ready: boolean; checks: Record<string, string | boolean> };
   processed(): number;
@@ -197,6 +199,14 @@ export function createConsumerApp(deps: ConsumerAppDependencies): ConsumerApp {
   http.get("/metrics", async (c) =>
     c.text(await metrics.registry.metrics(), 200, { "content-type": metrics.registry.contentType }),
   );
+  const status = createConsumerStatus({
+    registry: metrics.registry,
+    sinkHealth: () => sink.health(),
+    rules: rulesStatus,
+    assignment: () => [...pipelines.values()].flatMap((pipeline) => pipeline.assignment()),
+  });
+  http.get("/status", (c) => statusResponse(status, c.req.raw) ?? c.notFound());
+  http.get("/status.json", (c) => statusResponse(status, c.req.raw) ?? c.notFound());
   let server: Server | HttpsServer | undefined;
   let stopped: Promise<StopResult> | undefined;
 
@@ -227,6 +237,7 @@ export function createConsumerApp(deps: ConsumerAppDependencies): ConsumerApp {
         deps.operatorTls,
         "metrics",
       );
+      status.start();
       const listening = server;
       return new Promise((resolve, reject) => {
         listening.once("error", reject);
@@ -236,6 +247,7 @@ export function createConsumerApp(deps: ConsumerAppDependencies): ConsumerApp {
     stop(timeoutMs) {
       stopped ??= (async () => {
         const deadline = Date.now() + timeoutMs;
+        status.stop();
         redaction?.rules.stop();
         const results = await Promise.all([
           withDeadline(

@@ -14,6 +14,8 @@ import { ProduceError } from "./produce/produce-error.js";
 import type { Authenticator, LogPublisher, RateLimiter, TopicAdmin } from "./produce/ports.js";
 import { createProducerService } from "./produce/producer-service.js";
 import { createTopicProvisioner, type TopicProvisioner } from "./produce/topic-provisioner.js";
+import { createProducerStatus } from "./status.js";
+import { observeLimits } from "./status-limits.js";
 
 /** The adapters the app is composed of; main.ts builds the real ones, tests pass fakes. */
 export interface ProducerAppDeps {
@@ -81,7 +83,9 @@ export function withTopicProvisioner(
 
 /** Composes the produce path with its four protocols, health and metrics. Touches no env and no signals. */
 export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
-  const { config, logger, publisher, admin, topics, rateLimiter, metrics } = deps;
+  const { config, logger, publisher, admin, topics, metrics } = deps;
+  // Each decision is remembered for the status page's per-app limits.
+  const limits = observeLimits(deps.rateLimiter);
   const shutdown = new AbortController();
   const budget = createInFlightBudget({
     maxBytes: config.producer.maxInflightBytes,
@@ -118,7 +122,7 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
   const core = createProducerService({
     publisher: probedPublisher,
     topics,
-    rateLimiter,
+    rateLimiter: limits.limiter,
     logger: logger.child({ component: "produce" }),
     observer: metrics.observer,
     ...(deps.clock ? { clock: deps.clock } : {}),
@@ -171,6 +175,12 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
       checks: { kafka: kafkaReachable, ...(problem ? { kafkaError: problem.code } : {}), accepting },
     };
   }
+  const status = createProducerStatus({
+    registry: metrics.registry,
+    readiness,
+    limits: limits.uses,
+    limitIntervalMs: config.rateLimit.intervalMs,
+  });
   const handlers = withResponseHeaders(
     deps.responseHeaders,
     createProducerHandlers({
@@ -178,6 +188,7 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
       budget,
       metrics,
       readiness,
+      status,
       readMaxBytes: config.producer.grpcMaxRecvMsgSize,
       restEnabled: config.producer.restEnabled,
       shutdownSignal: shutdown.signal,
@@ -225,6 +236,7 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
         const metricsServer = createHttpListener(handlers.metrics, operatorTls, "metrics");
         servers.push(metricsServer);
         ports.metrics = await listenOn(metricsServer, addresses.metrics, "metrics", operatorTls);
+        status.start();
       }
       if (addresses.rest) {
         const restServer = createHttpListener(handlers.rest, serviceTls, "rest");
@@ -243,6 +255,7 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
     },
     async close(timeoutMs) {
       shutdown.abort();
+      status.stop();
       const deadline = Date.now() + timeoutMs;
       // Room kept before the deadline to answer the requests Kafka did not acknowledge in time.
       const answerMs = Math.min(2_000, Math.floor(timeoutMs / 4));

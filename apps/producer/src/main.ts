@@ -87,6 +87,7 @@ async function runPrimary(config: ProducerConfig): Promise<void> {
     fork: () => cluster.fork(),
     ...(operatorTls ? { tls: operatorTls } : {}),
     operatorToken: config.metrics.token,
+    rateLimitIntervalMs: config.rateLimit.intervalMs,
     ...(config.rateLimit.backend === "local"
       ? { sharedRateLimiter: createRateLimiter({ ...config.rateLimit, redis: { ...config.rateLimit.redis } }) }
       : {}),

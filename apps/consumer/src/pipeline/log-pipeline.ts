@@ -57,6 +57,8 @@ export interface LogPipeline {
   /** Number of logs processed (indexed, duplicate or dead-lettered) since start; for BARITO_PRINT_TPS. */
   processed(): number;
   isRunning(): boolean;
+  /** The partitions the group currently assigns to this pipeline (none before start). */
+  assignment(): Array<{ topic: string; partition: number }>;
   /** Makes a pattern subscription see topics created since the last metadata refresh. */
   refreshTopics(): Promise<void>;
   /**
@@ -336,6 +338,7 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
     },
     processed: () => processedCount,
     isRunning: () => running && !stopping,
+    assignment: () => consumer?.assignment() ?? [],
     async refreshTopics() {
       if (running && !stopping) await consumer?.refreshTopics();
     },
