@@ -19,6 +19,18 @@ describe("observeLimits", () => {
     await expect(observed.limiter.take("a", 1, 1)).rejects.toThrow(/closed/);
   });
 
+  it("passes the caller's identity (mTLS) on to the limiter", async () => {
+    const callers: unknown[] = [];
+    const observed = observeLimits({
+      take: async (_key: string, _cost: number, _tps: number, caller?: string) => {
+        callers.push(caller);
+        return { allowed: true, limit: 1 };
+      },
+    });
+    await observed.limiter.take("a", 1, 1, "CN=shop");
+    expect(callers).toEqual(["CN=shop"]);
+  });
+
   it("forgets the least recently used keys beyond maxKeys", async () => {
     const observed = observeLimits(
       { take: async (_key: string, _cost: number, _tps: number) => ({ allowed: true, limit: 1, retryAfterMs: 0 }) },

@@ -22,7 +22,7 @@ interface Decision {
 }
 
 interface Limiter {
-  take(key: string, cost: number, tpsLimit: number): Promise<Decision>;
+  take(key: string, cost: number, tpsLimit: number, caller?: string): Promise<Decision>;
 }
 
 export interface ObservedLimiter<L extends Limiter> {
@@ -46,8 +46,9 @@ export function observeLimits<L extends Limiter>(
   const maxKeys = options.maxKeys ?? 200;
   const clock = options.clock ?? Date.now;
   const seen = new Map<string, LimitUse>();
-  const take = async (key: string, cost: number, tpsLimit: number) => {
-    const decision = await limiter.take(key, cost, tpsLimit);
+  // The caller (the mTLS identity) is passed on: the limiter behind may use it.
+  const take = async (key: string, cost: number, tpsLimit: number, caller?: string) => {
+    const decision = await limiter.take(key, cost, tpsLimit, caller);
     seen.delete(key);
     seen.set(key, {
       key,
