@@ -36,8 +36,11 @@ export interface ProducerAppDeps {
   metrics: ProducerMetrics;
   /** The receive time written into each Timber. */
   clock?: () => Date;
-  /** TLS of the REST and gRPC ports (`service`) and of the operator port; absent: cleartext (main.ts builds them). */
-  tls?: { service?: TlsCertificates; operator?: TlsCertificates };
+  /**
+   * TLS of the REST and gRPC ports (`service`) and of the operator port; absent: cleartext (main.ts builds them).
+   * `warnCleartext` (default true): warn of a cleartext port not on loopback; one worker of a cluster says it for all.
+   */
+  tls?: { service?: TlsCertificates; operator?: TlsCertificates; warnCleartext?: boolean };
   /** Headers on every answer of every port (HTTP headers; response metadata for gRPC), e.g. `barito-dry-run`. */
   responseHeaders?: Readonly<Record<string, string>>;
   /** BARITO_PRODUCER_AUTH=app-secret (auth/create-authenticator.ts builds it); absent: no app authentication. */
@@ -207,7 +210,7 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
     name: string,
     tls: TlsCertificates | undefined,
   ): Promise<number> {
-    warnIfCleartext(logger, name, address.host, tls);
+    if (deps.tls?.warnCleartext !== false) warnIfCleartext(logger, name, address.host, tls);
     return new Promise((resolve, reject) => {
       server.once("error", reject);
       server.listen(address.port, address.host, () => {

@@ -157,7 +157,11 @@ async function runServer(config: ProducerConfig): Promise<void> {
             },
           },
         );
-  const tls = { ...(serviceTls ? { service: serviceTls } : {}), ...(operatorTls ? { operator: operatorTls } : {}) };
+  const tls = {
+    ...(serviceTls ? { service: serviceTls } : {}),
+    ...(operatorTls ? { operator: operatorTls } : {}),
+    warnCleartext: !cluster.isWorker || cluster.worker?.id === 1,
+  };
   const auth = createAuthenticatorOrExit(config, metrics);
   const app = createProducerApp({
     ...withTopicProvisioner({
