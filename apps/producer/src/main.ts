@@ -70,7 +70,8 @@ function certificates(tls: ProducerConfig["exporterTls"], name: string): TlsCert
 }
 const operatorTls = cluster.isWorker ? undefined : certificates(config.exporterTls, "metrics");
 const serviceTls = clustered && cluster.isPrimary ? undefined : certificates(config.producer.tls, "rest+grpc");
-if (clustered && cluster.isPrimary && (config.producer.tls || config.exporterTls)) {
+// Only workers with TLS handle SIGHUP; to the others it would be the end.
+if (clustered && cluster.isPrimary && config.producer.tls) {
   process.on("SIGHUP", () => {
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGHUP");
   });
