@@ -110,16 +110,36 @@ export async function benchProducerTls() {
       `| ${key} | ${median(rates).toFixed(0)} | ${rates.map((r) => r.toFixed(0)).join(", ")} | ${median(cpus).toFixed(1)} | ${cpus.map((c) => c.toFixed(1)).join(", ")} | ${median(results.map((r) => r.p50ms ?? 0)).toFixed(1)} | ${results.reduce((sum, r) => sum + r.errors, 0)} |`,
     );
   }
-  for (const scenario of ["REST", "gRPC"]) {
-    const [plainRun, tlsRun] = [summary[`${scenario} cleartext`], summary[`${scenario} TLS`]];
-    if (plainRun && tlsRun)
-      console.log(
-        `${scenario}: TLS at ${((tlsRun.logsPerSecond / plainRun.logsPerSecond) * 100).toFixed(0)}% of cleartext's rate, ${signed((tlsRun.cpuMsPer1kLogs / plainRun.cpuMsPer1kLogs - 1) * 100)}% CPU per log`,
-      );
-  }
+  for (const line of pairedRatios(runs)) console.log(line);
   const outDir = join(root, ".bench");
   mkdirSync(outDir, { recursive: true });
   const out = join(outDir, `producer-tls-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
   writeFileSync(out, JSON.stringify({ seconds, concurrency, rounds, runs, summary }, null, 2));
   step(`results written to ${out}`);
+}
+
+/**
+ * TLS against cleartext round by round (the two ran back to back, so they shared the machine's load of the moment),
+ * then the median of those ratios: steadier than the ratio of the medians when the load swings between rounds.
+ */
+export function pairedRatios(runs: Record<string, Result[]>): string[] {
+  const lines: string[] = [];
+  for (const scenario of ["REST", "gRPC"]) {
+    const [plain, tls] = [runs[`${scenario} cleartext`] ?? [], runs[`${scenario} TLS`] ?? []];
+    const rounds = Math.min(plain.length, tls.length);
+    if (rounds === 0) continue;
+    const rate: number[] = [];
+    const cpu: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      const [p, t] = [plain[i] as Result, tls[i] as Result];
+      rate.push(t.logsPerSecond / p.logsPerSecond);
+      if (p.producerCpuMsPer1kLogs && t.producerCpuMsPer1kLogs)
+        cpu.push(t.producerCpuMsPer1kLogs / p.producerCpuMsPer1kLogs);
+    }
+    lines.push(
+      `${scenario}, TLS / cleartext per round: rate ${rate.map((r) => r.toFixed(2)).join(", ")} (median ${median(rate).toFixed(2)}); ` +
+        `CPU per log ${cpu.map((c) => c.toFixed(2)).join(", ")} (median ${signed((median(cpu) - 1) * 100)}%)`,
+    );
+  }
+  return lines;
 }
