@@ -11,6 +11,7 @@ import type {
 import { type HealthPath, healthAnswer, type StopResult, withDeadline } from "@barito-flow/lifecycle";
 import type { Logger } from "@barito-flow/logger";
 import type { BulkSink } from "@barito-flow/opensearch-sink";
+import type { PushMetrics } from "@barito-flow/push-metrics";
 import { getRequestListener } from "@hono/node-server";
 import { Hono } from "hono";
 import type { ConsumerConfig } from "./config.js";
@@ -50,6 +51,8 @@ export interface ConsumerAdapters {
   redaction?: { rules: RulesSource; redact(indexPrefix: string, json: string): string };
   /** The registry the app and the adapters' own observations (bulk timings, redaction) go to. Default: a new one. */
   metrics?: ConsumerMetrics;
+  /** BARITO_PUSH_METRIC_URL: documents indexed per app_secret, pushed to BaritoMarket; started and stopped here. */
+  pushMetrics?: Pick<PushMetrics, "add" | "start" | "stop">;
   /** Releases what the adapters hold besides the ports above (the OpenSearch clients); `stop` calls it last. */
   releaseClients?: () => Promise<void>;
 }
@@ -124,6 +127,7 @@ export function createConsumerApp(deps: ConsumerAppDependencies): ConsumerApp {
       commitIntervalMs: deps.commitIntervalMs,
       redact,
       now: deps.clock,
+      ...(deps.pushMetrics ? { onIndexed: deps.pushMetrics.add } : {}),
     });
   }
 
@@ -208,6 +212,7 @@ export function createConsumerApp(deps: ConsumerAppDependencies): ConsumerApp {
       await shared?.start();
       await discovery.start();
       consuming = true;
+      deps.pushMetrics?.start();
     },
     listen(address) {
       server = createServer(getRequestListener(http.fetch));
@@ -233,6 +238,8 @@ export function createConsumerApp(deps: ConsumerAppDependencies): ConsumerApp {
         }));
         // The pipelines have drained the sink as far as they could; what is left cannot be committed anyway.
         await sink.close({ timeoutMs: 1_000 });
+        // The counts of what was indexed until now, within what is left of the budget.
+        await deps.pushMetrics?.stop(Math.max(0, Math.min(5_000, deadline - Date.now())));
         const clientsClosed = await withDeadline(
           Promise.allSettled([deadLetters.close(), admin.close(), deps.releaseClients?.()]).then(() => true),
           Math.max(1_000, deadline - Date.now()),

@@ -32,6 +32,8 @@ export interface ProducerAppDeps {
   metrics: ProducerMetrics;
   /** The receive time written into each Timber. */
   clock?: () => Date;
+  /** Logs Kafka acknowledged, per app_secret: the counts pushed to BaritoMarket (BARITO_PUSH_METRIC_URL). */
+  countAccepted?: (appSecret: string, logs: number) => void;
 }
 
 export interface ListenAddresses {
@@ -107,12 +109,22 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
     isConnected: () => kafka.isReachable(),
   };
 
+  const { countAccepted } = deps;
+  const observer: typeof metrics.observer = countAccepted
+    ? {
+        ...metrics.observer,
+        stored(topic, logs, bytes, seconds, appSecret) {
+          metrics.observer.stored?.(topic, logs, bytes, seconds, appSecret);
+          countAccepted(appSecret, logs);
+        },
+      }
+    : metrics.observer;
   const core = createProducerService({
     publisher: probedPublisher,
     topics,
     rateLimiter,
     logger: logger.child({ component: "produce" }),
-    observer: metrics.observer,
+    observer,
     ...(deps.clock ? { clock: deps.clock } : {}),
     settings: {
       topicPrefix: config.kafka.topicPrefix,

@@ -3,6 +3,7 @@
 // Usage: node dist/main.js [producer|p] [--check-config]
 import cluster from "node:cluster";
 import { ConfigError, redactConfig } from "@barito-flow/config";
+import { discoverServices } from "@barito-flow/consul-discovery";
 import { connectionFromSettings, createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
 import { installShutdown, withDeadline } from "@barito-flow/lifecycle";
 import { createLogger, logProcessWarnings } from "@barito-flow/logger/winston";
@@ -12,6 +13,7 @@ import { createClusterPrimary, READINESS_MESSAGE } from "./cluster-primary.js";
 import { loadProducerConfig, type ProducerConfig } from "./config.js";
 import { connectKafkaWithRetry } from "./kafka-startup.js";
 import { createProducerMetrics, serveMetricsToPrimary } from "./metrics.js";
+import { createProducerPushMetrics } from "./push-metrics.js";
 
 const [command = "producer", ...flags] = process.argv.slice(2);
 if (command !== "producer" && command !== "p") {
@@ -80,15 +82,27 @@ async function runPrimary(config: ProducerConfig): Promise<void> {
 /** A single producer process, or one cluster worker (then without the metrics port, and LOCAL limits shared). */
 async function runServer(config: ProducerConfig): Promise<void> {
   const metrics = createProducerMetrics(config.kafka.topicSuffix);
+  const services = await discover(config);
+  const kafka = {
+    ...config.kafka,
+    brokers: services.kafka?.current() ?? config.kafka.brokers,
+    ...(services.kafka ? { resolveBrokers: services.kafka.refresh } : {}),
+  };
+  const redisUrl = services.redis?.current() ?? config.rateLimit.redis.url;
+  const push = createProducerPushMetrics(config.metrics, metrics.registry, logger);
   const publisher = createKafkaPublisher({
-    ...connectionFromSettings(config.kafka, logger.child({ component: "kafka" })),
+    ...connectionFromSettings(kafka, logger.child({ component: "kafka" })),
+    resolveBrokers: kafka.resolveBrokers,
     maxMessageBytes: config.producer.maxMessageBytes,
     deliveryTimeoutMs: config.producer.requestTimeoutMs,
     // Sized to the in-flight cap (config.ts: kafkaQueue), so librdkafka never refuses a request's records.
     maxQueuedKbytes: config.producer.kafkaQueue.maxKbytes,
     maxQueuedRecords: config.producer.kafkaQueue.maxMessages,
   });
-  const admin = createKafkaAdmin(connectionFromSettings(config.kafka, logger.child({ component: "kafka-admin" })));
+  const admin = createKafkaAdmin({
+    ...connectionFromSettings(kafka, logger.child({ component: "kafka-admin" })),
+    resolveBrokers: kafka.resolveBrokers,
+  });
   const primaryChannel: RateLimitChannel = {
     send: (message) => {
       process.send?.(message);
@@ -102,15 +116,19 @@ async function runServer(config: ProducerConfig): Promise<void> {
     cluster.isWorker && config.rateLimit.backend === "local"
       ? createRemoteRateLimiter(primaryChannel)
       : createRateLimiter(
-          { ...config.rateLimit, redis: { ...config.rateLimit.redis } },
+          { ...config.rateLimit, redis: { ...config.rateLimit.redis, url: redisUrl } },
           {
             logger: logger.child({ component: "rate-limit" }),
+            ...(services.redis ? { resolveRedisAddress: services.redis.refresh } : {}),
             onFallbackChange: ({ usingFallback }) => {
               if (usingFallback) metrics.rateLimiterFallback();
             },
           },
         );
-  const app = createProducerApp(withTopicProvisioner({ config, logger, publisher, admin, rateLimiter, metrics }));
+  const app = createProducerApp({
+    ...withTopicProvisioner({ config, logger, publisher, admin, rateLimiter, metrics }),
+    ...(push ? { countAccepted: push.add } : {}),
+  });
 
   const { producer, metrics: metricsSettings } = config;
   await app.listen({
@@ -118,6 +136,8 @@ async function runServer(config: ProducerConfig): Promise<void> {
     grpc: producer.grpcAddress,
     metrics: cluster.isWorker ? undefined : metricsSettings.address,
   });
+  // Each worker pushes its own counts: the market adds them up.
+  push?.start();
   if (cluster.isWorker) {
     serveMetricsToPrimary(metrics.registry);
     // The primary answers /readyz for the cluster: tell it whenever this worker's readiness changes.
@@ -156,9 +176,12 @@ async function runServer(config: ProducerConfig): Promise<void> {
       const { drained } = await app.close(timeoutMs);
       const left = Math.max(0, timeoutMs - (Date.now() - started));
       const closed = await withDeadline(
-        Promise.allSettled([publisher.close(Math.min(left, 10_000)), admin.close(), rateLimiter.close?.()]).then(
-          () => true,
-        ),
+        Promise.allSettled([
+          publisher.close(Math.min(left, 10_000)),
+          admin.close(),
+          rateLimiter.close?.(),
+          push?.stop(Math.min(left, 5_000)),
+        ]).then(() => true),
         left + 1_000,
       );
       // A flush that timed out may still run on libuv's threadpool, where an exit would wait for it.
@@ -172,4 +195,18 @@ async function runServer(config: ProducerConfig): Promise<void> {
   });
 
   void connectKafka();
+}
+
+/** BARITO_CONSUL_URL with an empty BARITO_KAFKA_BROKERS / BARITO_REDIS_URL: their first lookup, or a clear exit. */
+async function discover(config: ProducerConfig) {
+  const { consulUrl, kafkaService } = config.discovery;
+  const redisService = config.rateLimit.redis.consulService;
+  if (consulUrl === undefined || (kafkaService === undefined && redisService === undefined)) return {};
+  try {
+    return await discoverServices({ consulUrl, kafka: kafkaService, redis: redisService, logger });
+  } catch (err) {
+    logger.error("service discovery through Consul failed", { err });
+    await logger.close();
+    process.exit(1);
+  }
 }
