@@ -22,6 +22,7 @@ import { createProducerMetrics } from "./metrics.js";
 import type { OutgoingRecord } from "./produce/ports.js";
 
 const published: Array<{ topic: string; records: readonly OutgoingRecord[] }> = [];
+const accepted: Array<[string, number]> = [];
 const ensured: string[] = [];
 const metrics = createProducerMetrics("_logs");
 let app: ProducerApp;
@@ -59,6 +60,7 @@ beforeAll(async () => {
     },
     metrics,
     clock: () => new Date("2026-03-04T05:06:07.890Z"),
+    countAccepted: (appSecret, logs) => void accepted.push([appSecret, logs]),
   });
   const loopback = { host: "127.0.0.1", port: 0 };
   const ports = await app.listen({ rest: loopback, grpc: loopback, metrics: undefined });
@@ -73,6 +75,7 @@ afterAll(async () => {
 
 beforeEach(() => {
   published.length = 0;
+  accepted.length = 0;
   ensured.length = 0;
 });
 
@@ -117,6 +120,19 @@ describe("the composed producer app, with fake adapters", () => {
     expect(ensured).toEqual(["shop_logs"]);
     expect(published.map(({ topic, records }) => [topic, records.length])).toEqual([["shop_logs", 2]]);
     expect(published[0]?.records[0]?.headers).toMatchObject({ "idempotency-key": "order-42" });
+  });
+
+  it("counts the logs Kafka acknowledged per app_secret for BaritoMarket, not the rate-limited ones", async () => {
+    const batch = { context: { ...restContext, app_secret: "s-shop" }, items: [{ content: {} }, { content: {} }] };
+    expect((await postJson("/produce_batch", batch)).status).toBe(200);
+    const limited = { context: { ...restContext, kafka_topic: "limited", app_secret: "s-limited" }, content: {} };
+    expect((await postJson("/produce", limited)).status).toBe(429);
+    const client = createClient(Producer, transports().grpc);
+    await client.produce({ context: { ...context, appSecret: "s-grpc" }, content: { n: 1 } });
+    expect(accepted).toEqual([
+      ["s-shop", 2],
+      ["s-grpc", 1],
+    ]);
   });
 
   it.each(["connect", "grpc", "grpc-web"] as const)("serves ProduceBatch and Produce over %s framing", async (kind) => {
