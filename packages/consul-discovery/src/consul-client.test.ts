@@ -20,8 +20,10 @@ afterEach(async () => {
 /** A Consul stand-in whose health answer per service the test sets (and changes); records the paths asked. */
 async function consulStandIn(answer: (service: string, res: ServerResponse) => void) {
   const paths: string[] = [];
+  const headers: Array<Record<string, string | string[] | undefined>> = [];
   const server: Server = createServer((req, res) => {
     paths.push(req.url ?? "");
+    headers.push(req.headers);
     const match = /^\/v1\/health\/service\/([^?]+)/.exec(req.url ?? "");
     if (!match) return void res.writeHead(404).end();
     answer(decodeURIComponent(match[1] as string), res);
@@ -34,7 +36,7 @@ async function consulStandIn(answer: (service: string, res: ServerResponse) => v
         server.close(() => resolve());
       }),
   );
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, paths };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, paths, headers };
 }
 
 /** A loopback address nothing listens on (a port just released). */
@@ -115,11 +117,43 @@ describe("passingInstances against a Consul stand-in", () => {
         entry("", 9093, ["passing"], { node: "10.0.0.4" }),
         entry("10.0.0.5", 0, ["passing"]),
         entry("fd00::6", 9092, []),
+        entry("10.0.0.7", 65_535, ["passing"]),
+        entry("10.0.0.8", 65_536, ["passing"]),
+        entry("10.0.0.9", 1, ["passing"]),
+        entry("10.0.0.10", 90.5, ["passing"]),
+        { ...entry("10.0.0.11", 9092, []), Service: { Address: "10.0.0.11", Port: "9092" } },
+        { Service: { Address: 7, Port: 9094 }, Node: { Address: "10.0.0.12" }, Checks: [] },
+        { Service: { Address: "", Port: 9095 }, Checks: [] },
+        { ...entry("10.0.0.13", 9092, []), Checks: [null] },
+        null,
+        "junk",
       ]),
     );
-    const instances = await createConsulClient({ url: consul.url }).passingInstances("kafka blue");
+    const instances = await createConsulClient({ url: `${consul.url}/` }).passingInstances("kafka blue");
     expect(consul.paths).toEqual(["/v1/health/service/kafka%20blue?passing"]);
-    expect(kafkaBrokers(instances)).toEqual(["10.0.0.1:9092", "10.0.0.4:9093", "[fd00::6]:9092"]);
+    expect(consul.headers[0]?.accept).toBe("application/json");
+    expect(kafkaBrokers(instances)).toEqual([
+      "10.0.0.1:9092",
+      "10.0.0.4:9093",
+      "[fd00::6]:9092",
+      "10.0.0.7:65535",
+      "10.0.0.9:1",
+      "10.0.0.12:9094",
+    ]);
+  });
+
+  it("keeps only string ServiceMeta values, and sends a URL's credentials as basic auth", async () => {
+    const consul = await consulStandIn((_service, res) =>
+      json(res, [
+        entry("10.0.0.1", 9200, [], { meta: { http_schema: "HTTPS", weight: 3, tls: "true" } }),
+        { ...entry("10.0.0.2", 9200, []), Service: { Address: "10.0.0.2", Port: 9200, Meta: null } },
+      ]),
+    );
+    const url = consul.url.replace("http://", "http://ops:p%40ss@");
+    const instances = await createConsulClient({ url }).passingInstances("es");
+    expect(instances.map((i) => i.meta)).toEqual([{ http_schema: "HTTPS", tls: "true" }, {}]);
+    expect(elasticsearchUrls(instances)).toEqual(["https://10.0.0.1:9200", "http://10.0.0.2:9200"]);
+    expect(consul.headers[0]?.authorization).toBe(`Basic ${Buffer.from("ops:p@ss").toString("base64")}`);
   });
 
   it("says clearly when a service has no instance, and when Consul fails", async () => {
@@ -138,18 +172,31 @@ describe("passingInstances against a Consul stand-in", () => {
       code: "UNREACHABLE",
       message: expect.stringMatching(/answered 500 for service broken/),
     });
-    await expect(client.passingInstances("garbled")).rejects.toMatchObject({ code: "BAD_RESPONSE" });
+    const garbled = await client.passingInstances("garbled").catch((err: unknown) => err as ConsulError);
+    expect(garbled).toMatchObject({ code: "BAD_RESPONSE", message: "Consul's answer for service garbled is not JSON" });
+    expect((garbled as ConsulError).cause).toBeDefined();
     await expect(client.passingInstances("odd")).rejects.toMatchObject({ code: "BAD_RESPONSE" });
+    await expect(client.passingInstances("odd")).rejects.toThrow("Consul's answer for service odd is not a list");
     const started = Date.now();
-    await expect(client.passingInstances("silent")).rejects.toMatchObject({
-      code: "UNREACHABLE",
-      message: expect.stringMatching(/did not answer: timeout/),
-    });
+    const silent = await client.passingInstances("silent").catch((err: unknown) => err as ConsulError);
+    expect(silent).toMatchObject({ code: "UNREACHABLE", name: "ConsulError", retriable: true });
+    expect((silent as ConsulError).message).toMatch(/did not answer: timeout/);
+    expect((silent as ConsulError).cause).toBeDefined();
     expect(Date.now() - started).toBeLessThan(3_000);
     await expect(createConsulClient({ url: await closedPortUrl() }).passingInstances("x")).rejects.toMatchObject({
       code: "UNREACHABLE",
       message: expect.stringMatching(/ECONNREFUSED/),
     });
+  });
+
+  it("says what a failing fetch adapter said, and a timeout however the adapter names it", async () => {
+    const failing = (error: unknown) => createConsulClient({ url: "consul:8500", fetch: () => Promise.reject(error) });
+    await expect(failing(new Error("socket hang up")).passingInstances("x")).rejects.toThrow(
+      "Consul at http://consul:8500 did not answer: socket hang up",
+    );
+    const aborted = Object.assign(new Error("aborted"), { name: "AbortError" });
+    await expect(failing(aborted).passingInstances("x")).rejects.toThrow(/did not answer: timeout$/);
+    await expect(failing({ cause: { code: 42 } }).passingInstances("x")).rejects.toThrow(/did not answer: \[object/);
   });
 
   it("never puts the credentials of Consul's URL into an error", async () => {
@@ -165,10 +212,12 @@ describe("addresses", () => {
   it("normalises barito's host:port Consul address to http", () => {
     expect(normaliseConsulUrl("consul:8500")).toBe("http://consul:8500");
     expect(normaliseConsulUrl("https://consul:8501/")).toBe("https://consul:8501");
+    expect(normaliseConsulUrl(" consul:8500// ")).toBe("http://consul:8500");
+    expect(normaliseConsulUrl("consul:8500/x?next=http://y")).toBe("http://consul:8500/x?next=http://y");
   });
   it("makes a Redis URL of the first instance, rediss when its meta says tls", () => {
     expect(redisUrl([instance("10.0.0.7", 6379), instance("10.0.0.8", 6379)])).toBe("redis://10.0.0.7:6379");
     expect(redisUrl([instance("r", 6380, { tls: "true" })])).toBe("rediss://r:6380");
-    expect(() => redisUrl([])).toThrow(RangeError);
+    expect(() => redisUrl([])).toThrow(new RangeError("redisUrl needs at least one instance"));
   });
 });

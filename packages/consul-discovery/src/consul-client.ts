@@ -61,8 +61,18 @@ interface HealthEntry {
 }
 
 export function createConsulClient(options: ConsulClientOptions): ConsulClient {
-  const base = normaliseConsulUrl(options.url);
-  const shownBase = redactText(base);
+  const normalised = normaliseConsulUrl(options.url);
+  const shownBase = redactText(normalised);
+  // `fetch` refuses credentials in a URL: a proxy's basic auth in BARITO_CONSUL_URL becomes the header it means.
+  const parsed = new URL(normalised);
+  const headers: Record<string, string> = { accept: "application/json" };
+  if (parsed.username !== "" || parsed.password !== "") {
+    const credentials = `${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`;
+    headers.authorization = `Basic ${Buffer.from(credentials).toString("base64")}`;
+    parsed.username = "";
+    parsed.password = "";
+  }
+  const base = parsed.toString().replace(/\/+$/, "");
   const timeoutMs = options.timeoutMs ?? 5_000;
   const fetchFn: FetchLike = options.fetch ?? (globalThis.fetch as unknown as FetchLike);
 
@@ -72,7 +82,7 @@ export function createConsulClient(options: ConsulClientOptions): ConsulClient {
     try {
       response = await fetchFn(url, {
         method: "GET",
-        headers: { accept: "application/json" },
+        headers,
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {

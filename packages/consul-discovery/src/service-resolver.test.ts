@@ -58,6 +58,50 @@ describe("createServiceResolver over Consul", () => {
     expect(state.lookups).toBe(2);
     expect(changes).toEqual([["10.0.0.3:9092"]]);
     expect(resolver.current()).toEqual(["10.0.0.3:9092"]);
+    // Exactly one interval later a lookup runs again; the same answer is no change.
+    now = 2_500;
+    expect(await resolver.refresh()).toEqual(["10.0.0.3:9092"]);
+    expect(state.lookups).toBe(3);
+    expect(changes).toHaveLength(1);
+  });
+
+  it("logs changes and failed lookups, without an onChange, on a clock far from zero", async () => {
+    const state = { instances: ["10.0.0.1:9092"], down: false, lookups: 0 };
+    const client = createConsulClient({ url: await consul(state) });
+    const lines: Array<{ level: string; msg: string; meta: unknown }> = [];
+    const logger = {
+      debug: () => {},
+      info: (msg: string, meta: unknown) => lines.push({ level: "info", msg, meta }),
+      warn: (msg: string, meta: unknown) => lines.push({ level: "warn", msg, meta }),
+      error: () => {},
+      child: () => logger,
+    };
+    let now = 1_000_000;
+    const resolver = createServiceResolver({
+      service: "kafka",
+      lookup: () => client.passingInstances("kafka").then(kafkaBrokers),
+      minIntervalMs: 1_000,
+      clock: () => now,
+      logger,
+    });
+    await resolver.resolve();
+    now += 999;
+    await resolver.refresh();
+    expect(state.lookups).toBe(1);
+    state.instances = ["10.0.0.2:9092"];
+    now += 1;
+    await resolver.refresh();
+    state.down = true;
+    now += 1_000;
+    await resolver.refresh();
+    expect(lines).toEqual([
+      { level: "info", msg: "service instances changed", meta: { service: "kafka", instances: ["10.0.0.2:9092"] } },
+      {
+        level: "warn",
+        msg: "service lookup failed; keeping the last instances",
+        meta: { service: "kafka", err: expect.objectContaining({ code: "UNREACHABLE" }), instances: ["10.0.0.2:9092"] },
+      },
+    ]);
   });
 
   it("keeps the last instances when Consul fails or the service has none left, and fails the first lookup clearly", async () => {

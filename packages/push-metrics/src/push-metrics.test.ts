@@ -7,6 +7,7 @@ import { createPushMetrics, type PushResult } from "./push-metrics.js";
 interface Received {
   method: string | undefined;
   contentType: string | undefined;
+  authorization?: string | undefined;
   body: unknown;
 }
 
@@ -20,7 +21,12 @@ async function market(answers: Array<(res: ServerResponse) => void>) {
       text += chunk;
     });
     req.on("end", () => {
-      received.push({ method: req.method, contentType: req.headers["content-type"], body: JSON.parse(text) });
+      received.push({
+        method: req.method,
+        contentType: req.headers["content-type"],
+        ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+        body: JSON.parse(text),
+      });
       const answer = answers[Math.min(received.length - 1, answers.length - 1)];
       answer?.(res);
     });
@@ -106,6 +112,15 @@ describe("createPushMetrics", () => {
     expect(unreachable.pending()).toEqual({ tokens: 1, logs: 7 });
   });
 
+  it("bounds a request by the interval when it is below 10 s", async () => {
+    const { url } = await market([() => {}]);
+    const push = createPushMetrics({ url, intervalMs: 150 });
+    push.add("a", 1);
+    const started = Date.now();
+    expect(await push.push()).toMatchObject({ ok: false, reason: "timeout" });
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
   it("gives up on a market that does not answer within the timeout, and keeps the counts", async () => {
     const { url } = await market([() => {}]);
     const push = createPushMetrics({ url, intervalMs: 60_000, timeoutMs: 200 });
@@ -129,6 +144,7 @@ describe("createPushMetrics", () => {
     push.add("d", 3);
     push.add("a", 1);
     expect(push.pending()).toEqual({ tokens: 2, logs: 3 });
+    expect(dropped).toBe(8);
     await push.push();
     expect(received[1]?.body).toEqual({
       application_groups: [
@@ -136,18 +152,51 @@ describe("createPushMetrics", () => {
         { token: "b", new_log_count: 1 },
       ],
     });
+    expect(dropped).toBe(8);
+  });
+
+  it("drops, when a failed batch comes back, what no longer fits beside the counts made meanwhile", async () => {
+    const { url } = await market([status(500)]);
+    let dropped = 0;
+    const push = createPushMetrics({ url, intervalMs: 60_000, maxTokens: 2, onDropped: (n) => (dropped += n) });
+    push.add("a", 1);
+    push.add("b", 2);
+    const out = push.push();
+    // Counted while the push is out: the failed batch goes back first, so "c" no longer fits.
+    push.add("c", 4);
+    await out;
+    expect(push.pending()).toEqual({ tokens: 2, logs: 3 });
+    expect(dropped).toBe(4);
+  });
+
+  it("sends one request for pushes asked while one is out, and logs a success at debug without the tokens", async () => {
+    const { url, received } = await market([ok]);
+    const { logger, lines } = recordingLogger();
+    const push = createPushMetrics({ url, intervalMs: 60_000, logger });
+    push.add("tok-1", 2);
+    const [first, second] = await Promise.all([push.push(), push.push()]);
+    expect(first).toBe(second);
+    expect(received).toHaveLength(1);
+    expect(lines).toEqual([{ msg: "pushed log counts", meta: { url, tokens: 1, logs: 2 } }]);
   });
 
   it("never writes a token into its log lines", async () => {
-    const { url } = await market([status(500)]);
+    const { url, received } = await market([status(500)]);
     const { logger, lines } = recordingLogger();
     const push = createPushMetrics({ url: url.replace("http://", "http://user:pw@"), intervalMs: 60_000, logger });
     push.add("very-secret-token", 1);
     await push.push();
-    expect(lines.map((line) => line.msg)).toEqual(["pushing log counts failed; they are kept for the next push"]);
+    expect(lines).toEqual([
+      {
+        msg: "pushing log counts failed; they are kept for the next push",
+        meta: { url: expect.stringContaining("127.0.0.1"), reason: "http_500", tokens: 1, logs: 1 },
+      },
+    ]);
     const written = JSON.stringify(lines);
     expect(written).not.toContain("very-secret-token");
     expect(written).not.toContain("pw@");
+    // The URL's credentials reach the market as basic auth (fetch refuses them in the URL).
+    expect(received[0]?.authorization).toBe(`Basic ${Buffer.from("user:pw").toString("base64")}`);
   });
 
   it("pushes every interval once started, and once more at stop", async () => {
@@ -164,6 +213,36 @@ describe("createPushMetrics", () => {
     const count = received.length;
     await new Promise((resolve) => setTimeout(resolve, 250));
     expect(received).toHaveLength(count);
+  });
+
+  it("at stop, lets a push already out finish, then pushes what came after it; a second start adds no timer", async () => {
+    let answerFirst: (() => void) | undefined;
+    const { url, received } = await market([(res) => (answerFirst = () => ok(res)), ok]);
+    const push = createPushMetrics({ url, intervalMs: 60_000 });
+    push.start();
+    push.start();
+    push.add("a", 1);
+    const out = push.push();
+    push.add("a", 5);
+    const until = Date.now() + 2_000;
+    while (!answerFirst && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 10));
+    const stopping = push.stop(2_000);
+    answerFirst?.();
+    await out;
+    await stopping;
+    expect(received.map((r) => r.body)).toEqual([
+      { application_groups: [{ token: "a", new_log_count: 1 }] },
+      { application_groups: [{ token: "a", new_log_count: 5 }] },
+    ]);
+  });
+
+  it("ends stop within its budget when the market does not answer", async () => {
+    const { url } = await market([() => {}]);
+    const push = createPushMetrics({ url, intervalMs: 60_000, timeoutMs: 4_000 });
+    push.add("a", 1);
+    const started = Date.now();
+    await push.stop(200);
+    expect(Date.now() - started).toBeLessThan(1_000);
   });
 
   it("ignores empty tokens and non-positive counts, and refuses a bad interval", async () => {

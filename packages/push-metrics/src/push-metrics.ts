@@ -70,6 +70,7 @@ export function createPushMetrics(options: PushMetricsOptions): PushMetrics {
   const logger = options.logger ?? noopLogger;
   // The URL may carry credentials (user:password@); only its redacted form is ever logged.
   const shownUrl = redactText(url);
+  const { target, headers } = withoutCredentials(url);
 
   let counts = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
@@ -102,9 +103,9 @@ export function createPushMetrics(options: PushMetricsOptions): PushMetrics {
     }
     const sizes = { tokens: batch.size, logs };
     try {
-      const response = await fetchFn(url, {
+      const response = await fetchFn(target, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers,
         body: JSON.stringify({ application_groups: groups }),
         signal: AbortSignal.timeout(timeoutMs),
       });
@@ -175,6 +176,22 @@ export function createPushMetrics(options: PushMetricsOptions): PushMetrics {
       return { tokens: counts.size, logs };
     },
   };
+}
+
+/**
+ * `fetch` refuses a URL with credentials in it: they go into a basic Authorization header instead, which is what
+ * such a URL means to the Go client barito-flow used.
+ */
+function withoutCredentials(url: string): { target: string; headers: Record<string, string> } {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  const parsed = new URL(url);
+  if (parsed.username === "" && parsed.password === "") return { target: url, headers };
+  const user = decodeURIComponent(parsed.username);
+  const password = decodeURIComponent(parsed.password);
+  headers.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
+  parsed.username = "";
+  parsed.password = "";
+  return { target: parsed.toString(), headers };
 }
 
 /** A short, secret-free reason: the timeout, or the system error code under undici's `fetch failed`. */
