@@ -132,6 +132,7 @@ describe("passingInstances against a Consul stand-in", () => {
     const instances = await createConsulClient({ url: `${consul.url}/` }).passingInstances("kafka blue");
     expect(consul.paths).toEqual(["/v1/health/service/kafka%20blue?passing"]);
     expect(consul.headers[0]?.accept).toBe("application/json");
+    expect(consul.headers[0]?.authorization).toBeUndefined();
     expect(kafkaBrokers(instances)).toEqual([
       "10.0.0.1:9092",
       "10.0.0.4:9093",
@@ -154,6 +155,9 @@ describe("passingInstances against a Consul stand-in", () => {
     expect(instances.map((i) => i.meta)).toEqual([{ http_schema: "HTTPS", tls: "true" }, {}]);
     expect(elasticsearchUrls(instances)).toEqual(["https://10.0.0.1:9200", "http://10.0.0.2:9200"]);
     expect(consul.headers[0]?.authorization).toBe(`Basic ${Buffer.from("ops:p@ss").toString("base64")}`);
+    await createConsulClient({ url: consul.url.replace("http://", "http://ops@") }).passingInstances("es");
+    expect(consul.headers[1]?.authorization).toBe(`Basic ${Buffer.from("ops:").toString("base64")}`);
+    expect(consul.paths[1]).toBe("/v1/health/service/es?passing");
   });
 
   it("says clearly when a service has no instance, and when Consul fails", async () => {

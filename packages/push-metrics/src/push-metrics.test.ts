@@ -88,7 +88,13 @@ describe("createPushMetrics", () => {
   it("keeps the counts of a refused push (and of one that got no answer) for the next push", async () => {
     const { url, received } = await market([status(503), ok]);
     const results: PushResult[] = [];
-    const push = createPushMetrics({ url, intervalMs: 60_000, onPush: (r) => results.push(r) });
+    let dropped = 0;
+    const push = createPushMetrics({
+      url,
+      intervalMs: 60_000,
+      onPush: (r) => results.push(r),
+      onDropped: (n) => (dropped += n),
+    });
     push.add("a", 2);
     expect(await push.push()).toMatchObject({ ok: false, status: 503, reason: "http_503" });
     push.add("a", 1);
@@ -101,6 +107,8 @@ describe("createPushMetrics", () => {
       ],
     });
     expect(results.map((r) => r.ok)).toEqual([false, true]);
+    expect(dropped).toBe(0);
+    expect(received.map((r) => r.authorization)).toEqual([undefined, undefined]);
 
     const closed = await market([ok]);
     const deadUrl = closed.url;
@@ -210,8 +218,10 @@ describe("createPushMetrics", () => {
     push.add("a", 2);
     await push.stop(1_000);
     expect(received.at(-1)?.body).toEqual({ application_groups: [{ token: "a", new_log_count: 2 }] });
+    // Stopped: counted logs wait for a push nobody makes.
     const count = received.length;
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    push.add("a", 1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
     expect(received).toHaveLength(count);
   });
 
@@ -243,6 +253,33 @@ describe("createPushMetrics", () => {
     const started = Date.now();
     await push.stop(200);
     expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it("names a transport failure by its code, and survives an onPush that throws", async () => {
+    const failing = (error: unknown) =>
+      createPushMetrics({ url: "http://market.invalid/", intervalMs: 1_000, fetch: () => Promise.reject(error) });
+    for (const [error, reason] of [
+      [Object.assign(new Error("x"), { code: "EPIPE" }), "EPIPE"],
+      [new Error("x"), "transport_error"],
+      [undefined, "transport_error"],
+    ] as const) {
+      const push = failing(error);
+      push.add("a", 1);
+      expect(await push.push()).toMatchObject({ ok: false, reason });
+    }
+    const { url } = await market([ok]);
+    const { logger, lines } = recordingLogger();
+    const push = createPushMetrics({
+      url: url.replace("http://", "http://user-only@"),
+      intervalMs: 60_000,
+      logger,
+      onPush: () => {
+        throw new Error("listener bug");
+      },
+    });
+    push.add("a", 1);
+    expect(await push.push()).toMatchObject({ ok: true });
+    expect(lines.map((line) => line.msg)).toEqual(["pushed log counts", "onPush listener threw"]);
   });
 
   it("ignores empty tokens and non-positive counts, and refuses a bad interval", async () => {
