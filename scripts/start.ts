@@ -95,6 +95,7 @@ console.log(`
 [start] pipeline running (Kafka ${env.BARITO_KAFKA_BROKERS}, OpenSearch ${search}):
   producer  REST/Connect/gRPC-Web http://127.0.0.1:${rest}   gRPC h2c 127.0.0.1:${grpc}   metrics http://127.0.0.1:${producerMetrics}/metrics
   consumer  health/metrics http://127.0.0.1:${consumerMetrics}/readyz
+  status    producer http://127.0.0.1:${producerMetrics}/status   consumer http://127.0.0.1:${consumerMetrics}/status
   try:  curl -s -X POST http://127.0.0.1:${rest}/produce -H 'content-type: application/json' \\
           -d '{"context":{"kafka_topic":"demo","kafka_partition":1,"kafka_replication_factor":1,"es_index_prefix":"demo","app_max_tps":100},"content":{"message":"hello"}}'
         curl -s '${search}/demo-*/_search?pretty'

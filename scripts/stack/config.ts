@@ -1,5 +1,6 @@
 // Where the local stack keeps its files and which ports/heaps it uses. Every value can be overridden by an
 // environment variable so two checkouts (or a CI box with busy ports) can run side by side.
+import { existsSync, realpathSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -123,11 +124,19 @@ function elasticsearchVersion(env: NodeJS.ProcessEnv): ElasticsearchVersion {
   return known;
 }
 
+/**
+ * The stack's processes are recognised by their directory in their command line, so a symlinked stack directory (a
+ * worktree sharing another checkout's stack) must resolve to the same path, or its running processes look stale.
+ */
+function realDir(path: string): string {
+  return existsSync(path) ? realpathSync(path) : path;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
   const repoRoot = repoRootDefault;
   return {
     repoRoot,
-    stackDir: resolve(repoRoot, env.STACK_DIR || ".stack"),
+    stackDir: realDir(resolve(repoRoot, env.STACK_DIR || ".stack")),
     cacheDir: resolve(env.STACK_CACHE_DIR || join(homedir(), ".cache", "barito-flow", "stack")),
     mavenRepoLocal: env.STACK_MAVEN_REPO ? resolve(env.STACK_MAVEN_REPO) : undefined,
     host: "127.0.0.1",
@@ -144,7 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
     readyTimeoutSec: positiveInt(env, "STACK_READY_TIMEOUT", 180),
     opensearchUser: env.STACK_OPENSEARCH_USER || "barito-stack",
     cluster: {
-      dir: resolve(repoRoot, env.STACK_CLUSTER_DIR || ".stack-cluster"),
+      dir: realDir(resolve(repoRoot, env.STACK_CLUSTER_DIR || ".stack-cluster")),
       kafkaPort: port(env, "STACK_CLUSTER_KAFKA_PORT", 19092),
       kafkaControllerPort: port(env, "STACK_CLUSTER_KAFKA_CONTROLLER_PORT", 19192),
       opensearchPort: port(env, "STACK_CLUSTER_OPENSEARCH_PORT", 19200),

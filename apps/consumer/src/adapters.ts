@@ -7,6 +7,7 @@ import {
   createBatchConsumer,
   createKafkaAdmin,
   createKafkaPublisher,
+  type KafkaAdmin,
 } from "@barito-flow/kafka";
 import type { Logger } from "@barito-flow/logger";
 import {
@@ -23,14 +24,15 @@ import { createConsumerPushMetrics } from "./push-metrics.js";
 import { createRedactionMetrics, createRedactor, createRulesSource } from "./redaction/index.js";
 
 /**
- * `services`: what Consul resolved at startup (main.ts), asked again when connections fail: the Kafka bootstrap
- * brokers before every new Kafka client, the OpenSearch nodes after every failed bulk request.
+ * The admin is the whole `KafkaAdmin`: `dlq` reads the dead-letter topic's offsets through it. `services`: what
+ * Consul resolved at startup (main.ts), asked again when connections fail: the Kafka bootstrap brokers before every
+ * new Kafka client, the OpenSearch nodes after every failed bulk request.
  */
 export function createConsumerAdapters(
   config: ConsumerConfig,
   logger: Logger,
   services: DiscoveredServices = {},
-): ConsumerAdapters {
+): ConsumerAdapters & { admin: KafkaAdmin } {
   const metrics = createConsumerMetrics();
   const connection = {
     ...connectionFromSettings(

@@ -131,9 +131,11 @@ describe("the composed consumer on fake adapters", () => {
         "barito-dlq-source-topic": topic,
         "barito-dlq-source-partition": "0",
         "barito-dlq-source-offset": "0",
+        "barito-dlq-source-timestamp": "1783501811000",
         "barito-dlq-item-index": "0",
         "barito-dlq-http-status": "400",
         "barito-dlq-error-type": "mapper_parsing_exception",
+        "barito-dlq-index": "shop-2026.07.08",
         "barito-dlq-reason": "failed to parse field [seq]",
       },
     });

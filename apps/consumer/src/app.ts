@@ -8,10 +8,18 @@ import type {
   KafkaConnectionOptions,
   MessagePublisher,
 } from "@barito-flow/kafka";
-import { type HealthPath, healthAnswer, type StopResult, withDeadline } from "@barito-flow/lifecycle";
+import {
+  type HealthPath,
+  healthAnswer,
+  requireBearerToken,
+  type StopResult,
+  waitUntil,
+  withDeadline,
+} from "@barito-flow/lifecycle";
 import type { Logger } from "@barito-flow/logger";
 import type { BulkSink } from "@barito-flow/opensearch-sink";
 import type { PushMetrics } from "@barito-flow/push-metrics";
+import { statusResponse } from "@barito-flow/status-page";
 import { getRequestListener } from "@hono/node-server";
 import { Hono } from "hono";
 import type { ConsumerConfig } from "./config.js";
@@ -20,10 +28,11 @@ import { type ConsumerMetrics, createConsumerMetrics } from "./metrics.js";
 import { createLogPipeline, type LogPipeline } from "./pipeline/log-pipeline.js";
 import { createTopicDiscovery } from "./pipeline/topic-discovery.js";
 import type { RulesSource } from "./redaction/index.js";
+import { createConsumerStatus } from "./status.js";
 
 export interface ConsumerApp {
   start(): Promise<void>;
-  /** Health and metrics listener; resolves with the bound port. */
+  /** Health, metrics and status page listener; resolves with the bound port. */
   listen(address: { host: string; port: number }): Promise<number>;
   readiness(): { ready: boolean; checks: Record<string, string | boolean> };
   processed(): number;
@@ -40,9 +49,9 @@ export interface ConsumerAdapters {
   /** Where documents are indexed (OpenSearch or Elasticsearch `_bulk`). Drained and closed by `stop`. */
   sink: BulkSink;
   /** Writes the dead-letter topic. Connected by `start`, closed by `stop`. */
-  deadLetters: Pick<MessagePublisher, "connect" | "publish" | "close">;
+  deadLetters: Pick<MessagePublisher, "connect" | "publish" | "close" | "nativeCallRunning">;
   /** Creates the dead-letter and announcement topics and lists the log topics. Connected by `start`, closed by `stop`. */
-  admin: Pick<KafkaAdmin, "connect" | "createTopic" | "listTopics" | "close">;
+  admin: Pick<KafkaAdmin, "connect" | "createTopic" | "listTopics" | "close" | "nativeCallRunning">;
   /** Builds a group consumer: one per log pipeline, and one for the new-topic announcements. */
   createConsumer(options: GroupConsumerOptions): BatchConsumer;
   /** DataStream mode: makes sure the index template of a data stream exists (idempotent). */
@@ -190,6 +199,14 @@ export function createConsumerApp(deps: ConsumerAppDependencies): ConsumerApp {
   http.get("/metrics", async (c) =>
     c.text(await metrics.registry.metrics(), 200, { "content-type": metrics.registry.contentType }),
   );
+  const status = createConsumerStatus({
+    registry: metrics.registry,
+    sinkHealth: () => sink.health(),
+    rules: rulesStatus,
+    assignment: () => [...pipelines.values()].flatMap((pipeline) => pipeline.assignment()),
+  });
+  http.get("/status", (c) => statusResponse(status, c.req.raw) ?? c.notFound());
+  http.get("/status.json", (c) => statusResponse(status, c.req.raw) ?? c.notFound());
   let server: Server | undefined;
   let stopped: Promise<StopResult> | undefined;
 
@@ -215,7 +232,8 @@ export function createConsumerApp(deps: ConsumerAppDependencies): ConsumerApp {
       deps.pushMetrics?.start();
     },
     listen(address) {
-      server = createServer(getRequestListener(http.fetch));
+      server = createServer(requireBearerToken(getRequestListener(http.fetch), config.metrics.token));
+      status.start();
       const listening = server;
       return new Promise((resolve, reject) => {
         listening.once("error", reject);
@@ -225,6 +243,7 @@ export function createConsumerApp(deps: ConsumerAppDependencies): ConsumerApp {
     stop(timeoutMs) {
       stopped ??= (async () => {
         const deadline = Date.now() + timeoutMs;
+        status.stop();
         redaction?.rules.stop();
         const results = await Promise.all([
           withDeadline(
@@ -241,12 +260,22 @@ export function createConsumerApp(deps: ConsumerAppDependencies): ConsumerApp {
         // The counts of what was indexed until now, within what is left of the budget.
         await deps.pushMetrics?.stop(Math.max(0, Math.min(5_000, deadline - Date.now())));
         const clientsClosed = await withDeadline(
-          Promise.allSettled([deadLetters.close(), admin.close(), deps.releaseClients?.()]).then(() => true),
+          Promise.allSettled([
+            deadLetters.close(),
+            admin.close(Math.max(1_000, deadline - Date.now())),
+            deps.releaseClients?.(),
+          ]).then(() => true),
+          Math.max(1_000, deadline - Date.now()),
+        );
+        // A request that outlived its promise (a topic listing with Kafka down) still runs on libuv's threadpool,
+        // where an exit would wait for it.
+        const idle = await waitUntil(
+          () => !admin.nativeCallRunning() && !deadLetters.nativeCallRunning(),
           Math.max(1_000, deadline - Date.now()),
         );
         server?.close();
         server?.closeAllConnections();
-        return { drained: results.drained, closed: results.closed && clientsClosed === true };
+        return { drained: results.drained, closed: results.closed && clientsClosed === true && idle };
       })();
       return stopped;
     },

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The consumer process: the only place that reads the environment, opens ports and handles signals.
-// Usage: node dist/main.js [consumer|c] [--check-config]
+// Usage: node dist/main.js [consumer|c] [--check-config] [--dry-run [--from earliest|latest]]
+//        node dist/main.js dlq stats|show|replay [options]   (dlq/options.ts: dlqUsage)
 import { setTimeout as sleep } from "node:timers/promises";
 import { getHeapStatistics } from "node:v8";
 import { ConfigError, containerMemoryLimit, redactConfig } from "@barito-flow/config";
@@ -10,13 +11,30 @@ import { createLogger, logProcessWarnings } from "@barito-flow/logger/winston";
 import { createConsumerAdapters } from "./adapters.js";
 import { createConsumerApp } from "./app.js";
 import { type ConsumerConfig, loadConsumerConfig, sinkBufferShortfall } from "./config.js";
+import { startDlqCommand } from "./dlq/dlq-command.js";
+import { type DlqOptions, dlqUsage, parseDlqArgs, UsageError } from "./dlq/options.js";
+import { type DryRunFlags, dryRunAdapters, parseDryRunFlags } from "./dry-run.js";
 import { memoryBudgetProblem } from "./memory-budget.js";
 import { RulesFormatError, validateInlineRules } from "./redaction/index.js";
 
 const [command = "consumer", ...flags] = process.argv.slice(2);
-if (command !== "consumer" && command !== "c") {
-  console.error(`Command not found: '${command}'. Usage: barito-flow consumer|c [--check-config]`);
+if (command !== "consumer" && command !== "c" && command !== "dlq") {
+  console.error(
+    `Command not found: '${command}'. Usage: barito-flow consumer|c [--check-config] [--dry-run [--from earliest|latest]] | dlq stats|show|replay`,
+  );
   process.exit(2);
+}
+let dlqOptions: DlqOptions | undefined;
+let consumerFlags: DryRunFlags = { dryRun: false, from: "earliest" };
+try {
+  if (command === "dlq") dlqOptions = parseDlqArgs(flags);
+  else consumerFlags = parseDryRunFlags(flags);
+} catch (err) {
+  if (err instanceof UsageError) {
+    console.error(command === "dlq" ? `${err.message}\n${dlqUsage}` : err.message);
+    process.exit(2);
+  }
+  throw err;
 }
 
 let config: ConsumerConfig;
@@ -38,6 +56,30 @@ try {
   }
   throw err;
 }
+if (dlqOptions) {
+  // Results on stdout, logs and progress on stderr.
+  const logger = createLogger({
+    level: config.log.level,
+    format: config.log.format,
+    base: { service: "barito-dlq" },
+    stream: process.stderr,
+  });
+  const running = startDlqCommand(dlqOptions, {
+    config,
+    logger,
+    adapters: createConsumerAdapters(config, logger),
+    out: (text) => process.stdout.write(`${text}\n`),
+  });
+  // A first signal ends after the batch at hand (committed), a second one at once.
+  for (const signal of ["SIGINT", "SIGTERM"] as const)
+    process.once(signal, () => {
+      running.stop();
+      process.once(signal, () => process.exit(signal === "SIGINT" ? 130 : 143));
+    });
+  const code = await running.done;
+  await logger.close();
+  process.exit(code);
+}
 const memoryBudget = config.consumer.memoryBudgetBytes ?? containerMemoryLimit();
 const overBudget = memoryBudgetProblem(config, getHeapStatistics().heap_size_limit, memoryBudget);
 if (overBudget) {
@@ -48,6 +90,8 @@ const logger = createLogger({
   level: config.log.level,
   format: config.log.format,
   base: { service: "barito-consumer" },
+  // A dry run prints its documents on stdout.
+  ...(consumerFlags.dryRun ? { stream: process.stderr } : {}),
 });
 if (flags.includes("--check-config")) {
   logger.info("configuration is valid", { config: redactConfig(config) });
@@ -73,8 +117,18 @@ if (consulUrl !== undefined && (kafkaService !== undefined || elasticsearchServi
     process.exit(1);
   }
 }
-const app = createConsumerApp({ config, logger, ...createConsumerAdapters(config, logger, services) });
-await app.listen(config.metrics.address);
+const adapters = createConsumerAdapters(config, logger, services);
+const app = createConsumerApp({
+  config,
+  logger,
+  ...(consumerFlags.dryRun
+    ? dryRunAdapters(adapters, { from: consumerFlags.from, print: (line) => process.stdout.write(`${line}\n`) })
+    : adapters),
+});
+if (consumerFlags.dryRun)
+  logger.warn("dry run: documents are printed, nothing is indexed or committed", { from: consumerFlags.from });
+// A dry run beside the real consumer must not take its metrics port.
+else await app.listen(config.metrics.address);
 
 const shutdown = installShutdown({
   stop: (timeoutMs) => app.stop(timeoutMs),
@@ -106,7 +160,8 @@ if (config.consumer.printTps) {
   let last = 0;
   setInterval(() => {
     const now = app.processed();
-    console.log(`PROCESSED: ${now - last}`);
+    // A dry run's stdout is its documents.
+    (consumerFlags.dryRun ? console.error : console.log)(`PROCESSED: ${now - last}`);
     last = now;
   }, 1000).unref();
 }

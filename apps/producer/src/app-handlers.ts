@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
-import type { Readiness } from "@barito-flow/lifecycle";
+import { type Readiness, requireBearerToken } from "@barito-flow/lifecycle";
 import {
   Code,
   type ConnectRouter,
@@ -9,6 +9,7 @@ import {
   type Interceptor,
 } from "@connectrpc/connect";
 import { getRequestListener } from "@hono/node-server";
+import { type StatusSource, statusResponse } from "@barito-flow/status-page";
 import { Hono } from "hono";
 import type { ProducerMetrics } from "./metrics.js";
 import type { InFlightBudget } from "./produce/in-flight.js";
@@ -25,11 +26,15 @@ export interface ProducerHandlerOptions {
   budget: InFlightBudget;
   metrics: ProducerMetrics;
   readiness: () => Readiness;
+  /** The live status page (`/status`, `/status.json`) on the metrics port. */
+  status: StatusSource;
   /** BARITO_GRPC_MAX_RECV_MSG_SIZE. */
   readMaxBytes: number;
   /** BARITO_PRODUCER_REST_API: false leaves only health and Connect/gRPC-Web on the REST port. */
   restEnabled: boolean;
   shutdownSignal: AbortSignal;
+  /** BARITO_EXPORTER_TOKEN: the whole metrics listener but /healthz and /readyz requires it. */
+  operatorToken?: string | undefined;
   onUnexpected: (err: unknown) => void;
   onHandlerFailure: (err: unknown) => void;
 }
@@ -41,7 +46,7 @@ export interface ProducerHandlers {
   rest: Listener<IncomingMessage, ServerResponse>;
   /** gRPC (HTTP/2 cleartext). */
   grpc: Listener<Http2ServerRequest, Http2ServerResponse>;
-  /** Prometheus and health. */
+  /** Prometheus, the status page and health. */
   metrics: Listener<IncomingMessage, ServerResponse>;
   /** The connect service and its router options, e.g. for `createRouterTransport` in tests. */
   rpc: { routes: (router: ConnectRouter) => void; options: ConnectRouterOptions };
@@ -109,6 +114,8 @@ export function createProducerHandlers(options: ProducerHandlerOptions): Produce
   metricsApp.get("/metrics", async (c) =>
     c.text(await metrics.registry.metrics(), 200, { "content-type": metrics.registry.contentType }),
   );
+  metricsApp.get("/status", (c) => statusResponse(options.status, c.req.raw) ?? c.notFound());
+  metricsApp.get("/status.json", (c) => statusResponse(options.status, c.req.raw) ?? c.notFound());
   addHealthRoutes(metricsApp, options.readiness);
 
   return {
@@ -120,7 +127,7 @@ export function createProducerHandlers(options: ProducerHandlerOptions): Produce
       if (req.httpVersionMajor === 2 && grpcFastPath(req, res)) return;
       if (!adapter.serve(req, res)) notFound(req, res);
     },
-    metrics: getRequestListener(metricsApp.fetch),
+    metrics: requireBearerToken(getRequestListener(metricsApp.fetch), options.operatorToken),
   };
 }
 

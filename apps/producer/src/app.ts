@@ -9,9 +9,11 @@ import { watchKafka } from "./kafka-health.js";
 import type { ProducerMetrics } from "./metrics.js";
 import { createInFlightBudget } from "./produce/in-flight.js";
 import { ProduceError } from "./produce/produce-error.js";
-import type { LogPublisher, RateLimiter, TopicAdmin } from "./produce/ports.js";
+import type { Authenticator, LogPublisher, RateLimiter, TopicAdmin } from "./produce/ports.js";
 import { createProducerService } from "./produce/producer-service.js";
 import { createTopicProvisioner, type TopicProvisioner } from "./produce/topic-provisioner.js";
+import { createProducerStatus } from "./status.js";
+import { observeLimits } from "./status-limits.js";
 
 /** The adapters the app is composed of; main.ts builds the real ones, tests pass fakes. */
 export interface ProducerAppDeps {
@@ -32,6 +34,10 @@ export interface ProducerAppDeps {
   metrics: ProducerMetrics;
   /** The receive time written into each Timber. */
   clock?: () => Date;
+  /** Headers on every answer of every port (HTTP headers; response metadata for gRPC), e.g. `barito-dry-run`. */
+  responseHeaders?: Readonly<Record<string, string>>;
+  /** BARITO_PRODUCER_AUTH=app-secret (auth/create-authenticator.ts builds it); absent: no app authentication. */
+  authenticator?: Authenticator;
   /** Logs Kafka acknowledged, per app_secret: the counts pushed to BaritoMarket (BARITO_PUSH_METRIC_URL). */
   countAccepted?: (appSecret: string, logs: number) => void;
 }
@@ -75,7 +81,9 @@ export function withTopicProvisioner(
 
 /** Composes the produce path with its four protocols, health and metrics. Touches no env and no signals. */
 export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
-  const { config, logger, publisher, admin, topics, rateLimiter, metrics } = deps;
+  const { config, logger, publisher, admin, topics, metrics } = deps;
+  // Each decision is remembered for the status page's per-app limits.
+  const limits = observeLimits(deps.rateLimiter);
   const shutdown = new AbortController();
   const budget = createInFlightBudget({
     maxBytes: config.producer.maxInflightBytes,
@@ -122,10 +130,11 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
   const core = createProducerService({
     publisher: probedPublisher,
     topics,
-    rateLimiter,
+    rateLimiter: limits.limiter,
     logger: logger.child({ component: "produce" }),
     observer,
     ...(deps.clock ? { clock: deps.clock } : {}),
+    ...(deps.authenticator ? { authenticator: deps.authenticator } : {}),
     settings: {
       topicPrefix: config.kafka.topicPrefix,
       topicSuffix: config.kafka.topicSuffix,
@@ -174,17 +183,28 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
       checks: { kafka: kafkaReachable, ...(problem ? { kafkaError: problem.code } : {}), accepting },
     };
   }
-  const handlers = createProducerHandlers({
-    service,
-    budget,
-    metrics,
+  const status = createProducerStatus({
+    registry: metrics.registry,
     readiness,
-    readMaxBytes: config.producer.grpcMaxRecvMsgSize,
-    restEnabled: config.producer.restEnabled,
-    shutdownSignal: shutdown.signal,
-    onUnexpected: (err) => logger.error("unexpected error while producing", { err }),
-    onHandlerFailure: (err) => logger.error("RPC handler failed", { err }),
+    limits: limits.uses,
+    limitIntervalMs: config.rateLimit.intervalMs,
   });
+  const handlers = withResponseHeaders(
+    deps.responseHeaders,
+    createProducerHandlers({
+      service,
+      budget,
+      metrics,
+      readiness,
+      status,
+      readMaxBytes: config.producer.grpcMaxRecvMsgSize,
+      restEnabled: config.producer.restEnabled,
+      shutdownSignal: shutdown.signal,
+      operatorToken: config.metrics.token,
+      onUnexpected: (err) => logger.error("unexpected error while producing", { err }),
+      onHandlerFailure: (err) => logger.error("RPC handler failed", { err }),
+    }),
+  );
 
   const servers: Array<Server | Http2Server> = [];
   const sessions = new Set<Http2Session>();
@@ -217,6 +237,7 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
         const metricsServer = createServer(handlers.metrics);
         servers.push(metricsServer);
         ports.metrics = await listenOn(metricsServer, addresses.metrics);
+        status.start();
       }
       if (addresses.rest) {
         const restServer = createServer(handlers.rest);
@@ -231,6 +252,7 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
     },
     async close(timeoutMs) {
       shutdown.abort();
+      status.stop();
       const deadline = Date.now() + timeoutMs;
       // Room kept before the deadline to answer the requests Kafka did not acknowledge in time.
       const answerMs = Math.min(2_000, Math.floor(timeoutMs / 4));
@@ -272,4 +294,20 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
       return { drained };
     },
   };
+}
+
+/** Every handler's answers get `headers`: set before the handler runs, they merge into whatever it writes. */
+function withResponseHeaders(
+  headers: Readonly<Record<string, string>> | undefined,
+  handlers: ProducerHandlers,
+): ProducerHandlers {
+  if (!headers || Object.keys(headers).length === 0) return handlers;
+  const entries = Object.entries(headers);
+  const wrap =
+    <Req, Res extends { setHeader(name: string, value: string): unknown }>(listener: (req: Req, res: Res) => void) =>
+    (req: Req, res: Res) => {
+      for (const [name, value] of entries) res.setHeader(name, value);
+      listener(req, res);
+    };
+  return { ...handlers, rest: wrap(handlers.rest), grpc: wrap(handlers.grpc), metrics: wrap(handlers.metrics) };
 }

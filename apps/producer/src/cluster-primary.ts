@@ -2,11 +2,14 @@ import type { Worker } from "node:cluster";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { healthAnswer, isHealthPath } from "@barito-flow/lifecycle";
+import { healthAnswer, isHealthPath, requireBearerToken } from "@barito-flow/lifecycle";
 import type { Logger } from "@barito-flow/logger";
 import { type RateLimiter, serveRateLimiter } from "@barito-flow/rate-limit";
+import { answerStatus, createStatusSource } from "@barito-flow/status-page";
 import pRetry from "p-retry";
 import { AggregatorRegistry } from "prom-client";
+import { createProducerStatusCollector } from "./status.js";
+import { observeLimits } from "./status-limits.js";
 
 /** What a worker tells its primary about itself (see `reportToPrimary`). */
 export const READINESS_MESSAGE = "barito-producer:readiness";
@@ -18,12 +21,19 @@ export interface ClusterPrimaryOptions {
   fork: () => Worker;
   /** With `LOCAL` limits, the one limiter every worker draws from; with `REDIS`, workers use Redis themselves. */
   sharedRateLimiter?: RateLimiter;
+  /** BARITO_PRODUCER_RATE_LIMIT_RESET_INTERVAL, for the status page's window use. Default 10 s. */
+  rateLimitIntervalMs?: number;
   /** First restart delay after a crash; doubles per quick crash (a worker that served under a minute), up to 30 s. Default 1000 ms. */
   restartDelayMs?: number;
+  /** BARITO_EXPORTER_TOKEN: every path of the metrics port but /healthz and /readyz requires it. */
+  operatorToken?: string | undefined;
 }
 
 export interface ClusterPrimary {
-  /** Forks the workers and serves `/metrics` (every worker's metrics, aggregated), `/healthz` and `/readyz`. */
+  /**
+   * Forks the workers and serves `/metrics` (every worker's metrics, aggregated), the status page on the same
+   * aggregate, `/healthz` and `/readyz`.
+   */
   start(metricsAddress: { host: string; port: number }): Promise<{ metrics: number }>;
   /**
    * Passes `signal` to every worker (each drains and flushes as a single process does), waits for them within
@@ -71,6 +81,17 @@ export function createClusterPrimary(options: ClusterPrimaryOptions): ClusterPri
   const restartDelayMs = options.restartDelayMs ?? 1_000;
   const slots = new Map<number, Slot>();
   const registry = new AggregatorRegistry();
+  // With LOCAL limits the primary makes every decision, so its page shows the windows; with REDIS it cannot.
+  const limits = options.sharedRateLimiter && observeLimits(options.sharedRateLimiter);
+  const status = createStatusSource({
+    title: `barito-flow producer (${workers} workers)`,
+    collect: createProducerStatusCollector({
+      read: () => registry.clusterMetrics(),
+      readiness: () => readiness(),
+      ...(limits ? { limits: limits.uses } : {}),
+      limitIntervalMs: options.rateLimitIntervalMs ?? 10_000,
+    }),
+  });
   const stopped = new AbortController();
   let server: Server | undefined;
   let failWith: (code: number) => void = () => {};
@@ -85,7 +106,7 @@ export function createClusterPrimary(options: ClusterPrimaryOptions): ClusterPri
     const slot: Slot = { worker, ready: false, everReady: false };
     slots.set(worker.id, slot);
     if (options.sharedRateLimiter) {
-      slot.stopServingLimits = serveRateLimiter(options.sharedRateLimiter, {
+      slot.stopServingLimits = serveRateLimiter(limits?.limiter ?? options.sharedRateLimiter, {
         send: (message) => {
           worker.send(message as never);
         },
@@ -168,43 +189,63 @@ export function createClusterPrimary(options: ClusterPrimaryOptions): ClusterPri
     return { ready: !stopped.signal.aborted && ready === workers, checks: { workers, alive: alive.length, ready } };
   }
 
-  async function answer(path: string): Promise<{ status: number; type: string; body: string }> {
+  async function answer(url: URL): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+    const path = url.pathname;
+    const page = answerStatus(status, path, url.searchParams);
+    if (page) return page;
     if (path === "/metrics") {
       try {
-        return { status: 200, type: registry.contentType, body: await registry.clusterMetrics() };
+        return {
+          status: 200,
+          headers: { "content-type": registry.contentType },
+          body: await registry.clusterMetrics(),
+        };
       } catch (err) {
-        return { status: 503, type: "text/plain", body: `metrics unavailable: ${String(err)}\n` };
+        return {
+          status: 503,
+          headers: { "content-type": "text/plain" },
+          body: `metrics unavailable: ${String(err)}\n`,
+        };
       }
     }
     if (isHealthPath(path)) {
       const { status, contentType, body } = healthAnswer(path, readiness);
-      return { status, type: contentType, body };
+      return { status, headers: { "content-type": contentType }, body };
     }
-    return { status: 404, type: "application/json", body: '{"code":"NOT_FOUND","message":"no such route"}' };
+    return {
+      status: 404,
+      headers: { "content-type": "application/json" },
+      body: '{"code":"NOT_FOUND","message":"no such route"}',
+    };
   }
 
   return {
     failed,
     async start(metricsAddress) {
       for (let i = 0; i < workers; i++) void supervise();
-      server = createServer((req, res) => {
-        const path = req.url?.split("?")[0] ?? "";
-        if (req.method !== "GET") {
-          res.writeHead(405, { allow: "GET" }).end();
-          return;
-        }
-        void answer(path).then(({ status, type, body }) => res.writeHead(status, { "content-type": type }).end(body));
-      });
+      server = createServer(
+        requireBearerToken((req, res) => {
+          if (req.method !== "GET") {
+            res.writeHead(405, { allow: "GET" }).end();
+            return;
+          }
+          void answer(new URL(req.url ?? "/", "http://primary")).then(({ status, headers, body }) =>
+            res.writeHead(status, headers).end(body),
+          );
+        }, options.operatorToken),
+      );
       await new Promise<void>((resolve, reject) => {
         server?.once("error", reject);
         server?.listen(metricsAddress.port, metricsAddress.host, () => resolve());
       });
       const port = (server.address() as AddressInfo).port;
+      status.start();
       logger.info("producer primary started", { workers, metrics: port });
       return { metrics: port };
     },
     async stop(signal, timeoutMs) {
       stopped.abort();
+      status.stop();
       server?.close();
       const exits = [...slots.values()].map(
         ({ worker }) =>

@@ -45,6 +45,7 @@ describe("loadProducerConfig()", () => {
       ignoreKafkaTopicOptions: false,
       maxTopicPartitions: 1_000,
       workers: 1,
+      auth: { mode: "none" },
     });
     expect(config.rateLimit).toEqual({
       backend: "local",
@@ -53,6 +54,7 @@ describe("loadProducerConfig()", () => {
     });
     expect(config.metrics).toEqual({
       address: { host: "0.0.0.0", port: 8008 },
+      token: undefined,
       pushUrl: undefined,
       pushIntervalMs: 30_000,
     });
@@ -72,6 +74,7 @@ describe("loadProducerConfig()", () => {
       BARITO_PUSH_METRIC_URL: "http://market/api/increase_log_count",
       BARITO_PUSH_METRIC_INTERVAL: "1m",
       EXPORTER_PORT: "127.0.0.1:9100",
+      BARITO_EXPORTER_TOKEN: "operator-token-0123456789",
       BARITO_PRODUCER_GRPC: "9082",
       BARITO_PRODUCER_REST: ":9080",
       BARITO_PRODUCER_REST_API: "false",
@@ -106,6 +109,7 @@ describe("loadProducerConfig()", () => {
     });
     expect(config.metrics).toEqual({
       address: { host: "127.0.0.1", port: 9100 },
+      token: "operator-token-0123456789",
       pushUrl: "http://market/api/increase_log_count",
       pushIntervalMs: 60_000,
     });
@@ -125,6 +129,7 @@ describe("loadProducerConfig()", () => {
       ignoreKafkaTopicOptions: true,
       maxTopicPartitions: 64,
       workers: 3,
+      auth: { mode: "none" },
     });
     expect(config.rateLimit).toEqual({
       backend: "redis",
@@ -297,5 +302,117 @@ describe("Kafka names", () => {
       issuesOf({ BARITO_KAFKA_TOPIC_SUFFIX: "/logs", BARITO_NEW_TOPIC_EVENT: "new topics" }).map((i) => i.variable),
     ).toEqual(["BARITO_KAFKA_TOPIC_SUFFIX", "BARITO_NEW_TOPIC_EVENT"]);
     expect(loadProducerConfig({ BARITO_KAFKA_TOPIC_PREFIX: "cluster-a." }).kafka.topicPrefix).toBe("cluster-a.");
+  });
+});
+
+describe("app authentication and the operator token", () => {
+  const secrets = JSON.stringify({ "s3cr3t-value-1": ["shop", "shop-audit"] });
+
+  it("reads each source of app secrets, with the lockout settings", () => {
+    const inline = loadProducerConfig({ BARITO_PRODUCER_AUTH: "app-secret", BARITO_PRODUCER_AUTH_SECRETS: secrets });
+    expect(inline.producer.auth).toEqual({
+      mode: "app-secret",
+      source: { kind: "inline", secrets },
+      lockout: { maxFailures: 30, windowMs: 60_000, lockoutMs: 60_000 },
+    });
+    const file = loadProducerConfig({
+      BARITO_PRODUCER_AUTH: "APP-SECRET",
+      BARITO_PRODUCER_AUTH_SECRETS_FILE: "/etc/barito-flow/auth/secrets.json",
+      BARITO_PRODUCER_AUTH_SECRETS_RELOAD_INTERVAL: "2s",
+      BARITO_PRODUCER_AUTH_MAX_FAILURES: "0",
+    });
+    expect(file.producer.auth).toMatchObject({
+      source: { kind: "file", path: "/etc/barito-flow/auth/secrets.json", reloadIntervalMs: 2_000 },
+      lockout: { maxFailures: 0 },
+    });
+    const market = loadProducerConfig({
+      BARITO_PRODUCER_AUTH: "app-secret",
+      BARITO_PRODUCER_AUTH_MARKET_URL: "https://market.example/api/v2/profile",
+      BARITO_PRODUCER_AUTH_MARKET_ACCESS_TOKEN: "market-token",
+      BARITO_PRODUCER_AUTH_LOCKOUT: "5m",
+    });
+    expect(market.producer.auth).toMatchObject({
+      source: {
+        kind: "market",
+        url: "https://market.example/api/v2/profile",
+        accessToken: "market-token",
+        cacheTtlMs: 60_000,
+        timeoutMs: 3_000,
+      },
+      lockout: { lockoutMs: 300_000 },
+    });
+  });
+
+  it("wants exactly one source with app-secret, and none without it", () => {
+    expect(issuesOf({ BARITO_PRODUCER_AUTH: "app-secret" })).toEqual([
+      expect.objectContaining({ variable: "BARITO_PRODUCER_AUTH", message: expect.stringContaining("one source") }),
+    ]);
+    expect(
+      issuesOf({
+        BARITO_PRODUCER_AUTH: "app-secret",
+        BARITO_PRODUCER_AUTH_SECRETS: secrets,
+        BARITO_PRODUCER_AUTH_SECRETS_FILE: "/x.json",
+      }).map((i) => i.variable),
+    ).toEqual(["BARITO_PRODUCER_AUTH_SECRETS_FILE"]);
+    expect(issuesOf({ BARITO_PRODUCER_AUTH_SECRETS: secrets }).map((i) => i.message)).toEqual([
+      "is set but BARITO_PRODUCER_AUTH is not app-secret",
+    ]);
+    expect(issuesOf({ BARITO_PRODUCER_AUTH: "token" }).map((i) => i.variable)).toEqual(["BARITO_PRODUCER_AUTH"]);
+    expect(
+      issuesOf({
+        BARITO_PRODUCER_AUTH: "app-secret",
+        BARITO_PRODUCER_AUTH_MARKET_URL: "https://m/api/v2/profile?access_token=abc",
+      }).map((i) => i.variable),
+    ).toEqual(["BARITO_PRODUCER_AUTH_MARKET_URL"]);
+    const withUser = issuesOf({
+      BARITO_PRODUCER_AUTH: "app-secret",
+      BARITO_PRODUCER_AUTH_MARKET_URL: "https://user:pw-in-url@m/api/v2/profile",
+    });
+    expect(withUser.map((i) => i.message)).toEqual(["must not carry a user or password"]);
+    expect(
+      issuesOf({
+        BARITO_PRODUCER_AUTH: "app-secret",
+        BARITO_PRODUCER_AUTH_SECRETS: secrets,
+        BARITO_PRODUCER_AUTH_MARKET_ACCESS_TOKEN: "t",
+      }).map((i) => i.variable),
+    ).toEqual(["BARITO_PRODUCER_AUTH_MARKET_ACCESS_TOKEN"]);
+  });
+
+  it("refuses broken inline secrets without quoting them", () => {
+    for (const broken of [
+      '{"topsecret-1": ["shop"',
+      '["topsecret-1"]',
+      '{"topsecret-1": []}',
+      '{"topsecret-1": [1]}',
+    ]) {
+      const issues = issuesOf({ BARITO_PRODUCER_AUTH: "app-secret", BARITO_PRODUCER_AUTH_SECRETS: broken });
+      expect(issues.map((i) => i.variable)).toEqual(["BARITO_PRODUCER_AUTH_SECRETS"]);
+      expect(JSON.stringify(issues)).not.toContain("topsecret");
+    }
+  });
+
+  it("takes an operator token of 16 visible characters or more, and never echoes a refused one", () => {
+    expect(issuesOf({ BARITO_EXPORTER_TOKEN: "short-tok" })[0]?.message).toContain("at least 16");
+    const spaced = "has a space in it 0123456789";
+    const issues = issuesOf({ BARITO_EXPORTER_TOKEN: spaced });
+    expect(issues.map((i) => i.variable)).toEqual(["BARITO_EXPORTER_TOKEN"]);
+    expect(JSON.stringify(issues)).not.toContain("space in it");
+  });
+
+  it("hides the secrets, the market token and the operator token from the startup line", () => {
+    const inline = loadProducerConfig({
+      BARITO_PRODUCER_AUTH: "app-secret",
+      BARITO_PRODUCER_AUTH_SECRETS: secrets,
+      BARITO_EXPORTER_TOKEN: "operator-token-0123456789",
+    });
+    const market = loadProducerConfig({
+      BARITO_PRODUCER_AUTH: "app-secret",
+      BARITO_PRODUCER_AUTH_MARKET_URL: "https://m/api/v2/profile",
+      BARITO_PRODUCER_AUTH_MARKET_ACCESS_TOKEN: "market-token-xyz",
+    });
+    const printed = JSON.stringify([redactConfig(inline), redactConfig(market)]);
+    for (const secret of ["s3cr3t-value-1", "operator-token-0123456789", "market-token-xyz"]) {
+      expect(printed).not.toContain(secret);
+    }
   });
 });

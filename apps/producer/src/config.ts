@@ -19,6 +19,7 @@ import {
 } from "@barito-flow/config";
 import type { DeepReadonly, Env, ListenAddress } from "@barito-flow/config";
 import { z } from "zod";
+import { type AuthSettings, authEnvShape, checkAuthEnv, toAuthSettings } from "./auth/auth-config.js";
 
 export type RateLimitBackend = "local" | "redis";
 export type KafkaMessageFormat = "Timber" | "TimberCollection";
@@ -62,6 +63,7 @@ export const producerEnvShape = {
   BARITO_REDIS_KEY_PREFIX: stringVar({ default: "barito:producer:ratelimit:" }),
   BARITO_CONSUL_REDIS_NAME: stringVar({ default: "redis" }),
   BARITO_PRODUCER_MAX_TPS: stringVar(),
+  ...authEnvShape,
 };
 
 type ProducerEnv = z.output<z.ZodObject<typeof producerEnvShape>>;
@@ -74,6 +76,7 @@ const inFlightFloors = [
 
 function checkProducerEnv(env: ProducerEnv, ctx: z.RefinementCtx): void {
   checkSharedEnv(env, ctx);
+  checkAuthEnv(env, ctx);
   for (const [cap, floor, what] of inFlightFloors) {
     const [capValue, floorValue] = [env[cap], env[floor]];
     if (typeof capValue === "number" && typeof floorValue === "number" && capValue < floorValue) {
@@ -109,6 +112,7 @@ export const producerEnvSchema = z
       ignoreKafkaTopicOptions: env.BARITO_PRODUCER_IGNORE_KAFKA_OPTIONS,
       maxTopicPartitions: env.BARITO_PRODUCER_MAX_TOPIC_PARTITIONS,
       workers: env.BARITO_PRODUCER_WORKERS,
+      auth: toAuthSettings(env),
     };
     const backend = env.BARITO_RATE_LIMITER_OPT === "REDIS" ? "redis" : "local";
     const redisFromConsul = backend === "redis" && fromConsul(env.BARITO_REDIS_URL, env.BARITO_CONSUL_URL);
@@ -149,6 +153,8 @@ export interface ProducerSettings {
   maxTopicPartitions: number;
   /** Worker processes sharing the listeners (BARITO_PRODUCER_WORKERS; 1 = no cluster). */
   workers: number;
+  /** BARITO_PRODUCER_AUTH and its source of app secrets (auth/auth-config.ts). */
+  auth: AuthSettings;
 }
 
 export interface RateLimitSettings {

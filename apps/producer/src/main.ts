@@ -1,23 +1,26 @@
 #!/usr/bin/env node
 // The producer process: the only place that reads the environment, opens ports and handles signals.
-// Usage: node dist/main.js [producer|p] [--check-config]
+// Usage: node dist/main.js [producer|p] [--check-config] [--dry-run]
 import cluster from "node:cluster";
 import { ConfigError, redactConfig } from "@barito-flow/config";
 import { discoverServices } from "@barito-flow/consul-discovery";
 import { connectionFromSettings, createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
-import { installShutdown, withDeadline } from "@barito-flow/lifecycle";
+import { installShutdown, waitUntil, withDeadline } from "@barito-flow/lifecycle";
 import { createLogger, logProcessWarnings } from "@barito-flow/logger/winston";
 import { createRateLimiter, createRemoteRateLimiter, type RateLimitChannel } from "@barito-flow/rate-limit";
 import { createProducerApp, withTopicProvisioner } from "./app.js";
+import { createAuthenticator } from "./auth/create-authenticator.js";
+import { SecretTableError } from "./auth/secret-table.js";
 import { createClusterPrimary, READINESS_MESSAGE } from "./cluster-primary.js";
 import { loadProducerConfig, type ProducerConfig } from "./config.js";
 import { connectKafkaWithRetry } from "./kafka-startup.js";
-import { createProducerMetrics, serveMetricsToPrimary } from "./metrics.js";
+import { createDryRunAdmin, createDryRunPublisher, dryRunHeaders } from "./dry-run.js";
+import { createProducerMetrics, type ProducerMetrics, serveMetricsToPrimary } from "./metrics.js";
 import { createProducerPushMetrics } from "./push-metrics.js";
 
 const [command = "producer", ...flags] = process.argv.slice(2);
 if (command !== "producer" && command !== "p") {
-  console.error(`Command not found: '${command}'. Usage: barito-flow producer|p [--check-config]`);
+  console.error(`Command not found: '${command}'. Usage: barito-flow producer|p [--check-config] [--dry-run]`);
   process.exit(2);
 }
 
@@ -42,8 +45,11 @@ if (flags.includes("--check-config")) {
   process.exit(0);
 }
 const clustered = config.producer.workers > 1;
+// Workers are forked with the same arguments, so each of them runs dry too.
+const dryRun = flags.includes("--dry-run");
 if (!cluster.isWorker) {
   logger.info("starting producer", { config: redactConfig(config) });
+  if (dryRun) logger.warn("dry run: requests are validated and rate-limited, nothing is written to Kafka");
   for (const name of config.inertVariables)
     logger.warn("variable accepted for compatibility but has no effect", { variable: name });
 }
@@ -60,6 +66,8 @@ async function runPrimary(config: ProducerConfig): Promise<void> {
     workers: config.producer.workers,
     logger: logger.child({ role: "primary" }),
     fork: () => cluster.fork(),
+    operatorToken: config.metrics.token,
+    rateLimitIntervalMs: config.rateLimit.intervalMs,
     ...(config.rateLimit.backend === "local"
       ? { sharedRateLimiter: createRateLimiter({ ...config.rateLimit, redis: { ...config.rateLimit.redis } }) }
       : {}),
@@ -79,6 +87,19 @@ async function runPrimary(config: ProducerConfig): Promise<void> {
   await primary.start(config.metrics.address);
 }
 
+/** The app-secret check of BARITO_PRODUCER_AUTH; a secrets file that cannot be read at start is a configuration error. */
+function createAuthenticatorOrExit(config: ProducerConfig, metrics: ProducerMetrics) {
+  try {
+    return createAuthenticator(config.producer.auth, logger.child({ component: "auth" }), (reason) =>
+      metrics.authFailed(reason),
+    );
+  } catch (err) {
+    if (!(err instanceof SecretTableError)) throw err;
+    console.error(`Invalid configuration (1 problem):\n  - BARITO_PRODUCER_AUTH_SECRETS_FILE: ${err.message}`);
+    process.exit(2);
+  }
+}
+
 /** A single producer process, or one cluster worker (then without the metrics port, and LOCAL limits shared). */
 async function runServer(config: ProducerConfig): Promise<void> {
   const metrics = createProducerMetrics(config.kafka.topicSuffix);
@@ -89,20 +110,25 @@ async function runServer(config: ProducerConfig): Promise<void> {
     ...(services.kafka ? { resolveBrokers: services.kafka.refresh } : {}),
   };
   const redisUrl = services.redis?.current() ?? config.rateLimit.redis.url;
-  const push = createProducerPushMetrics(config.metrics, metrics.registry, logger);
-  const publisher = createKafkaPublisher({
-    ...connectionFromSettings(kafka, logger.child({ component: "kafka" })),
-    resolveBrokers: kafka.resolveBrokers,
-    maxMessageBytes: config.producer.maxMessageBytes,
-    deliveryTimeoutMs: config.producer.requestTimeoutMs,
-    // Sized to the in-flight cap (config.ts: kafkaQueue), so librdkafka never refuses a request's records.
-    maxQueuedKbytes: config.producer.kafkaQueue.maxKbytes,
-    maxQueuedRecords: config.producer.kafkaQueue.maxMessages,
-  });
-  const admin = createKafkaAdmin({
-    ...connectionFromSettings(kafka, logger.child({ component: "kafka-admin" })),
-    resolveBrokers: kafka.resolveBrokers,
-  });
+  // A dry run writes nothing, so it has nothing to report to BaritoMarket either.
+  const push = dryRun ? undefined : createProducerPushMetrics(config.metrics, metrics.registry, logger);
+  const publisher = dryRun
+    ? createDryRunPublisher()
+    : createKafkaPublisher({
+        ...connectionFromSettings(kafka, logger.child({ component: "kafka" })),
+        resolveBrokers: kafka.resolveBrokers,
+        maxMessageBytes: config.producer.maxMessageBytes,
+        deliveryTimeoutMs: config.producer.requestTimeoutMs,
+        // Sized to the in-flight cap (config.ts: kafkaQueue), so librdkafka never refuses a request's records.
+        maxQueuedKbytes: config.producer.kafkaQueue.maxKbytes,
+        maxQueuedRecords: config.producer.kafkaQueue.maxMessages,
+      });
+  const admin = dryRun
+    ? createDryRunAdmin()
+    : createKafkaAdmin({
+        ...connectionFromSettings(kafka, logger.child({ component: "kafka-admin" })),
+        resolveBrokers: kafka.resolveBrokers,
+      });
   const primaryChannel: RateLimitChannel = {
     send: (message) => {
       process.send?.(message);
@@ -125,8 +151,18 @@ async function runServer(config: ProducerConfig): Promise<void> {
             },
           },
         );
+  const auth = createAuthenticatorOrExit(config, metrics);
   const app = createProducerApp({
-    ...withTopicProvisioner({ config, logger, publisher, admin, rateLimiter, metrics }),
+    ...withTopicProvisioner({
+      config,
+      logger,
+      publisher,
+      admin,
+      rateLimiter,
+      metrics,
+      ...(auth ? { authenticator: auth.authenticator } : {}),
+    }),
+    ...(dryRun ? { responseHeaders: dryRunHeaders } : {}),
     ...(push ? { countAccepted: push.add } : {}),
   });
 
@@ -172,20 +208,26 @@ async function runServer(config: ProducerConfig): Promise<void> {
   const shutdown = installShutdown({
     stop: async (timeoutMs) => {
       startupAbort.abort();
+      auth?.stop();
       const started = Date.now();
       const { drained } = await app.close(timeoutMs);
       const left = Math.max(0, timeoutMs - (Date.now() - started));
       const closed = await withDeadline(
         Promise.allSettled([
           publisher.close(Math.min(left, 10_000)),
-          admin.close(),
+          admin.close(left),
           rateLimiter.close?.(),
           push?.stop(Math.min(left, 5_000)),
         ]).then(() => true),
         left + 1_000,
       );
-      // A flush that timed out may still run on libuv's threadpool, where an exit would wait for it.
-      return { drained, closed: closed === true && !publisher.nativeCallRunning() };
+      // A flush or a metadata request that outlived its promise still runs on libuv's threadpool, where an exit
+      // would wait for it (a probe or topic lookup can take its full request timeout with Kafka down).
+      const idle = await waitUntil(
+        () => !publisher.nativeCallRunning() && !admin.nativeCallRunning(),
+        Math.max(0, timeoutMs - (Date.now() - started)) + 1_000,
+      );
+      return { drained, closed: closed === true && idle };
     },
     timeoutMs: config.shutdownTimeoutMs,
     logger,

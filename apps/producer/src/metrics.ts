@@ -1,5 +1,6 @@
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics } from "prom-client";
 import { kafkaClientPathGauge } from "@barito-flow/kafka";
+import type { AuthFailureReason } from "./auth/app-authenticator.js";
 import type { ProduceObserver } from "./produce/producer-service.js";
 
 /**
@@ -54,6 +55,12 @@ export function createProducerMetrics(topicSuffix: string) {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
+  const authFailures = new Counter({
+    name: "barito_producer_auth_failures_total",
+    help: "Requests refused by BARITO_PRODUCER_AUTH=app-secret, by reason (missing_secret, unknown_secret, wrong_topic, locked_out, source_unavailable)",
+    labelNames: ["reason"],
+    registers: [registry],
+  });
   const rateLimiterFallback = new Counter({
     name: "barito_producer_rate_limiter_fallback_total",
     help: "Switches of the Redis rate limiter to local limits because Redis was unreachable",
@@ -104,6 +111,8 @@ export function createProducerMetrics(topicSuffix: string) {
     announcementFailed: (topic: string) => stored.inc({ topic, error_type: "send_create_topic_event" }),
     kafkaClientFailed: () => clientFailed.inc(),
     rateLimiterFallback: () => rateLimiterFallback.inc(),
+    /** The reason only: never the secret, the topic or the address. */
+    authFailed: (reason: AuthFailureReason) => authFailures.inc({ reason }),
     watchInFlight: (usage: () => { bytes: number; records: number }) => {
       inFlight = usage;
     },

@@ -248,10 +248,13 @@ describe("SIGTERM with Kafka down (a private broker, killed)", () => {
       expect(["PARTIALLY_WRITTEN", "KAFKA_UNAVAILABLE"]).toContain(answer.code);
       expect(Number(answer.retryAfter)).toBeGreaterThanOrEqual(1);
     }
-    expect(exit.code).toBe(1);
-    // Within the shutdown timeout plus the watchdog's grace (5 s). The stop itself should take 6 s; since this
-    // session's restructuring it sometimes takes ~10.9 s with Kafka down (an open finding, see the stop's note).
-    expect(exit.at - signalled).toBeLessThan(6_000 + 5_000 + 1_000);
+    // 1 (cut short) after a clean close; SIGTERM's own status when a Kafka request was still running natively at
+    // the deadline, since an exit would have waited for it (up to its 10 s request timeout).
+    if (exit.code === null) expect(exit.signal).toBe("SIGTERM");
+    else expect(exit.code).toBe(1);
+    // The 6 s timeout, then at most 1 s for native calls to end, and margin for a loaded machine. It took ~10.9 s
+    // in about half the runs while the admin's disconnect froze the event loop behind a running request.
+    expect(exit.at - signalled).toBeLessThan(6_000 + 1_000 + 2_000);
     expect(producer.log()).toContain('"drained":false');
   });
 

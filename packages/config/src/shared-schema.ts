@@ -75,6 +75,7 @@ export const sharedEnvShape = {
   BARITO_PUSH_METRIC_URL: urlVar(),
   BARITO_PUSH_METRIC_INTERVAL: durationVar({ default: "30s", unit: "s", minMs: 1 }),
   EXPORTER_PORT: listenAddressVar({ default: ":8008" }),
+  BARITO_EXPORTER_TOKEN: stringVar({ trim: false, check: checkOperatorToken }),
   BARITO_SHUTDOWN_TIMEOUT: durationVar({ default: "30s", unit: "s" }),
   LOG_LEVEL: enumVar(["debug", "info", "warn", "error", "silent"], { default: "info" }),
   LOG_FORMAT: enumVar(["json", "pretty"]),
@@ -82,6 +83,16 @@ export const sharedEnvShape = {
   BARITO_CONSUL_URL: stringVar({ check: checkConsulUrl }),
   BARITO_CONSUL_KAFKA_NAME: stringVar({ default: "kafka" }),
 };
+
+/**
+ * The bearer token of the operator ports: sent in an HTTP header, so visible ASCII only; long enough that guessing
+ * it over the network is hopeless. The value itself never appears in the message.
+ */
+function checkOperatorToken(value: string): string | undefined {
+  if (!/^[\x21-\x7e]+$/.test(value)) return "must be visible ASCII characters without spaces (it travels in a header)";
+  if (value.length < 16) return `must be at least 16 characters (got ${value.length}); e.g. \`openssl rand -hex 32\``;
+  return undefined;
+}
 
 type SharedEnv = z.output<z.ZodObject<typeof sharedEnvShape>>;
 type Ctx = z.RefinementCtx;
@@ -165,7 +176,13 @@ export interface SharedConfig {
     connectMaxRetry: number;
     connectRetryIntervalMs: number;
   };
-  metrics: { address: ListenAddress; pushUrl: string | undefined; pushIntervalMs: number };
+  metrics: {
+    address: ListenAddress;
+    /** BARITO_EXPORTER_TOKEN: required as `Authorization: Bearer` on the operator port, except /healthz and /readyz. */
+    token: string | undefined;
+    pushUrl: string | undefined;
+    pushIntervalMs: number;
+  };
   /**
    * Consul (BARITO_CONSUL_URL): `kafkaService` is set when the brokers are to be resolved from it (then
    * `kafka.brokers` is empty until the app resolved them).
@@ -194,6 +211,7 @@ export function toSharedConfig(
     },
     metrics: {
       address: env.EXPORTER_PORT,
+      token: env.BARITO_EXPORTER_TOKEN,
       pushUrl: env.BARITO_PUSH_METRIC_URL,
       pushIntervalMs: env.BARITO_PUSH_METRIC_INTERVAL,
     },

@@ -95,4 +95,45 @@ describe("createKafkaAdmin() against a real broker", () => {
       await unreachable.close();
     }
   });
+
+  it("counts a request as a running native call until librdkafka returns it, and close() waits without blocking", async () => {
+    const unreachable = createKafkaAdmin({
+      brokers: ["127.0.0.1:1"],
+      clientId: "it-admin-busy",
+      requestTimeoutMs: 1_500,
+    });
+    await unreachable.connect().catch(() => {});
+    expect(unreachable.nativeCallRunning()).toBe(false);
+    const listing = unreachable.listTopics().then(
+      () => "listed",
+      (error: { code?: string }) => error.code,
+    );
+    expect(unreachable.nativeCallRunning()).toBe(true);
+    // librdkafka's disconnect waits for the running request on the JavaScript thread: called at once it would
+    // freeze the event loop until the request's own timeout, and no timer would fire meanwhile.
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 50);
+    try {
+      await unreachable.close();
+    } finally {
+      clearInterval(ticker);
+    }
+    expect(await listing).not.toBe("listed");
+    expect(ticks).toBeGreaterThanOrEqual(5);
+    expect(unreachable.nativeCallRunning()).toBe(false);
+  });
+
+  it("stays connected when a request outlasts close()'s wait, and says so", async () => {
+    const unreachable = createKafkaAdmin({
+      brokers: ["127.0.0.1:1"],
+      clientId: "it-admin-slow",
+      requestTimeoutMs: 1_500,
+    });
+    await unreachable.connect().catch(() => {});
+    const listing = unreachable.listTopics().catch(() => "failed");
+    await unreachable.close(100);
+    expect(unreachable.nativeCallRunning()).toBe(true);
+    await listing;
+    expect(unreachable.nativeCallRunning()).toBe(false);
+  });
 });

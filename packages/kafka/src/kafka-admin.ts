@@ -74,11 +74,22 @@ export function createKafkaAdmin(options: KafkaAdminOptions): KafkaAdmin {
     return admin;
   }
 
+  let nativeCalls = 0;
+  /** Counts a request until its native work ends, which can be after our timeout gave up on it. */
+  function native<T>(work: Promise<T>): Promise<T> {
+    nativeCalls++;
+    const done = () => {
+      nativeCalls--;
+    };
+    work.then(done, done);
+    return work;
+  }
+
   async function call<T>(what: string, run: (client: NativeAdmin) => Promise<T>, timeoutMs = requestTimeoutMs) {
     const client = connected();
     try {
       // The native call has its own timeout; ours is a backstop in case a callback never fires.
-      return await withTimeout(run(client), timeoutMs + 1_000, what);
+      return await withTimeout(native(run(client)), timeoutMs + 1_000, what);
     } catch (error) {
       throw toKafkaError(error, what);
     }
@@ -246,13 +257,25 @@ export function createKafkaAdmin(options: KafkaAdminOptions): KafkaAdmin {
       }
     },
 
-    close() {
+    nativeCallRunning() {
+      return nativeCalls > 0;
+    },
+
+    close(timeoutMs = requestTimeoutMs + 1_000) {
       closing ??= (async () => {
         await connecting?.catch(() => {});
         const current = admin;
         admin = undefined;
         if (current === undefined) return;
-        await current.disconnect().catch((error: unknown) => {
+        // The native disconnect runs on the JavaScript thread and takes a lock that every running request holds
+        // until its own timeout: called now, it would freeze the event loop (and every deadline) for that long.
+        const end = Date.now() + timeoutMs;
+        while (nativeCalls > 0 && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 20));
+        if (nativeCalls > 0) {
+          logger.warn("kafka admin left connected: a request is still running", { waitedMs: timeoutMs });
+          return;
+        }
+        await native(current.disconnect()).catch((error: unknown) => {
           logger.warn("kafka admin disconnect failed", { err: toKafkaError(error, "disconnect") });
         });
       })();

@@ -243,7 +243,7 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): MessagePub
     if (cached && Date.now() - cached.at < 1_000) return cached.short;
     // A shrunk ISR only: a topic created with fewer replicas than min.insync.replicas is refused for good, a
     // misconfiguration that the timeout's own message fits better than "retry later".
-    const short = topicPartitionsOf(current, topic, 1_000).then(
+    const short = native(() => topicPartitionsOf(current, topic, 1_000)).then(
       (partitions) =>
         partitions.find((p) => p.leader >= 0 && p.isrs.length < p.replicas.length && p.isrs.length < minInsyncReplicas),
       () => undefined,
@@ -330,7 +330,8 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): MessagePub
         throw new KafkaError("BROKER_UNAVAILABLE", "not connected to Kafka yet", { retriable: true });
       }
       try {
-        return await brokerCountOf(producer, timeoutMs);
+        const current = producer;
+        return await native(() => brokerCountOf(current, timeoutMs));
       } catch (error) {
         throw toKafkaError(error, "describe cluster");
       }

@@ -132,7 +132,7 @@ export interface MessagePublisher {
    */
   close(timeoutMs?: number): Promise<void>;
   /**
-   * True while a native call of this client runs on libuv's thread pool (flush, disconnect): `process.exit` would
+   * True while a native call of this client runs on libuv's thread pool (flush, disconnect, a metadata request): `process.exit` would
    * wait for it, since Node's exit joins that pool.
    */
   nativeCallRunning(): boolean;
@@ -197,7 +197,16 @@ export interface KafkaAdmin {
   fetchCommittedOffsets(groupId: string, topics?: readonly string[]): Promise<TopicPartitionOffset[]>;
   /** Cheap metadata round-trip with a short timeout, for /readyz. Never throws. */
   ping(): Promise<boolean>;
-  close(): Promise<void>;
+  /**
+   * Waits up to `timeoutMs` (default: the request timeout + 1 s) for running requests, then disconnects. When one is
+   * still running it stays connected (`nativeCallRunning()` true): disconnecting would block the event loop until it ends.
+   */
+  close(timeoutMs?: number): Promise<void>;
+  /**
+   * True while a request of this client still runs on libuv's thread pool, also after its promise gave up at a
+   * timeout or `close()` resolved: `process.exit` would wait for it, since Node's exit joins that pool.
+   */
+  nativeCallRunning(): boolean;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -15,3 +15,13 @@ export async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T |
     clearTimeout(timer);
   }
 }
+
+/** Resolves true once `condition()` holds, checked every `intervalMs`, or false when `ms` have passed first. */
+export async function waitUntil(condition: () => boolean, ms: number, intervalMs = 50): Promise<boolean> {
+  const end = Date.now() + Math.max(0, ms);
+  while (!condition()) {
+    if (Date.now() >= end) return false;
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+  return true;
+}

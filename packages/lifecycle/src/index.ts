@@ -5,7 +5,7 @@ export {
   type ShutdownOptions,
   type StopResult,
 } from "./shutdown.js";
-export { withDeadline } from "./deadline.js";
+export { waitUntil, withDeadline } from "./deadline.js";
 export {
   type HealthAnswer,
   type HealthPath,
@@ -14,3 +14,4 @@ export {
   isHealthPath,
   type Readiness,
 } from "./health.js";
+export { requireBearerToken } from "./operator-token.js";

@@ -29,6 +29,12 @@ describe("isSecretKey()", () => {
     "cookie",
     "credentials",
     "auth",
+    // The producer's app authentication and the operator token (config fields and AuthRequest).
+    "secret",
+    "secrets",
+    "accessToken",
+    "BARITO_PRODUCER_AUTH_SECRETS",
+    "BARITO_EXPORTER_TOKEN",
     // librdkafka's own property names, as its debug contexts echo them
     "sasl.password",
     "sasl.username",
@@ -46,6 +52,9 @@ describe("isSecretKey()", () => {
     "tokensUsed",
     "username",
     "ssl.ca.pem",
+    // Where the secrets are, not what they are: shown, so a failed reload can be traced.
+    "BARITO_PRODUCER_AUTH_SECRETS_FILE",
+    "path",
   ];
 
   it("tells secret names from ordinary ones", () => {

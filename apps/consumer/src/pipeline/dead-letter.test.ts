@@ -21,10 +21,14 @@ describe("deadLetterHeaders()", () => {
       "barito-dlq-source-topic": "shop_logs",
       "barito-dlq-source-partition": "3",
       "barito-dlq-source-offset": "77",
+      "barito-dlq-source-timestamp": "0",
       "barito-dlq-item-index": "0",
       "barito-dlq-http-status": "400",
       "barito-dlq-error-type": "mapper_parsing_exception",
       "barito-dlq-reason": "failed to parse field [a]",
+    });
+    expect(deadLetterHeaders(record, 0, { ...rejected, index: "shop-2026.07.08" })).toMatchObject({
+      "barito-dlq-index": "shop-2026.07.08",
     });
     const long = deadLetterHeaders(record, -1, { httpStatus: 0, errorType: "x", reason: "y".repeat(5_000) });
     expect(long["barito-dlq-reason"]).toHaveLength(2_000);

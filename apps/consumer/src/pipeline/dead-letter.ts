@@ -9,6 +9,8 @@ export interface DeadLetterReason {
   httpStatus: number;
   errorType: string;
   reason: string;
+  /** The index the document was sent to, when it got that far (`barito-dlq-index`: `dlq stats`, `dlq replay`). */
+  index?: string;
 }
 
 export interface DeadLetterOptions {
@@ -47,9 +49,12 @@ export function deadLetterHeaders(
     [`${deadLetterHeaderPrefix}source-topic`]: record.topic,
     [`${deadLetterHeaderPrefix}source-partition`]: String(record.partition),
     [`${deadLetterHeaderPrefix}source-offset`]: record.offset,
+    // The dead letter gets a timestamp of its own; the source's is what a processing-date index was named after.
+    [`${deadLetterHeaderPrefix}source-timestamp`]: String(record.timestamp),
     [`${deadLetterHeaderPrefix}item-index`]: String(itemIndex),
     [`${deadLetterHeaderPrefix}http-status`]: String(why.httpStatus),
     [`${deadLetterHeaderPrefix}error-type`]: why.errorType,
+    ...(why.index ? { [`${deadLetterHeaderPrefix}index`]: why.index } : {}),
     // One line: header values with line breaks break line-oriented tools reading the dead-letter topic.
     [`${deadLetterHeaderPrefix}reason`]: why.reason.replace(/\s+/g, " ").slice(0, maxReasonLength),
   };

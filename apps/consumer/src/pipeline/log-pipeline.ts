@@ -59,6 +59,8 @@ export interface LogPipeline {
   /** Number of logs processed (indexed, duplicate or dead-lettered) since start; for BARITO_PRINT_TPS. */
   processed(): number;
   isRunning(): boolean;
+  /** The partitions the group currently assigns to this pipeline (none before start). */
+  assignment(): Array<{ topic: string; partition: number }>;
   /** Makes a pattern subscription see topics created since the last metadata refresh. */
   refreshTopics(): Promise<void>;
   /**
@@ -212,7 +214,7 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
       result: outcome.status,
       error: outcome.errorType,
     });
-    deadLetters.write(job.record, job.itemIndex, outcome).then(
+    deadLetters.write(job.record, job.itemIndex, { ...outcome, index: job.index }).then(
       () => unitDone(job.progress, job.position),
       (err: unknown) => unitFailed(job.record, err),
     );
@@ -341,6 +343,7 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
     },
     processed: () => processedCount,
     isRunning: () => running && !stopping,
+    assignment: () => consumer?.assignment() ?? [],
     async refreshTopics() {
       if (running && !stopping) await consumer?.refreshTopics();
     },

@@ -177,6 +177,7 @@ export function createFakeDeadLetters(): FakeDeadLetters & ConsumerAdapters["dea
       for (const record of records) published.push({ topic, record });
     },
     async close() {},
+    nativeCallRunning: () => false,
   };
 }
 
@@ -197,6 +198,7 @@ export function createFakeAdapters() {
       },
       listTopics: async () => [],
       async close() {},
+      nativeCallRunning: () => false,
     },
     createConsumer(options: GroupConsumerOptions) {
       const consumer = createFakeGroupConsumer(options);

@@ -28,3 +28,22 @@ export interface RateDecision {
 export interface RateLimiter {
   take(key: string, cost: number, tpsLimit: number): Promise<RateDecision>;
 }
+
+/** What the app-secret check needs of a request (auth/app-authenticator.ts). */
+export interface AuthRequest {
+  /** `context.app_secret` as sent; "" when absent. */
+  secret: string;
+  /** `context.kafka_topic` as sent, before BARITO_KAFKA_TOPIC_PREFIX / _SUFFIX. */
+  topic: string;
+  /** The caller's address (the socket's remote address), for the failed-attempt lockout. */
+  source: string | undefined;
+}
+
+export interface Authenticator {
+  /**
+   * Returns (or resolves) when the request may write; throws (or rejects with) a ProduceError otherwise:
+   * UNAUTHENTICATED, PERMISSION_DENIED, AUTH_LOCKED_OUT or AUTH_UNAVAILABLE. Synchronous whenever the answer is known
+   * without I/O, so the common case adds no turn of the event loop.
+   */
+  check(request: AuthRequest): void | Promise<void>;
+}

@@ -12,6 +12,10 @@ export interface FieldViolation {
  */
 export type ProduceErrorCode =
   | "INVALID_ARGUMENT"
+  | "UNAUTHENTICATED"
+  | "PERMISSION_DENIED"
+  | "AUTH_LOCKED_OUT"
+  | "AUTH_UNAVAILABLE"
   | "PAYLOAD_TOO_LARGE"
   | "RATE_LIMITED"
   | "KAFKA_UNAVAILABLE"
@@ -23,6 +27,13 @@ export type ProduceErrorCode =
 
 const connectCodes: Record<ProduceErrorCode, Code> = {
   INVALID_ARGUMENT: Code.InvalidArgument,
+  // BARITO_PRODUCER_AUTH=app-secret (auth/): no or an unknown context.app_secret; a known one on another app's topic.
+  UNAUTHENTICATED: Code.Unauthenticated,
+  PERMISSION_DENIED: Code.PermissionDenied,
+  // Too many failed attempts from the caller's address: refused unchecked for a while (auth/failure-lockout.ts).
+  AUTH_LOCKED_OUT: Code.ResourceExhausted,
+  // The market could not say whether the secret is valid, and no earlier answer is cached.
+  AUTH_UNAVAILABLE: Code.Unavailable,
   // Distinct from rate limiting (the Go original answered both with RESOURCE_EXHAUSTED).
   PAYLOAD_TOO_LARGE: Code.InvalidArgument,
   RATE_LIMITED: Code.ResourceExhausted,
@@ -38,6 +49,10 @@ const connectCodes: Record<ProduceErrorCode, Code> = {
 
 const httpStatuses: Record<ProduceErrorCode, number> = {
   INVALID_ARGUMENT: 400,
+  UNAUTHENTICATED: 401,
+  PERMISSION_DENIED: 403,
+  AUTH_LOCKED_OUT: 429,
+  AUTH_UNAVAILABLE: 503,
   PAYLOAD_TOO_LARGE: 413,
   RATE_LIMITED: 429,
   KAFKA_UNAVAILABLE: 503,

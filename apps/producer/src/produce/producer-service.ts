@@ -2,7 +2,7 @@ import type { Logger } from "@barito-flow/logger";
 import type { Timber, TimberCollection, TimberContext } from "@barito-flow/proto";
 import { type FieldViolation, ProduceError } from "./produce-error.js";
 import type { Reservation } from "./in-flight.js";
-import type { LogPublisher, OutgoingRecord, RateLimiter } from "./ports.js";
+import type { Authenticator, LogPublisher, OutgoingRecord, RateLimiter } from "./ports.js";
 import { type BuiltRecord, buildRecords, type MessageFormat } from "./records.js";
 import type { TopicProvisioner } from "./topic-provisioner.js";
 import { topicFor, type ValidationLimits, validateCollection, validateTimber } from "./validate.js";
@@ -29,6 +29,8 @@ export interface ProducerServiceOptions {
   logger: Logger;
   observer?: ProduceObserver;
   clock?: () => Date;
+  /** BARITO_PRODUCER_AUTH=app-secret; absent: every request is taken, as in barito-flow. */
+  authenticator?: Authenticator;
 }
 
 export interface RequestMeta {
@@ -36,6 +38,8 @@ export interface RequestMeta {
   idempotencyKey?: string;
   /** The request's share of the in-flight budget, grown here to cover its records (see in-flight.ts). */
   reservation?: Reservation;
+  /** The caller's address, for the app-secret lockout. */
+  source?: string;
 }
 
 /** What `send` needs of a request: its records and a few numbers, nothing of the parsed request. */
@@ -180,18 +184,39 @@ export function createProducerService(options: ProducerServiceOptions): Producer
     return { topic };
   }
 
+  /**
+   * The app-secret check comes first, so a caller without a valid secret learns nothing of the validation rules. A
+   * request has one context (a batch's applies to every item), so it is allowed or refused whole.
+   */
+  function authenticated(
+    context: TimberContext | undefined,
+    meta: RequestMeta,
+    then: () => Promise<{ topic: string }>,
+  ): Promise<{ topic: string }> {
+    const check = options.authenticator?.check({
+      secret: context?.appSecret ?? "",
+      topic: context?.kafkaTopic ?? "",
+      source: meta.source,
+    });
+    return check === undefined ? then() : check.then(then);
+  }
+
   // Not async, for the same reason as `write`; a synchronous throw still reaches the caller as a rejection.
   return {
     produce(timber, meta = {}) {
       try {
-        return write([timber], validateTimber(timber, settings), meta, () => "content");
+        return authenticated(timber.context, meta, () =>
+          write([timber], validateTimber(timber, settings), meta, () => "content"),
+        );
       } catch (err) {
         return Promise.reject(err);
       }
     },
     produceBatch(collection, meta = {}) {
       try {
-        return write(collection.items, validateCollection(collection, settings), meta, (index) => `items[${index}]`);
+        return authenticated(collection.context, meta, () =>
+          write(collection.items, validateCollection(collection, settings), meta, (index) => `items[${index}]`),
+        );
       } catch (err) {
         return Promise.reject(err);
       }

@@ -14,8 +14,9 @@ export function producerRoutes(service: ProducerService, onUnexpected: (err: unk
   async function call<T>(ctx: HandlerContext, run: (meta: RequestMeta) => Promise<T>): Promise<T> {
     try {
       const meta = requestMeta(ctx.requestHeader);
-      const reservation = currentRpcCall.getStore()?.reservation;
-      if (reservation !== undefined) meta.reservation = reservation;
+      const call = currentRpcCall.getStore();
+      if (call?.reservation !== undefined) meta.reservation = call.reservation;
+      if (call?.remoteAddress !== undefined) meta.source = call.remoteAddress;
       return await run(meta);
     } catch (err) {
       if (!(err instanceof ProduceError)) onUnexpected(err);

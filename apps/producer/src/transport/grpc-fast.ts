@@ -96,6 +96,7 @@ export function createGrpcFastPath(options: GrpcFastPathOptions) {
     }
     const meta = requestMetaFromKey(req.headers["idempotency-key"]);
     if (reservation !== undefined) meta.reservation = reservation;
+    if (req.socket?.remoteAddress !== undefined) meta.source = req.socket.remoteAddress;
     return service.produceBatch(collection, meta);
   }
 

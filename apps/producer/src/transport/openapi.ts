@@ -47,6 +47,10 @@ const error = {
       type: "string",
       enum: [
         "INVALID_ARGUMENT",
+        "UNAUTHENTICATED",
+        "PERMISSION_DENIED",
+        "AUTH_LOCKED_OUT",
+        "AUTH_UNAVAILABLE",
         "PAYLOAD_TOO_LARGE",
         "RATE_LIMITED",
         "KAFKA_UNAVAILABLE",
@@ -82,17 +86,26 @@ const responses = {
     description: "Invalid request",
     content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
   },
+  "401": {
+    description: "BARITO_PRODUCER_AUTH=app-secret: context.app_secret missing or unknown (UNAUTHENTICATED)",
+    content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+  },
+  "403": {
+    description: "The app secret may not write to context.kafka_topic (PERMISSION_DENIED)",
+    content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+  },
   "413": {
     description: "Body or record too large",
     content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
   },
   "429": {
-    description: "Rate limit exceeded",
+    description: "Rate limit exceeded, or too many failed app-secret attempts from this address (AUTH_LOCKED_OUT)",
     headers: retryAfter,
     content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
   },
   "503": {
-    description: "Kafka unavailable, the in-flight cap full (OVERLOADED) or shutting down",
+    description:
+      "Kafka unavailable, the in-flight cap full (OVERLOADED), shutting down, or the app-secret source unreachable (AUTH_UNAVAILABLE)",
     headers: retryAfter,
     content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
   },

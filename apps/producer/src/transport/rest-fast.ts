@@ -79,6 +79,7 @@ export function createRestFastPath(options: RestFastPathOptions) {
       const json = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
       const meta = requestMetaFromKey(req.headers["idempotency-key"]);
       if (reservation !== undefined) meta.reservation = reservation;
+      if (req.socket?.remoteAddress !== undefined) meta.source = req.socket.remoteAddress;
       pending =
         route === "/produce_batch"
           ? service.produceBatch(parseBody("collection", json), meta)

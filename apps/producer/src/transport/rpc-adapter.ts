@@ -59,6 +59,7 @@ export function createRpcAdapter(options: RpcAdapterOptions): RpcAdapter {
         reservation: options.budget?.open(),
         readMaxBytes: options.readMaxBytes,
         check: options.check(path, req.headers["content-type"] ?? ""),
+        remoteAddress: req.socket?.remoteAddress,
       };
       const source = body ?? (req as AsyncIterable<Uint8Array>);
       // Released once the answer is out or the client is gone. Not when connect's writing resolves: it waits for an

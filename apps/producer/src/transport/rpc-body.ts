@@ -19,6 +19,8 @@ export interface RpcCall {
   /** BARITO_GRPC_MAX_RECV_MSG_SIZE, which the codecs apply to decompressed messages. */
   readMaxBytes: number;
   check: MessageCheck | undefined;
+  /** The caller's address (the app-secret lockout counts failures by it). */
+  remoteAddress?: string | undefined;
 }
 export const currentRpcCall = new AsyncLocalStorage<RpcCall>();
 
