@@ -102,11 +102,17 @@ export function printClusterLines(r: any): string[] {
   lines.push(
     `load          sent ${r.cluster.offeredRate} logs/s (paced at ${r.options.rate}); acknowledged ${r.cluster.ackedRate} logs/s over ${r.cluster.trafficSeconds}s; ${r.cluster.redirected} attempts refused at connect and sent to the next replica`,
   );
-  const cpu = r.cluster.cpu as Record<string, { seconds: number; perLogMicros: number }>;
+  const cpu = r.cluster.cpu as Record<
+    string,
+    { seconds: number; idleSeconds: number; perLogMicros: number; netPerLogMicros: number }
+  >;
   if (cpu)
     lines.push(
       `cpu           ${Object.entries(cpu)
-        .map(([name, v]) => `${name} ${v.seconds}s (${v.perLogMicros} µs/log)`)
+        .map(
+          ([name, v]) =>
+            `${name} ${v.seconds}s = ${v.perLogMicros} µs/log (${v.netPerLogMicros} µs/log without ${v.idleSeconds}s idle)`,
+        )
         .join(", ")}`,
     );
   return lines;

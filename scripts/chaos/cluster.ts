@@ -19,7 +19,7 @@ import { Monitor } from "./monitor.ts";
 import type { Options } from "./options.ts";
 import { FaultGates, planFaults } from "./plan.ts";
 import { printReport } from "./report.ts";
-import { fmt, say, startClock } from "./say.ts";
+import { fmt, say, sleep, startClock } from "./say.ts";
 import { Traffic } from "./traffic.ts";
 import { catchUp, judge } from "./verdict.ts";
 import { KafkaProbe } from "./verify.ts";
@@ -84,7 +84,7 @@ export async function runCluster(options: Options, root: string): Promise<number
   const dlqTopic = "chaos_dlq";
   const groupId = "chaos";
   // No rate-limited topic here: a 429 would blur the per-fault error figures (the single-node run covers it).
-  const topics: TopicSpec[] = [
+  const all: TopicSpec[] = [
     { kafkaTopic: "orders", partitions: 6, indexPrefix: "chaos-orders", appMaxTps: 10_000_000, replicationFactor: 3 },
     {
       kafkaTopic: "payments",
@@ -96,6 +96,7 @@ export async function runCluster(options: Options, root: string): Promise<number
     { kafkaTopic: "audit", partitions: 1, indexPrefix: "chaos-audit", appMaxTps: 10_000_000, replicationFactor: 3 },
     { kafkaTopic: "search", partitions: 2, indexPrefix: "chaos-search", appMaxTps: 10_000_000, replicationFactor: 3 },
   ];
+  const topics = options.onePartition ? [{ ...(all[0] as TopicSpec), partitions: 1 }] : all;
   const kafkaTopics = topics.map((t) => `${prefix}${t.kafkaTopic}_logs`);
   const consumerCount = options.faults.includes("consumers-scale-up") ? 3 : options.consumers;
   const producerCount = options.producers;
@@ -279,13 +280,21 @@ export async function runCluster(options: Options, root: string): Promise<number
       brokers: pidsOf("kafka").reduce((sum: number, pid) => sum + cpuSeconds(pid), 0),
       opensearch: pidsOf("opensearch").reduce((sum: number, pid) => sum + cpuSeconds(pid), 0),
     });
+    // Sizing (no faults): 10 s of the idle pipeline first, so that each process's background CPU (probes, client
+    // threads, JVM housekeeping) can be taken out of the per-log figures.
+    const sizing = options.faults.length === 0;
+    const idleStart = cpuOf();
+    if (sizing) await sleep(10_000);
     const cpuBefore = cpuOf();
+    const idlePerSecond = (name: keyof typeof cpuBefore) => (sizing ? (cpuBefore[name] - idleStart[name]) / 10 : 0);
+    const measuredFrom = Date.now();
     say(
       `traffic: ${options.concurrency} concurrent requests over ${producers.length} producers, batches of 1..${options.maxBatch}`,
     );
     const trafficStarted = Date.now();
     await traffic.run();
     const trafficSeconds = (Date.now() - trafficStarted) / 1000;
+    const cpuTrafficEnd = cpuOf();
     say(
       `traffic done in ${trafficSeconds.toFixed(1)}s: ${traffic.stats.acked} acknowledged, ${traffic.stats.failed} failed, ${traffic.stats.rejected} rejected, ${traffic.stats.resentLogs} resent under new ids`,
     );
@@ -294,6 +303,7 @@ export async function runCluster(options: Options, root: string): Promise<number
     const probe = new KafkaProbe(root, brokers.join(","));
     const caughtUp = await catchUp(probe, opensearch, groupId, kafkaTopics, traffic, options.catchupTimeoutSeconds);
     const cpuAfter = cpuOf();
+    const measuredSeconds = (Date.now() - measuredFrom) / 1000;
     await monitor.stop();
     for (const record of faults.records) record.client = faultClientFigures(record, traffic.attempts, monitor);
 
@@ -331,11 +341,23 @@ export async function runCluster(options: Options, root: string): Promise<number
       unexpectedExits,
       samples: monitor.samples,
     }).finally(() => probe.close());
+    // Producers work while the traffic flows; the consumers, brokers and search nodes until the group caught up.
     const perLog = (seconds: number) => Math.round((seconds / Math.max(1, traffic.stats.acked)) * 1e7) / 10;
     const cpu = Object.fromEntries(
       (Object.keys(cpuAfter) as (keyof typeof cpuAfter)[]).map((name) => {
-        const seconds = Math.round((cpuAfter[name] - cpuBefore[name]) * 10) / 10;
-        return [name, { seconds, perLogMicros: perLog(seconds) }];
+        const end = name === "producers" ? cpuTrafficEnd : cpuAfter;
+        const window = name === "producers" ? trafficSeconds : measuredSeconds;
+        const seconds = end[name] - cpuBefore[name];
+        const idle = idlePerSecond(name) * window;
+        return [
+          name,
+          {
+            seconds: Math.round(seconds * 10) / 10,
+            idleSeconds: Math.round(idle * 10) / 10,
+            perLogMicros: perLog(seconds),
+            netPerLogMicros: perLog(Math.max(0, seconds - idle)),
+          },
+        ];
       }),
     );
     const duplicatesInKafka = kafkaCopies?.duplicatesOfSingleAttempts;

@@ -54,6 +54,8 @@ export interface Options {
   cluster: boolean;
   producers: number;
   consumers: number;
+  /** With --cluster: every log to one topic of one partition (the per-partition limits). */
+  onePartition: boolean;
 }
 
 const USAGE = `usage: pnpm chaos [options]
@@ -63,6 +65,7 @@ const USAGE = `usage: pnpm chaos [options]
   --ci                     with --cluster: the CI size (20000 logs at 1000/s; ${CI_CLUSTER_FAULTS.join(",")})
   --producers N | --consumers N
                            with --cluster and --faults none: replicas for sizing (default 3 and 1)
+  --one-partition          with --cluster: every log to one topic of one partition (per-partition limits)
   --logs N                 logs to send (default 200000)
   --faults a,b,...|none    fault schedule, in order (default: ${DEFAULT_FAULTS.join(",")})
                            kinds: ${FAULT_KINDS.join(", ")}
@@ -136,6 +139,7 @@ export function parseOptions(argv: string[], root: string): Options {
     cluster: false,
     producers: 3,
     consumers: 1,
+    onePartition: false,
   };
   // The cluster's defaults come first, so that explicit flags (in any order) override them.
   if (argv.includes("--cluster")) {
@@ -186,6 +190,10 @@ export function parseOptions(argv: string[], root: string): Options {
       }
       case "--cluster":
       case "--ci":
+        break;
+      case "--one-partition":
+        if (!options.cluster) usage("--one-partition needs --cluster");
+        options.onePartition = true;
         break;
       case "--keep-stack":
         options.keepStack = true;
