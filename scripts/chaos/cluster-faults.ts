@@ -150,7 +150,7 @@ export async function runClusterFault(
   if (ack !== undefined) record.firstAckAfterLift = Math.round((ack - liftedAt) / 100) / 10;
   if (indexed !== undefined) record.indexingResumedAfterLift = Math.round((indexed - liftedAt) / 100) / 10;
   // A scale step's rebalance shows after the step: give it a few seconds of traffic inside the fault's bounds.
-  if (kind.startsWith("consumers")) await sleep(15_000);
+  if (kind.startsWith("consumers")) await sleep(10_000);
   record.clientErrors = traffic.stats.errors - errorsAtStart;
 }
 

@@ -18,8 +18,8 @@ import { runSequence } from "./faults.ts";
 import { Monitor } from "./monitor.ts";
 import type { Options } from "./options.ts";
 import { FaultGates, planFaults } from "./plan.ts";
-import { printReport } from "./report.ts";
-import { fmt, say, sleep, startClock } from "./say.ts";
+import { type FaultRecord, printReport } from "./report.ts";
+import { fmt, say, since, sleep, startClock } from "./say.ts";
 import { Traffic } from "./traffic.ts";
 import { catchUp, judge } from "./verdict.ts";
 import { KafkaProbe } from "./verify.ts";
@@ -60,9 +60,10 @@ export async function runCluster(options: Options, root: string): Promise<number
   const t0 = startClock();
   const run = `c${Date.now().toString(36)}`;
   mkdirSync(options.outDir, { recursive: true });
+  // The faults follow each other with `gap` seconds between them (cluster.ts waits), from the first one on: the
+  // first threshold alone gates them; the traffic's pace adapts to the schedule instead (rateNow below).
   const planned = planFaults(options);
-  // Every fault starts within the first 85% of the logs (the last 10% wait for the faults to end, see below).
-  const plan = { ...planned, thresholds: planned.thresholds.map((t) => Math.floor(t * 0.85)) };
+  const plan = { ...planned, thresholds: planned.thresholds.map(() => planned.thresholds[0] ?? 0) };
   const { rate, plannedSeconds } = plan;
   const base = await freeBlock();
   const appPorts = await freePorts(3 * 3 + 3);
@@ -222,11 +223,12 @@ export async function runCluster(options: Options, root: string): Promise<number
     );
 
     // The traffic flows through the faults unheld (a long fault must meet a busy pipeline, not a paused one), paced
-    // at `rate` without catch-up bursts; only the last tenth of the logs waits until the last fault began, so that
+    // at `rate` without catch-up bursts; only the last 5% of the logs waits until the last fault began, so that
     // every fault meets traffic.
-    const tail = Math.floor(options.logs * 0.9);
+    const tail = Math.floor(options.logs * 0.95);
     const gates = new FaultGates(options.faults.length > 0 ? [tail] : []);
-    const traffic = new Traffic({
+    let faultRecords = (): FaultRecord[] => [];
+    const traffic: Traffic = new Traffic({
       root,
       run,
       logs: options.logs,
@@ -238,6 +240,14 @@ export async function runCluster(options: Options, root: string): Promise<number
       replicas: producers.map(({ restUrl, grpcUrl }) => ({ restUrl, grpcUrl })),
       gate: gates.gate,
       pacing: "rate",
+      // At most `rate`, and no faster than spreads the logs left over the plan's time left for the faults not yet
+      // over, so that the last faults meet traffic too (a fault running longer than planned slows it further).
+      rateNow: (): number => {
+        const over = faultRecords().filter((r) => r.endedAtMs !== undefined).length;
+        if (over >= options.faults.length) return rate;
+        const left = plannedSeconds - plan.plannedAt(over);
+        return Math.min(rate, Math.max(100, (options.logs - traffic.progress) / Math.max(10, left)));
+      },
       requestDeadlineMs: 300_000,
       seed: options.seed,
     });
@@ -260,7 +270,12 @@ export async function runCluster(options: Options, root: string): Promise<number
     };
     const faults = runSequence(
       options.faults,
-      (kind, record) => runClusterFault(kind, record, targets, plan, traffic, monitor),
+      async (kind, record) => {
+        if (record !== faultRecords()[0]) await sleep(options.gapSeconds * 1000);
+        record.startedAt = since();
+        record.startedAtMs = Date.now();
+        await runClusterFault(kind, record, targets, plan, traffic, monitor);
+      },
       plan,
       // The tail goes once the last fault begins: it meets that fault and measures its recovery.
       (k) => {
@@ -269,6 +284,7 @@ export async function runCluster(options: Options, root: string): Promise<number
       traffic,
     );
     activeFault = () => faults.active;
+    faultRecords = () => faults.records;
 
     // CPU of every process of the pipeline over the traffic (apps summed over their restarts is not possible from
     // /proc: a restarted app's earlier CPU is lost, so the figure is meant for runs without app faults: sizing).

@@ -43,9 +43,10 @@ describe("parseOptions --cluster", () => {
 });
 
 describe("planFaults for the cluster", () => {
-  it("holds two brokers down 20 s and gives a rolling restart of the brokers the longest slot", () => {
+  it("holds two brokers down 15 s, a killed search node 10 s, and gives a rolling restart of the brokers the longest slot", () => {
     const plan = planFaults(parseOptions(["--cluster"], "/repo"));
-    expect(plan.holdOf("two-brokers-down")).toBe(20);
+    expect(plan.holdOf("two-brokers-down")).toBe(15);
+    expect(plan.holdOf("opensearch-kill")).toBe(10);
     expect(plan.holdOf("opensearch-stop")).toBe(30);
     const slot = (k: number) => plan.plannedAt(k + 1) - plan.plannedAt(k);
     const rolling = CLUSTER_FAULT_KINDS.indexOf("brokers-rolling");

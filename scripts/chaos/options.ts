@@ -150,7 +150,7 @@ export function parseOptions(argv: string[], root: string): Options {
       rate: ci ? 1_000 : 5_000,
       faults: ci ? CI_CLUSTER_FAULTS : [...CLUSTER_FAULT_KINDS],
       concurrency: ci ? 8 : 32,
-      gapSeconds: ci ? 6 : 5,
+      gapSeconds: ci ? 6 : 3,
       opensearchDownSeconds: 30,
       // A million logs leave a backlog of minutes when the search nodes are the bottleneck.
       catchupTimeoutSeconds: ci ? 300 : 900,

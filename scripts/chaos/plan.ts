@@ -23,11 +23,13 @@ export function planFaults(options: Options): Plan {
     "redis-stop": options.redisDownSeconds,
     "consumer-kill": 2,
     "producer-kill": 1,
-    "leader-kill": 10,
-    "controller-stop": 10,
-    "two-brokers-down": 20,
+    "leader-kill": 5,
+    "controller-stop": 5,
+    "two-brokers-down": 15,
   };
-  const holdOf = (kind: FaultKind): number => outage[kind] ?? 0;
+  // A SIGKILLed search node comes back at once in the cluster run (its replicas carry on meanwhile).
+  const holdOf = (kind: FaultKind): number =>
+    options.cluster && kind === "opensearch-kill" ? 10 : (outage[kind] ?? 0);
   // Expected time from lift to recovery on this machine (component boot, group session timeout after a SIGKILL,
   // re-replication): part of each fault's slot, so the paced traffic rarely has to wait for the schedule.
   const recovery: Partial<Record<FaultKind, number>> = {

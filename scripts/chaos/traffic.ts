@@ -51,6 +51,8 @@ export interface TrafficOptions {
    * "rate": never faster than `rate`, no credit piles up while held back (the cluster run's steady offered load).
    */
   pacing?: "schedule" | "rate";
+  /** With "rate" pacing: the rate in force now (default `rate`), asked before each request. */
+  rateNow?: () => number;
   /** Resolves when the log with this sequence number may be sent (the fault schedule gates traffic). */
   gate: (seq: number) => Promise<void>;
   /** A keyed request still failing after this long gives up (its logs count as "gave up"). */
@@ -251,7 +253,8 @@ export class Traffic {
   private dueAt(start: number, count: number): number {
     if (this.options.pacing !== "rate") return this.startedAt + (start / this.options.rate) * 1000;
     // At most one second of credit: a pause (a gate, every worker waiting on a slow answer) is not made up for.
-    this.paceAt = Math.max(this.paceAt, Date.now() - 1_000) + (count / this.options.rate) * 1000;
+    const rate = this.options.rateNow?.() ?? this.options.rate;
+    this.paceAt = Math.max(this.paceAt, Date.now() - 1_000) + (count / rate) * 1000;
     return this.paceAt;
   }
 
