@@ -82,10 +82,7 @@ export function faultClientFigures(record: FaultRecord, log: AttemptLog, monitor
 // biome-ignore lint/suspicious/noExplicitAny: the report is printed field by field
 export function printClusterLines(r: any): string[] {
   if (!r.cluster) return [];
-  const lines = [
-    "",
-    "per fault (client side):  attempts  failed  error rate  longest failed window  longest indexing stall",
-  ];
+  const lines = ["", "per fault (client side)  attempts  failed  error rate  failed window  ack stall  indexing stall"];
   for (const f of r.faults as FaultRecord[]) {
     if (!f.client) continue;
     const c = f.client;

@@ -204,6 +204,10 @@ export class ProducerClient {
     const kind = `grpc:${name}`;
     if (err.code === 14 && refusedConnection(error))
       return { ok: false, kind: `${kind} ECONNREFUSED`, retryable: true, written: "no", refused: true };
+    // A stream the server refused after its GOAWAY was not processed (RFC 9113 §8.7): as safe to send elsewhere as a
+    // refused connection, and what a proxy retries on another upstream.
+    if (/REFUSED_STREAM/.test(errorChain(error)))
+      return { ok: false, kind: `${kind} REFUSED_STREAM`, retryable: true, written: "no", refused: true };
     if (err.code === 3)
       return { ok: false, kind: `${kind} ${err.message.slice(0, 200)}`, retryable: false, written: "no" };
     if (err.code === 8) {
