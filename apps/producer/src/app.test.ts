@@ -229,3 +229,57 @@ describe("the composed producer app, with fake adapters", () => {
     expect(await (await fetch(`${rest}/healthz`)).json()).toEqual({ status: "ok" });
   });
 });
+
+describe("close()", () => {
+  it("serves a request already begun on an open connection, asking the client to reconnect elsewhere", async () => {
+    const own = createProducerMetrics("_logs");
+    const closing = createProducerApp({
+      config: loadProducerConfig({ BARITO_KAFKA_BROKERS: "127.0.0.1:1" }),
+      logger: noopLogger,
+      publisher: { publish: async () => undefined, isConnected: () => true },
+      admin: { ping: async () => true },
+      topics: { ensure: async () => undefined, pendingAnnouncements: () => 0, close: async () => undefined },
+      rateLimiter: { take: async () => ({ allowed: true, retryAfterMs: 0, limit: 100 }) },
+      metrics: own,
+    });
+    const loopback = { host: "127.0.0.1", port: 0 };
+    const ports = await closing.listen({ rest: loopback, grpc: loopback, metrics: undefined });
+    for (let i = 0; i < 50 && !closing.readiness().ready; i++) await new Promise((r) => setTimeout(r, 10));
+    const body = JSON.stringify({ context: restContext, content: { n: 1 } });
+    const { request } = await import("node:http");
+    const answer = new Promise<{ status?: number; connection?: string; code?: string }>((resolve, reject) => {
+      const req = request(
+        { host: "127.0.0.1", port: ports.rest, path: "/produce", method: "POST", agent: false },
+        (res) => {
+          let text = "";
+          res.on("data", (chunk) => {
+            text += chunk;
+          });
+          res.on("end", () =>
+            resolve({
+              status: res.statusCode,
+              connection: res.headers.connection,
+              code: (JSON.parse(text) as { code?: string }).code,
+            }),
+          );
+        },
+      );
+      req.on("error", reject);
+      req.setHeader("content-type", "application/json");
+      req.setHeader("content-length", Buffer.byteLength(body));
+      req.flushHeaders();
+      // The body follows once the producer has reserved the request's share, i.e. taken it.
+      void (async () => {
+        const reserved = async () =>
+          (await own.registry.getSingleMetric("barito_producer_inflight_bytes")?.get())?.values[0]?.value ?? 0;
+        for (let i = 0; i < 200 && (await reserved()) === 0; i++) await new Promise((r) => setTimeout(r, 5));
+        stopping = closing.close(2_000);
+        await new Promise((r) => setTimeout(r, 20));
+        req.end(body);
+      })();
+    });
+    let stopping: Promise<{ drained: boolean }> | undefined;
+    expect(await answer).toEqual({ status: 200, connection: "close", code: undefined });
+    expect(await stopping).toEqual({ drained: true });
+  });
+});

@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import { createServer as createHttp2Server, type Http2Server, type Http2Session } from "node:http2";
 import type { AddressInfo } from "node:net";
-import type { Readiness } from "@barito-flow/lifecycle";
+import { type Readiness, waitUntil } from "@barito-flow/lifecycle";
 import type { Logger } from "@barito-flow/logger";
 import { createProducerHandlers, type ProducerHandlers } from "./app-handlers.js";
 import type { ProducerConfig } from "./config.js";
@@ -206,6 +206,7 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
     }),
   );
 
+  let draining = false;
   const servers: Array<Server | Http2Server> = [];
   const sessions = new Set<Http2Session>();
 
@@ -240,7 +241,11 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
         status.start();
       }
       if (addresses.rest) {
-        const restServer = createServer(handlers.rest);
+        const restServer = createServer((req, res) => {
+          // A keep-alive client learns with this answer to send its next request elsewhere.
+          if (draining) res.setHeader("connection", "close");
+          handlers.rest(req, res);
+        });
         // Slow-loris protection: a client must send its headers and body within these bounds.
         restServer.headersTimeout = 30_000;
         restServer.requestTimeout = config.producer.requestTimeoutMs + 30_000;
@@ -251,7 +256,6 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
       return ports;
     },
     async close(timeoutMs) {
-      shutdown.abort();
       status.stop();
       const deadline = Date.now() + timeoutMs;
       // Room kept before the deadline to answer the requests Kafka did not acknowledge in time.
@@ -261,9 +265,20 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
           idle = resolve;
           setTimeout(resolve, Math.max(0, end - Date.now())).unref();
         });
+      // New connections are refused and HTTP/2 clients get a GOAWAY (streams it does not cover are refused
+      // unprocessed, which clients retry elsewhere), but requests already sent on open connections are served:
+      // refusing them would fail clients whose balancer took this replica out at the same moment. A short grace
+      // covers the ones still on the wire, then the drain waits for every request begun (budget reserved).
+      draining = true;
       for (const server of servers) server.close();
       for (const session of sessions) session.close();
-      if (inFlight > 0) await until(deadline - answerMs);
+      const graceEnd = Date.now() + Math.min(1_000, Math.floor(timeoutMs / 10));
+      await waitUntil(
+        () => Date.now() >= graceEnd && inFlight === 0 && budget.usage().bytes === 0,
+        deadline - answerMs - Date.now(),
+        20,
+      );
+      shutdown.abort();
       kafka.stop();
       // Announcements get one more chance, but not past the deadline: one waiting on an unreachable Kafka is failed
       // below with the requests.
