@@ -89,9 +89,8 @@ describe("configuration coverage", () => {
   // Accepted for compatibility with Go barito-flow, without effect: no ConfigMap lists them. A sample value each,
   // to prove the loader really reports them as inert.
   const inert: Record<AppSpec["app"], Record<string, string>> = {
-    producer: { BARITO_CONSUL_REDIS_NAME: "redis", BARITO_PRODUCER_MAX_TPS: "100" },
+    producer: { BARITO_PRODUCER_MAX_TPS: "100" },
     consumer: {
-      BARITO_CONSUL_ELASTICSEARCH_NAME: "elasticsearch",
       BARITO_CONSUMER_REBALANCING_STRATEGY: "RoundRobin",
       BARITO_CONSUMER_MAX_PROCESSING_TIME: "500",
       BARITO_CONSUMER_CHANNEL_BUFFER_SIZE: "256",
@@ -99,7 +98,7 @@ describe("configuration coverage", () => {
       BARITO_CONSUMER_ELASTICSEARCH_RETRIER_MAX_RETRY: "10",
     },
   };
-  const sharedInert = { BARITO_CONSUL_URL: "http://consul:8500", BARITO_CONSUL_KAFKA_NAME: "kafka" };
+  const sharedInert: Record<string, string> = {};
   const load = { producer: loadProducerConfig, consumer: loadConsumerConfig };
 
   it.each(apps.map((spec) => [spec.app, spec] as const))("lists only the %s's inert variables as inert", (app) => {

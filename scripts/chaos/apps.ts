@@ -1,7 +1,7 @@
 // The built producer and consumer (apps/*/dist/main.js) as child processes of the chaos runner: started with their
 // environment configuration, killed with SIGKILL on purpose, restarted, and watched for exits nobody asked for.
 import { type ChildProcess, spawn } from "node:child_process";
-import { createWriteStream, type WriteStream } from "node:fs";
+import { createWriteStream, mkdirSync, readFileSync, type WriteStream, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 export interface UnexpectedExit {
@@ -144,4 +144,26 @@ export async function scrapeMetricSum(url: string, metric: string, labelFilter =
     }
   }
   return sum;
+}
+
+/** One run per private stack directory: a second run would reset (stop) the first one's stack. */
+export function claimStackDir(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  const lock = join(dir, "chaos-run.pid");
+  try {
+    const holder = Number(readFileSync(lock, "utf8").trim());
+    if (Number.isInteger(holder) && holder > 1 && holder !== process.pid) {
+      let alive = true;
+      try {
+        process.kill(holder, 0);
+      } catch {
+        alive = false;
+      }
+      if (alive && readFileSync(`/proc/${holder}/cmdline`, "utf8").includes("chaos"))
+        throw new Error(`another chaos run (pid ${holder}) uses ${dir}; wait for it or pass --stack-dir`);
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  writeFileSync(lock, `${process.pid}\n`);
 }

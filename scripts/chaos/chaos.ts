@@ -5,12 +5,12 @@
 // catch up, then reads everything back from OpenSearch: every acknowledged log exactly once with its content
 // intact, failed ones absent or present once, nothing else. Exit 0 only if every invariant holds.
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePorts } from "../lib/ports.ts";
 import { loadConfig, resetStack, type StackConfig, stackDown, stackUp } from "../stack/stack.ts";
-import { AppProcess, type UnexpectedExit, waitHttpOk } from "./apps.ts";
+import { AppProcess, claimStackDir, type UnexpectedExit, waitHttpOk } from "./apps.ts";
 import type { TopicSpec } from "./content.ts";
 import { runFaults } from "./faults.ts";
 import { Monitor } from "./monitor.ts";
@@ -26,6 +26,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2), root);
+  if (options.cluster) return (await import("./cluster.ts")).runCluster(options, root);
   const t0 = startClock();
   const run = `c${Date.now().toString(36)}`;
   mkdirSync(options.outDir, { recursive: true });
@@ -202,8 +203,7 @@ async function main(): Promise<number> {
       maxBatch: options.maxBatch,
       keyedShare: options.keyedShare,
       topics,
-      restUrl,
-      grpcUrl: `http://127.0.0.1:${grpcPort}`,
+      replicas: [{ restUrl, grpcUrl: `http://127.0.0.1:${grpcPort}` }],
       gate: gates.gate,
       requestDeadlineMs: 300_000,
       seed: options.seed,
@@ -270,28 +270,6 @@ async function main(): Promise<number> {
   } finally {
     await cleanup();
   }
-}
-
-/** One run per private stack directory: a second run would reset (stop) the first one's stack. */
-function claimStackDir(dir: string): void {
-  mkdirSync(dir, { recursive: true });
-  const lock = join(dir, "chaos-run.pid");
-  try {
-    const holder = Number(readFileSync(lock, "utf8").trim());
-    if (Number.isInteger(holder) && holder > 1 && holder !== process.pid) {
-      let alive = true;
-      try {
-        process.kill(holder, 0);
-      } catch {
-        alive = false;
-      }
-      if (alive && readFileSync(`/proc/${holder}/cmdline`, "utf8").includes("chaos"))
-        throw new Error(`another chaos run (pid ${holder}) uses ${dir}; wait for it or pass --stack-dir`);
-    }
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-  }
-  writeFileSync(lock, `${process.pid}\n`);
 }
 
 if (import.meta.main) {

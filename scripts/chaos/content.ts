@@ -7,6 +7,8 @@ export interface TopicSpec {
   partitions: number;
   indexPrefix: string;
   appMaxTps: number;
+  /** context.kafka_replication_factor (1 when omitted: the single-node stack). */
+  replicationFactor?: number;
 }
 
 /** mulberry32: tiny, fast, good enough to vary contents. */

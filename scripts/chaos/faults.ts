@@ -115,19 +115,46 @@ export function runFaults(
   traffic: Traffic,
   monitor: Monitor,
 ): FaultRun {
+  return runSequence(
+    faults,
+    (kind, record) => runFault(kind, record, targets, plan, traffic, monitor),
+    plan,
+    (k) => gates.started(k),
+    traffic,
+  );
+}
+
+/**
+ * Runs the faults one after the other, each once the traffic reached its threshold and the previous one is over;
+ * `inject` does one fault, `started(k)` is told when fault k begins.
+ */
+export function runSequence(
+  faults: FaultKind[],
+  inject: (kind: FaultKind, record: FaultRecord) => Promise<void>,
+  plan: Plan,
+  started: (k: number) => void,
+  traffic: Traffic,
+): FaultRun {
   const run: FaultRun = { records: [], active: "", done: Promise.resolve() };
   run.done = (async () => {
     for (let k = 0; k < faults.length; k++) {
       const kind = faults[k] as FaultKind;
       while (traffic.progress < (plan.thresholds[k] as number) && !traffic.done) await sleep(100);
-      const record: FaultRecord = { kind, plannedAt: plan.plannedAt(k), startedAt: since(), notes: [] };
+      const record: FaultRecord = {
+        kind,
+        plannedAt: plan.plannedAt(k),
+        startedAt: since(),
+        startedAtMs: Date.now(),
+        notes: [],
+      };
       run.records.push(record);
       run.active = kind;
       say(`FAULT ${k + 1}/${faults.length}: ${kind}`);
-      gates.started(k);
-      await runFault(kind, record, targets, plan, traffic, monitor).catch((error) => {
+      started(k);
+      await inject(kind, record).catch((error) => {
         record.notes.push(`fault failed: ${(error as Error).message}`);
       });
+      record.endedAtMs = Date.now();
       run.active = "";
       say(
         `fault ${kind} lifted at ${record.liftedAt ?? "?"}s: first ack ${record.firstAckAfterLift === undefined ? "-" : `+${record.firstAckAfterLift}s`}, indexing resumed ${record.indexingResumedAfterLift === undefined ? "-" : `+${record.indexingResumedAfterLift}s`}, ${record.clientErrors ?? "?"} client errors`,

@@ -18,7 +18,7 @@ export interface MonitorOptions {
 
 export class Monitor {
   readonly samples: Sample[] = [];
-  private readonly timeline: { at: number; events: number }[] = [];
+  private readonly timeline: { at: number; events: number; acked: number }[] = [];
   private indexedEvents = 0;
   private stopped = false;
   private readonly loop: Promise<void>;
@@ -47,7 +47,7 @@ export class Monitor {
         this.indexedEvents += Math.max(0, value - last);
         lastScrape.set(key, value);
       }
-      this.timeline.push({ at: Date.now(), events: this.indexedEvents });
+      this.timeline.push({ at: Date.now(), events: this.indexedEvents, acked: traffic.stats.acked });
       if (tick % 5 !== 0) continue;
       const docs = await countDocs(opensearch, "chaos-*");
       const now = Date.now();
@@ -81,6 +81,30 @@ export class Monitor {
       await sleep(250);
     }
     return undefined;
+  }
+
+  /** Indexed events counted so far (redeliveries included). */
+  get indexed(): number {
+    return this.indexedEvents;
+  }
+
+  /**
+   * Milliseconds of the longest span within [from, to] in which the indexed-events count did not grow although
+   * acknowledged logs were waiting to be indexed (a span with nothing to index is no stall).
+   */
+  longestStall(from: number, to: number): number {
+    let longest = 0;
+    let lastProgress = from;
+    let lastEvents = this.timeline.findLast((p) => p.at <= from)?.events ?? 0;
+    for (const point of this.timeline) {
+      if (point.at <= from) continue;
+      if (point.at > to) break;
+      // Redeliveries count as events, so `events < acked` is a lower bound of the backlog: a stall is never invented.
+      if (point.events > lastEvents || point.events >= point.acked) lastProgress = point.at;
+      else longest = Math.max(longest, point.at - lastProgress);
+      lastEvents = Math.max(lastEvents, point.events);
+    }
+    return longest;
   }
 
   async stop(): Promise<void> {

@@ -14,7 +14,20 @@ export const FAULT_KINDS = [
   "kafka-kill",
   "opensearch-kill",
 ] as const;
-export type FaultKind = (typeof FAULT_KINDS)[number];
+/** `--cluster`: faults of a 3-broker, 2-search-node cluster with replicated apps (cluster-faults.ts). */
+export const CLUSTER_FAULT_KINDS = [
+  "leader-kill",
+  "opensearch-stop",
+  "consumers-scale-up",
+  "controller-stop",
+  "producers-rolling",
+  "brokers-rolling",
+  "two-brokers-down",
+  "opensearch-kill",
+  "consumers-scale-down",
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number] | (typeof CLUSTER_FAULT_KINDS)[number];
+const CI_CLUSTER_FAULTS: FaultKind[] = ["leader-kill", "opensearch-stop", "producers-rolling"];
 // Every kind in the order above up to redis-stop, then a second consumer kill (the crashes stay opt-in).
 const DEFAULT_FAULTS: FaultKind[] = [...FAULT_KINDS.slice(0, FAULT_KINDS.indexOf("redis-stop") + 1), "consumer-kill"];
 
@@ -37,9 +50,22 @@ export interface Options {
   opensearchDownSeconds: number;
   kafkaDownSeconds: number;
   redisDownSeconds: number;
+  /** Run on the private cluster (3 brokers, 2 search nodes, replicated apps) instead of the single-node stack. */
+  cluster: boolean;
+  producers: number;
+  consumers: number;
+  /** With --cluster: every log to one topic of one partition (the per-partition limits). */
+  onePartition: boolean;
 }
 
 const USAGE = `usage: pnpm chaos [options]
+  --cluster                the cluster run: 3 brokers (RF 3, min.insync 2), 2 OpenSearch nodes, 3 producer and up to
+                           3 consumer replicas; defaults 1000000 logs at 5000 logs/s, 32 concurrent requests, faults
+                           ${CLUSTER_FAULT_KINDS.join(",")}
+  --ci                     with --cluster: the CI size (20000 logs at 1000/s; ${CI_CLUSTER_FAULTS.join(",")})
+  --producers N | --consumers N
+                           with --cluster and --faults none: replicas for sizing (default 3 and 1)
+  --one-partition          with --cluster: every log to one topic of one partition (per-partition limits)
   --logs N                 logs to send (default 200000)
   --faults a,b,...|none    fault schedule, in order (default: ${DEFAULT_FAULTS.join(",")})
                            kinds: ${FAULT_KINDS.join(", ")}
@@ -78,6 +104,8 @@ const NUMBER_FLAGS: Record<string, { key: NumberKey; min: number; whole?: boolea
   "--redis-down": { key: "redisDownSeconds", min: 0 },
   "--catchup-timeout": { key: "catchupTimeoutSeconds", min: 1 },
   "--seed": { key: "seed", min: 0, whole: true },
+  "--producers": { key: "producers", min: 1, max: 3, whole: true },
+  "--consumers": { key: "consumers", min: 1, max: 3, whole: true },
 };
 
 /** The flags that name a file or directory, resolved against the working directory. */
@@ -108,7 +136,27 @@ export function parseOptions(argv: string[], root: string): Options {
     opensearchDownSeconds: 20,
     kafkaDownSeconds: 15,
     redisDownSeconds: 10,
+    cluster: false,
+    producers: 3,
+    consumers: 1,
+    onePartition: false,
   };
+  // The cluster's defaults come first, so that explicit flags (in any order) override them.
+  if (argv.includes("--cluster")) {
+    const ci = argv.includes("--ci");
+    Object.assign(options, {
+      cluster: true,
+      logs: ci ? 20_000 : 1_000_000,
+      rate: ci ? 1_000 : 5_000,
+      faults: ci ? CI_CLUSTER_FAULTS : [...CLUSTER_FAULT_KINDS],
+      concurrency: ci ? 8 : 32,
+      gapSeconds: ci ? 6 : 3,
+      opensearchDownSeconds: 30,
+      // A million logs leave a backlog of minutes when the search nodes are the bottleneck.
+      catchupTimeoutSeconds: ci ? 300 : 900,
+      stackDir: join(root, ".chaos", "cluster"),
+    });
+  } else if (argv.includes("--ci")) usage("--ci needs --cluster");
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const [flag, inline] = arg.includes("=") ? (arg.split(/=(.*)/s, 2) as [string, string]) : [arg, undefined];
@@ -134,11 +182,19 @@ export function parseOptions(argv: string[], root: string): Options {
         if (list === "none") options.faults = [];
         else
           options.faults = list.split(",").map((name) => {
-            if (!(FAULT_KINDS as readonly string[]).includes(name)) usage(`unknown fault "${name}"`);
+            const kinds: readonly string[] = options.cluster ? CLUSTER_FAULT_KINDS : FAULT_KINDS;
+            if (!kinds.includes(name)) usage(`unknown fault "${name}"${options.cluster ? " for --cluster" : ""}`);
             return name as FaultKind;
           });
         break;
       }
+      case "--cluster":
+      case "--ci":
+        break;
+      case "--one-partition":
+        if (!options.cluster) usage("--one-partition needs --cluster");
+        options.onePartition = true;
+        break;
       case "--keep-stack":
         options.keepStack = true;
         break;

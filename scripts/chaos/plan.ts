@@ -15,22 +15,36 @@ export interface Plan {
 }
 
 export function planFaults(options: Options): Plan {
+  const outage: Partial<Record<FaultKind, number>> = {
+    "opensearch-stop": options.opensearchDownSeconds,
+    "opensearch-kill": options.opensearchDownSeconds,
+    "kafka-stop": options.kafkaDownSeconds,
+    "kafka-kill": options.kafkaDownSeconds,
+    "redis-stop": options.redisDownSeconds,
+    "consumer-kill": 2,
+    "producer-kill": 1,
+    "leader-kill": 5,
+    "controller-stop": 5,
+    "two-brokers-down": 15,
+  };
+  // A SIGKILLed search node comes back at once in the cluster run (its replicas carry on meanwhile).
   const holdOf = (kind: FaultKind): number =>
-    kind === "opensearch-stop" || kind === "opensearch-kill"
-      ? options.opensearchDownSeconds
-      : kind === "kafka-stop" || kind === "kafka-kill"
-        ? options.kafkaDownSeconds
-        : kind === "redis-stop"
-          ? options.redisDownSeconds
-          : kind === "consumer-kill"
-            ? 2
-            : kind === "producer-kill"
-              ? 1
-              : 0;
-  // Expected time from lift to recovery on this machine (component boot, group session timeout after a SIGKILL):
-  // part of each fault's slot, so the paced traffic rarely has to wait for the schedule.
-  const recoveryOf = (kind: FaultKind): number =>
-    kind.startsWith("opensearch") ? 20 : kind.startsWith("kafka") ? 12 : kind === "consumer-kill" ? 20 : 2;
+    options.cluster && kind === "opensearch-kill" ? 10 : (outage[kind] ?? 0);
+  // Expected time from lift to recovery on this machine (component boot, group session timeout after a SIGKILL,
+  // re-replication): part of each fault's slot, so the paced traffic rarely has to wait for the schedule.
+  const recovery: Partial<Record<FaultKind, number>> = {
+    "opensearch-stop": 20,
+    "opensearch-kill": 20,
+    "kafka-stop": 12,
+    "kafka-kill": 12,
+    "consumer-kill": 20,
+    "leader-kill": 25,
+    "controller-stop": 25,
+    "two-brokers-down": 35,
+    "brokers-rolling": 100,
+    "producers-rolling": 20,
+  };
+  const recoveryOf = (kind: FaultKind): number => recovery[kind] ?? 2;
   const slots = options.faults.map((kind) => holdOf(kind) + recoveryOf(kind) + options.gapSeconds);
   const plannedSeconds = options.gapSeconds + slots.reduce((a, b) => a + b, 0);
   const rate = options.rate ?? Math.max(50, options.logs / plannedSeconds);

@@ -18,7 +18,17 @@ export type Protocol = (typeof PROTOCOLS)[number];
 /** Share of requests per protocol (singles are many requests but few logs). */
 export type Outcome =
   | { ok: true }
-  | { ok: false; kind: string; retryable: boolean; written: "no" | "maybe"; retryAfterMs?: number };
+  | {
+      ok: false;
+      kind: string;
+      retryable: boolean;
+      written: "no" | "maybe";
+      retryAfterMs?: number;
+      /** The connection was refused: not a byte of the request left the client. */
+      refused?: boolean;
+      /** The transport error's message, for the report. */
+      detail?: string;
+    };
 
 const zstd = {
   name: "zstd",
@@ -74,14 +84,14 @@ export class ProducerClient {
       ? {
           kafkaTopic: spec.kafkaTopic,
           kafkaPartition: spec.partitions,
-          kafkaReplicationFactor: 1,
+          kafkaReplicationFactor: spec.replicationFactor ?? 1,
           esIndexPrefix: spec.indexPrefix,
           appMaxTps: spec.appMaxTps,
         }
       : {
           kafka_topic: spec.kafkaTopic,
           kafka_partition: spec.partitions,
-          kafka_replication_factor: 1,
+          kafka_replication_factor: spec.replicationFactor ?? 1,
           es_index_prefix: spec.indexPrefix,
           app_max_tps: spec.appMaxTps,
         };
@@ -130,12 +140,18 @@ export class ProducerClient {
     if (!isRest) headers["connect-protocol-version"] = "1";
     if (key) headers["idempotency-key"] = key;
     // The request or its answer was lost on the way: it may have been written, and may be retried.
-    const lost = (error: unknown): Outcome => ({
-      ok: false,
-      kind: `${isRest ? "rest" : "connect"}:${networkKind(error)}`,
-      retryable: true,
-      written: "maybe",
-    });
+    const lost = (error: unknown): Outcome => {
+      const kind = networkKind(error);
+      return kind === "ECONNREFUSED"
+        ? { ok: false, kind: `${isRest ? "rest" : "connect"}:${kind}`, retryable: true, written: "no", refused: true }
+        : {
+            ok: false,
+            kind: `${isRest ? "rest" : "connect"}:${kind}`,
+            retryable: true,
+            written: "maybe",
+            detail: errorChain(error),
+          };
+    };
     let res: Response;
     try {
       res = await fetch(`${this.restUrl}${path}`, {
@@ -186,6 +202,12 @@ export class ProducerClient {
     const retryAfter = Number(err.metadata?.get("retry-after"));
     const base = Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterMs: retryAfter * 1000 } : {};
     const kind = `grpc:${name}`;
+    if (err.code === 14 && refusedConnection(error))
+      return { ok: false, kind: `${kind} ECONNREFUSED`, retryable: true, written: "no", refused: true };
+    // A stream the server refused after its GOAWAY was not processed (RFC 9113 §8.7): as safe to send elsewhere as a
+    // refused connection, and what a proxy retries on another upstream.
+    if (/REFUSED_STREAM/.test(errorChain(error)))
+      return { ok: false, kind: `${kind} REFUSED_STREAM`, retryable: true, written: "no", refused: true };
     if (err.code === 3)
       return { ok: false, kind: `${kind} ${err.message.slice(0, 200)}`, retryable: false, written: "no" };
     if (err.code === 8) {
@@ -194,8 +216,32 @@ export class ProducerClient {
         return { ok: false, kind: `${kind} ${err.message.slice(0, 200)}`, retryable: false, written: "no" };
       return { ok: false, kind, retryable: true, written: "no", ...base };
     }
-    return { ok: false, kind, retryable: true, written: "maybe", ...base };
+    return { ok: false, kind, retryable: true, written: "maybe", detail: errorChain(error), ...base };
   }
+}
+
+/** "message ← cause ← cause" of a transport error, bounded. */
+function errorChain(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current; depth++) {
+    const err = current as { message?: unknown; code?: unknown; cause?: unknown };
+    parts.push(`${typeof err.code === "string" ? `${err.code} ` : ""}${String(err.message ?? current)}`.slice(0, 160));
+    current = err.cause;
+  }
+  return parts.join(" ← ");
+}
+
+/** Whether the cause chain of a transport error is a refused connect (ECONNREFUSED). */
+function refusedConnection(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current; depth++) {
+    const err = current as { code?: unknown; message?: unknown; cause?: unknown };
+    if (err.code === "ECONNREFUSED" || (typeof err.message === "string" && err.message.includes("ECONNREFUSED")))
+      return true;
+    current = err.cause;
+  }
+  return false;
 }
 
 function networkKind(error: unknown): string {

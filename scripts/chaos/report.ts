@@ -1,5 +1,6 @@
 // The run's report: the records it is made of, and its printed form (also `pnpm chaos --print-report FILE`).
 import type { UnexpectedExit } from "./apps.ts";
+import { printClusterLines } from "./cluster-report.ts";
 import type { FaultKind } from "./options.ts";
 
 export interface FaultRecord {
@@ -17,7 +18,25 @@ export interface FaultRecord {
   indexingResumedAfterLift?: number;
   /** Client request errors from the fault's start to the first success after it was lifted. */
   clientErrors?: number;
+  /** Wall-clock bounds of the fault (injection to measured recovery), for the cluster run's per-fault figures. */
+  startedAtMs?: number;
+  endedAtMs?: number;
+  /** The cluster run's client-side figures for this fault (cluster-report.ts). */
+  client?: FaultClientFigures;
   notes: string[];
+}
+
+export interface FaultClientFigures {
+  /** Attempts sent from the fault's start to its end. */
+  attempts: number;
+  failed: number;
+  errorRate: number;
+  /** Seconds: the longest span in which requests failed (see cluster-report.ts for the definition). */
+  longestFailedWindow: number;
+  /** Seconds: the longest a request sent during the fault waited until any request succeeded. */
+  longestAckStall: number;
+  /** Seconds: the longest span in which no consumer indexed anything, from the fault's start to its end. */
+  longestIndexingStall: number;
 }
 
 export interface Sample {
@@ -77,6 +96,7 @@ export function printReport(r: any): void {
       "",
       `unexpected exits: ${r.unexpectedExits.map((e: UnexpectedExit) => `${e.app} at ${e.at}s code ${e.code} signal ${e.signal}`).join("; ")}`,
     );
+  lines.push(...printClusterLines(r));
   lines.push("", "throughput (every 5 s): t acked/s indexed/s [fault]");
   const cells = r.throughput.map(
     (s: Sample) => `${s.t}s ${s.ackedPerSec}/${s.indexedPerSec}${s.fault ? ` [${s.fault}]` : ""}`,

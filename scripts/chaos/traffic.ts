@@ -10,7 +10,7 @@
 //   contents are sent again under NEW ids, with a key.
 import { randomUUID } from "node:crypto";
 import { content, type TopicSpec } from "./content.ts";
-import { type Protocol, ProducerClient } from "./producer-client.ts";
+import { type Outcome, type Protocol, ProducerClient } from "./producer-client.ts";
 
 export const State = {
   unsent: 0,
@@ -44,13 +44,26 @@ export interface TrafficOptions {
   /** Share of requests sent with an Idempotency-Key (0..1). */
   keyedShare: number;
   topics: TopicSpec[];
-  restUrl: string;
-  grpcUrl: string;
+  /** The producer replicas; each request goes to the next one, as a round-robin load balancer would send it. */
+  replicas: { restUrl: string; grpcUrl: string }[];
+  /**
+   * "schedule": log n is due at start + n / rate, so a sender held back (a gate, an outage) catches up in a burst;
+   * "rate": never faster than `rate`, no credit piles up while held back (the cluster run's steady offered load).
+   */
+  pacing?: "schedule" | "rate";
+  /** With "rate" pacing: the rate in force now (default `rate`), asked before each request. */
+  rateNow?: () => number;
   /** Resolves when the log with this sequence number may be sent (the fault schedule gates traffic). */
   gate: (seq: number) => Promise<void>;
   /** A keyed request still failing after this long gives up (its logs count as "gave up"). */
   requestDeadlineMs: number;
   seed: number;
+}
+
+export interface AttemptLog {
+  sentAt: number[];
+  endedAt: number[];
+  ok: boolean[];
 }
 
 export interface TrafficStats {
@@ -69,6 +82,10 @@ export interface TrafficStats {
   gaveUp: number;
   resentLogs: number;
   lastAckAt: number;
+  /** The first error messages (transport errors), for the report. */
+  errorSamples: { at: number; kind: string; detail: string }[];
+  /** Attempts refused at connect (ECONNREFUSED, nothing sent) and sent again to the next replica. */
+  redirected: number;
   /** 4xx answers to valid requests: bugs. */
   unexpectedRefusals: { at: number; protocol: string; detail: string }[];
 }
@@ -97,14 +114,23 @@ export class Traffic {
     gaveUp: 0,
     resentLogs: 0,
     lastAckAt: 0,
+    redirected: 0,
+    errorSamples: [],
     unexpectedRefusals: [],
   };
+  /** Every attempt that reached a replica (or failed on every one): when it was sent, when it ended, how. */
+  readonly attempts: AttemptLog = { sentAt: [], endedAt: [], ok: [] };
+  /** 1 for each sequence number whose request needed more than one attempt (a retry may write it again). */
+  readonly retried: Uint8Array;
   private cursor = 0;
   private readonly resendQueue: { topic: number; count: number }[] = [];
   private inflightRequests = 0;
   private startedAt = 0;
   private readonly random: () => number;
-  private readonly client: ProducerClient;
+  private readonly clients: ProducerClient[];
+  private nextReplica = 0;
+  /** The replicas the load balancer routes to (a readiness-gated endpoint list, as a Kubernetes Service keeps). */
+  private readonly inRotation: boolean[];
   private readonly ackWaiters: { after: number; resolve: (at: number) => void }[] = [];
   private keyCounter = 0;
 
@@ -113,6 +139,7 @@ export class Traffic {
     const capacity = options.logs * 2 + 10_000;
     this.state = new Uint8Array(capacity);
     this.topicOf = new Uint8Array(capacity);
+    this.retried = new Uint8Array(capacity);
     this.nextExtra = options.logs;
     let seed = options.seed >>> 0;
     this.random = () => {
@@ -122,12 +149,27 @@ export class Traffic {
       t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
       return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
     };
-    this.client = new ProducerClient(options.root, options.restUrl, options.grpcUrl);
+    this.clients = options.replicas.map((r) => new ProducerClient(options.root, r.restUrl, r.grpcUrl));
+    this.inRotation = options.replicas.map(() => true);
+  }
+
+  /** Takes replica `index` out of the load balancer's rotation (it is stopping) or back in (it is ready). */
+  setInRotation(index: number, on: boolean): void {
+    this.inRotation[index] = on;
   }
 
   /** Resolves with the completion time of the first successful request that completes after `after`. */
   firstAckAfter(after: number): Promise<number> {
-    if (this.stats.lastAckAt > after) return Promise.resolve(this.stats.lastAckAt);
+    // The attempt log is in completion order: the first success completing after `after`, if one did already.
+    const { endedAt, ok } = this.attempts;
+    let lo = 0;
+    let hi = endedAt.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((endedAt[mid] as number) <= after) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < endedAt.length; i++) if (ok[i]) return Promise.resolve(endedAt[i] as number);
     return new Promise((resolve) => this.ackWaiters.push({ after, resolve }));
   }
 
@@ -185,9 +227,10 @@ export class Traffic {
       this.inflightRequests++;
       try {
         // Pace: never ahead of rate × elapsed; and never past the next fault's threshold before it started.
-        const allowedAt = this.startedAt + (start / this.options.rate) * 1000;
+        const allowedAt = this.dueAt(start, count);
         if (allowedAt > Date.now()) await sleep(allowedAt - Date.now());
-        await this.options.gate(start);
+        this.gated++;
+        await this.options.gate(start).finally(() => this.gated--);
         const seqs = Array.from({ length: count }, (_, i) => start + i);
         const topic = Math.floor(this.random() * this.options.topics.length);
         const keyed = this.random() < this.options.keyedShare;
@@ -196,6 +239,23 @@ export class Traffic {
         this.inflightRequests--;
       }
     }
+  }
+
+  private paceAt = 0;
+  /** Workers waiting at the fault schedule's gate. */
+  private gated = 0;
+
+  /** True when no request can come: the traffic is over, or every worker waits for the fault schedule. */
+  get held(): boolean {
+    return this.done || this.gated >= this.options.concurrency;
+  }
+
+  private dueAt(start: number, count: number): number {
+    if (this.options.pacing !== "rate") return this.startedAt + (start / this.options.rate) * 1000;
+    // At most one second of credit: a pause (a gate, every worker waiting on a slow answer) is not made up for.
+    const rate = this.options.rateNow?.() ?? this.options.rate;
+    this.paceAt = Math.max(this.paceAt, Date.now() - 1_000) + (count / rate) * 1000;
+    return this.paceAt;
   }
 
   private async resend(topic: number, count: number): Promise<void> {
@@ -210,6 +270,35 @@ export class Traffic {
     } finally {
       this.inflightRequests--;
     }
+  }
+
+  /**
+   * One attempt, through the load balancer: the next replica in turn; a replica that refuses the connection (nothing
+   * was sent, so nothing can have been written) is skipped for the next one, as a load balancer retries a connect
+   * failure. Anything else — a reset after the request left, a timeout, an error status — is the client's failure.
+   */
+  private async attempt(
+    protocol: Protocol,
+    spec: TopicSpec,
+    contents: Record<string, unknown>[],
+    key: string | undefined,
+  ): Promise<Outcome> {
+    const sentAt = Date.now();
+    let outcome: Outcome = { ok: false, kind: "no replica", retryable: true, written: "no" };
+    const first = this.nextReplica++;
+    const n = this.clients.length;
+    const order = Array.from({ length: n }, (_, k) => (first + k) % n);
+    const routable = order.filter((i) => this.inRotation[i]);
+    for (const i of routable.length > 0 ? routable : order) {
+      const client = this.clients[i] as ProducerClient;
+      outcome = await client.attempt(protocol, spec, contents, key);
+      if (outcome.ok || !outcome.refused) break;
+      this.stats.redirected++;
+    }
+    this.attempts.sentAt.push(sentAt);
+    this.attempts.endedAt.push(Date.now());
+    this.attempts.ok.push(outcome.ok);
+    return outcome;
   }
 
   private async send(protocol: Protocol, topic: number, seqs: number[], keyed: boolean): Promise<void> {
@@ -227,7 +316,8 @@ export class Traffic {
     const contents = seqs.map((seq) => content(this.options.run, seq, spec.kafkaTopic));
     const requestStarted = Date.now();
     for (let attempt = 0; ; attempt++) {
-      const outcome = await this.client.attempt(protocol, spec, contents, key);
+      const outcome = await this.attempt(protocol, spec, contents, key);
+      if (attempt > 0) for (const seq of seqs) this.retried[seq] = 1;
       if (outcome.ok) {
         for (const seq of seqs) this.state[seq] = State.acked;
         this.stats.acked += seqs.length;
@@ -244,6 +334,8 @@ export class Traffic {
       }
       this.stats.errors++;
       this.stats.errorsByKind[outcome.kind] = (this.stats.errorsByKind[outcome.kind] ?? 0) + 1;
+      if (outcome.detail && this.stats.errorSamples.length < 50)
+        this.stats.errorSamples.push({ at: Date.now(), kind: outcome.kind, detail: outcome.detail });
       if (!outcome.retryable) {
         this.stats.unexpectedRefusals.push({ at: Date.now(), protocol, detail: outcome.kind });
         for (const seq of seqs) this.state[seq] = State.rejected;

@@ -149,6 +149,7 @@ export async function judge(facts: RunFacts) {
       retries: stats.retries,
       clientErrors: stats.errors,
       clientErrorsByKind: stats.errorsByKind,
+      errorSamples: stats.errorSamples.map((e) => ({ ...e, at: since(e.at) })),
     },
     acknowledged: stats.acked,
     failed: {

@@ -50,7 +50,7 @@ export class KafkaProbe {
   constructor(root: string, brokers: string) {
     this.root = root;
     this.brokers = brokers;
-    this.admin = kafkaModule(root).createKafkaAdmin({ brokers: [brokers], clientId: "chaos-oracle" });
+    this.admin = kafkaModule(root).createKafkaAdmin({ brokers: brokers.split(","), clientId: "chaos-oracle" });
   }
 
   private async ensure(): Promise<void> {
@@ -98,7 +98,7 @@ export class KafkaProbe {
   async readDlq(topic: string, expected: number, max: number): Promise<Record<string, string>[]> {
     if (expected === 0) return [];
     const consumer = kafkaModule(this.root).createBatchConsumer({
-      brokers: [this.brokers],
+      brokers: this.brokers.split(","),
       clientId: "chaos-dlq-reader",
       groupId: `chaos-dlq-reader-${Date.now()}`,
       fromBeginning: true,

@@ -1,6 +1,7 @@
 // The consumer's real adapters, built from its configuration: the Kafka clients (group consumers, admin, the
 // dead-letter publisher), OpenSearch (the bulk sink and the template client) and the redaction rules' source.
 // main.ts composes them with the app; integration tests build the same ones against the local stack.
+import type { DiscoveredServices } from "@barito-flow/consul-discovery";
 import {
   connectionFromSettings,
   createBatchConsumer,
@@ -19,19 +20,31 @@ import type { ConsumerAdapters } from "./app.js";
 import type { ConsumerConfig } from "./config.js";
 import { createConsumerMetrics } from "./metrics.js";
 import { baritoDataStreamTemplate } from "./opensearch/data-stream-template.js";
+import { createConsumerPushMetrics } from "./push-metrics.js";
 import { createRedactionMetrics, createRedactor, createRulesSource } from "./redaction/index.js";
 
-/** The admin is the whole `KafkaAdmin`: `dlq` reads the dead-letter topic's offsets through it. */
+/**
+ * The admin is the whole `KafkaAdmin`: `dlq` reads the dead-letter topic's offsets through it. `services`: what
+ * Consul resolved at startup (main.ts), asked again when connections fail: the Kafka bootstrap brokers before every
+ * new Kafka client, the OpenSearch nodes after every failed bulk request.
+ */
 export function createConsumerAdapters(
   config: ConsumerConfig,
   logger: Logger,
+  services: DiscoveredServices = {},
 ): ConsumerAdapters & { admin: KafkaAdmin } {
   const metrics = createConsumerMetrics();
-  const connection = connectionFromSettings(config.kafka, logger.child({ component: "kafka" }));
+  const connection = {
+    ...connectionFromSettings(
+      { ...config.kafka, brokers: services.kafka?.current() ?? config.kafka.brokers },
+      logger.child({ component: "kafka" }),
+    ),
+    ...(services.kafka ? { resolveBrokers: services.kafka.refresh } : {}),
+  };
   const { opensearch } = config;
 
   const clientOptions = {
-    nodes: [...opensearch.urls],
+    nodes: [...(services.elasticsearch?.current() ?? opensearch.urls)],
     compression: opensearch.compression === "gzip",
     ...(opensearch.auth ? { username: opensearch.auth.username, password: opensearch.auth.password } : {}),
     ...(opensearch.tls
@@ -46,8 +59,18 @@ export function createConsumerAdapters(
   } as Parameters<typeof createOpenSearchClient>[0];
   // opensearch-js for templates; the bulk requests, sent for every 2,000 documents or so, go through the sink's own
   // HTTP client (one encoded body, no JSON parse of an error-free answer).
-  const client = createOpenSearchClient(clientOptions);
+  let client = createOpenSearchClient(clientOptions);
   const bulkClient = createHttpBulkClient(clientOptions);
+  let nodes = clientOptions.nodes.join(",");
+  const followNodes = () =>
+    void services.elasticsearch?.refresh().then((urls) => {
+      if (urls === undefined || urls.join(",") === nodes) return;
+      nodes = urls.join(",");
+      bulkClient.setNodes(urls);
+      const previous = client;
+      client = createOpenSearchClient({ ...clientOptions, nodes: [...urls] });
+      void previous.close().catch(() => {});
+    });
   const sink = createBulkSink({
     client: bulkClient,
     // SingleInsert keeps barito's one-document-per-request behaviour through the same retrying sink.
@@ -61,6 +84,8 @@ export function createConsumerAdapters(
       metrics.bulkTime.observe(stats.durationMs / 1000);
       metrics.bulkLatency.observe({ ok: String(stats.ok) }, stats.durationMs / 1000);
       if (stats.retried) metrics.retried.inc(stats.retried);
+      // A request that got no per-item answer: the nodes may have moved (resolved at most every 5 s).
+      if (!stats.ok) followNodes();
     },
   });
 
@@ -75,8 +100,10 @@ export function createConsumerAdapters(
     logger: logger.child({ component: "redaction" }),
   });
 
+  const pushMetrics = createConsumerPushMetrics(config.metrics, metrics.registry, logger);
   return {
     metrics,
+    ...(pushMetrics ? { pushMetrics } : {}),
     sink,
     deadLetters: createKafkaPublisher({ ...connection, clientId: `${connection.clientId}-dlq` }),
     admin: createKafkaAdmin(connection),

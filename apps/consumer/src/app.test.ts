@@ -200,4 +200,46 @@ describe("the composed consumer on fake adapters", () => {
     expect(Math.max(...kafka.commits.flat().map((entry) => Number(entry.offset)))).toBe(2);
     expect(sink.closed).toBe(true);
   });
+
+  it("counts for BaritoMarket only the documents indexed, per app_secret: no duplicates, no dead letters", async () => {
+    const added: string[] = [];
+    const events: string[] = [];
+    const fakes = createFakeAdapters();
+    const app = createConsumerApp({
+      config,
+      logger: noopLogger,
+      ...fakes.adapters,
+      pushMetrics: {
+        add: (token) => void added.push(token),
+        start: () => void events.push("start"),
+        stop: async () => void events.push("stop"),
+      },
+      commitIntervalMs,
+    });
+    apps.push(app);
+    await app.start();
+    expect(events).toEqual(["start"]);
+    const withSecret = (seq: number, appSecret: string) =>
+      Buffer.from(
+        toBinary(
+          TimberSchema,
+          create(TimberSchema, {
+            context: { kafkaTopic: "shop", esIndexPrefix: "shop", appMaxTps: 100, appSecret },
+            content: { seq } as never,
+          }),
+        ),
+      );
+    const kafka = fakes.logConsumer(groupId);
+    await kafka.deliver(
+      batchOf(topic, 0, 0, [withSecret(0, "a"), withSecret(1, "b"), withSecret(2, "a"), withSecret(3, "a")]),
+    );
+    const [, second, third] = fakes.sink.pending();
+    second?.settle({ status: "duplicate", httpStatus: 409 });
+    third?.settle({ status: "rejected", httpStatus: 400, errorType: "mapper_parsing_exception", reason: "bad" });
+    fakes.sink.acknowledge();
+    await until(() => kafka.committedOffset(topic, 0) === 4);
+    expect(added).toEqual(["a", "a"]);
+    await app.stop(500);
+    expect(events).toEqual(["start", "stop"]);
+  });
 });

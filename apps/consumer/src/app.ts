@@ -19,6 +19,7 @@ import {
 } from "@barito-flow/lifecycle";
 import type { Logger } from "@barito-flow/logger";
 import type { BulkSink } from "@barito-flow/opensearch-sink";
+import type { PushMetrics } from "@barito-flow/push-metrics";
 import { statusResponse } from "@barito-flow/status-page";
 import { createHttpListener, type TlsCertificates, warnIfCleartext } from "@barito-flow/tls";
 import { getRequestListener } from "@hono/node-server";
@@ -61,6 +62,8 @@ export interface ConsumerAdapters {
   redaction?: { rules: RulesSource; redact(indexPrefix: string, json: string): string };
   /** The registry the app and the adapters' own observations (bulk timings, redaction) go to. Default: a new one. */
   metrics?: ConsumerMetrics;
+  /** BARITO_PUSH_METRIC_URL: documents indexed per app_secret, pushed to BaritoMarket; started and stopped here. */
+  pushMetrics?: Pick<PushMetrics, "add" | "start" | "stop">;
   /** Releases what the adapters hold besides the ports above (the OpenSearch clients); `stop` calls it last. */
   releaseClients?: () => Promise<void>;
 }
@@ -137,6 +140,7 @@ export function createConsumerApp(deps: ConsumerAppDependencies): ConsumerApp {
       commitIntervalMs: deps.commitIntervalMs,
       redact,
       now: deps.clock,
+      ...(deps.pushMetrics ? { onIndexed: deps.pushMetrics.add } : {}),
     });
   }
 
@@ -229,6 +233,7 @@ export function createConsumerApp(deps: ConsumerAppDependencies): ConsumerApp {
       await shared?.start();
       await discovery.start();
       consuming = true;
+      deps.pushMetrics?.start();
     },
     listen(address) {
       warnIfCleartext(deps.logger, "metrics", address.host, deps.operatorTls);
@@ -261,6 +266,8 @@ export function createConsumerApp(deps: ConsumerAppDependencies): ConsumerApp {
         }));
         // The pipelines have drained the sink as far as they could; what is left cannot be committed anyway.
         await sink.close({ timeoutMs: 1_000 });
+        // The counts of what was indexed until now, within what is left of the budget.
+        await deps.pushMetrics?.stop(Math.max(0, Math.min(5_000, deadline - Date.now())));
         const clientsClosed = await withDeadline(
           Promise.allSettled([
             deadLetters.close(),

@@ -210,6 +210,18 @@ describe("loadConsumerConfig()", () => {
     });
   });
 
+  it("takes the OpenSearch URLs from Consul only when BARITO_ELASTICSEARCH_URLS is empty", () => {
+    const consul = loadConsumerConfig({ BARITO_CONSUL_URL: "consul:8500", BARITO_CONSUL_ELASTICSEARCH_NAME: "es" });
+    expect(consul.opensearch).toMatchObject({ urls: [], consulService: "es", compression: "gzip" });
+    expect(consul.discovery.kafkaService).toBe("kafka");
+    const given = loadConsumerConfig({ BARITO_CONSUL_URL: "consul:8500", BARITO_ELASTICSEARCH_URLS: "http://o:9200" });
+    expect(given.opensearch).toMatchObject({ urls: ["http://o:9200"], consulService: undefined });
+    expect(loadConsumerConfig({}).opensearch).toMatchObject({
+      urls: ["http://localhost:9200"],
+      consulService: undefined,
+    });
+  });
+
   it("lists set inert variables, and still validates them", () => {
     expect(
       loadConsumerConfig({
@@ -217,7 +229,7 @@ describe("loadConsumerConfig()", () => {
         BARITO_CONSUL_KAFKA_NAME: "k",
         BARITO_CONSUMER_CHANNEL_BUFFER_SIZE: "64",
       }).inertVariables,
-    ).toEqual(["BARITO_CONSUL_KAFKA_NAME", "BARITO_CONSUL_ELASTICSEARCH_NAME", "BARITO_CONSUMER_CHANNEL_BUFFER_SIZE"]);
+    ).toEqual(["BARITO_CONSUMER_CHANNEL_BUFFER_SIZE"]);
     expect(loadConsumerConfig({}).inertVariables).toEqual([]);
     expect(() => loadConsumerConfig({ BARITO_CONSUMER_REBALANCING_STRATEGY: "Sticky" })).toThrow(
       /BARITO_CONSUMER_REBALANCING_STRATEGY/,

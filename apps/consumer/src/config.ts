@@ -12,6 +12,7 @@ import {
   enumVar,
   exporterTlsNames,
   exporterTlsShape,
+  fromConsul,
   inertSharedVariables,
   integerVar,
   loadConfig,
@@ -30,7 +31,6 @@ export type IndexMethod = "BulkProcessor" | "DataStream" | "SingleInsert";
 // Accepted (and validated) for barito-flow compatibility, without effect here: see README.md for what replaces each.
 const inertConsumerVariables = [
   ...inertSharedVariables,
-  "BARITO_CONSUL_ELASTICSEARCH_NAME",
   "BARITO_CONSUMER_REBALANCING_STRATEGY",
   "BARITO_CONSUMER_MAX_PROCESSING_TIME",
   "BARITO_CONSUMER_CHANNEL_BUFFER_SIZE",
@@ -41,11 +41,9 @@ const inertConsumerVariables = [
 /** Every consumer variable (names of barito-flow Go, §2.1 and §2.3, plus the new ones); see README.md. */
 export const consumerEnvShape = {
   ...sharedEnvShape,
-  BARITO_ELASTICSEARCH_URLS: csvVar({
-    default: ["http://localhost:9200"],
-    item: (entry) => checkUrl(entry, ["http:", "https:"]),
-  }),
-  BARITO_CONSUL_ELASTICSEARCH_NAME: stringVar(),
+  // No default here: empty means Consul when BARITO_CONSUL_URL is set, http://localhost:9200 otherwise.
+  BARITO_ELASTICSEARCH_URLS: csvVar({ item: (entry) => checkUrl(entry, ["http:", "https:"]) }),
+  BARITO_CONSUL_ELASTICSEARCH_NAME: stringVar({ default: "elasticsearch" }),
   BARITO_KAFKA_GROUP_ID: stringVar({ default: "barito-group" }),
   BARITO_KAFKA_UNIQUE_GROUP_ID: booleanVar({ default: false }),
   BARITO_ELASTICSEARCH_INDEX_METHOD: enumVar(["BulkProcessor", "DataStream", "SingleInsert"], {
@@ -129,8 +127,11 @@ export const consumerEnvSchema = z
       prefetchBytes: env.BARITO_CONSUMER_PREFETCH_BYTES,
       memoryBudgetBytes: env.BARITO_CONSUMER_MEMORY_BUDGET,
     };
+    const urlsFromConsul = fromConsul(env.BARITO_ELASTICSEARCH_URLS, env.BARITO_CONSUL_URL);
+    const urls = env.BARITO_ELASTICSEARCH_URLS ?? (urlsFromConsul ? [] : ["http://localhost:9200"]);
     const opensearch: OpenSearchSettings = {
-      urls: env.BARITO_ELASTICSEARCH_URLS,
+      urls,
+      consulService: urlsFromConsul ? env.BARITO_CONSUL_ELASTICSEARCH_NAME : undefined,
       indexMethod: env.BARITO_ELASTICSEARCH_INDEX_METHOD,
       indexDate: env.BARITO_CONSUMER_INDEX_DATE,
       bulkSize: env.BARITO_ELASTICSEARCH_BULK_SIZE,
@@ -138,7 +139,11 @@ export const consumerEnvSchema = z
       flushBytes: env.BARITO_ELASTICSEARCH_FLUSH_BYTES,
       maxInFlight: env.BARITO_ELASTICSEARCH_MAX_IN_FLIGHT,
       maxBufferedDocs: env.BARITO_ELASTICSEARCH_MAX_BUFFERED_DOCS,
-      compression: resolveCompression(env.BARITO_ELASTICSEARCH_COMPRESSION, env.BARITO_ELASTICSEARCH_URLS),
+      // Instances from Consul are taken to be across a network: `auto` compresses.
+      compression: resolveCompression(
+        env.BARITO_ELASTICSEARCH_COMPRESSION,
+        urlsFromConsul ? ["http://consul.invalid"] : urls,
+      ),
       dataStreamComponentTemplate: env.BARITO_ELASTICSEARCH_DATASTREAM_DEFAULT_COMPONENT_TEMPLATE_NAME,
       auth:
         env.ELASTIC_USERNAME === undefined
@@ -215,7 +220,10 @@ export interface ConsumerSettings {
 }
 
 export interface OpenSearchSettings {
+  /** Empty when they come from Consul (`consulService`) until the consumer resolved them. */
   urls: readonly string[];
+  /** Set when the URLs come from Consul: BARITO_ELASTICSEARCH_URLS empty and BARITO_CONSUL_URL set. */
+  consulService: string | undefined;
   indexMethod: IndexMethod;
   /** Which date names the daily index: the event's timestamp or the time of processing. */
   indexDate: "timestamp" | "processing";

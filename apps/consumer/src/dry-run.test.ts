@@ -32,8 +32,10 @@ describe("dryRunAdapters()", () => {
     const fakes = createFakeAdapters();
     const lines: string[] = [];
     const created: FakeGroupConsumer[] = [];
+    const pushed: string[] = [];
     const recording = {
       ...fakes.adapters,
+      pushMetrics: { add: (token: string) => void pushed.push(token), start: () => {}, stop: async () => {} },
       createConsumer: (options: GroupConsumerOptions) => {
         const consumer = fakes.adapters.createConsumer(options);
         created.push(consumer);
@@ -69,6 +71,7 @@ describe("dryRunAdapters()", () => {
     expect(fakes.sink.submitted).toEqual([]);
     expect(fakes.deadLetters.published).toEqual([]);
     expect(consumer.commits).toEqual([]);
+    expect(pushed).toEqual([]);
     await app.stop(500);
   });
 });

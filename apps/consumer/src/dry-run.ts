@@ -89,11 +89,13 @@ function withoutCommits(consumer: BatchConsumer): BatchConsumer {
 }
 
 /**
- * The dry run's adapters: documents printed (nothing indexed, no template created), dead letters accepted without
- * being written (the writer still logs each), and every group a throwaway one whose offsets are never committed.
+ * The dry run's adapters: documents printed (nothing indexed, no template created, no counts pushed), dead letters
+ * accepted without being written (the writer still logs each), and every group a throwaway one whose offsets are
+ * never committed.
  */
 export function dryRunAdapters(adapters: ConsumerAdapters, options: DryRunOptions): ConsumerAdapters {
-  const { ensureDataStream: _notCreated, ...kept } = adapters;
+  // Nothing is indexed, so nothing is pushed to BaritoMarket either.
+  const { ensureDataStream: _notCreated, pushMetrics: _notPushed, ...kept } = adapters;
   const run = randomUUID().slice(0, 8);
   return {
     ...kept,

@@ -5,6 +5,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { getHeapStatistics } from "node:v8";
 import { ConfigError, containerMemoryLimit, redactConfig } from "@barito-flow/config";
+import { discoverServices } from "@barito-flow/consul-discovery";
 import { installShutdown } from "@barito-flow/lifecycle";
 import { createLogger, logProcessWarnings } from "@barito-flow/logger/winston";
 import { createTlsCertificates } from "@barito-flow/tls";
@@ -114,7 +115,20 @@ const operatorTls = tls
     })
   : undefined;
 if (operatorTls) process.on("SIGHUP", () => operatorTls.reload());
-const adapters = createConsumerAdapters(config, logger);
+// BARITO_CONSUL_URL with empty BARITO_KAFKA_BROKERS / BARITO_ELASTICSEARCH_URLS: their first lookup, or a clear exit.
+const { consulUrl, kafkaService } = config.discovery;
+const elasticsearchService = config.opensearch.consulService;
+let services = {};
+if (consulUrl !== undefined && (kafkaService !== undefined || elasticsearchService !== undefined)) {
+  try {
+    services = await discoverServices({ consulUrl, kafka: kafkaService, elasticsearch: elasticsearchService, logger });
+  } catch (err) {
+    logger.error("service discovery through Consul failed", { err });
+    await logger.close();
+    process.exit(1);
+  }
+}
+const adapters = createConsumerAdapters(config, logger, services);
 const app = createConsumerApp({
   config,
   logger,

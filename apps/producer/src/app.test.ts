@@ -22,6 +22,7 @@ import { createProducerMetrics } from "./metrics.js";
 import type { OutgoingRecord } from "./produce/ports.js";
 
 const published: Array<{ topic: string; records: readonly OutgoingRecord[] }> = [];
+const accepted: Array<[string, number]> = [];
 const ensured: string[] = [];
 const metrics = createProducerMetrics("_logs");
 let app: ProducerApp;
@@ -59,6 +60,7 @@ beforeAll(async () => {
     },
     metrics,
     clock: () => new Date("2026-03-04T05:06:07.890Z"),
+    countAccepted: (appSecret, logs) => void accepted.push([appSecret, logs]),
   });
   const loopback = { host: "127.0.0.1", port: 0 };
   const ports = await app.listen({ rest: loopback, grpc: loopback, metrics: undefined });
@@ -73,6 +75,7 @@ afterAll(async () => {
 
 beforeEach(() => {
   published.length = 0;
+  accepted.length = 0;
   ensured.length = 0;
 });
 
@@ -117,6 +120,19 @@ describe("the composed producer app, with fake adapters", () => {
     expect(ensured).toEqual(["shop_logs"]);
     expect(published.map(({ topic, records }) => [topic, records.length])).toEqual([["shop_logs", 2]]);
     expect(published[0]?.records[0]?.headers).toMatchObject({ "idempotency-key": "order-42" });
+  });
+
+  it("counts the logs Kafka acknowledged per app_secret for BaritoMarket, not the rate-limited ones", async () => {
+    const batch = { context: { ...restContext, app_secret: "s-shop" }, items: [{ content: {} }, { content: {} }] };
+    expect((await postJson("/produce_batch", batch)).status).toBe(200);
+    const limited = { context: { ...restContext, kafka_topic: "limited", app_secret: "s-limited" }, content: {} };
+    expect((await postJson("/produce", limited)).status).toBe(429);
+    const client = createClient(Producer, transports().grpc);
+    await client.produce({ context: { ...context, appSecret: "s-grpc" }, content: { n: 1 } });
+    expect(accepted).toEqual([
+      ["s-shop", 2],
+      ["s-grpc", 1],
+    ]);
   });
 
   it.each(["connect", "grpc", "grpc-web"] as const)("serves ProduceBatch and Produce over %s framing", async (kind) => {
@@ -211,5 +227,59 @@ describe("the composed producer app, with fake adapters", () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: "ready", checks: { kafka: true, accepting: true } });
     expect(await (await fetch(`${rest}/healthz`)).json()).toEqual({ status: "ok" });
+  });
+});
+
+describe("close()", () => {
+  it("serves a request already begun on an open connection, asking the client to reconnect elsewhere", async () => {
+    const own = createProducerMetrics("_logs");
+    const closing = createProducerApp({
+      config: loadProducerConfig({ BARITO_KAFKA_BROKERS: "127.0.0.1:1" }),
+      logger: noopLogger,
+      publisher: { publish: async () => undefined, isConnected: () => true },
+      admin: { ping: async () => true },
+      topics: { ensure: async () => undefined, pendingAnnouncements: () => 0, close: async () => undefined },
+      rateLimiter: { take: async () => ({ allowed: true, retryAfterMs: 0, limit: 100 }) },
+      metrics: own,
+    });
+    const loopback = { host: "127.0.0.1", port: 0 };
+    const ports = await closing.listen({ rest: loopback, grpc: loopback, metrics: undefined });
+    for (let i = 0; i < 50 && !closing.readiness().ready; i++) await new Promise((r) => setTimeout(r, 10));
+    const body = JSON.stringify({ context: restContext, content: { n: 1 } });
+    const { request } = await import("node:http");
+    const answer = new Promise<{ status?: number; connection?: string; code?: string }>((resolve, reject) => {
+      const req = request(
+        { host: "127.0.0.1", port: ports.rest, path: "/produce", method: "POST", agent: false },
+        (res) => {
+          let text = "";
+          res.on("data", (chunk) => {
+            text += chunk;
+          });
+          res.on("end", () =>
+            resolve({
+              status: res.statusCode,
+              connection: res.headers.connection,
+              code: (JSON.parse(text) as { code?: string }).code,
+            }),
+          );
+        },
+      );
+      req.on("error", reject);
+      req.setHeader("content-type", "application/json");
+      req.setHeader("content-length", Buffer.byteLength(body));
+      req.flushHeaders();
+      // The body follows once the producer has reserved the request's share, i.e. taken it.
+      void (async () => {
+        const reserved = async () =>
+          (await own.registry.getSingleMetric("barito_producer_inflight_bytes")?.get())?.values[0]?.value ?? 0;
+        for (let i = 0; i < 200 && (await reserved()) === 0; i++) await new Promise((r) => setTimeout(r, 5));
+        stopping = closing.close(2_000);
+        await new Promise((r) => setTimeout(r, 20));
+        req.end(body);
+      })();
+    });
+    let stopping: Promise<{ drained: boolean }> | undefined;
+    expect(await answer).toEqual({ status: 200, connection: "close", code: undefined });
+    expect(await stopping).toEqual({ drained: true });
   });
 });

@@ -2,7 +2,7 @@ import type { Server } from "node:http";
 import type { Http2SecureServer, Http2Server, Http2Session } from "node:http2";
 import type { Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import type { Readiness } from "@barito-flow/lifecycle";
+import { type Readiness, waitUntil } from "@barito-flow/lifecycle";
 import type { Logger } from "@barito-flow/logger";
 import { createHttp2Listener, createHttpListener, type TlsCertificates, warnIfCleartext } from "@barito-flow/tls";
 import { createProducerHandlers, type ProducerHandlers } from "./app-handlers.js";
@@ -45,6 +45,8 @@ export interface ProducerAppDeps {
   responseHeaders?: Readonly<Record<string, string>>;
   /** BARITO_PRODUCER_AUTH=app-secret (auth/create-authenticator.ts builds it); absent: no app authentication. */
   authenticator?: Authenticator;
+  /** Logs Kafka acknowledged, per app_secret: the counts pushed to BaritoMarket (BARITO_PUSH_METRIC_URL). */
+  countAccepted?: (appSecret: string, logs: number) => void;
 }
 
 export interface ListenAddresses {
@@ -122,12 +124,22 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
     isConnected: () => kafka.isReachable(),
   };
 
+  const { countAccepted } = deps;
+  const observer: typeof metrics.observer = countAccepted
+    ? {
+        ...metrics.observer,
+        stored(topic, logs, bytes, seconds, appSecret) {
+          metrics.observer.stored?.(topic, logs, bytes, seconds, appSecret);
+          countAccepted(appSecret, logs);
+        },
+      }
+    : metrics.observer;
   const core = createProducerService({
     publisher: probedPublisher,
     topics,
     rateLimiter: limits.limiter,
     logger: logger.child({ component: "produce" }),
-    observer: metrics.observer,
+    observer,
     ...(deps.clock ? { clock: deps.clock } : {}),
     ...(deps.authenticator ? { authenticator: deps.authenticator } : {}),
     settings: {
@@ -201,6 +213,7 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
     }),
   );
 
+  let draining = false;
   const servers: Array<Server | HttpsServer | Http2Server | Http2SecureServer> = [];
   const sessions = new Set<Http2Session>();
 
@@ -242,7 +255,15 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
         status.start();
       }
       if (addresses.rest) {
-        const restServer = createHttpListener(handlers.rest, serviceTls, "rest");
+        const restServer = createHttpListener(
+          (req, res) => {
+            // A keep-alive client learns with this answer to send its next request elsewhere.
+            if (draining) res.setHeader("connection", "close");
+            handlers.rest(req, res);
+          },
+          serviceTls,
+          "rest",
+        );
         // Slow-loris protection: a client must send its headers and body within these bounds.
         restServer.headersTimeout = 30_000;
         restServer.requestTimeout = config.producer.requestTimeoutMs + 30_000;
@@ -257,7 +278,6 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
       return ports;
     },
     async close(timeoutMs) {
-      shutdown.abort();
       status.stop();
       const deadline = Date.now() + timeoutMs;
       // Room kept before the deadline to answer the requests Kafka did not acknowledge in time.
@@ -267,9 +287,20 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
           idle = resolve;
           setTimeout(resolve, Math.max(0, end - Date.now())).unref();
         });
+      // New connections are refused and HTTP/2 clients get a GOAWAY (streams it does not cover are refused
+      // unprocessed, which clients retry elsewhere), but requests already sent on open connections are served:
+      // refusing them would fail clients whose balancer took this replica out at the same moment. A short grace
+      // covers the ones still on the wire, then the drain waits for every request begun (budget reserved).
+      draining = true;
       for (const server of servers) server.close();
       for (const session of sessions) session.close();
-      if (inFlight > 0) await until(deadline - answerMs);
+      const graceEnd = Date.now() + Math.min(1_000, Math.floor(timeoutMs / 10));
+      await waitUntil(
+        () => Date.now() >= graceEnd && inFlight === 0 && budget.usage().bytes === 0,
+        deadline - answerMs - Date.now(),
+        20,
+      );
+      shutdown.abort();
       kafka.stop();
       // Announcements get one more chance, but not past the deadline: one waiting on an unreachable Kafka is failed
       // below with the requests.

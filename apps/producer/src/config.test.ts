@@ -252,13 +252,25 @@ describe("loadProducerConfig()", () => {
     ]);
   });
 
-  it("accepts the inert Go variables and lists the ones that are set", () => {
-    const config = loadProducerConfig({
-      BARITO_CONSUL_URL: "http://consul:8500",
-      BARITO_PRODUCER_MAX_TPS: "100",
-      BARITO_CONSUL_REDIS_NAME: "redis",
+  it("accepts the inert Go variable and lists it when set", () => {
+    const config = loadProducerConfig({ BARITO_CONSUL_URL: "http://consul:8500", BARITO_PRODUCER_MAX_TPS: "100" });
+    expect(config.inertVariables).toEqual(["BARITO_PRODUCER_MAX_TPS"]);
+  });
+
+  it("takes the Redis URL from Consul only for the REDIS backend with BARITO_REDIS_URL empty", () => {
+    const consul = { BARITO_CONSUL_URL: "http://consul:8500", BARITO_RATE_LIMITER_OPT: "REDIS" };
+    expect(loadProducerConfig(consul).rateLimit.redis).toMatchObject({ url: "", consulService: "redis" });
+    expect(loadProducerConfig({ ...consul, BARITO_CONSUL_REDIS_NAME: "limits" }).rateLimit.redis.consulService).toBe(
+      "limits",
+    );
+    expect(loadProducerConfig({ ...consul, BARITO_REDIS_URL: "r:6379" }).rateLimit.redis).toMatchObject({
+      url: "redis://r:6379",
+      consulService: undefined,
     });
-    expect(config.inertVariables).toEqual(["BARITO_CONSUL_URL", "BARITO_CONSUL_REDIS_NAME", "BARITO_PRODUCER_MAX_TPS"]);
+    expect(loadProducerConfig({ BARITO_CONSUL_URL: "http://consul:8500" }).rateLimit.redis).toMatchObject({
+      url: "redis://localhost:6379",
+      consulService: undefined,
+    });
   });
 
   it("hides the Redis password, also inside its URL, from the startup line (redactConfig)", () => {

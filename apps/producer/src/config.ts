@@ -9,6 +9,7 @@ import {
   enumVar,
   exporterTlsNames,
   exporterTlsShape,
+  fromConsul,
   inertSharedVariables,
   integerVar,
   listenAddressVar,
@@ -29,11 +30,7 @@ import { type AuthSettings, authEnvShape, checkAuthEnv, toAuthSettings } from ".
 export type RateLimitBackend = "local" | "redis";
 export type KafkaMessageFormat = "Timber" | "TimberCollection";
 
-const inertProducerVariables = [
-  ...inertSharedVariables,
-  "BARITO_CONSUL_REDIS_NAME",
-  "BARITO_PRODUCER_MAX_TPS",
-] as const;
+const inertProducerVariables = [...inertSharedVariables, "BARITO_PRODUCER_MAX_TPS"] as const;
 
 /** The in-flight cap's default: what the default memory budget (256 MB RSS, see apps/producer/README.md) holds. */
 const defaultMaxInflightBytes = 40 * 1_048_576;
@@ -66,10 +63,11 @@ export const producerEnvShape = {
     default: "LOCAL",
     hints: { gubernator: "GUBERNATOR is not supported, use REDIS (shared limits across producer replicas)" },
   }),
-  BARITO_REDIS_URL: redisUrlVar({ default: "redis://localhost:6379" }),
+  // No default here: empty means Consul when BARITO_CONSUL_URL is set, redis://localhost:6379 otherwise.
+  BARITO_REDIS_URL: redisUrlVar(),
   BARITO_REDIS_PASSWORD: stringVar({ trim: false }),
   BARITO_REDIS_KEY_PREFIX: stringVar({ default: "barito:producer:ratelimit:" }),
-  BARITO_CONSUL_REDIS_NAME: stringVar(),
+  BARITO_CONSUL_REDIS_NAME: stringVar({ default: "redis" }),
   BARITO_PRODUCER_MAX_TPS: stringVar(),
   ...authEnvShape,
   BARITO_PRODUCER_TLS_CERT: stringVar(),
@@ -138,11 +136,15 @@ export const producerEnvSchema = z
       tls: toListenerTls(env, producerTlsNames),
       auth: toAuthSettings(env),
     };
+    const backend = env.BARITO_RATE_LIMITER_OPT === "REDIS" ? "redis" : "local";
+    const redisFromConsul = backend === "redis" && fromConsul(env.BARITO_REDIS_URL, env.BARITO_CONSUL_URL);
     const rateLimit: RateLimitSettings = {
-      backend: env.BARITO_RATE_LIMITER_OPT === "REDIS" ? "redis" : "local",
+      backend,
       intervalMs: env.BARITO_PRODUCER_RATE_LIMIT_RESET_INTERVAL,
       redis: {
-        url: env.BARITO_REDIS_URL,
+        // From Consul: resolved by main.ts at startup, and again whenever the connection fails.
+        url: env.BARITO_REDIS_URL ?? (redisFromConsul ? "" : "redis://localhost:6379"),
+        consulService: redisFromConsul ? env.BARITO_CONSUL_REDIS_NAME : undefined,
         password: env.BARITO_REDIS_PASSWORD,
         keyPrefix: env.BARITO_REDIS_KEY_PREFIX,
       },
@@ -189,7 +191,8 @@ export interface RateLimitSettings {
   backend: RateLimitBackend;
   /** Window length; capacity per window = max_tps x interval in seconds. */
   intervalMs: number;
-  redis: { url: string; password: string | undefined; keyPrefix: string };
+  /** `consulService`: the URL comes from Consul (BARITO_REDIS_URL empty, BARITO_CONSUL_URL set, REDIS backend). */
+  redis: { url: string; password: string | undefined; keyPrefix: string; consulService: string | undefined };
 }
 
 export type ProducerConfig = DeepReadonly<z.output<typeof producerEnvSchema>>;

@@ -3,6 +3,7 @@
 // Usage: node dist/main.js [producer|p] [--check-config] [--dry-run]
 import cluster from "node:cluster";
 import { ConfigError, redactConfig } from "@barito-flow/config";
+import { discoverServices } from "@barito-flow/consul-discovery";
 import { connectionFromSettings, createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
 import { installShutdown, waitUntil, withDeadline } from "@barito-flow/lifecycle";
 import { createLogger, logProcessWarnings } from "@barito-flow/logger/winston";
@@ -16,6 +17,7 @@ import { loadProducerConfig, type ProducerConfig } from "./config.js";
 import { connectKafkaWithRetry } from "./kafka-startup.js";
 import { createDryRunAdmin, createDryRunPublisher, dryRunHeaders } from "./dry-run.js";
 import { createProducerMetrics, type ProducerMetrics, serveMetricsToPrimary } from "./metrics.js";
+import { createProducerPushMetrics } from "./push-metrics.js";
 
 const [command = "producer", ...flags] = process.argv.slice(2);
 if (command !== "producer" && command !== "p") {
@@ -124,10 +126,20 @@ function createAuthenticatorOrExit(config: ProducerConfig, metrics: ProducerMetr
 /** A single producer process, or one cluster worker (then without the metrics port, and LOCAL limits shared). */
 async function runServer(config: ProducerConfig): Promise<void> {
   const metrics = createProducerMetrics(config.kafka.topicSuffix);
+  const services = await discover(config);
+  const kafka = {
+    ...config.kafka,
+    brokers: services.kafka?.current() ?? config.kafka.brokers,
+    ...(services.kafka ? { resolveBrokers: services.kafka.refresh } : {}),
+  };
+  const redisUrl = services.redis?.current() ?? config.rateLimit.redis.url;
+  // A dry run writes nothing, so it has nothing to report to BaritoMarket either.
+  const push = dryRun ? undefined : createProducerPushMetrics(config.metrics, metrics.registry, logger);
   const publisher = dryRun
     ? createDryRunPublisher()
     : createKafkaPublisher({
-        ...connectionFromSettings(config.kafka, logger.child({ component: "kafka" })),
+        ...connectionFromSettings(kafka, logger.child({ component: "kafka" })),
+        resolveBrokers: kafka.resolveBrokers,
         maxMessageBytes: config.producer.maxMessageBytes,
         deliveryTimeoutMs: config.producer.requestTimeoutMs,
         // Sized to the in-flight cap (config.ts: kafkaQueue), so librdkafka never refuses a request's records.
@@ -136,7 +148,10 @@ async function runServer(config: ProducerConfig): Promise<void> {
       });
   const admin = dryRun
     ? createDryRunAdmin()
-    : createKafkaAdmin(connectionFromSettings(config.kafka, logger.child({ component: "kafka-admin" })));
+    : createKafkaAdmin({
+        ...connectionFromSettings(kafka, logger.child({ component: "kafka-admin" })),
+        resolveBrokers: kafka.resolveBrokers,
+      });
   const primaryChannel: RateLimitChannel = {
     send: (message) => {
       process.send?.(message);
@@ -150,9 +165,10 @@ async function runServer(config: ProducerConfig): Promise<void> {
     cluster.isWorker && config.rateLimit.backend === "local"
       ? createRemoteRateLimiter(primaryChannel)
       : createRateLimiter(
-          { ...config.rateLimit, redis: { ...config.rateLimit.redis } },
+          { ...config.rateLimit, redis: { ...config.rateLimit.redis, url: redisUrl } },
           {
             logger: logger.child({ component: "rate-limit" }),
+            ...(services.redis ? { resolveRedisAddress: services.redis.refresh } : {}),
             onFallbackChange: ({ usingFallback }) => {
               if (usingFallback) metrics.rateLimiterFallback();
             },
@@ -176,6 +192,7 @@ async function runServer(config: ProducerConfig): Promise<void> {
       ...(auth ? { authenticator: auth.authenticator } : {}),
     }),
     ...(dryRun ? { responseHeaders: dryRunHeaders } : {}),
+    ...(push ? { countAccepted: push.add } : {}),
   });
 
   const { producer, metrics: metricsSettings } = config;
@@ -184,6 +201,8 @@ async function runServer(config: ProducerConfig): Promise<void> {
     grpc: producer.grpcAddress,
     metrics: cluster.isWorker ? undefined : metricsSettings.address,
   });
+  // Each worker pushes its own counts: the market adds them up.
+  push?.start();
   if (cluster.isWorker) {
     serveMetricsToPrimary(metrics.registry);
     // The primary answers /readyz for the cluster: tell it whenever this worker's readiness changes.
@@ -223,9 +242,12 @@ async function runServer(config: ProducerConfig): Promise<void> {
       const { drained } = await app.close(timeoutMs);
       const left = Math.max(0, timeoutMs - (Date.now() - started));
       const closed = await withDeadline(
-        Promise.allSettled([publisher.close(Math.min(left, 10_000)), admin.close(left), rateLimiter.close?.()]).then(
-          () => true,
-        ),
+        Promise.allSettled([
+          publisher.close(Math.min(left, 10_000)),
+          admin.close(left),
+          rateLimiter.close?.(),
+          push?.stop(Math.min(left, 5_000)),
+        ]).then(() => true),
         left + 1_000,
       );
       // A flush or a metadata request that outlived its promise still runs on libuv's threadpool, where an exit
@@ -244,4 +266,18 @@ async function runServer(config: ProducerConfig): Promise<void> {
   });
 
   void connectKafka();
+}
+
+/** BARITO_CONSUL_URL with an empty BARITO_KAFKA_BROKERS / BARITO_REDIS_URL: their first lookup, or a clear exit. */
+async function discover(config: ProducerConfig) {
+  const { consulUrl, kafkaService } = config.discovery;
+  const redisService = config.rateLimit.redis.consulService;
+  if (consulUrl === undefined || (kafkaService === undefined && redisService === undefined)) return {};
+  try {
+    return await discoverServices({ consulUrl, kafka: kafkaService, redis: redisService, logger });
+  } catch (err) {
+    logger.error("service discovery through Consul failed", { err });
+    await logger.close();
+    process.exit(1);
+  }
 }

@@ -36,8 +36,8 @@ describe("producer status collector", () => {
     });
     await collect(now);
     const observer = metrics.observer as Required<typeof metrics.observer>;
-    observer.stored("p_a_logs", 20, 2_000, 0.004);
-    observer.stored("p_a_logs", 20, 2_000, 0.004);
+    observer.stored("p_a_logs", 20, 2_000, 0.004, "s-a");
+    observer.stored("p_a_logs", 20, 2_000, 0.004, "s-a");
     observer.rateLimited("p_b_logs", 5, 100);
     observer.failed("p_a_logs", "send_log", 3);
     metrics.observeRequest("rest", "/produce_batch", "200", 0.004);

@@ -21,8 +21,10 @@ export { type DeepReadonly, type Env, loadConfig } from "./load-config.js";
 export { redactConfig } from "./redact-config.js";
 export {
   allIssues,
+  checkConsulUrl,
   checkPair,
   checkSharedEnv,
+  fromConsul,
   inertSharedVariables,
   type KafkaConnectionConfig,
   type KafkaSaslMechanism,

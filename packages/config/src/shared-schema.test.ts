@@ -46,8 +46,20 @@ describe("the shared fragment", () => {
     );
   });
 
-  it("lists the inert variables that are set", () => {
-    expect(load({ BARITO_CONSUL_URL: "http://consul:8500" }).inertVariables).toEqual(["BARITO_CONSUL_URL"]);
+  it("takes the brokers from Consul only when BARITO_KAFKA_BROKERS is empty and BARITO_CONSUL_URL is set", () => {
+    const consul = load({ BARITO_CONSUL_URL: "consul:8500" });
+    expect(consul.inertVariables).toEqual([]);
+    expect(consul.discovery).toEqual({ consulUrl: "consul:8500", kafkaService: "kafka" });
+    expect(consul.kafka.brokers).toEqual([]);
+    const named = load({ BARITO_CONSUL_URL: "http://consul:8500", BARITO_CONSUL_KAFKA_NAME: "kafka-blue" });
+    expect(named.discovery.kafkaService).toBe("kafka-blue");
+    const given = load({ BARITO_CONSUL_URL: "http://consul:8500", BARITO_KAFKA_BROKERS: "k:9092" });
+    expect(given.discovery.kafkaService).toBeUndefined();
+    expect(given.kafka.brokers).toEqual(["k:9092"]);
+    expect(load({ BARITO_KAFKA_BROKERS: " " }).kafka.brokers).toEqual(["localhost:9092"]);
+    expect(() => load({ BARITO_CONSUL_URL: "ftp://consul" })).toThrow(
+      /BARITO_CONSUL_URL: must be host:port or an http/,
+    );
   });
 });
 

@@ -3,6 +3,7 @@ import {
   booleanVar,
   checkHostPort,
   checkKafkaName,
+  checkUrl,
   csvVar,
   durationVar,
   enumVar,
@@ -41,10 +42,23 @@ export interface LogConfig {
  * Variables read for compatibility with Go barito-flow but without effect here. They are accepted (deployments keep
  * working) and reported in `config.inertVariables` so the app can warn that they are ignored.
  */
-export const inertSharedVariables = ["BARITO_CONSUL_URL", "BARITO_CONSUL_KAFKA_NAME"] as const;
+export const inertSharedVariables = [] as const;
+
+/** Consul's HTTP address as barito-flow took it: `host:port` (http) or an http(s) URL. */
+export function checkConsulUrl(value: string): string | undefined {
+  const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`;
+  const checked = checkUrl(url, ["http:", "https:"]);
+  return typeof checked === "string" ? undefined : `must be host:port or an http(s) URL; ${checked.error}`;
+}
+
+/** Whether a service comes from Consul: its own variable is empty and BARITO_CONSUL_URL is set (reference §10). */
+export function fromConsul(value: unknown, consulUrl: string | undefined): boolean {
+  return value === undefined && consulUrl !== undefined;
+}
 
 export const sharedEnvShape = {
-  BARITO_KAFKA_BROKERS: csvVar({ default: ["localhost:9092"], item: checkHostPort }),
+  // No default here: empty means Consul when BARITO_CONSUL_URL is set, localhost:9092 otherwise (toKafkaConnection).
+  BARITO_KAFKA_BROKERS: csvVar({ item: checkHostPort }),
   BARITO_KAFKA_CLIENT_ID: stringVar(),
   BARITO_KAFKA_TLS_ENABLED: booleanVar({ default: false }),
   BARITO_KAFKA_TLS_CA_CERT: stringVar(),
@@ -66,8 +80,8 @@ export const sharedEnvShape = {
   LOG_LEVEL: enumVar(["debug", "info", "warn", "error", "silent"], { default: "info" }),
   LOG_FORMAT: enumVar(["json", "pretty"]),
   NODE_ENV: stringVar(),
-  BARITO_CONSUL_URL: stringVar(),
-  BARITO_CONSUL_KAFKA_NAME: stringVar(),
+  BARITO_CONSUL_URL: stringVar({ check: checkConsulUrl }),
+  BARITO_CONSUL_KAFKA_NAME: stringVar({ default: "kafka" }),
 };
 
 /**
@@ -147,7 +161,10 @@ export function toKafkaConnection(env: SharedEnv, defaultClientId: string): Kafk
           password: env.BARITO_KAFKA_SASL_PASSWORD,
         }
       : undefined;
-  return { brokers: env.BARITO_KAFKA_BROKERS, clientId: env.BARITO_KAFKA_CLIENT_ID ?? defaultClientId, tls, sasl };
+  // From Consul: resolved by the app at startup (and again by each client that reconnects), none until then.
+  const brokers =
+    env.BARITO_KAFKA_BROKERS ?? (fromConsul(env.BARITO_KAFKA_BROKERS, env.BARITO_CONSUL_URL) ? [] : ["localhost:9092"]);
+  return { brokers, clientId: env.BARITO_KAFKA_CLIENT_ID ?? defaultClientId, tls, sasl };
 }
 
 export interface SharedConfig {
@@ -166,6 +183,11 @@ export interface SharedConfig {
     pushUrl: string | undefined;
     pushIntervalMs: number;
   };
+  /**
+   * Consul (BARITO_CONSUL_URL): `kafkaService` is set when the brokers are to be resolved from it (then
+   * `kafka.brokers` is empty until the app resolved them).
+   */
+  discovery: { consulUrl: string | undefined; kafkaService: string | undefined };
   log: LogConfig;
   shutdownTimeoutMs: number;
   /** Names of set variables that are accepted for compatibility but have no effect (warn about them). */
@@ -192,6 +214,12 @@ export function toSharedConfig(
       token: env.BARITO_EXPORTER_TOKEN,
       pushUrl: env.BARITO_PUSH_METRIC_URL,
       pushIntervalMs: env.BARITO_PUSH_METRIC_INTERVAL,
+    },
+    discovery: {
+      consulUrl: env.BARITO_CONSUL_URL,
+      kafkaService: fromConsul(env.BARITO_KAFKA_BROKERS, env.BARITO_CONSUL_URL)
+        ? env.BARITO_CONSUL_KAFKA_NAME
+        : undefined,
     },
     log: {
       level: env.LOG_LEVEL,

@@ -224,7 +224,7 @@ export function createBatchConsumer(options: BatchConsumerOptions): BatchConsume
       connecting ??= (async () => {
         const kafkaJS = await loadKafkaJS();
         const path = await chooseClientPath(options.patchedBinding);
-        const candidate = newNativeKafka(kafkaJS, connection, logger).consumer({
+        const candidate = (await newNativeKafka(kafkaJS, connection, logger)).consumer({
           kafkaJS: {
             groupId: options.groupId,
             fromBeginning: options.fromBeginning ?? true,
@@ -235,7 +235,7 @@ export function createBatchConsumer(options: BatchConsumerOptions): BatchConsume
           },
           ...properties,
           rebalance_cb: rebalanceCallback,
-        } as Parameters<ReturnType<typeof newNativeKafka>["consumer"]>[0]);
+        } as Parameters<Awaited<ReturnType<typeof newNativeKafka>>["consumer"]>[0]);
         try {
           await candidate.connect();
         } catch (error) {

@@ -12,7 +12,7 @@ import type { NativeMessage } from "./outgoing-record.js";
  */
 export type ClientPath = "patched" | "fallback";
 
-type NativeKafka = ReturnType<typeof newNativeKafka>;
+type NativeKafka = Awaited<ReturnType<typeof newNativeKafka>>;
 export type NativeProducer = ReturnType<NativeKafka["producer"]>;
 export type NativeConsumer = ReturnType<NativeKafka["consumer"]>;
 

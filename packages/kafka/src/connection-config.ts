@@ -7,6 +7,8 @@ import type { KafkaConnectionOptions, KafkaTlsOptions, LibrdkafkaProperties } fr
  */
 export interface ConnectionConfig {
   kafkaJS: { brokers: string[]; clientId: string };
+  /** See `KafkaConnectionOptions.resolveBrokers`; `newNativeKafka` asks it and updates `kafkaJS.brokers`. */
+  resolveBrokers?: () => Promise<readonly string[] | undefined>;
   properties: LibrdkafkaProperties;
   /** Secret values present in the configuration, to scrub from anything logged. */
   secrets: string[];
@@ -77,10 +79,18 @@ export function buildConnectionConfig(options: KafkaConnectionOptions): Connecti
     throw invalidConfig("patchedBinding", "must be a boolean");
   }
 
-  return { kafkaJS: { brokers, clientId: options.clientId }, properties, secrets };
+  if (options.resolveBrokers !== undefined && typeof options.resolveBrokers !== "function") {
+    throw invalidConfig("resolveBrokers", "must be a function");
+  }
+  return {
+    kafkaJS: { brokers, clientId: options.clientId },
+    ...(options.resolveBrokers ? { resolveBrokers: options.resolveBrokers } : {}),
+    properties,
+    secrets,
+  };
 }
 
-function validateBrokers(brokers: unknown): string[] {
+export function validateBrokers(brokers: unknown): string[] {
   if (!Array.isArray(brokers) || brokers.length === 0) {
     throw invalidConfig("brokers", "must be a non-empty array of host:port strings");
   }

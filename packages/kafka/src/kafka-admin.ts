@@ -13,7 +13,7 @@ import type {
   TopicPartitionOffset,
 } from "./types.js";
 
-type NativeAdmin = ReturnType<ReturnType<typeof newNativeKafka>["admin"]>;
+type NativeAdmin = ReturnType<Awaited<ReturnType<typeof newNativeKafka>>["admin"]>;
 
 /** -1 / undefined = broker default; otherwise a positive integer. */
 function topicSizeOption(field: string, value: unknown): number {
@@ -129,7 +129,7 @@ export function createKafkaAdmin(options: KafkaAdminOptions): KafkaAdmin {
       if (admin !== undefined) return;
       connecting ??= (async () => {
         const kafkaJS = await loadKafkaJS();
-        const candidate = newNativeKafka(kafkaJS, connection, logger).admin(properties);
+        const candidate = (await newNativeKafka(kafkaJS, connection, logger)).admin(properties);
         try {
           await candidate.connect();
         } catch (error) {

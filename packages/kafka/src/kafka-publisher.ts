@@ -157,7 +157,7 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): MessagePub
   async function connectOnce(): Promise<void> {
     const kafkaJS = await loadKafkaJS();
     const candidatePath = await chooseClientPath(options.patchedBinding);
-    const candidate = newNativeKafka(kafkaJS, connection, logger, diagnostics).producer(properties);
+    const candidate = (await newNativeKafka(kafkaJS, connection, logger, diagnostics)).producer(properties);
     try {
       await candidate.connect();
     } catch (error) {

@@ -1,6 +1,6 @@
 import type { KafkaJS as KafkaJSNamespace } from "@confluentinc/kafka-javascript";
 import type { Logger } from "@barito-flow/logger";
-import type { ConnectionConfig } from "./connection-config.js";
+import { type ConnectionConfig, validateBrokers } from "./connection-config.js";
 import { type ConnectionDiagnostics, createLibrdkafkaLogger } from "./librdkafka-logger.js";
 
 export type KafkaJSModule = typeof KafkaJSNamespace;
@@ -29,13 +29,27 @@ export function loadKafkaJS(): Promise<KafkaJSModule> {
 
 export type NativeKafka = InstanceType<KafkaJSModule["Kafka"]>;
 
-/** One `Kafka` factory per client, carrying brokers, client id and our logger adapter (secrets scrubbed). */
-export function newNativeKafka(
+/**
+ * One `Kafka` factory per client, carrying brokers, client id and our logger adapter (secrets scrubbed). The
+ * brokers are asked of `connection.resolveBrokers` first, when there is one (service discovery).
+ */
+export async function newNativeKafka(
   kafkaJS: KafkaJSModule,
   connection: ConnectionConfig,
   logger: Logger,
   diagnostics?: ConnectionDiagnostics,
-): NativeKafka {
+): Promise<NativeKafka> {
+  if (connection.resolveBrokers) {
+    try {
+      const resolved = await connection.resolveBrokers();
+      if (resolved !== undefined && resolved.length > 0) connection.kafkaJS.brokers = validateBrokers(resolved);
+    } catch (err) {
+      logger.warn("resolving the Kafka brokers failed; keeping the last ones", {
+        err,
+        brokers: connection.kafkaJS.brokers,
+      });
+    }
+  }
   return new kafkaJS.Kafka({
     kafkaJS: {
       brokers: connection.kafkaJS.brokers,

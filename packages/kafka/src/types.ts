@@ -29,6 +29,13 @@ export interface KafkaSaslOptions {
 export interface KafkaConnectionOptions {
   /** Bootstrap brokers as `host:port`. */
   brokers: readonly string[];
+  /**
+   * Service discovery (Consul): asked for the bootstrap brokers before each new native client, i.e. at every
+   * connection attempt (the publisher's background retries, `connect()` of a consumer or an admin), so a client
+   * that could not reach the brokers it knew starts from a fresh list. Undefined, an empty list, an invalid list or a
+   * failure keep the last brokers. An established client keeps librdkafka's own broker list (learned from metadata).
+   */
+  resolveBrokers?: () => Promise<readonly string[] | undefined>;
   clientId: string;
   tls?: KafkaTlsOptions | boolean;
   sasl?: KafkaSaslOptions;

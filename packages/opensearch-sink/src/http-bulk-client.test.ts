@@ -165,6 +165,16 @@ describe("createHttpBulkClient()", () => {
     expect(seen).toHaveLength(3);
   });
 
+  it("sends to the nodes setNodes gives it (service discovery), and ignores an empty list", async () => {
+    handler = (_seen, res) => json(res, 200, { errors: false, items: [{ index: { status: 201 } }] });
+    const moved = client({ nodes: ["http://127.0.0.1:9"] });
+    await expect(moved.bulk(twoLines)).rejects.toMatchObject({ code: "CONNECTION_FAILED" });
+    moved.setNodes([base]);
+    moved.setNodes([]);
+    await expect(moved.bulk(twoLines)).resolves.toHaveLength(1);
+    expect(seen).toHaveLength(1);
+  });
+
   it("pings the cluster health, null when it cannot", async () => {
     handler = (_seen, res) =>
       json(res, 200, { cluster_name: "c", status: "yellow", number_of_nodes: 3, active_shards_percent_as_number: 50 });

@@ -27,6 +27,11 @@ export interface HttpBulkClient extends BulkClient {
   bulkBody(body: Buffer, operations: number, signal?: AbortSignal): Promise<BulkResponseItem[]>;
   /** Closes the kept-alive connections. */
   close(): void;
+  /**
+   * Replaces the nodes (service discovery found others): requests from now on go to these; a node kept keeps its
+   * failure state. An empty list is ignored.
+   */
+  setNodes(urls: readonly string[]): void;
 }
 
 interface Node {
@@ -171,7 +176,8 @@ function transportError(code: "CONNECTION_FAILED" | "TIMEOUT" | "ABORTED", messa
 export function createHttpBulkClient(options: HttpBulkClientOptions): HttpBulkClient {
   const resolved = resolveConnectionOptions(options);
   const pingTimeoutMs = options.pingTimeoutMs ?? 2_000;
-  const nodes = resolved.nodes.map((url) => toNode(url, resolved.auth));
+  let urls: readonly string[] = resolved.nodes;
+  let nodes = urls.map((url) => toNode(url, resolved.auth));
   const agentOptions = { keepAlive: true, keepAliveMsecs: 1_000, maxSockets: 256, maxFreeSockets: 256 };
   const httpAgent = new HttpAgent(agentOptions);
   const httpsAgent = new HttpsAgent({ ...agentOptions, ...resolved.ssl });
@@ -374,6 +380,13 @@ export function createHttpBulkClient(options: HttpBulkClientOptions): HttpBulkCl
     close() {
       httpAgent.destroy();
       httpsAgent.destroy();
+    },
+    setNodes(replacement) {
+      if (replacement.length === 0) return;
+      const known = new Map(urls.map((url, i) => [url, nodes[i] as Node]));
+      nodes = replacement.map((url) => known.get(url) ?? toNode(url, resolved.auth));
+      urls = [...replacement];
+      next = 0;
     },
   };
 }

@@ -14,6 +14,8 @@ export interface RateLimitSettings {
 export interface CreateRateLimiterOptions {
   logger?: Logger;
   onFallbackChange?: FallbackChangeListener;
+  /** The redis backend's address from service discovery, asked again after connection errors (`resolveAddress`). */
+  resolveRedisAddress?: () => Promise<string | undefined>;
 }
 
 /** Picks the backend named in the settings (BARITO_RATE_LIMITER_OPT). */
@@ -32,5 +34,6 @@ export function createRateLimiter(settings: RateLimitSettings, options: CreateRa
     ...(settings.redis.keyPrefix !== undefined ? { keyPrefix: settings.redis.keyPrefix } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.onFallbackChange ? { onFallbackChange: options.onFallbackChange } : {}),
+    ...(options.resolveRedisAddress ? { resolveAddress: options.resolveRedisAddress } : {}),
   });
 }

@@ -225,6 +225,33 @@ describe("createRedisRateLimiter against the real Redis", () => {
     }
   });
 
+  it("reconnects where resolveAddress points after its Redis went away (service discovery)", async () => {
+    const relay = await startRelay();
+    const keyPrefix = prefixFor("moved");
+    let asked = 0;
+    const limiter = track(
+      createRedisRateLimiter({
+        redis: `redis://127.0.0.1:${relay.port}`,
+        intervalMs: 10_000,
+        keyPrefix,
+        commandTimeoutMs: 300,
+        probeIntervalMs: 100,
+        resolveAddress: async () => {
+          asked++;
+          return "127.0.0.1:6379";
+        },
+      }),
+    );
+    expect(await limiter.take("app", 1, 10)).toMatchObject({ backend: "redis" });
+    expect(asked).toBe(0);
+    // The old address stays dead: only the resolved one brings the limiter back to Redis.
+    await relay.stop();
+    expect(await limiter.take("app", 1, 10)).toMatchObject({ backend: "local" });
+    await until(() => limiter.backend === "redis", 10_000);
+    expect(asked).toBeGreaterThan(0);
+    expect(await limiter.take("app", 1, 10)).toMatchObject({ backend: "redis", remaining: 98 });
+  });
+
   it("leaves a caller-owned client open on close", async () => {
     const client = new Redis(redisUrl);
     try {

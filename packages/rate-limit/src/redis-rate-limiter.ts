@@ -38,6 +38,12 @@ export interface RedisRateLimiterOptions {
   probeIntervalMs?: number;
   /** Clock for the local fallback. Default `Date.now`. */
   clock?: () => number;
+  /**
+   * Service discovery (Consul), for an address the limiter owns: asked again after each connection error, and the
+   * host and port it answers are where ioredis's next reconnect attempt goes (scheme, credentials and TLS stay those
+   * of `redis`). Undefined or a failure keep the current address.
+   */
+  resolveAddress?: () => Promise<string | undefined>;
 }
 
 export interface RedisRateLimiter extends RateLimiter {
@@ -69,6 +75,33 @@ export function normaliseRedisAddress(address: string): string {
 function describeAddress(client: Redis): string {
   const { host, port } = client.options;
   return `${host ?? "?"}:${String(port ?? "?")}`;
+}
+
+/** Points the next reconnect of `client` at the address `resolve` answers, after each connection error. */
+function followAddress(client: Redis, resolve: () => Promise<string | undefined>, logger: Logger): void {
+  let asking = false;
+  client.on("error", () => {
+    if (asking) return;
+    asking = true;
+    resolve()
+      .then((address) => {
+        if (address === undefined) return;
+        const url = new URL(normaliseRedisAddress(address));
+        const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+        const port = url.port ? Number(url.port) : 6379;
+        if (host === client.options.host && port === client.options.port) return;
+        logger.info("redis address changed; reconnecting there", {
+          from: describeAddress(client),
+          to: `${host}:${port}`,
+        });
+        client.options.host = host;
+        client.options.port = port;
+      })
+      .catch((err: unknown) => logger.warn("resolving the redis address failed", { err }))
+      .finally(() => {
+        asking = false;
+      });
+  });
 }
 
 function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
@@ -190,6 +223,7 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisR
   };
   client.on("ready", onReady);
   client.on("error", onError);
+  if (ownsClient && options.resolveAddress) followAddress(client, options.resolveAddress, logger);
 
   // A client we create is still connecting when the first requests arrive; give it up to one command timeout
   // before deciding Redis is down, so a normal start does not begin with a fallback warning.

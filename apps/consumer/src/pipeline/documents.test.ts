@@ -3,7 +3,7 @@ import { TimberCollectionSchema, TimberSchema } from "@barito-flow/proto";
 import { describe, expect, it } from "@jest/globals";
 import { createDailyIndexer, dailyIndex, decodeRecord } from "./documents.js";
 
-const context = { kafkaTopic: "shop", esIndexPrefix: "shop", appMaxTps: 1 };
+const context = { kafkaTopic: "shop", esIndexPrefix: "shop", appMaxTps: 1, appSecret: "shop-secret" };
 const record = (value: Uint8Array | null, headers: Record<string, string> = {}) => ({
   topic: "shop_logs",
   partition: 2,
@@ -26,6 +26,7 @@ describe("decodeRecord()", () => {
           itemIndex: 0,
           id: "shop_logs-2-41",
           indexPrefix: "shop",
+          appSecret: "shop-secret",
           timestamp: "2026-01-01T00:00:00Z",
           json: '{"z":1,"a":1.5,"m":{"y":true},"@timestamp":"2026-01-01T00:00:00Z"}',
         },
@@ -45,9 +46,9 @@ describe("decodeRecord()", () => {
       }),
     );
     const plain = decodeRecord(record(value, { message_format: "TimberCollection" }));
-    expect(plain.ok && plain.documents.map((d) => [d.id, d.indexPrefix])).toEqual([
-      ["shop_logs-2-41-0", "shop"],
-      ["shop_logs-2-41-1", "shop"],
+    expect(plain.ok && plain.documents.map((d) => [d.id, d.indexPrefix, d.appSecret])).toEqual([
+      ["shop_logs-2-41-0", "shop", "shop-secret"],
+      ["shop_logs-2-41-1", "shop", "shop-secret"],
     ]);
     const keyed = decodeRecord(record(value, { message_format: "TimberCollection", "idempotency-key": "k" }));
     expect(keyed.ok && keyed.documents.map((d) => d.id)).toEqual(["k-0", "k-1"]);

@@ -19,6 +19,8 @@ export interface LogDocument {
   itemIndex: number;
   id: string;
   indexPrefix: string;
+  /** The context's app_secret ("" when none): whose log it is, for the counts pushed to BaritoMarket. */
+  appSecret: string;
   timestamp: string;
   /** The JSON text, or (`decodeRecord` with `bytes`, for the records read from the wire) its UTF-8 bytes. */
   json: string | Buffer;
@@ -60,7 +62,8 @@ function plainTimberDocument(record: SourceRecord, wire: PlainTimber): Decoded {
   const id =
     key !== undefined ? keyedId(`${key}-${header(record, recordHeaders.idempotencyItem) ?? 0}`) : positionId(record);
   const timestamp = wire.ownTimestamp ?? wire.timestamp;
-  return { ok: true, documents: [{ itemIndex: 0, id, indexPrefix: wire.indexPrefix, timestamp, json }] };
+  const { indexPrefix, appSecret } = wire;
+  return { ok: true, documents: [{ itemIndex: 0, id, indexPrefix, appSecret, timestamp, json }] };
 }
 
 /** `decodeRecord` through the protobuf-es decoder: collections, and any record the wire reader leaves to it. */
@@ -122,7 +125,7 @@ export function decodeRecordWithProtobuf(record: SourceRecord): Decoded {
         : isCollection
           ? `${positionId(record)}-${index}`
           : positionId(record);
-    documents.push({ itemIndex: index, id, indexPrefix, timestamp, json });
+    documents.push({ itemIndex: index, id, indexPrefix, appSecret: context?.appSecret ?? "", timestamp, json });
   }
   return { ok: true, documents };
 }

@@ -47,6 +47,8 @@ export interface LogPipelineOptions {
    * is paused instead (default 5000 ms; well below the poll interval).
    */
   pauseAfterMs?: number;
+  /** Each document indexed (not a duplicate, not dead-lettered), by app_secret: the counts pushed to BaritoMarket. */
+  onIndexed?: (appSecret: string) => void;
   /** Redaction (barito's rules, keyed by `es_index_prefix`) applied to each document's JSON before indexing. */
   redact?: (indexPrefix: string, json: string) => string;
   now?: () => Date;
@@ -75,6 +77,7 @@ export interface LogPipeline {
  */
 interface DocumentJob extends BulkOperation {
   record: IncomingRecord;
+  appSecret: string;
   itemIndex: number;
   progress: PartitionProgress;
   /** The record's position in `progress`. */
@@ -201,6 +204,7 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
     } else outcome = result;
     if (outcome.status !== "rejected") {
       storedCounts.add(job.index, outcome.httpStatus);
+      if (outcome.status === "indexed") options.onIndexed?.(job.appSecret);
       unitDone(job.progress, job.position);
       return;
     }
@@ -242,6 +246,7 @@ export function createLogPipeline(options: LogPipelineOptions): LogPipeline {
       id: doc.id,
       document: options.redact ? options.redact(doc.indexPrefix, doc.json.toString()) : doc.json,
       record,
+      appSecret: doc.appSecret,
       itemIndex: doc.itemIndex,
       progress,
       position,

@@ -16,7 +16,8 @@ export interface ProducerSettings extends ValidationLimits {
 /** Hooks for metrics; every one optional so tests and other embedders can ignore them. */
 export interface ProduceObserver {
   rateLimited?(topic: string, logs: number, bytes: number): void;
-  stored?(topic: string, logs: number, bytes: number, seconds: number): void;
+  /** `appSecret`: the context's app_secret, for the counts pushed to BaritoMarket (BARITO_PUSH_METRIC_URL). */
+  stored?(topic: string, logs: number, bytes: number, seconds: number, appSecret: string): void;
   failed?(topic: string, errorType: "create_topic" | "send_log", logs: number): void;
 }
 
@@ -53,6 +54,7 @@ interface PendingBatch {
   key: string;
   tps: number;
   disableAppTps: boolean;
+  appSecret: string;
   partitions: number;
   replicationFactor: number;
   caller: string | undefined;
@@ -129,6 +131,7 @@ export function createProducerService(options: ProducerServiceOptions): Producer
       key,
       tps,
       disableAppTps: context.disableAppTps,
+      appSecret: context.appSecret,
       partitions: context.kafkaPartition,
       replicationFactor: context.kafkaReplicationFactor,
       caller: meta.caller,
@@ -182,7 +185,7 @@ export function createProducerService(options: ProducerServiceOptions): Producer
       observer.failed?.(topic, "send_log", logs);
       throw kafkaFailure(err, topic, batch.recordCount, caller === undefined ? logger : logger.child({ caller }));
     }
-    observer.stored?.(topic, logs, bytes, (performance.now() - started) / 1000);
+    observer.stored?.(topic, logs, bytes, (performance.now() - started) / 1000, batch.appSecret);
     return { topic };
   }
 

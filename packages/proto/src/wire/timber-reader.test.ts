@@ -22,11 +22,24 @@ describe("TimberReader.readPlainTimber()", () => {
     const wire = readWireTimber(timber({ message: "hi", n: 1.5, tags: ["a", 1], nested: { ok: true } }));
     expect(wire).toEqual({
       indexPrefix: "app",
+      appSecret: "",
       timestamp: "2026-01-01T00:00:00Z",
       json: '{"message":"hi","n":1.5,"tags":["a",1],"nested":{"ok":true},"@timestamp":"2026-01-01T00:00:00Z"}',
       hasOwnTimestamp: false,
       ownTimestamp: undefined,
     });
+  });
+
+  it("reads the context's app_secret, record after record", () => {
+    const withSecret = (appSecret: string) =>
+      toBinary(
+        TimberSchema,
+        create(TimberSchema, { context: { esIndexPrefix: "app", appSecret, appMaxTps: 5 }, content: { m: 1 } }),
+      );
+    expect(reader.readPlainTimber(withSecret("s3cr3t"))?.appSecret).toBe("s3cr3t");
+    expect(reader.readPlainTimber(withSecret("s3cr3t"))?.appSecret).toBe("s3cr3t");
+    expect(reader.readPlainTimber(withSecret("other"))?.appSecret).toBe("other");
+    expect(reader.readPlainTimber(timber({ m: 1 }))?.appSecret).toBe("");
   });
 
   it("escapes long strings with every kind of character like JSON.stringify, at any alignment of the record", () => {

@@ -9,6 +9,8 @@ import { NOT_READABLE, WireType } from "./wire-cursor.js";
 export interface PlainTimber {
   /** `context.es_index_prefix` ("" when absent). */
   indexPrefix: string;
+  /** `context.app_secret` ("" when absent): whose log it is, for the counts pushed to BaritoMarket. */
+  appSecret: string;
   /** `Timber.timestamp` ("" when absent). */
   timestamp: string;
   /**
@@ -34,6 +36,11 @@ export class TimberReader extends StructJsonReader {
   /** The last index prefix read, as bytes and text: a topic's records nearly always name the same one. */
   private lastPrefixBytes: Uint8Array = new Uint8Array(0);
   private lastPrefix = "";
+  /** The last app secret read, likewise: a topic's records nearly always carry the same one. */
+  private lastSecretBytes: Uint8Array = new Uint8Array(0);
+  private lastSecret = "";
+  /** `app_secret` of the context `contextIndexPrefix` read last. */
+  private contextSecret = "";
   private canonical: CanonicalContentReader | undefined;
 
   /**
@@ -48,6 +55,7 @@ export class TimberReader extends StructJsonReader {
     try {
       const end = value.length;
       let indexPrefix: string | undefined;
+      this.contextSecret = "";
       let timestamp = "";
       let timestampStart = 0;
       let timestampEnd = 0;
@@ -77,6 +85,7 @@ export class TimberReader extends StructJsonReader {
       const hasOwnTimestamp = this.ownTimestampStart >= 0;
       return {
         indexPrefix: indexPrefix ?? "",
+        appSecret: this.contextSecret,
         timestamp,
         json: this.output(asBytes),
         hasOwnTimestamp,
@@ -167,7 +176,8 @@ export class TimberReader extends StructJsonReader {
 
   private indexPrefixText(start: number, end: number): string {
     const length = end - start;
-    if (length === this.lastPrefixBytes.length && this.matchesLastPrefix(start, length)) return this.lastPrefix;
+    if (length === this.lastPrefixBytes.length && this.matchesLast(this.lastPrefixBytes, start, length))
+      return this.lastPrefix;
     const prefix = this.text(start, end);
     if (length <= 256) {
       this.lastPrefixBytes = Buffer.from(this.bytes.subarray(start, end));
@@ -176,13 +186,27 @@ export class TimberReader extends StructJsonReader {
     return prefix;
   }
 
-  private matchesLastPrefix(start: number, length: number): boolean {
-    const last = this.lastPrefixBytes;
+  private appSecretText(start: number, end: number): string {
+    const length = end - start;
+    if (length === this.lastSecretBytes.length && this.matchesLast(this.lastSecretBytes, start, length))
+      return this.lastSecret;
+    const secret = this.text(start, end);
+    if (length <= 256) {
+      this.lastSecretBytes = Buffer.from(this.bytes.subarray(start, end));
+      this.lastSecret = secret;
+    }
+    return secret;
+  }
+
+  private matchesLast(last: Uint8Array, start: number, length: number): boolean {
     for (let i = 0; i < length; i++) if (this.bytes[start + i] !== last[i]) return false;
     return true;
   }
 
-  /** TimberContext: only es_index_prefix (4) is read; the other fields are checked for their wire type and skipped. */
+  /**
+   * TimberContext: es_index_prefix (4) is returned and app_secret (7) kept in `contextSecret`; the other fields are
+   * checked for their wire type and skipped.
+   */
   private contextIndexPrefix(end: number): string {
     let prefix = "";
     while (this.pos < end) {
@@ -192,6 +216,7 @@ export class TimberReader extends StructJsonReader {
       if ((field === 1 || field === 4 || field === 5 || field === 7) && wireType === WireType.len) {
         const from = this.span(end);
         if (field === 4) prefix = this.indexPrefixText(from, this.pos);
+        else if (field === 7) this.contextSecret = this.appSecretText(from, this.pos);
       } else if ((field === 2 || field === 3 || field === 6 || field === 8 || field === 9) && wireType === 0) {
         this.varint(end);
       } else throw NOT_READABLE;
