@@ -94,6 +94,14 @@ describe("buildRecords() as Timber (one record per log)", () => {
     );
   });
 
+  it("takes content the screen flags for the exact check when the check finds nothing wrong", () => {
+    // A key starting with a space makes the writer ask for the exact check; OpenSearch indexes it as it is.
+    const built = buildRecords(items({ " a": 1 }), context, "Timber", receivedAt, undefined, fieldOf);
+    expect(toJson(TimberSchema, fromBinary(TimberSchema, built[0]?.record.value as Uint8Array)).content).toEqual({
+      " a": 1,
+    });
+  });
+
   it("refuses content OpenSearch would refuse, and content nested too deeply, naming the log's field", () => {
     const refused = thrown(() =>
       buildRecords(items({ ok: 1 }, { "": "empty key" }), context, "Timber", receivedAt, undefined, fieldOf),
@@ -127,7 +135,8 @@ describe("buildRecords() as TimberCollection (one record per request)", () => {
       ],
     });
     const unkeyed = buildRecords(items({ n: 1 }), context, "TimberCollection", receivedAt, undefined, fieldOf);
-    expect(unkeyed[0]?.record.headers).toEqual({ message_format: "TimberCollection" });
+    // Not even an undefined key: a header that exists is written.
+    expect(Object.keys(unkeyed[0]?.record.headers ?? {})).toEqual(["message_format"]);
   });
 
   it("checks every item exactly, deep nesting included (the depth rule answers before any encoder could overflow)", () => {
@@ -135,6 +144,19 @@ describe("buildRecords() as TimberCollection (one record per request)", () => {
       buildRecords(items({ ok: 1 }, undefined, { "": 1 }), context, "TimberCollection", receivedAt, undefined, fieldOf),
     );
     expect(refused.details.map((d) => d.field)).toEqual(['items[2].content[""]']);
+    // At most 20 violations in the answer, however many items break a rule.
+    const many = thrown(() =>
+      buildRecords(
+        items(...Array.from({ length: 30 }, () => ({ "": 1 }))),
+        context,
+        "TimberCollection",
+        receivedAt,
+        undefined,
+        fieldOf,
+      ),
+    );
+    expect(many.details).toHaveLength(20);
+    expect(many.details[19]?.field).toBe('items[19].content[""]');
     const deep = thrown(() =>
       buildRecords(items(deeplyNested(100_000)), context, "TimberCollection", receivedAt, undefined, fieldOf),
     );

@@ -149,6 +149,9 @@ describe("validateTimber() names and content", () => {
     expect(violations({ kafkaReplicationFactor: 32_767 })).toEqual([]);
     // Without BARITO_PRODUCER_MAX_TOPIC_PARTITIONS, only Kafka's int32 bound, named as a number.
     expect(violations({ kafkaPartition: 2_147_483_647 }, { maxTopicPartitions: undefined })).toEqual([]);
+    expect(violations({ kafkaPartition: 2_147_483_648 }, { maxTopicPartitions: undefined })).toEqual([
+      "context.kafka_partition: must be between 0 (broker default) and 2147483647; got 2147483648",
+    ]);
     expect(violations({ appMaxTps: 2_147_483_647 })).toEqual([]);
     expect(violations({ appMaxTps: 1 })).toEqual([]);
   });
@@ -163,6 +166,10 @@ describe("validateTimber() names and content", () => {
     expect(rf(0)).toEqual([]);
     expect(rf(undefined)).toEqual([]);
     expect(violations({ kafkaReplicationFactor: 32_767 }, { brokerCount: () => 32_767 })).toEqual([]);
+    // As many brokers as the int16 bound: the bound is the one named, not the cluster.
+    expect(violations({ kafkaReplicationFactor: 32_768 }, { brokerCount: () => 32_767 })).toEqual([
+      "context.kafka_replication_factor: must be between 0 (broker default) and 32767; got 32768",
+    ]);
     expect(violations({ kafkaReplicationFactor: 32_768 }, { brokerCount: () => 40_000 })).toEqual([
       "context.kafka_replication_factor: must be between 0 (broker default) and 32767; got 32768",
     ]);
