@@ -142,8 +142,8 @@ export default {
   // made four fifths of the run time; the tables are checked by their own tests instead (to-kafka-error.test.ts
   // compares the librdkafka codes with the installed client).
   ignoreStatic: true,
-  // 97.31 % on 2026-12-01 over the package modules (every one ≥ 89 %); with the apps' six modules added the same day
-  // (each ≥ 83 % in runs of its own: produce-error 100, validate 98, records 85, documents 88, offset-tracker 97,
-  // partition-progress 84) about 95 % in all: the break is the overall score reached, rounded down.
-  thresholds: { high: 97, low: 90, break: 94 },
+  // 95.24 % on 2026-12-01 over 1,607 mutants in 22 minutes: the package modules 97.52 % (every one ≥ 89 %), the
+  // apps' six 91.87 % (produce-error 100, validate 99.1, records 85.4, documents 87.5, offset-tracker 96.8,
+  // partition-progress 83.8). The break is the overall score reached, rounded down.
+  thresholds: { high: 97, low: 90, break: 95 },
 };
