@@ -1,8 +1,8 @@
 // `pnpm test`: one Jest run over every package and app (unit + integration projects), then the plain
 // "N passed, N failed" line that CI reads (it does not parse Jest's own summary).
 // Extra arguments go to Jest, e.g. `pnpm test --selectProjects unit` or `pnpm test packages/kafka`.
-import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -13,11 +13,38 @@ mkdirSync(resultsDir, { recursive: true });
 rmSync(resultsFile, { force: true });
 
 const jest = join(root, "node_modules", ".bin", "jest");
-// --forceExit: a native client thread left by a failing test must not hang CI; leaks show up as warnings.
-const run = spawnSync(jest, ["--json", `--outputFile=${resultsFile}`, "--forceExit", ...process.argv.slice(2)], {
+// No --forceExit: a test that leaves a handle open (a server, a timer, a native Kafka client) keeps Jest up, and
+// that is a finding, not something to cut silently. Jest writes its results before it waits for the handles; if it
+// is still up `exitGraceMs` later, the handles are named here (rerun the file with --detectOpenHandles) and Jest is
+// stopped, so a native thread that never ends cannot hang CI either. Some clients end on their own connect timeout
+// (about 30 s for a Kafka producer whose cluster was never reachable): the grace is above that.
+const exitGraceMs = Number(process.env.BARITO_TEST_EXIT_GRACE_MS ?? 60_000);
+const child = spawn(jest, ["--json", `--outputFile=${resultsFile}`, ...process.argv.slice(2)], {
   cwd: root,
   stdio: "inherit",
 });
+let cutAfterResults = false;
+const status = await new Promise<number | null>((resolve) => {
+  let resultsSeenAt: number | undefined;
+  const watch = setInterval(() => {
+    if (resultsSeenAt === undefined) {
+      if (existsSync(resultsFile)) resultsSeenAt = Date.now();
+      return;
+    }
+    if (Date.now() - resultsSeenAt < exitGraceMs) return;
+    cutAfterResults = true;
+    console.log(
+      `\n[test] Jest is still running ${exitGraceMs / 1000} s after writing its results: a test left handles open ` +
+        "(find them with: node_modules/.bin/jest <file> --detectOpenHandles). Stopping it.",
+    );
+    child.kill("SIGKILL");
+  }, 500);
+  child.on("exit", (code) => {
+    clearInterval(watch);
+    resolve(code);
+  });
+});
+const run = { status };
 
 interface JestSummary {
   numPassedTests: number;
@@ -70,4 +97,5 @@ const failed = summary ? summary.numFailedTests + summary.numRuntimeErrorTestSui
 const skipped = summary?.numPendingTests ?? 0;
 if (summary) printFailures(summary);
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
-process.exit(run.status === 0 && failed === 0 ? 0 : 1);
+// Stopped after its results: the results decide (the open handles were reported above).
+process.exit((run.status === 0 || cutAfterResults) && failed === 0 ? 0 : 1);

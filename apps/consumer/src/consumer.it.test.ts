@@ -39,18 +39,21 @@ function startConsumer(groupId: string): ConsumerApp {
   return app;
 }
 
-async function search(
-  query: object = { match_all: {} },
-): Promise<Array<{ _id: string; _index: string; _source: Record<string, unknown> }>> {
+interface Hit {
+  _id: string;
+  _index: string;
+  _version: number;
+  _source: Record<string, unknown>;
+}
+
+async function search(query: object = { match_all: {} }): Promise<Hit[]> {
   await fetch(`${opensearchUrl}/${indexPrefix}-*/_refresh`, { method: "POST" });
   const res = await fetch(`${opensearchUrl}/${indexPrefix}-*/_search?size=100`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ query }),
+    body: JSON.stringify({ query, version: true }),
   });
-  const body = (await res.json()) as {
-    hits?: { hits: Array<{ _id: string; _index: string; _source: Record<string, unknown> }> };
-  };
+  const body = (await res.json()) as { hits?: { hits: Hit[] } };
   return body.hits?.hits ?? [];
 }
 
@@ -74,7 +77,7 @@ beforeAll(async () => {
   // Some records exist before the consumer starts (read from the earliest offset), more arrive later.
   await writer.publish(topic, [
     { value: timber({ message: "first", amount: 12.5, nested: { ok: true } }) },
-    { value: timber({ message: "with key" }), headers: { "idempotency-key": "order-1", "idempotency-item": "0" } },
+    { value: timber({ message: "with key" }), headers: { "idempotency-key": "order-1", "idempotency-item": "2" } },
     { value: timber({ message: "own timestamp", "@timestamp": "2026-01-02T00:00:00Z" }) },
   ]);
 });
@@ -98,6 +101,7 @@ describe("consumer (real Kafka and OpenSearch)", () => {
         (hits) => hits.length >= 3,
       ),
     ).toHaveLength(3);
+    const poison = Buffer.from("definitely not protobuf \u0000\u00ff");
     const collection = Buffer.from(
       toBinary(
         TimberCollectionSchema,
@@ -112,7 +116,7 @@ describe("consumer (real Kafka and OpenSearch)", () => {
     );
     await writer.publish(topic, [
       { value: collection, headers: { message_format: "TimberCollection" } },
-      { value: Buffer.from("definitely not protobuf \u0000\u00ff") },
+      { value: poison, headers: { "trace-id": "t-77" } },
       // "amount" is a number in the first document; an object here is a mapping conflict (HTTP 400).
       { value: timber({ message: "conflict", amount: { not: "a number" } }) },
       // Written straight to Kafka, past the producer's validation: an index name OpenSearch refuses.
@@ -146,7 +150,8 @@ describe("consumer (real Kafka and OpenSearch)", () => {
       nested: { ok: true },
       "@timestamp": "2026-03-04T05:06:07Z",
     });
-    expect(byMessage.get("with key")?._id).toBe("order-1-0");
+    // The item number the producer gave this record (its position in a /produce_batch), not always 0.
+    expect(byMessage.get("with key")?._id).toBe("order-1-2");
     expect(byMessage.get("own timestamp")?._index).toBe(`${indexPrefix}-2026.01.02`);
     expect(byMessage.get("own timestamp")?._source["@timestamp"]).toBe("2026-01-02T00:00:00Z");
     expect(byMessage.get("n1")?._id).toMatch(new RegExp(`^${topic}-[01]-\\d+-0$`));
@@ -177,6 +182,22 @@ describe("consumer (real Kafka and OpenSearch)", () => {
     const decodeFailure = dead.find((h) => h.includes("barito-dlq-error-type=decode_error"));
     const conflict = dead.find((h) => h.includes("barito-dlq-http-status=400"));
     expect(decodeFailure).toContain(`barito-dlq-source-topic=${topic}`);
+    expect(decodeFailure).toMatch(/barito-dlq-source-partition=[01](,|$)/);
+    expect(decodeFailure).toMatch(/barito-dlq-source-offset=\d+(,|$)/);
+    // The record's own headers travel with it.
+    expect(decodeFailure).toContain("trace-id=t-77");
+    // The dead letter's value is the record as it was read, byte for byte (kcat: length-prefixed values).
+    const values = execFileSync(
+      "kcat",
+      ["-b", brokers, "-C", "-t", dlqTopic, "-o", "beginning", "-e", "-q", "-f", "%R%s"],
+      { timeout: 20_000, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    const deadValues: Buffer[] = [];
+    for (let offset = 0; offset < values.length; offset += 4 + values.readUInt32BE(offset))
+      deadValues.push(values.subarray(offset + 4, offset + 4 + values.readUInt32BE(offset)));
+    expect(deadValues).toHaveLength(3);
+    expect(deadValues.filter((value) => value.equals(poison))).toHaveLength(1);
+    for (const value of deadValues) expect(value.length).toBeGreaterThan(0);
     expect(conflict).toMatch(
       /barito-dlq-error-type=(mapper_parsing_exception|illegal_argument_exception|document_parsing_exception)/,
     );
@@ -199,11 +220,19 @@ describe("consumer (real Kafka and OpenSearch)", () => {
 
     const replay = startConsumer(`ct${run}-replay`);
     await replay.start();
-    await waitFor(
-      async () => replay.processed(),
-      (n) => n >= 9,
+    // Nine logs: six documents, three dead letters.
+    expect(
+      await waitFor(
+        async () => replay.processed(),
+        (n) => n >= 9,
+      ),
+    ).toBeGreaterThanOrEqual(9);
+    // Every document was written again (its version went up), and there are still six: overwritten, not added.
+    const docs = await waitFor(
+      () => search(),
+      (hits) => hits.length === 6 && hits.every((hit) => hit._version >= 2),
     );
-    const docs = await search();
+    expect(docs.map((hit) => hit._version >= 2)).toEqual(Array(6).fill(true));
     expect(docs).toHaveLength(6);
   });
 });

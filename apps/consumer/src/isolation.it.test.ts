@@ -34,7 +34,9 @@ const timber = (indexPrefix: string, i: number) =>
 async function count(pattern: string): Promise<number> {
   await fetch(`${opensearchUrl}/${pattern}/_refresh`, { method: "POST" });
   const res = await fetch(`${opensearchUrl}/${pattern}/_count`);
-  return res.ok ? ((await res.json()) as { count: number }).count : 0;
+  // A failed count is not "no documents": the blocked index's 0 below must be an answer, not an error.
+  if (!res.ok) throw new Error(`count of ${pattern} answered ${res.status}: ${await res.text()}`);
+  return ((await res.json()) as { count: number }).count;
 }
 
 async function waitFor(probe: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {

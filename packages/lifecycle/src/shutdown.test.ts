@@ -1,4 +1,4 @@
-import { describe, expect, it } from "@jest/globals";
+import { describe, expect, it, jest } from "@jest/globals";
 import { type ProcessPort, type StopResult, installShutdown } from "./shutdown.js";
 
 class FakeProcess implements ProcessPort {
@@ -100,6 +100,24 @@ describe("installShutdown", () => {
     expect(await proc.ended).toBe("kill SIGINT");
     expect(proc.exits).toEqual([]);
     expect(proc.listeners.size).toBe(0);
+  });
+
+  it("leaves no timer behind after a second signal ended the process (an open handle in tests and workers)", async () => {
+    jest.useFakeTimers();
+    try {
+      const proc = new FakeProcess();
+      installShutdown({ process: proc, timeoutMs: 60_000, stop: () => new Promise(() => {}) });
+      proc.signal("SIGTERM");
+      proc.signal("SIGTERM");
+      expect(await proc.ended).toBe("kill SIGTERM");
+      // The SIGKILL fallback, for a signal that was caught after all (unref'd: it keeps no process up by itself).
+      jest.advanceTimersByTime(1_000);
+      expect(proc.kills).toEqual(["SIGTERM", "SIGKILL"]);
+      // The watchdog of the stop that never returned is gone with it.
+      expect(jest.getTimerCount()).toBe(0);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it("the watchdog ends a stop that never returns, after the budget plus the grace", async () => {

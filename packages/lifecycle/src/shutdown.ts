@@ -66,6 +66,7 @@ export function installShutdown(options: ShutdownOptions): Shutdown {
   let started: Promise<void> | undefined;
   let forcedSignal: NodeJS.Signals = "SIGTERM";
   let ended = false;
+  let watchdog: NodeJS.Timeout | undefined;
 
   function lastWords(message: string, fields: Record<string, unknown>): void {
     // The logger may be asynchronous and the process ends next: one line written synchronously.
@@ -78,6 +79,8 @@ export function installShutdown(options: ShutdownOptions): Shutdown {
   function forceEnd(why: string): void {
     if (ended) return;
     ended = true;
+    // A forced end that came first (a second signal) leaves nothing for the watchdog to do.
+    clearTimeout(watchdog);
     lastWords("ending the process now", { reason: why, signal: forcedSignal });
     if (proc.pid === 1) {
       // The kernel drops the signals a PID 1 sends itself, but not the fault that abort() ends in when SIGABRT is
@@ -87,8 +90,8 @@ export function installShutdown(options: ShutdownOptions): Shutdown {
     }
     for (const signal of signals) proc.removeAllListeners(signal);
     proc.kill(proc.pid, forcedSignal);
-    // Reached only if the signal was caught or ignored after all.
-    setTimeout(() => proc.kill(proc.pid, "SIGKILL"), 1_000);
+    // Reached only if the signal was caught or ignored after all, and only while something else keeps the process up.
+    setTimeout(() => proc.kill(proc.pid, "SIGKILL"), 1_000).unref();
   }
 
   async function flushed(): Promise<void> {
@@ -107,7 +110,7 @@ export function installShutdown(options: ShutdownOptions): Shutdown {
     started ??= (async () => {
       const startedAt = Date.now();
       logger.info("shutting down", { reason, timeoutMs: options.timeoutMs });
-      const watchdog = setTimeout(() => forceEnd("shutdown timed out"), watchdogMs);
+      watchdog = setTimeout(() => forceEnd("shutdown timed out"), watchdogMs);
       let result: StopResult;
       try {
         result = await options.stop(options.timeoutMs);

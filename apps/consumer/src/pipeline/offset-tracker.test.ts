@@ -20,5 +20,15 @@ describe("OffsetTracker", () => {
     tracker.markDone("t", 1, 4);
     tracker.forget([{ topic: "t", partition: 1 }]);
     expect(tracker.takeDirty()).toEqual([]);
+    // Handed back later, the partition starts from what its new batches say, even below the forgotten position.
+    tracker.markDone("t", 1, 2);
+    expect(tracker.takeDirty()).toEqual([{ topic: "t", partition: 1, offset: "2" }]);
+    // Topics are told apart as well as partitions.
+    tracker.markDone("u", 1, 9);
+    tracker.markDone("t", 1, 5);
+    expect(tracker.takeDirty()).toEqual([
+      { topic: "u", partition: 1, offset: "9" },
+      { topic: "t", partition: 1, offset: "5" },
+    ]);
   });
 });
