@@ -10,6 +10,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { waitUntil } from "@barito-flow/lifecycle";
 
 const root = join(__dirname, "..", "..", "..");
 const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
@@ -35,7 +36,8 @@ interface Producer {
   log: () => string;
 }
 
-async function startProducer(env: Record<string, string>): Promise<Producer> {
+/** Started once `/readyz` answers 200, or with `until: "listening"` once `/healthz` does (Kafka not needed). */
+async function startProducer(env: Record<string, string>, until: "ready" | "listening" = "ready"): Promise<Producer> {
   const [rest, grpc, metrics] = [await freePort(), await freePort(), await freePort()];
   const child = spawn(process.execPath, [join(root, "apps/producer/dist/main.js"), "producer"], {
     env: {
@@ -61,7 +63,7 @@ async function startProducer(env: Record<string, string>): Promise<Producer> {
   );
   const producer = { child, rest, metrics, exited, log: () => output };
   for (let i = 0; i < 150; i++) {
-    const status = await fetch(`http://127.0.0.1:${metrics}/readyz`).then(
+    const status = await fetch(`http://127.0.0.1:${metrics}/${until === "ready" ? "readyz" : "healthz"}`).then(
       (r) => r.status,
       () => 0,
     );
@@ -178,6 +180,25 @@ describe("SIGTERM with steady traffic", () => {
     // records there (Kafka is healthy) without a 200.
     expect(countRecords(brokers, `${prefix}steady_logs`)).toBe((ok + 1) * 100);
     expect(producer.log()).toContain('"drained":true');
+  });
+});
+
+describe("SIGTERM before Kafka was ever reachable", () => {
+  it("ends within the timeout, not waiting for the native connect attempt still running", async () => {
+    const producer = await startProducer(
+      { BARITO_KAFKA_BROKERS: "127.0.0.1:1", BARITO_SHUTDOWN_TIMEOUT: "4s" },
+      "listening",
+    );
+    started.push(producer);
+    // Past the first attempt: the publisher's next connect is running natively against the dead address.
+    expect(await waitUntil(() => producer.log().includes("Connect to ipv4#127.0.0.1:1 failed"), 10_000, 50)).toBe(true);
+    const signalled = Date.now();
+    producer.child.kill("SIGTERM");
+    const exit = await producer.exited;
+    // An exit joining libuv's thread pool waited for that attempt (~25 s after the signal); now the process ends
+    // by the signal once the timeout has passed, and nothing was accepted, so nothing is lost.
+    expect(exit.at - signalled).toBeLessThan(4_000 + 1_000 + 2_000);
+    expect(exit.code === 0 ? "exit 0" : (exit.signal ?? `exit ${exit.code}`)).toMatch(/^(exit 0|SIGTERM)$/);
   });
 });
 

@@ -159,9 +159,11 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): MessagePub
     const candidatePath = await chooseClientPath(options.patchedBinding);
     const candidate = (await newNativeKafka(kafkaJS, connection, logger, diagnostics)).producer(properties);
     try {
-      await candidate.connect();
+      // Counted: against an unreachable cluster the native connect runs on the thread pool for tens of seconds,
+      // also after close() stopped waiting for it, and an exit meanwhile would wait for it.
+      await native(() => candidate.connect());
     } catch (error) {
-      await candidate.disconnect().catch(() => {});
+      await native(() => candidate.disconnect()).catch(() => {});
       throw toKafkaError(error, "connect to Kafka");
     }
     if (closed) {
