@@ -20,7 +20,7 @@ import type { ConsumerAdapters } from "./app.js";
 import type { ConsumerConfig } from "./config.js";
 import { createConsumerMetrics } from "./metrics.js";
 import { baritoDataStreamTemplate } from "./opensearch/data-stream-template.js";
-import { createConsumerPushMetrics } from "./push-metrics.js";
+import { createCountedPushMetrics } from "@barito-flow/push-metrics/prometheus";
 import { createRedactionMetrics, createRedactor, createRulesSource } from "./redaction/index.js";
 
 /**
@@ -100,7 +100,7 @@ export function createConsumerAdapters(
     logger: logger.child({ component: "redaction" }),
   });
 
-  const pushMetrics = createConsumerPushMetrics(config.metrics, metrics.registry, logger);
+  const pushMetrics = createCountedPushMetrics("barito_consumer", config.metrics, metrics.registry, logger);
   return {
     metrics,
     ...(pushMetrics ? { pushMetrics } : {}),

@@ -17,7 +17,7 @@ import { loadProducerConfig, type ProducerConfig } from "./config.js";
 import { connectKafkaWithRetry } from "./kafka-startup.js";
 import { createDryRunAdmin, createDryRunPublisher, dryRunHeaders } from "./dry-run.js";
 import { createProducerMetrics, type ProducerMetrics, serveMetricsToPrimary } from "./metrics.js";
-import { createProducerPushMetrics } from "./push-metrics.js";
+import { createCountedPushMetrics } from "@barito-flow/push-metrics/prometheus";
 
 const [command = "producer", ...flags] = process.argv.slice(2);
 if (command !== "producer" && command !== "p") {
@@ -134,7 +134,9 @@ async function runServer(config: ProducerConfig): Promise<void> {
   };
   const redisUrl = services.redis?.current() ?? config.rateLimit.redis.url;
   // A dry run writes nothing, so it has nothing to report to BaritoMarket either.
-  const push = dryRun ? undefined : createProducerPushMetrics(config.metrics, metrics.registry, logger);
+  const push = dryRun
+    ? undefined
+    : createCountedPushMetrics("barito_producer", config.metrics, metrics.registry, logger);
   const publisher = dryRun
     ? createDryRunPublisher()
     : createKafkaPublisher({
