@@ -2,7 +2,6 @@
 // through the real Redis: what one admits, the other cannot admit again in the same window.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 
@@ -11,15 +10,58 @@ const run = randomUUID().slice(0, 8);
 const children: ChildProcess[] = [];
 const restPorts: number[] = [];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
+/** Starts the built producer on ports the kernel picks (no race for a "free" port) and gives its REST port. */
+async function startProducer(): Promise<number> {
+  const any = "127.0.0.1:0";
+  const child = spawn(process.execPath, [join(root, "apps/producer/dist/main.js"), "producer"], {
+    env: {
+      ...process.env,
+      NODE_ENV: "production",
+      LOG_LEVEL: "info",
+      BARITO_KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? "127.0.0.1:9092",
+      BARITO_KAFKA_TOPIC_PREFIX: `shared${run}_`,
+      BARITO_NEW_TOPIC_EVENT: `shared${run}_new_topic_events`,
+      BARITO_RATE_LIMITER_OPT: "REDIS",
+      BARITO_REDIS_URL: "127.0.0.1:6379",
+      BARITO_REDIS_KEY_PREFIX: `barito-it:${run}:`,
+      BARITO_PRODUCER_REST: any,
+      BARITO_PRODUCER_GRPC: any,
+      EXPORTER_PORT: any,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
   });
+  children.push(child);
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const deadline = Date.now() + 30_000;
+  let port: number | undefined;
+  let status = 0;
+  while (Date.now() < deadline && status !== 200 && child.exitCode === null) {
+    port ??= listeningPort(output);
+    if (port !== undefined) {
+      status = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+        (r) => r.status,
+        () => 0,
+      );
+    }
+    if (status !== 200) await new Promise((r) => setTimeout(r, 100));
+  }
+  if (port === undefined || status !== 200) {
+    throw new Error(
+      `producer ${port ?? "(no port)"} did not become ready (last /readyz ${status}):\n${output.slice(-3000)}`,
+    );
+  }
+  return port;
+}
+
+function listeningPort(output: string): number | undefined {
+  const line = output.split("\n").find((entry) => entry.includes('"msg":"producer listening"'));
+  return line === undefined ? undefined : (JSON.parse(line) as { rest?: number }).rest;
 }
 
 beforeAll(async () => {
@@ -27,39 +69,7 @@ beforeAll(async () => {
     cwd: root,
     stdio: "pipe",
   });
-  for (let i = 0; i < 2; i++) {
-    const [rest, grpc, metrics] = [await freePort(), await freePort(), await freePort()];
-    restPorts.push(rest);
-    children.push(
-      spawn(process.execPath, [join(root, "apps/producer/dist/main.js"), "producer"], {
-        env: {
-          ...process.env,
-          LOG_LEVEL: "error",
-          BARITO_KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? "127.0.0.1:9092",
-          BARITO_KAFKA_TOPIC_PREFIX: `shared${run}_`,
-          BARITO_NEW_TOPIC_EVENT: `shared${run}_new_topic_events`,
-          BARITO_RATE_LIMITER_OPT: "REDIS",
-          BARITO_REDIS_URL: "127.0.0.1:6379",
-          BARITO_REDIS_KEY_PREFIX: `barito-it:${run}:`,
-          BARITO_PRODUCER_REST: `127.0.0.1:${rest}`,
-          BARITO_PRODUCER_GRPC: `127.0.0.1:${grpc}`,
-          EXPORTER_PORT: `127.0.0.1:${metrics}`,
-        },
-        stdio: "ignore",
-      }),
-    );
-  }
-  for (const port of restPorts) {
-    let status = 0;
-    for (let i = 0; i < 300 && status !== 200; i++) {
-      status = await fetch(`http://127.0.0.1:${port}/readyz`).then(
-        (r) => r.status,
-        () => 0,
-      );
-      if (status !== 200) await new Promise((r) => setTimeout(r, 100));
-    }
-    if (status !== 200) throw new Error(`producer on :${port} did not become ready (last /readyz status ${status})`);
-  }
+  for (let i = 0; i < 2; i++) restPorts.push(await startProducer());
 });
 
 afterAll(async () => {
