@@ -3,6 +3,7 @@ import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { describe, expect, it } from "@jest/globals";
 import fc from "fast-check";
 import { TimberContextSchema, TimberSchema } from "../index.js";
+import { MAX_NESTING } from "./struct-json.js";
 import { TimberReader } from "./timber-reader.js";
 import { TimberWriter } from "./timber-writer.js";
 
@@ -223,7 +224,7 @@ describe("bytes written by protobuf writers, read by TimberReader", () => {
     expect(reader.contentJson(twice)).toBeUndefined();
   });
 
-  it("read nesting up to the stack (deeper than protobuf-es's recursion limit) and leave deeper to protobuf-es", () => {
+  it("read nesting up to MAX_NESTING (deeper than protobuf-es's recursion limit) and leave deeper to protobuf-es", () => {
     const nested = (levels: number) => {
       // content {"k": [[[...null...]]]}: Value{list_value{values: Value}} sizes from the inside out, then written
       // front to back into one buffer (wrapping ever larger copies would be quadratic).
@@ -249,6 +250,10 @@ describe("bytes written by protobuf writers, read by TimberReader", () => {
     const sixty = nested(60);
     expect(() => fromBinary(TimberSchema, sixty)).toThrow("maximum recursion depth");
     expect(reader.readPlainTimber(sixty)?.json).toBe(`{"k":${"[".repeat(60)}null${"]".repeat(60)}}`);
+    expect(reader.readPlainTimber(nested(MAX_NESTING))?.json).toBe(
+      `{"k":${"[".repeat(MAX_NESTING)}null${"]".repeat(MAX_NESTING)}}`,
+    );
+    expect(reader.readPlainTimber(nested(MAX_NESTING + 1))).toBeUndefined();
     expect(reader.readPlainTimber(nested(200_000))).toBeUndefined();
     expect(reader.contentJson(nested(200_000))).toBeUndefined();
   });

@@ -19,8 +19,22 @@ const TIMESTAMP_KEY = Buffer.from("@timestamp");
 /** Keys compared byte by byte while a struct has few; past this many, a set of their strings. */
 const fewKeys = 16;
 
+/**
+ * Structs and lists nested deeper are left to protobuf-es (which refuses them: its recursion limit is lower). A bound
+ * of our own, rather than the stack's: how deep the stack lets a recursion go depends on what is below it, and a
+ * stack overflow inside the writer is not a place to recover from.
+ */
+export const MAX_NESTING = 1_000;
+
 export class StructJsonReader extends JsonOutput {
   protected lenient = false;
+  /** Structs and lists open around the value being read. */
+  private nesting = 0;
+  protected override start(bytes: Uint8Array): void {
+    super.start(bytes);
+    this.nesting = 0;
+  }
+
   /** A double's 8 bytes, copied in whatever alignment the record has, read as one number. */
   private readonly float = new Float64Array(1);
   private readonly floatBytes = new Uint8Array(this.float.buffer);
@@ -259,8 +273,10 @@ export class StructJsonReader extends JsonOutput {
         const from = this.span(end); // struct_value, list_value
         const valueEnd = this.pos;
         this.pos = from;
+        if (++this.nesting > MAX_NESTING) throw NOT_READABLE;
         if (tag === 0x2a) this.structJson(valueEnd, false);
         else this.listJson(valueEnd);
+        this.nesting--;
         this.pos = valueEnd;
       } else if (this.lenient) {
         this.skip(tag & 7, end); // an unknown field leaves the oneof as it was
