@@ -16,9 +16,9 @@ const jest = join(root, "node_modules", ".bin", "jest");
 // No --forceExit: a test that leaves a handle open (a server, a timer, a native Kafka client) keeps Jest up, and
 // that is a finding, not something to cut silently. Jest writes its results before it waits for the handles; if it
 // is still up `exitGraceMs` later, the handles are named here (rerun the file with --detectOpenHandles) and Jest is
-// stopped, so a native thread that never ends cannot hang CI either. Some clients end on their own connect timeout
-// (about 30 s for a Kafka producer whose cluster was never reachable): the grace is above that.
-const exitGraceMs = Number(process.env.BARITO_TEST_EXIT_GRACE_MS ?? 60_000);
+// stopped, so a native thread that never ends cannot hang CI either. A Kafka client's connection attempt ends
+// within its connectTimeoutMs (10 s by default): the grace is above that.
+const exitGraceMs = Number(process.env.BARITO_TEST_EXIT_GRACE_MS ?? 15_000);
 const child = spawn(jest, ["--json", `--outputFile=${resultsFile}`, ...process.argv.slice(2)], {
   cwd: root,
   stdio: "inherit",

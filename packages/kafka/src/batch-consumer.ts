@@ -2,8 +2,14 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { type Logger, noopLogger } from "@barito-flow/logger";
 import { buildConnectionConfig, integerOption } from "./connection-config.js";
 import { invalidArgument, invalidConfig, KafkaError } from "./errors.js";
-import { chooseClientPath, type NativeConsumer, requestAllTopicsMetadata, useConsumePath } from "./client-internals.js";
-import { loadKafkaJS, newNativeKafka } from "./native-client.js";
+import {
+  chooseClientPath,
+  connectMetadataTimeoutProperty,
+  type NativeConsumer,
+  requestAllTopicsMetadata,
+  useConsumePath,
+} from "./client-internals.js";
+import { loadKafkaJS, type NativeKafka, nativeKafkaFactory } from "./native-client.js";
 import { assertTopicName } from "./outgoing-record.js";
 import { librdkafkaCodes, toKafkaError } from "./to-kafka-error.js";
 import type {
@@ -162,7 +168,9 @@ export function createBatchConsumer(options: BatchConsumerOptions): BatchConsume
     1_000,
   );
   const commitTimeoutMs = integerOption("commitTimeoutMs", options.commitTimeoutMs, 10_000, 100, 600_000);
+  const connectTimeoutMs = integerOption("connectTimeoutMs", options.connectTimeoutMs, 10_000, 100, 600_000);
   const logger = (options.logger ?? noopLogger).child({ component: "kafka-consumer", groupId: options.groupId });
+  const newNativeKafka = nativeKafkaFactory(connection, logger);
   const insideCallback = new AsyncLocalStorage<true>();
 
   const rebalanceCallback = async (
@@ -224,7 +232,8 @@ export function createBatchConsumer(options: BatchConsumerOptions): BatchConsume
       connecting ??= (async () => {
         const kafkaJS = await loadKafkaJS();
         const path = await chooseClientPath(options.patchedBinding);
-        const candidate = (await newNativeKafka(kafkaJS, connection, logger)).consumer({
+        const boundedConnect = await connectMetadataTimeoutProperty();
+        const candidate = (await newNativeKafka(kafkaJS)).consumer({
           kafkaJS: {
             groupId: options.groupId,
             fromBeginning: options.fromBeginning ?? true,
@@ -234,8 +243,9 @@ export function createBatchConsumer(options: BatchConsumerOptions): BatchConsume
             partitionAssigners: [kafkaJS.PartitionAssigners.cooperativeSticky],
           },
           ...properties,
+          ...(boundedConnect === undefined ? {} : { [boundedConnect]: connectTimeoutMs }),
           rebalance_cb: rebalanceCallback,
-        } as Parameters<Awaited<ReturnType<typeof newNativeKafka>>["consumer"]>[0]);
+        } as Parameters<NativeKafka["consumer"]>[0]);
         try {
           await candidate.connect();
         } catch (error) {

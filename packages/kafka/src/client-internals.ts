@@ -2,7 +2,7 @@
 // KafkaJS-style layer (`_getInternalClient()`), their `delivery-report` listeners, the native consume handle and the
 // entry points added by this repository's patch (patches/@confluentinc__kafka-javascript@1.10.1.patch). What an
 // upgrade of the client must re-check here is listed in README.md ("Upgrading the client").
-import type { newNativeKafka } from "./native-client.js";
+import type { NativeKafka } from "./native-client.js";
 import type { NativeMessage } from "./outgoing-record.js";
 
 /**
@@ -12,7 +12,6 @@ import type { NativeMessage } from "./outgoing-record.js";
  */
 export type ClientPath = "patched" | "fallback";
 
-type NativeKafka = Awaited<ReturnType<typeof newNativeKafka>>;
 export type NativeProducer = ReturnType<NativeKafka["producer"]>;
 export type NativeConsumer = ReturnType<NativeKafka["consumer"]>;
 
@@ -88,6 +87,20 @@ async function bindingIsPatched(): Promise<boolean> {
   };
   const producer = module.Producer ?? module.default?.Producer;
   return typeof producer?.prototype?.produceBatch === "function";
+}
+
+/**
+ * With the patch, a client's `connect()` takes a bound for its metadata request under this property; the stock client
+ * waits 30 s on libuv's thread pool, which against an unreachable cluster kept a closed client's process alive that
+ * long. `undefined` on a stock client, which would pass an unknown property on to librdkafka and fail.
+ */
+export async function connectMetadataTimeoutProperty(): Promise<string | undefined> {
+  const module = (await import("@confluentinc/kafka-javascript")) as {
+    Producer?: { prototype?: { connectMetadataTimeoutProperty?: unknown } };
+    default?: { Producer?: { prototype?: { connectMetadataTimeoutProperty?: unknown } } };
+  };
+  const property = (module.Producer ?? module.default?.Producer)?.prototype?.connectMetadataTimeoutProperty;
+  return typeof property === "string" ? property : undefined;
 }
 
 /**

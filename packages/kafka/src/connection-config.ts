@@ -7,7 +7,7 @@ import type { KafkaConnectionOptions, KafkaTlsOptions, LibrdkafkaProperties } fr
  */
 export interface ConnectionConfig {
   kafkaJS: { brokers: string[]; clientId: string };
-  /** See `KafkaConnectionOptions.resolveBrokers`; `newNativeKafka` asks it and updates `kafkaJS.brokers`. */
+  /** See `KafkaConnectionOptions.resolveBrokers`; `nativeKafkaFactory`'s clients ask it and updates `kafkaJS.brokers`. */
   resolveBrokers?: () => Promise<readonly string[] | undefined>;
   properties: LibrdkafkaProperties;
   /** Secret values present in the configuration, to scrub from anything logged. */

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import type { Logger } from "@barito-flow/logger";
 import { createKafkaAdmin } from "./kafka-admin.js";
 import type { KafkaAdmin } from "./types.js";
 
@@ -123,17 +124,31 @@ describe("createKafkaAdmin() against a real broker", () => {
     expect(unreachable.nativeCallRunning()).toBe(false);
   });
 
-  it("stays connected when a request outlasts close()'s wait, and says so", async () => {
+  it("stays connected while a request outlasts close()'s wait, says so, and disconnects once it ends", async () => {
+    const messages: string[] = [];
+    const record = (message: string) => {
+      messages.push(message);
+    };
+    const logger: Logger = { debug: record, info: record, warn: record, error: record, child: () => logger };
     const unreachable = createKafkaAdmin({
       brokers: ["127.0.0.1:1"],
       clientId: "it-admin-slow",
       requestTimeoutMs: 1_500,
+      logger,
     });
     await unreachable.connect().catch(() => {});
     const listing = unreachable.listTopics().catch(() => "failed");
     await unreachable.close(100);
     expect(unreachable.nativeCallRunning()).toBe(true);
+    expect(messages).toContain("kafka admin disconnects once its running request ends");
+    expect(messages).not.toContain("kafka admin closed");
     await listing;
+    // Left connected, the idle client kept the process (and this Jest run) alive for good.
+    const deadline = Date.now() + 10_000;
+    while (!messages.includes("kafka admin closed") && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(messages).toContain("kafka admin closed");
     expect(unreachable.nativeCallRunning()).toBe(false);
   });
 });

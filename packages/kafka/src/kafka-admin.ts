@@ -1,7 +1,7 @@
 import { noopLogger } from "@barito-flow/logger";
 import { buildConnectionConfig, integerOption } from "./connection-config.js";
 import { invalidArgument, KafkaError } from "./errors.js";
-import { loadKafkaJS, newNativeKafka } from "./native-client.js";
+import { loadKafkaJS, type NativeKafka, nativeKafkaFactory } from "./native-client.js";
 import { assertTopicName } from "./outgoing-record.js";
 import { toKafkaError } from "./to-kafka-error.js";
 import type {
@@ -13,7 +13,7 @@ import type {
   TopicPartitionOffset,
 } from "./types.js";
 
-type NativeAdmin = ReturnType<Awaited<ReturnType<typeof newNativeKafka>>["admin"]>;
+type NativeAdmin = ReturnType<NativeKafka["admin"]>;
 
 /** -1 / undefined = broker default; otherwise a positive integer. */
 function topicSizeOption(field: string, value: unknown): number {
@@ -58,6 +58,7 @@ export function createKafkaAdmin(options: KafkaAdminOptions): KafkaAdmin {
   const pingTimeoutMs = integerOption("pingTimeoutMs", options.pingTimeoutMs, 2_000, 100, 600_000);
   const properties: LibrdkafkaProperties = { ...connection.properties, ...options.librdkafka };
   const logger = (options.logger ?? noopLogger).child({ component: "kafka-admin" });
+  const newNativeKafka = nativeKafkaFactory(connection, logger);
 
   let admin: NativeAdmin | undefined;
   let connecting: Promise<NativeAdmin> | undefined;
@@ -75,11 +76,17 @@ export function createKafkaAdmin(options: KafkaAdminOptions): KafkaAdmin {
   }
 
   let nativeCalls = 0;
+  /** Resolved when the last running request's native work ends. */
+  let idle: { promise: Promise<void>; resolve: () => void } | undefined;
   /** Counts a request until its native work ends, which can be after our timeout gave up on it. */
   function native<T>(work: Promise<T>): Promise<T> {
     nativeCalls++;
     const done = () => {
       nativeCalls--;
+      if (nativeCalls === 0) {
+        idle?.resolve();
+        idle = undefined;
+      }
     };
     work.then(done, done);
     return work;
@@ -129,7 +136,7 @@ export function createKafkaAdmin(options: KafkaAdminOptions): KafkaAdmin {
       if (admin !== undefined) return;
       connecting ??= (async () => {
         const kafkaJS = await loadKafkaJS();
-        const candidate = (await newNativeKafka(kafkaJS, connection, logger)).admin(properties);
+        const candidate = (await newNativeKafka(kafkaJS)).admin(properties);
         try {
           await candidate.connect();
         } catch (error) {
@@ -267,17 +274,32 @@ export function createKafkaAdmin(options: KafkaAdminOptions): KafkaAdmin {
         const current = admin;
         admin = undefined;
         if (current === undefined) return;
+        const disconnect = () =>
+          native(current.disconnect()).then(
+            () => logger.info("kafka admin closed"),
+            (error: unknown) =>
+              logger.warn("kafka admin disconnect failed", { err: toKafkaError(error, "disconnect") }),
+          );
+        if (nativeCalls === 0) return disconnect();
         // The native disconnect runs on the JavaScript thread and takes a lock that every running request holds
         // until its own timeout: called now, it would freeze the event loop (and every deadline) for that long.
-        const end = Date.now() + timeoutMs;
-        while (nativeCalls > 0 && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 20));
-        if (nativeCalls > 0) {
-          logger.warn("kafka admin left connected: a request is still running", { waitedMs: timeoutMs });
-          return;
+        if (idle === undefined) {
+          let resolve!: () => void;
+          const promise = new Promise<void>((done) => {
+            resolve = done;
+          });
+          idle = { promise, resolve };
         }
-        await native(current.disconnect()).catch((error: unknown) => {
-          logger.warn("kafka admin disconnect failed", { err: toKafkaError(error, "disconnect") });
+        const requestsEnded = idle.promise.then(disconnect);
+        let timer: NodeJS.Timeout | undefined;
+        const waited = new Promise<"waited">((resolve) => {
+          timer = setTimeout(() => resolve("waited"), timeoutMs);
         });
+        const outcome = await Promise.race([requestsEnded, waited]).finally(() => clearTimeout(timer));
+        if (outcome === "waited") {
+          // Left connected until then, not for good: an idle client would keep the process alive.
+          logger.warn("kafka admin disconnects once its running request ends", { waitedMs: timeoutMs });
+        }
       })();
       return closing;
     },

@@ -4,6 +4,7 @@ import {
   brokerCountOf,
   type ClientPath,
   chooseClientPath,
+  connectMetadataTimeoutProperty,
   type NativeProducer,
   type PartitionReplicas,
   produceAll,
@@ -13,7 +14,7 @@ import { buildConnectionConfig, integerOption } from "./connection-config.js";
 import { invalidConfig, isKafkaError, KafkaError } from "./errors.js";
 import type { ConnectionDiagnostics } from "./librdkafka-logger.js";
 import { authenticationLogIntervalMs, isAuthenticationFailure } from "./librdkafka-logger.js";
-import { loadKafkaJS, newNativeKafka } from "./native-client.js";
+import { loadKafkaJS, nativeKafkaFactory } from "./native-client.js";
 import { assertTopicName, toNativeMessages } from "./outgoing-record.js";
 import { toKafkaError } from "./to-kafka-error.js";
 import type { KafkaPublisherOptions, LibrdkafkaProperties, MessagePublisher, OutgoingRecord } from "./types.js";
@@ -94,6 +95,8 @@ function settleWithin<T>(promise: Promise<T>, ms: number, onTimeout: () => unkno
  */
 export function createKafkaPublisher(options: KafkaPublisherOptions): MessagePublisher {
   const connection = buildConnectionConfig(options);
+  const reconnectIntervalMs = integerOption("reconnectIntervalMs", options.reconnectIntervalMs, 2_000, 10, 600_000);
+  const connectTimeoutMs = integerOption("connectTimeoutMs", options.connectTimeoutMs, 10_000, 100, 600_000);
   const properties: LibrdkafkaProperties = {
     ...connection.properties,
     ...publisherProperties(options),
@@ -101,12 +104,11 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): MessagePub
   };
   const maxMessageBytes = Number(properties["message.max.bytes"]);
   const deliveryTimeoutMs = Number(properties["message.timeout.ms"]);
-  const reconnectIntervalMs = integerOption("reconnectIntervalMs", options.reconnectIntervalMs, 2_000, 10, 600_000);
-  const connectTimeoutMs = integerOption("connectTimeoutMs", options.connectTimeoutMs, 10_000, 100, 600_000);
   const logger = (options.logger ?? noopLogger).child({ component: "kafka-publisher" });
   const minInsyncReplicas = integerOption("minInsyncReplicas", options.minInsyncReplicas, 2, 1, 32_767);
 
   const diagnostics: ConnectionDiagnostics = {};
+  const newNativeKafka = nativeKafkaFactory(connection, logger, diagnostics);
   let producer: NativeProducer | undefined;
   let path: ClientPath = "fallback";
   /** The last failed connection attempt, until one succeeds. */
@@ -157,7 +159,11 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): MessagePub
   async function connectOnce(): Promise<void> {
     const kafkaJS = await loadKafkaJS();
     const candidatePath = await chooseClientPath(options.patchedBinding);
-    const candidate = (await newNativeKafka(kafkaJS, connection, logger, diagnostics)).producer(properties);
+    // An attempt ends when connect() stops waiting for it, so a closed publisher leaves no native wait behind.
+    const boundedConnect = await connectMetadataTimeoutProperty();
+    const candidate = (await newNativeKafka(kafkaJS)).producer(
+      boundedConnect === undefined ? properties : { ...properties, [boundedConnect]: connectTimeoutMs },
+    );
     try {
       // Counted: against an unreachable cluster the native connect runs on the thread pool for tens of seconds,
       // also after close() stopped waiting for it, and an exit meanwhile would wait for it.

@@ -30,31 +30,31 @@ export function loadKafkaJS(): Promise<KafkaJSModule> {
 export type NativeKafka = InstanceType<KafkaJSModule["Kafka"]>;
 
 /**
- * One `Kafka` factory per client, carrying brokers, client id and our logger adapter (secrets scrubbed). The
- * brokers are asked of `connection.resolveBrokers` first, when there is one (service discovery).
+ * Makes the `Kafka` factories of one adapter (publisher, consumer, admin): each carries brokers, client id and our
+ * logger adapter (secrets scrubbed), and asks `connection.resolveBrokers` for the brokers first when there is one
+ * (service discovery). The logger adapter is shared by every client made, because a retried connection is a new
+ * client each time: refused credentials then stay logged once per interval instead of once per attempt.
  */
-export async function newNativeKafka(
-  kafkaJS: KafkaJSModule,
+export function nativeKafkaFactory(
   connection: ConnectionConfig,
   logger: Logger,
   diagnostics?: ConnectionDiagnostics,
-): Promise<NativeKafka> {
-  if (connection.resolveBrokers) {
-    try {
-      const resolved = await connection.resolveBrokers();
-      if (resolved !== undefined && resolved.length > 0) connection.kafkaJS.brokers = validateBrokers(resolved);
-    } catch (err) {
-      logger.warn("resolving the Kafka brokers failed; keeping the last ones", {
-        err,
-        brokers: connection.kafkaJS.brokers,
-      });
+): (kafkaJS: KafkaJSModule) => Promise<NativeKafka> {
+  const clientLogger = createLibrdkafkaLogger(logger, connection.secrets, undefined, diagnostics);
+  return async (kafkaJS) => {
+    if (connection.resolveBrokers) {
+      try {
+        const resolved = await connection.resolveBrokers();
+        if (resolved !== undefined && resolved.length > 0) connection.kafkaJS.brokers = validateBrokers(resolved);
+      } catch (err) {
+        logger.warn("resolving the Kafka brokers failed; keeping the last ones", {
+          err,
+          brokers: connection.kafkaJS.brokers,
+        });
+      }
     }
-  }
-  return new kafkaJS.Kafka({
-    kafkaJS: {
-      brokers: connection.kafkaJS.brokers,
-      clientId: connection.kafkaJS.clientId,
-      logger: createLibrdkafkaLogger(logger, connection.secrets, undefined, diagnostics),
-    },
-  });
+    return new kafkaJS.Kafka({
+      kafkaJS: { brokers: connection.kafkaJS.brokers, clientId: connection.kafkaJS.clientId, logger: clientLogger },
+    });
+  };
 }

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { KafkaError } from "./errors.js";
+import { createBatchConsumer } from "./batch-consumer.js";
 import { createKafkaAdmin } from "./kafka-admin.js";
 import { createKafkaPublisher } from "./kafka-publisher.js";
 import type { KafkaAdmin, MessagePublisher } from "./types.js";
@@ -97,5 +98,37 @@ describe("createKafkaPublisher() when Kafka is down at start", () => {
     await publisher.publish(target, [{ value: Buffer.from("after recovery") }]);
     const [partition] = await admin.fetchTopicOffsets(target);
     expect(partition?.high).toBe("1");
+  });
+});
+
+// A connection attempt's native metadata request used to wait 30 s on libuv's thread pool whatever the caller's
+// bound, keeping a closed client's process alive (and a Jest run, or a pod's exit) that long.
+describe("a connection attempt against an unreachable cluster", () => {
+  it("ends within the publisher's connectTimeoutMs: no native call is left once the publisher is closed", async () => {
+    const unreachable = createKafkaPublisher({
+      brokers: [`127.0.0.1:${await freePort()}`],
+      clientId: "it-recovery-bounded",
+      connectTimeoutMs: 1_000,
+    });
+    await expect(unreachable.connect()).rejects.toMatchObject({ retriable: true });
+    await unreachable.close();
+    await waitFor(() => !unreachable.nativeCallRunning(), 5_000, "the last attempt's native calls to end");
+  });
+
+  it("ends within the consumer's connectTimeoutMs: connect() rejects as retriable", async () => {
+    const consumer = createBatchConsumer({
+      brokers: [`127.0.0.1:${await freePort()}`],
+      clientId: "it-recovery-consumer",
+      groupId: `it-recovery-${runId}`,
+      connectTimeoutMs: 1_000,
+    });
+    let settled = false;
+    const outcome = consumer.connect().finally(() => {
+      settled = true;
+    });
+    outcome.catch(() => {});
+    await waitFor(() => settled, 5_000, "connect() to settle");
+    await expect(outcome).rejects.toMatchObject({ retriable: true });
+    await consumer.disconnect();
   });
 });

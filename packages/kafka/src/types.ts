@@ -88,8 +88,8 @@ export interface KafkaPublisherOptions extends KafkaConnectionOptions {
    */
   unknownTopicTimeoutMs?: number;
   /**
-   * How long `connect()` waits before rejecting with a retriable `BROKER_UNAVAILABLE` (the attempt continues in the
-   * background). Default 10_000.
+   * How long `connect()` waits before rejecting with a retriable `BROKER_UNAVAILABLE` (attempts continue in the
+   * background, each bounded by the same time). Default 10_000.
    */
   connectTimeoutMs?: number;
   /** Delay between background connection attempts while the cluster is unreachable at start. Default 2_000. */
@@ -199,7 +199,8 @@ export interface KafkaAdmin {
   ping(): Promise<boolean>;
   /**
    * Waits up to `timeoutMs` (default: the request timeout + 1 s) for running requests, then disconnects. When one is
-   * still running it stays connected (`nativeCallRunning()` true): disconnecting would block the event loop until it ends.
+   * still running it resolves and stays connected until that request ends (`nativeCallRunning()` true), then
+   * disconnects: disconnecting meanwhile would block the event loop, and an idle client would keep the process alive.
    */
   close(timeoutMs?: number): Promise<void>;
   /**
@@ -272,6 +273,8 @@ export interface BatchConsumerOptions extends KafkaConnectionOptions, RebalanceL
   topicRefreshIntervalMs?: number;
   /** Bound for `commit()` and `committed()` round-trips to the group coordinator. Default 10_000. */
   commitTimeoutMs?: number;
+  /** How long `connect()` waits for the cluster before rejecting with a retriable `BROKER_UNAVAILABLE`. Default 10_000. */
+  connectTimeoutMs?: number;
   /** How many partitions are processed concurrently by `eachBatch`. Default 1. */
   partitionsConsumedConcurrently?: number;
 }
