@@ -1,4 +1,4 @@
-import { createStatusSource } from "@barito-flow/status-page";
+import { arbitraryExpositions, documentAfterTicks } from "@barito-flow/status-page/testing/collector";
 import { describe, expect, it } from "@jest/globals";
 import fc from "fast-check";
 import { createConsumerMetrics } from "./metrics.js";
@@ -105,38 +105,21 @@ describe("consumer status collector", () => {
   });
 
   it("never throws, whatever the exposition holds", async () => {
-    const family = fc.constantFrom(
-      "barito_consumer_log_stored_total",
-      "barito_consumer_lag",
-      "barito_consumer_bulk_duration_seconds_bucket",
-      "barito_consumer_dead_lettered_total",
-      "barito_redaction_status",
+    const expositions = arbitraryExpositions(
+      [
+        "barito_consumer_log_stored_total",
+        "barito_consumer_lag",
+        "barito_consumer_bulk_duration_seconds_bucket",
+        "barito_consumer_dead_lettered_total",
+        "barito_redaction_status",
+      ],
+      ["index", "result", "topic", "partition", "le", "reason", "app_name", "type"],
     );
-    const value = fc.oneof(fc.double().map(String), fc.constantFrom("NaN", "+Inf", "-Inf", "", "x"));
-    const label = fc.record({
-      key: fc.constantFrom("index", "result", "topic", "partition", "le", "reason", "app_name", "type"),
-      value: fc.string(),
-    });
-    const line = fc
-      .tuple(family, fc.array(label, { maxLength: 3 }), value)
-      .map(
-        ([name, labels, v]) => `${name}{${labels.map((l) => `${l.key}=${JSON.stringify(l.value)}`).join(",")}} ${v}`,
-      );
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.array(line, { maxLength: 8 }), { minLength: 1, maxLength: 4 }), async (texts) => {
-        let i = 0;
-        const source = createStatusSource({
-          title: "t",
-          clock: () => i * 1000,
-          collect: createConsumerStatusCollector({
-            read: async () => texts[i]?.join("\n") ?? "",
-            sinkHealth: healthy,
-            rules: noRules,
-            assignment: () => [],
-          }),
-        });
-        for (i = 0; i < texts.length; i++) await source.tick();
-        const doc = source.document();
+      fc.asyncProperty(expositions, async (texts) => {
+        const doc = await documentAfterTicks(texts, (read) =>
+          createConsumerStatusCollector({ read, sinkHealth: healthy, rules: noRules, assignment: () => [] }),
+        );
         expect(doc.error).toBeUndefined();
         expect(() => JSON.stringify(doc)).not.toThrow();
       }),

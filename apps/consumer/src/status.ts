@@ -7,18 +7,30 @@ import {
   formatNumber,
   formatSeconds,
   histogramBuckets,
+  inFamilies,
+  type MetricSample,
+  type MetricsRegistry,
+  numberCard,
+  numberColumn,
   parseExposition,
+  problemCard,
   readFamilies,
+  roundCell,
   type Section,
   type StatusFrame,
   type StatusSource,
+  secondsCard,
   sumBy,
+  sumValues,
+  tableSection,
+  textColumn,
   topEntries,
   total,
 } from "@barito-flow/status-page";
 import type { RulesSourceStatus } from "./redaction/index.js";
 
 type RulesState = Pick<RulesSourceStatus, "kind" | "loaded"> & Partial<RulesSourceStatus>;
+type TopicPartition = { topic: string; partition: number };
 
 /** The metric families the page reads (metrics.ts and redaction/metrics.ts). */
 export const consumerStatusMetrics = [
@@ -39,7 +51,7 @@ export interface ConsumerStatusOptions {
   sinkHealth(): SinkHealth;
   rules(): RulesState;
   /** The partitions assigned to this process, over all its groups. */
-  assignment(): Array<{ topic: string; partition: number }>;
+  assignment(): TopicPartition[];
 }
 
 const chartedSeries = 6;
@@ -51,10 +63,9 @@ const chartedSeries = 6;
  */
 export function createConsumerStatusCollector(options: ConsumerStatusOptions): (nowMs: number) => Promise<StatusFrame> {
   const rates = createRateTracker();
-  const keep = (name: string) => consumerStatusMetrics.some((family) => name.startsWith(family));
 
   return async (now) => {
-    const samples = parseExposition(await options.read(), keep);
+    const samples = parseExposition(await options.read(), inFamilies(consumerStatusMetrics));
     const indexed = sumBy(samples, "barito_consumer_log_stored_total", ["index"], (l) => l.result !== "rejected");
     const rejected = total(samples, "barito_consumer_log_stored_total", (l) => l.result === "rejected");
     const incoming = total(samples, "barito_consumer_kafka_message_incoming_total");
@@ -64,10 +75,10 @@ export function createConsumerStatusCollector(options: ConsumerStatusOptions): (
     const lagByTopic = sumBy(samples, "barito_consumer_lag", ["topic"]);
 
     const counters = new Map<string, number>([
-      ["documents", sum(indexed)],
+      ["documents", sumValues(indexed)],
       ["records", incoming],
       ["retried", retried],
-      ["deadLettered", sum(deadLetters)],
+      ["deadLettered", sumValues(deadLetters)],
     ]);
     for (const [index, n] of indexed) counters.set(`index:${index}`, n);
     for (const [reason, n] of deadLetters) counters.set(`dlq:${reason}`, n);
@@ -80,7 +91,7 @@ export function createConsumerStatusCollector(options: ConsumerStatusOptions): (
       "documents/s": per("documents"),
       "records/s": per("records"),
       "dead letters/s": per("deadLettered"),
-      "lag (records)": sum(lagByPartition),
+      "lag (records)": sumValues(lagByPartition),
     };
     for (const index of topIndices) values[`documents/s ${index}`] = per(`index:${index}`);
     for (const topic of topLagging) values[`lag ${topic}`] = lagByTopic.get(topic) ?? 0;
@@ -88,7 +99,7 @@ export function createConsumerStatusCollector(options: ConsumerStatusOptions): (
     const buckets = histogramBuckets(samples, "barito_consumer_bulk_duration_seconds");
     const health = options.sinkHealth();
     const rules = options.rules();
-    let assigned: Array<{ topic: string; partition: number }> = [];
+    let assigned: TopicPartition[] = [];
     try {
       assigned = options.assignment();
     } catch {
@@ -124,20 +135,16 @@ export function createConsumerStatusCollector(options: ConsumerStatusOptions): (
               value: health.state === "ok" ? "ok" : "outage (retrying)",
               tone: health.state === "ok" ? "ok" : "bad",
             },
-            {
-              label: "failed bulk requests in a row",
-              value: formatNumber(health.consecutiveFailures),
-              tone: health.consecutiveFailures > 0 ? "warn" : "ok",
-            },
+            problemCard("failed bulk requests in a row", health.consecutiveFailures),
             ...(health.lastErrorCode
               ? [{ label: "last error", value: health.lastErrorCode, tone: "bad" as const }]
               : []),
-            { label: "documents/s", value: formatNumber(per("documents")) },
-            { label: "lag (records)", value: formatNumber(sum(lagByPartition)) },
-            { label: "retried items", value: formatNumber(retried), tone: retried > 0 ? "warn" : "ok" },
-            { label: "rejected documents", value: formatNumber(rejected), tone: rejected > 0 ? "warn" : "ok" },
-            { label: "bulk p50", value: formatSeconds(bucketQuantile(buckets, 0.5)) },
-            { label: "bulk p99", value: formatSeconds(bucketQuantile(buckets, 0.99)) },
+            numberCard("documents/s", per("documents")),
+            numberCard("lag (records)", sumValues(lagByPartition)),
+            problemCard("retried items", retried),
+            problemCard("rejected documents", rejected),
+            secondsCard("bulk p50", bucketQuantile(buckets, 0.5)),
+            secondsCard("bulk p99", bucketQuantile(buckets, 0.99)),
           ],
         },
         indicesTable(indexed, per),
@@ -151,35 +158,25 @@ export function createConsumerStatusCollector(options: ConsumerStatusOptions): (
   };
 }
 
-function sum(values: ReadonlyMap<string, number>): number {
-  let all = 0;
-  for (const value of values.values()) all += value;
-  return all;
-}
-
-function round(value: number): number {
-  return Number.isFinite(value) ? Math.round(value * 100) / 100 : 0;
+/** Topics by name, each one's partitions by number. */
+function byTopicAndPartition(a: TopicPartition, b: TopicPartition): number {
+  return a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition;
 }
 
 function indicesTable(indexed: ReadonlyMap<string, number>, per: (key: string) => number): Section {
   const rows = [...indexed].map(([index, documents]) => ({
     index,
-    perSecond: round(per(`index:${index}`)),
+    perSecond: roundCell(per(`index:${index}`)),
     documents,
   }));
   rows.sort((a, b) => b.perSecond - a.perSecond || b.documents - a.documents);
-  return {
-    kind: "table",
+  return tableSection({
     id: "indices",
     title: "Documents per index (indexed and duplicates)",
-    columns: [
-      { key: "index", label: "index" },
-      { key: "perSecond", label: "documents/s", numeric: true },
-      { key: "documents", label: "documents", numeric: true },
-    ],
+    columns: [textColumn("index"), numberColumn("perSecond", "documents/s"), numberColumn("documents")],
     rows,
     empty: "nothing indexed yet",
-  };
+  });
 }
 
 function lagTable(lag: ReadonlyMap<string, number>): Section {
@@ -187,19 +184,14 @@ function lagTable(lag: ReadonlyMap<string, number>): Section {
     const cut = key.lastIndexOf(" / ");
     return { topic: key.slice(0, cut), partition: Number(key.slice(cut + 3)), lag: records };
   });
-  rows.sort((a, b) => b.lag - a.lag || (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
-  return {
-    kind: "table",
+  rows.sort((a, b) => b.lag - a.lag || byTopicAndPartition(a, b));
+  return tableSection({
     id: "lag",
     title: "Lag per topic and partition (at the last fetched batch; click a heading to sort)",
-    columns: [
-      { key: "topic", label: "topic" },
-      { key: "partition", label: "partition", numeric: true },
-      { key: "lag", label: "lag", numeric: true },
-    ],
+    columns: [textColumn("topic"), numberColumn("partition"), numberColumn("lag")],
     rows,
     empty: "no batch fetched yet",
-  };
+  });
 }
 
 function bulkTable(buckets: ReadonlyArray<{ le: number; count: number }>): Section {
@@ -209,47 +201,37 @@ function bulkTable(buckets: ReadonlyArray<{ le: number; count: number }>): Secti
     const row = {
       bucket: bucket.le === Number.POSITIVE_INFINITY ? "> last bound" : `≤ ${formatSeconds(bucket.le)}`,
       requests: Math.max(0, bucket.count - below),
-      cumulative: all > 0 ? round((100 * bucket.count) / all) : null,
+      cumulative: all > 0 ? roundCell((100 * bucket.count) / all) : null,
     };
     below = bucket.count;
     return row;
   });
-  return {
-    kind: "table",
+  return tableSection({
     id: "bulk",
     title: "Bulk request latency (since start)",
-    columns: [
-      { key: "bucket", label: "duration" },
-      { key: "requests", label: "requests", numeric: true },
-      { key: "cumulative", label: "cumulative %", numeric: true },
-    ],
+    columns: [textColumn("bucket", "duration"), numberColumn("requests"), numberColumn("cumulative", "cumulative %")],
     rows: all > 0 ? rows : [],
     empty: "no bulk request yet",
-  };
+  });
 }
 
 function deadLettersTable(deadLetters: ReadonlyMap<string, number>, per: (key: string) => number): Section {
   const rows = [...deadLetters].map(([reason, records]) => ({
     reason,
     records,
-    perSecond: round(per(`dlq:${reason}`)),
+    perSecond: roundCell(per(`dlq:${reason}`)),
   }));
   rows.sort((a, b) => b.records - a.records);
-  return {
-    kind: "table",
+  return tableSection({
     id: "deadletters",
     title: "Dead letters by reason",
-    columns: [
-      { key: "reason", label: "reason" },
-      { key: "records", label: "records", numeric: true },
-      { key: "perSecond", label: "/s", numeric: true },
-    ],
+    columns: [textColumn("reason"), numberColumn("records"), numberColumn("perSecond", "/s")],
     rows,
     empty: "no dead letters",
-  };
+  });
 }
 
-function rulesSection(rules: RulesState, samples: ReturnType<typeof parseExposition>): Section {
+function rulesSection(rules: RulesState, samples: readonly MetricSample[]): Section {
   const inForce = sumBy(samples, "barito_redaction_status", ["app_name", "type"]);
   const rejected = sumBy(samples, "barito_consumer_redaction_rules_rejected_total", ["app_name", "type"]);
   const keys = new Set([...inForce.keys(), ...rejected.keys()]);
@@ -267,49 +249,33 @@ function rulesSection(rules: RulesState, samples: ReturnType<typeof parseExposit
     // A source's error can carry its URL; the logger's rules take any credentials out of it.
     ...(rules.lastError ? [`last error: ${redactText(rules.lastError)}`] : []),
   ];
-  return {
-    kind: "table",
+  return tableSection({
     id: "redaction",
     title: `Redaction rules (${facts.join(", ")})`,
-    columns: [
-      { key: "app", label: "app" },
-      { key: "type", label: "type" },
-      { key: "rules", label: "rules in force", numeric: true },
-      { key: "rejected", label: "rejected", numeric: true },
-    ],
+    columns: [textColumn("app"), textColumn("type"), numberColumn("rules", "rules in force"), numberColumn("rejected")],
     rows,
     empty: rules.kind === "none" ? "redaction is off (no rules configured)" : "no rules in force",
-  };
+  });
 }
 
-function assignmentTable(assigned: ReadonlyArray<{ topic: string; partition: number }>): Section {
-  const rows = assigned
-    .map(({ topic, partition }) => ({ topic, partition }))
-    .sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
-  return {
-    kind: "table",
+function assignmentTable(assigned: readonly TopicPartition[]): Section {
+  const rows = assigned.map(({ topic, partition }) => ({ topic, partition })).sort(byTopicAndPartition);
+  return tableSection({
     id: "assignment",
     title: `Assigned partitions (${rows.length})`,
-    columns: [
-      { key: "topic", label: "topic" },
-      { key: "partition", label: "partition", numeric: true },
-    ],
+    columns: [textColumn("topic"), numberColumn("partition")],
     rows,
     empty: "no partition assigned (yet)",
-  };
+  });
 }
 
 /** The consumer's status source on its registry. */
 export function createConsumerStatus(
-  options: Omit<ConsumerStatusOptions, "read"> & {
-    registry: { getSingleMetricAsString(name: string): Promise<string> };
-  },
+  options: Omit<ConsumerStatusOptions, "read"> & { registry: MetricsRegistry },
 ): StatusSource {
+  const read = () => readFamilies(options.registry, consumerStatusMetrics);
   return createStatusSource({
     title: "barito-flow consumer",
-    collect: createConsumerStatusCollector({
-      ...options,
-      read: () => readFamilies(options.registry, consumerStatusMetrics),
-    }),
+    collect: createConsumerStatusCollector({ ...options, read }),
   });
 }

@@ -1,4 +1,4 @@
-import { createStatusSource } from "@barito-flow/status-page";
+import { arbitraryExpositions, documentAfterTicks } from "@barito-flow/status-page/testing/collector";
 import { describe, expect, it } from "@jest/globals";
 import fc from "fast-check";
 import { createProducerMetrics } from "./metrics.js";
@@ -94,37 +94,21 @@ describe("producer status collector", () => {
   });
 
   it("never throws, whatever the exposition holds", async () => {
-    const family = fc.constantFrom(
-      "barito_producer_request_duration_seconds_count",
-      "barito_producer_request_duration_seconds_bucket",
-      "barito_producer_kafka_message_stored_total",
-      "barito_producer_tps_exceeded_total",
-      "barito_producer_send_to_kafka_time_second_count",
+    const expositions = arbitraryExpositions(
+      [
+        "barito_producer_request_duration_seconds_count",
+        "barito_producer_request_duration_seconds_bucket",
+        "barito_producer_kafka_message_stored_total",
+        "barito_producer_tps_exceeded_total",
+        "barito_producer_send_to_kafka_time_second_count",
+      ],
+      ["topic", "le", "status", "error_type", "route"],
     );
-    const value = fc.oneof(fc.double().map(String), fc.constantFrom("NaN", "+Inf", "-Inf", "", "x"));
-    const label = fc.record({
-      key: fc.constantFrom("topic", "le", "status", "error_type", "route"),
-      value: fc.string(),
-    });
-    const line = fc
-      .tuple(family, fc.array(label, { maxLength: 3 }), value)
-      .map(
-        ([name, labels, v]) => `${name}{${labels.map((l) => `${l.key}=${JSON.stringify(l.value)}`).join(",")}} ${v}`,
-      );
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.array(line, { maxLength: 8 }), { minLength: 1, maxLength: 4 }), async (texts) => {
-        let i = 0;
-        const source = createStatusSource({
-          title: "t",
-          clock: () => i * 1000,
-          collect: createProducerStatusCollector({
-            read: async () => texts[i]?.join("\n") ?? "",
-            readiness: kafkaUp,
-            limitIntervalMs: 10_000,
-          }),
-        });
-        for (i = 0; i < texts.length; i++) await source.tick();
-        const doc = source.document();
+      fc.asyncProperty(expositions, async (texts) => {
+        const doc = await documentAfterTicks(texts, (read) =>
+          createProducerStatusCollector({ read, readiness: kafkaUp, limitIntervalMs: 10_000 }),
+        );
         expect(doc.error).toBeUndefined();
         expect(() => JSON.stringify(doc)).not.toThrow();
       }),

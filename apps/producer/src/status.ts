@@ -5,14 +5,23 @@ import {
   createStatusSource,
   createWindowedHistogram,
   formatNumber,
-  formatSeconds,
   histogramBuckets,
+  inFamilies,
+  type MetricsRegistry,
+  numberCard,
+  numberColumn,
   parseExposition,
+  problemCard,
   readFamilies,
+  roundCell,
   type Section,
   type StatusFrame,
   type StatusSource,
+  secondsCard,
   sumBy,
+  sumValues,
+  tableSection,
+  textColumn,
   topEntries,
   total,
 } from "@barito-flow/status-page";
@@ -49,10 +58,9 @@ const ok = (status: string) => status === "ok" || status.startsWith("2");
 export function createProducerStatusCollector(options: ProducerStatusOptions): (nowMs: number) => Promise<StatusFrame> {
   const rates = createRateTracker();
   const latency = createWindowedHistogram(60_000);
-  const keep = (name: string) => producerStatusMetrics.some((family) => name.startsWith(family));
 
   return async (now) => {
-    const samples = parseExposition(await options.read(), keep);
+    const samples = parseExposition(await options.read(), inFamilies(producerStatusMetrics));
     const requests = sumBy(samples, "barito_producer_request_duration_seconds_count", ["protocol", "route", "status"]);
     const stored = sumBy(samples, "barito_producer_kafka_message_stored_total", ["topic"], (l) => l.error_type === "");
     const failed = sumBy(samples, "barito_producer_kafka_message_stored_total", ["error_type"], (l) => !!l.error_type);
@@ -61,11 +69,11 @@ export function createProducerStatusCollector(options: ProducerStatusOptions): (
     const writes = sumBy(samples, "barito_producer_send_to_kafka_time_second_count", ["topic"]);
     const errorCount = [...requests].reduce((sum, [key, n]) => (ok(key.split(" / ")[2] ?? "") ? sum : sum + n), 0);
     const counters = new Map<string, number>([
-      ["requests", sum(requests)],
+      ["requests", sumValues(requests)],
       ["errors", errorCount],
-      ["logs", sum(stored)],
-      ["failed", sum(failed)],
-      ["limited", sum(limited)],
+      ["logs", sumValues(stored)],
+      ["failed", sumValues(failed)],
+      ["limited", sumValues(limited)],
     ]);
     for (const [key, n] of requests) counters.set(`request:${key}`, n);
     for (const [topic, n] of stored) counters.set(`logs:${topic}`, n);
@@ -114,12 +122,12 @@ export function createProducerStatusCollector(options: ProducerStatusOptions): (
           title: "Overview",
           cards: [
             ...kafkaCards(readiness),
-            { label: "requests/s", value: formatNumber(per("requests")) },
-            { label: "logs/s", value: formatNumber(per("logs")) },
-            { label: "errors/s", value: formatNumber(per("errors")), tone: per("errors") > 0 ? "warn" : "ok" },
-            { label: "p50 latency (1 min)", value: formatSeconds(p50) },
-            { label: "p99 latency (1 min)", value: formatSeconds(p99) },
-            { label: "in-flight bytes", value: formatNumber(total(samples, "barito_producer_inflight_bytes")) },
+            numberCard("requests/s", per("requests")),
+            numberCard("logs/s", per("logs")),
+            problemCard("errors/s", per("errors")),
+            secondsCard("p50 latency (1 min)", p50),
+            secondsCard("p99 latency (1 min)", p99),
+            numberCard("in-flight bytes", total(samples, "barito_producer_inflight_bytes")),
           ],
         },
         appsTable(stored, writes, limited, per),
@@ -128,12 +136,6 @@ export function createProducerStatusCollector(options: ProducerStatusOptions): (
       ],
     };
   };
-}
-
-function sum(values: ReadonlyMap<string, number>): number {
-  let all = 0;
-  for (const value of values.values()) all += value;
-  return all;
 }
 
 function kafkaCards(readiness: Readiness): Card[] {
@@ -167,28 +169,27 @@ function appsTable(
   const topics = new Set([...stored.keys(), ...limited.keys(), ...writes.keys()]);
   const rows = [...topics].map((topic) => ({
     topic,
-    requestsPerSecond: round(per(`writes:${topic}`)),
-    logsPerSecond: round(per(`logs:${topic}`)),
+    requestsPerSecond: roundCell(per(`writes:${topic}`)),
+    logsPerSecond: roundCell(per(`logs:${topic}`)),
     logs: stored.get(topic) ?? 0,
-    limitedPerSecond: round(per(`limited:${topic}`)),
+    limitedPerSecond: roundCell(per(`limited:${topic}`)),
     limited: limited.get(topic) ?? 0,
   }));
   rows.sort((a, b) => b.logsPerSecond - a.logsPerSecond || b.logs - a.logs);
-  return {
-    kind: "table",
+  return tableSection({
     id: "apps",
     title: "Per app / topic (requests = Kafka writes)",
     columns: [
-      { key: "topic", label: "topic" },
-      { key: "requestsPerSecond", label: "requests/s", numeric: true },
-      { key: "logsPerSecond", label: "logs/s", numeric: true },
-      { key: "logs", label: "logs", numeric: true },
-      { key: "limitedPerSecond", label: "limited/s", numeric: true },
-      { key: "limited", label: "limited logs", numeric: true },
+      textColumn("topic"),
+      numberColumn("requestsPerSecond", "requests/s"),
+      numberColumn("logsPerSecond", "logs/s"),
+      numberColumn("logs"),
+      numberColumn("limitedPerSecond", "limited/s"),
+      numberColumn("limited", "limited logs"),
     ],
     rows,
     empty: "no logs received yet",
-  };
+  });
 }
 
 function errorsTable(
@@ -196,29 +197,23 @@ function errorsTable(
   failed: ReadonlyMap<string, number>,
   per: (key: string) => number,
 ): Section {
-  const rows: Array<Record<string, string | number>> = [];
+  const rows: Array<{ code: string; where: string; count: number; perSecond: number }> = [];
   for (const [key, count] of requests) {
     const [protocol = "", route = "", status = ""] = key.split(" / ");
     if (ok(status)) continue;
-    rows.push({ code: status, where: `${protocol} ${route}`, count, perSecond: round(per(`request:${key}`)) });
+    rows.push({ code: status, where: `${protocol} ${route}`, count, perSecond: roundCell(per(`request:${key}`)) });
   }
   for (const [type, count] of failed) {
-    rows.push({ code: type, where: "Kafka write", count, perSecond: round(per(`failed:${type}`)) });
+    rows.push({ code: type, where: "Kafka write", count, perSecond: roundCell(per(`failed:${type}`)) });
   }
-  rows.sort((a, b) => Number(b.count) - Number(a.count));
-  return {
-    kind: "table",
+  rows.sort((a, b) => b.count - a.count);
+  return tableSection({
     id: "errors",
     title: "Errors by code",
-    columns: [
-      { key: "code", label: "code" },
-      { key: "where", label: "where" },
-      { key: "count", label: "count", numeric: true },
-      { key: "perSecond", label: "/s", numeric: true },
-    ],
+    columns: [textColumn("code"), textColumn("where"), numberColumn("count"), numberColumn("perSecond", "/s")],
     rows,
     empty: "no errors",
-  };
+  });
 }
 
 function limitsTable(uses: LimitUse[] | undefined, intervalMs: number, now: number): Section {
@@ -229,43 +224,34 @@ function limitsTable(uses: LimitUse[] | undefined, intervalMs: number, now: numb
       key: use.key,
       limit: use.limit,
       used: used ?? null,
-      percent: used === undefined || use.limit <= 0 ? null : round((100 * used) / use.limit),
+      percent: used === undefined || use.limit <= 0 ? null : roundCell((100 * used) / use.limit),
       backend: use.backend ?? null,
       last: `${formatNumber(Math.round((now - use.at) / 1000))} s ago${use.lastAllowed ? "" : " (rejected)"}`,
     };
   });
-  return {
-    kind: "table",
+  return tableSection({
     id: "limits",
     title: "Rate limits (window use as of each key's last request)",
     columns: [
-      { key: "key", label: "key" },
-      { key: "limit", label: "limit/window", numeric: true },
-      { key: "used", label: "used", numeric: true },
-      { key: "percent", label: "% used", numeric: true },
-      { key: "backend", label: "backend" },
-      { key: "last", label: "last seen" },
+      textColumn("key"),
+      numberColumn("limit", "limit/window"),
+      numberColumn("used"),
+      numberColumn("percent", "% used"),
+      textColumn("backend"),
+      textColumn("last", "last seen"),
     ],
     rows,
     empty: uses ? "no rate-limited requests yet" : "the workers' limiters decide (BARITO_RATE_LIMITER_OPT=REDIS)",
-  };
-}
-
-function round(value: number): number {
-  return Number.isFinite(value) ? Math.round(value * 100) / 100 : 0;
+  });
 }
 
 /** The producer's status source on its own registry (a single process, or one that serves its metrics port). */
 export function createProducerStatus(
-  options: Omit<ProducerStatusOptions, "read"> & {
-    registry: { getSingleMetricAsString(name: string): Promise<string> };
-  },
+  options: Omit<ProducerStatusOptions, "read"> & { registry: MetricsRegistry },
 ): StatusSource {
+  const read = () => readFamilies(options.registry, producerStatusMetrics);
   return createStatusSource({
     title: "barito-flow producer",
-    collect: createProducerStatusCollector({
-      ...options,
-      read: () => readFamilies(options.registry, producerStatusMetrics),
-    }),
+    collect: createProducerStatusCollector({ ...options, read }),
   });
 }

@@ -6,8 +6,14 @@ import {
   answerStatus,
   createRateTracker,
   createStatusSource,
+  numberCard,
+  numberColumn,
   parseExposition,
+  roundCell,
   sumBy,
+  sumValues,
+  tableSection,
+  textColumn,
 } from "@barito-flow/status-page";
 
 const served = { "/a": 0, "/b": 0 };
@@ -31,17 +37,14 @@ const source = createStatusSource({
       values,
       charts: [{ id: "requests", title: "Requests", unit: "/s", series: Object.keys(values) }],
       sections: [
-        {
-          kind: "table",
+        { kind: "cards", id: "overview", title: "Overview", cards: [numberCard("requests/s", sumValues(rate))] },
+        tableSection({
           id: "paths",
           title: "Requests per path",
-          columns: [
-            { key: "path", label: "path" },
-            { key: "total", label: "requests", numeric: true },
-            { key: "rate", label: "/s", numeric: true },
-          ],
-          rows: [...byPath].map(([path, total]) => ({ path, total, rate: Math.round((rate.get(path) ?? 0) * 10) / 10 })),
-        },
+          columns: [textColumn("path"), numberColumn("total", "requests"), numberColumn("rate", "/s")],
+          rows: [...byPath].map(([path, total]) => ({ path, total, rate: roundCell(rate.get(path) ?? 0) })),
+          empty: "no requests yet",
+        }),
       ],
     };
   },

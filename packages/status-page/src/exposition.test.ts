@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@jest/globals";
-import { parseExposition, sumBy, total } from "./exposition.js";
+import { inFamilies, parseExposition, sumBy, sumValues, total } from "./exposition.js";
 
 const text = `# HELP requests Requests
 # TYPE requests counter
@@ -32,6 +32,12 @@ describe("parseExposition", () => {
     expect(parseExposition(text, (name) => name === "gauge").map((s) => s.name)).toEqual(["gauge"]);
   });
 
+  it("keeps a family's series, a histogram's suffixed ones too, with inFamilies", () => {
+    const names = parseExposition(text, inFamilies(["hist", "gauge_inf"])).map((s) => s.name);
+    expect(names).toEqual(["gauge_inf", "hist_bucket"]);
+    expect(parseExposition(text, inFamilies([]))).toEqual([]);
+  });
+
   it("never throws on garbage", () => {
     for (const junk of ["", "{", "}", "x{", 'x{a="', "x{a=1} 2", "x 1 2 3", "\u0000", " ".repeat(10)]) {
       expect(() => parseExposition(junk)).not.toThrow();
@@ -40,7 +46,7 @@ describe("parseExposition", () => {
   });
 });
 
-describe("sumBy and total", () => {
+describe("sumBy, total and sumValues", () => {
   const samples = parseExposition(text);
   it("groups by label values, missing labels as empty, and skips non-finite values", () => {
     expect([...sumBy(samples, "requests", ["status"])]).toEqual([
@@ -54,5 +60,7 @@ describe("sumBy and total", () => {
     expect(total(samples, "requests")).toBe(6);
     expect(total(samples, "gauge_nan")).toBe(0);
     expect(total(samples, "absent")).toBe(0);
+    expect(sumValues(sumBy(samples, "requests", ["route"]))).toBe(6);
+    expect(sumValues(new Map())).toBe(0);
   });
 });

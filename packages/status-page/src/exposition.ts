@@ -5,6 +5,14 @@ export interface MetricSample {
   value: number;
 }
 
+/**
+ * A `keep` for `parseExposition`: the series of these metric families, a histogram's or summary's `_bucket`, `_sum`
+ * and `_count` included.
+ */
+export function inFamilies(families: readonly string[]): (name: string) => boolean {
+  return (name) => families.some((family) => name.startsWith(family));
+}
+
 const labelPattern = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/y;
 
 /**
@@ -96,4 +104,11 @@ export function total(
   where?: (labels: Readonly<Record<string, string>>) => boolean,
 ): number {
   return sumBy(samples, name, [], where).get("") ?? 0;
+}
+
+/** The sum of the values of `values`, e.g. of a `sumBy` over all its groups. */
+export function sumValues(values: ReadonlyMap<string, number>): number {
+  let all = 0;
+  for (const value of values.values()) all += value;
+  return all;
 }

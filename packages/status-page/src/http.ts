@@ -53,14 +53,16 @@ export function statusResponse(source: StatusSource, request: Request): Response
   return answer && new Response(answer.body, { status: answer.status, headers: answer.headers });
 }
 
+/** What `readFamilies` needs of a registry: prom-client's `Registry` has it. */
+export interface MetricsRegistry {
+  getSingleMetricAsString(name: string): Promise<string>;
+}
+
 /**
  * The Prometheus text of only the families `names` of a registry (prom-client's `getSingleMetricAsString`), so a
  * status tick does not pay for the process metrics it does not show. Missing families are skipped.
  */
-export async function readFamilies(
-  registry: { getSingleMetricAsString(name: string): Promise<string> },
-  names: readonly string[],
-): Promise<string> {
+export async function readFamilies(registry: MetricsRegistry, names: readonly string[]): Promise<string> {
   const texts = await Promise.all(names.map((name) => registry.getSingleMetricAsString(name).catch(() => "")));
   return texts.join("\n");
 }

@@ -1,7 +1,7 @@
 export { createStatusSource, type StatusFrame, type StatusSource, type StatusSourceOptions } from "./status-source.js";
-export { answerStatus, readFamilies, type StatusAnswer, statusResponse } from "./http.js";
+export { answerStatus, type MetricsRegistry, readFamilies, type StatusAnswer, statusResponse } from "./http.js";
 export { renderStatusPage, statusPageCsp } from "./page.js";
-export { type MetricSample, parseExposition, sumBy, total } from "./exposition.js";
+export { inFamilies, type MetricSample, parseExposition, sumBy, sumValues, total } from "./exposition.js";
 export { createRateTracker, type RateTracker } from "./rates.js";
 export {
   type Bucket,
@@ -11,6 +11,15 @@ export {
   histogramBuckets,
   type WindowedHistogram,
 } from "./quantile.js";
+export {
+  numberCard,
+  numberColumn,
+  problemCard,
+  roundCell,
+  secondsCard,
+  tableSection,
+  textColumn,
+} from "./sections.js";
 export { createSampleRing, type Sample, type SampleRing } from "./sample-ring.js";
 export {
   type Card,
