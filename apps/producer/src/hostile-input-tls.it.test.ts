@@ -6,27 +6,22 @@ import { readFileSync } from "node:fs";
 import { connect as connectTls } from "node:tls";
 import { zstdCompressSync, gzipSync } from "node:zlib";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
-import { noopLogger } from "@barito-flow/logger";
 import { TimberCollectionSchema } from "@barito-flow/proto";
-import { createLocalRateLimiter } from "@barito-flow/rate-limit";
 import { createTlsCertificates, type TlsCertificates } from "@barito-flow/tls";
 import { createTestPki } from "@barito-flow/tls/testing";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import fc from "fast-check";
-import { createProducerApp, type ProducerApp, withTopicProvisioner } from "./app.js";
-import { loadProducerConfig } from "./config.js";
-import { createProducerMetrics } from "./metrics.js";
 import {
   expectWellFormedRestAnswer,
   type HostileTarget,
+  hostileLimits,
   hostileRestBody,
   postRaw,
   rawGrpcAnswer,
   validContext,
 } from "./testing/hostile-cases.js";
+import { type InProcessProducer, startInProcessProducer } from "./testing/in-process.js";
 
-const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
 const run = randomUUID().slice(0, 8);
 const pki = createTestPki();
 const ca = pki.ca("ca");
@@ -36,43 +31,29 @@ const topic = `hostiletls${run}`;
 const context = validContext(topic);
 const internal = 13;
 
-const kafka = { brokers: [brokers], clientId: `hostile-tls-${run}` };
-const publisher = createKafkaPublisher({ ...kafka, deliveryTimeoutMs: 10_000 });
-const admin = createKafkaAdmin(kafka);
-const rateLimiter = createLocalRateLimiter({ intervalMs: 10_000 });
-let app: ProducerApp;
+let producer: InProcessProducer;
 let tls: TlsCertificates;
 let target: HostileTarget;
 
 beforeAll(async () => {
-  await Promise.all([publisher.connect(), admin.connect()]);
-  const config = loadProducerConfig({
-    BARITO_KAFKA_BROKERS: brokers,
-    BARITO_NEW_TOPIC_EVENT: `it${run}_new_topic_events`,
-    BARITO_GRPC_MAX_RECV_MSG_SIZE: "200000",
-    BARITO_PRODUCER_MAX_MESSAGE_BYTES: "50000",
-    BARITO_PRODUCER_MAX_BATCH_ITEMS: "50",
-  });
   tls = createTlsCertificates({ paths: { ...server, clientCaPath: ca.certPath }, pollIntervalMs: 0 });
-  const metrics = createProducerMetrics("_logs");
-  app = createProducerApp(
-    withTopicProvisioner({ config, logger: noopLogger, publisher, admin, rateLimiter, metrics, tls: { service: tls } }),
-  );
-  const loopback = { host: "127.0.0.1", port: 0 };
-  const ports = await app.listen({ rest: loopback, grpc: loopback, metrics: loopback });
+  producer = await startInProcessProducer({
+    env: { BARITO_NEW_TOPIC_EVENT: `it${run}_new_topic_events`, ...hostileLimits },
+    clientId: `hostile-tls-${run}`,
+    deliveryTimeoutMs: 10_000,
+    tls: { service: tls },
+  });
   target = {
-    rest: `https://localhost:${ports.rest}`,
-    grpc: `https://localhost:${ports.grpc}`,
+    rest: `https://localhost:${producer.ports.rest}`,
+    grpc: `https://localhost:${producer.ports.grpc}`,
     tls: { ca: readFileSync(ca.certPath), cert: readFileSync(client.certPath), key: readFileSync(client.keyPath) },
   };
-  for (let i = 0; i < 50 && !app.readiness().ready; i++) await new Promise((r) => setTimeout(r, 100));
 });
 
 afterAll(async () => {
-  await app.close(2_000);
+  await producer.admin.deleteTopics([`${topic}_logs`, `it${run}_new_topic_events`]).catch(() => {});
+  await producer.close();
   tls.close();
-  await admin.deleteTopics([`${topic}_logs`, `it${run}_new_topic_events`]).catch(() => {});
-  await Promise.allSettled([publisher.close(), admin.close(), rateLimiter.close()]);
   pki.remove();
 });
 
@@ -103,8 +84,8 @@ describe("producer under hostile input over TLS (real Kafka)", () => {
   it("refuses compression bombs and oversize requests on every protocol with PAYLOAD_TOO_LARGE", async () => {
     const bomb = Buffer.alloc(5_000_000);
     for (const answer of [
-      await rawGrpcAnswer(target, zstdCompressSync(bomb), "zstd"),
-      await rawGrpcAnswer(target, gzipSync(bomb), "gzip"),
+      await rawGrpcAnswer(target, zstdCompressSync(bomb), { encoding: "zstd" }),
+      await rawGrpcAnswer(target, gzipSync(bomb), { encoding: "gzip" }),
     ]) {
       expect(answer).toMatchObject({ status: 3, errorCode: "PAYLOAD_TOO_LARGE" });
     }
@@ -149,7 +130,7 @@ describe("producer under hostile input over TLS (real Kafka)", () => {
     expect((await postRaw(target, "/produce", JSON.stringify({ context, content: { after: "garbage" } }))).status).toBe(
       200,
     );
-    expect(app.readiness().ready).toBe(true);
+    expect(producer.app.readiness().ready).toBe(true);
   });
 
   it("keeps serving valid traffic while hostile requests flow", async () => {
@@ -166,6 +147,6 @@ describe("producer under hostile input over TLS (real Kafka)", () => {
     const [hostileAnswers, validAnswers] = await Promise.all([Promise.all(hostile), Promise.all(valid)]);
     for (const answer of hostileAnswers) expect(answer.status).toBe(400);
     for (const answer of validAnswers) expect(answer.status).toBe(200);
-    expect(app.readiness().ready).toBe(true);
+    expect(producer.app.readiness().ready).toBe(true);
   });
 });

@@ -13,6 +13,13 @@ export interface HostileTarget {
   tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
 }
 
+/** The limits both runs set, so that the oversize cases can cross them: the gRPC message, a record, a batch. */
+export const hostileLimits = {
+  BARITO_GRPC_MAX_RECV_MSG_SIZE: "200000",
+  BARITO_PRODUCER_MAX_MESSAGE_BYTES: "50000",
+  BARITO_PRODUCER_MAX_BATCH_ITEMS: "50",
+};
+
 export const validContext = (topic: string) => ({
   kafka_topic: topic,
   kafka_partition: 1,
@@ -104,25 +111,37 @@ export function expectWellFormedRestAnswer(answer: { status: number; text: strin
   }
 }
 
-/** One gRPC unary call over a raw HTTP/2 stream (the payload can be anything): grpc-status and barito metadata. */
+export interface RawGrpcOptions {
+  /** grpc-encoding of the payload (sent with the compressed flag); absent: uncompressed. */
+  encoding?: string;
+  /** More request headers (an Idempotency-Key). */
+  headers?: Record<string, string>;
+}
+
+/**
+ * One gRPC unary call over a raw HTTP/2 stream (the payload can be anything): grpc-status and barito metadata, or
+ * status -1 when the stream closed without one.
+ */
 export function rawGrpcAnswer(
   target: HostileTarget,
-  payload: Buffer,
-  encoding?: string,
+  payload: Uint8Array,
+  options: RawGrpcOptions = {},
 ): Promise<{ status: number; errorCode?: string; details?: string }> {
+  const { encoding, headers = {} } = options;
   return new Promise((resolve, reject) => {
     const session = connectHttp2(target.grpc, target.tls ?? {});
     session.on("error", reject);
-    const frame = Buffer.alloc(5 + payload.length);
+    const frame = Buffer.alloc(5 + payload.byteLength);
     frame[0] = encoding ? 1 : 0;
-    frame.writeUInt32BE(payload.length, 1);
-    payload.copy(frame, 5);
+    frame.writeUInt32BE(payload.byteLength, 1);
+    frame.set(payload, 5);
     const stream = session.request({
       [h2.HTTP2_HEADER_METHOD]: "POST",
       [h2.HTTP2_HEADER_PATH]: "/producer.Producer/ProduceBatch",
       "content-type": "application/grpc",
       te: "trailers",
       ...(encoding ? { "grpc-encoding": encoding } : {}),
+      ...headers,
     });
     let status = -1;
     let meta: Record<string, string | string[] | undefined> = {};
