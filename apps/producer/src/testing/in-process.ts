@@ -1,8 +1,10 @@
 // The producer app in the test's own process on the real Kafka, on loopback ports the kernel picks: the set-up the
-// in-process integration tests share. Each test states what it varies (env, Kafka timeouts, limiter, TLS, auth).
+// in-process integration tests share. Each test states what it varies (env, Kafka timeouts, limiter, TLS); app
+// authentication follows BARITO_PRODUCER_AUTH in the env, as in main.ts.
 import { createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
 import { noopLogger } from "@barito-flow/logger";
 import { createLocalRateLimiter } from "@barito-flow/rate-limit";
+import { createAuthenticator } from "../auth/create-authenticator.js";
 import { createProducerApp, type ProducerApp, type ProducerAppDeps, withTopicProvisioner } from "../app.js";
 import { loadProducerConfig, type ProducerConfig } from "../config.js";
 import { createProducerMetrics } from "../metrics.js";
@@ -16,10 +18,9 @@ export interface InProcessOptions {
   deliveryTimeoutMs: number;
   /** Absent: the admin's own defaults. */
   adminTimeouts?: { requestTimeoutMs: number; pingTimeoutMs: number };
-  /** Absent: a LOCAL limiter with a 10 s window. */
+  /** Absent: a LOCAL limiter with the configured window (BARITO_PRODUCER_RATE_LIMIT_RESET_INTERVAL). */
   rateLimiter?: ProducerAppDeps["rateLimiter"] & { close(): Promise<unknown> };
   tls?: ProducerAppDeps["tls"];
-  authenticator?: ProducerAppDeps["authenticator"];
   /**
    * false: Kafka is meant to be unreachable, so neither the connects nor the first probe are waited for (a failed
    * connect is then the point, not an error). Default true: the connects must succeed.
@@ -34,7 +35,7 @@ export interface InProcessProducer {
   ports: { rest: number; grpc: number; metrics: number };
   /** The cleartext URL of each port (a TLS test builds its own from `ports`). */
   urls: { rest: string; grpc: string; metrics: string };
-  /** Closes the app (2 s to drain), then its Kafka clients and limiter. */
+  /** Closes the app (2 s to drain), then its authenticator, Kafka clients and limiter. */
   close(): Promise<void>;
 }
 
@@ -47,12 +48,13 @@ export async function startInProcessProducer(options: InProcessOptions): Promise
   const awaitKafka = options.awaitKafka ?? true;
   if (awaitKafka) await connected;
   else connected.catch(() => undefined);
-  const rateLimiter = options.rateLimiter ?? createLocalRateLimiter({ intervalMs: 10_000 });
+  const rateLimiter = options.rateLimiter ?? createLocalRateLimiter({ intervalMs: config.rateLimit.intervalMs });
   const metrics = createProducerMetrics(config.kafka.topicSuffix);
+  const auth = createAuthenticator(config.producer.auth, noopLogger, metrics.authFailed);
   const app = createProducerApp({
     ...withTopicProvisioner({ config, logger: noopLogger, publisher, admin, rateLimiter, metrics }),
     ...(options.tls ? { tls: options.tls } : {}),
-    ...(options.authenticator ? { authenticator: options.authenticator } : {}),
+    ...(auth ? { authenticator: auth.authenticator } : {}),
   });
   const loopback = { host: "127.0.0.1", port: 0 };
   const bound = await app.listen({ rest: loopback, grpc: loopback, metrics: loopback });
@@ -71,6 +73,7 @@ export async function startInProcessProducer(options: InProcessOptions): Promise
     },
     async close() {
       await app.close(2_000);
+      auth?.stop();
       await Promise.allSettled([publisher.close(), admin.close(), rateLimiter.close()]);
     },
   };
