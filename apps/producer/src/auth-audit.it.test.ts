@@ -13,7 +13,7 @@ import { Producer } from "@barito-flow/proto";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, describe, expect, it } from "@jest/globals";
-import { freePort, isRunning, producerListeners, repoRoot, spawnBuiltApp } from "./testing/processes.js";
+import { freePorts, isRunning, repoRoot, spawnBuiltApp } from "./testing/processes.js";
 import { until } from "./testing/requests.js";
 
 const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
@@ -78,9 +78,7 @@ function restProduce(rest: number, secretValue: string | undefined, batch = fals
 describe("secrets audit of the built apps", () => {
   it("finds no app secret and no operator token in any log line or metric", async () => {
     writeFileSync(secretsFile, JSON.stringify({ [secrets.shop]: ["shop"], [secrets.spare]: ["spare"] }));
-    const listeners = await producerListeners();
-    const { rest, grpc, metrics } = listeners.ports;
-    const consumerMetrics = await freePort();
+    const [rest, grpc, metrics, consumerMetrics] = (await freePorts(4)) as [number, number, number, number];
     const shared = {
       BARITO_KAFKA_BROKERS: brokers,
       BARITO_KAFKA_TOPIC_PREFIX: prefix,
@@ -88,7 +86,9 @@ describe("secrets audit of the built apps", () => {
     };
     const producer = startApp("producer", {
       ...shared,
-      ...listeners.env,
+      BARITO_PRODUCER_REST: `127.0.0.1:${rest}`,
+      BARITO_PRODUCER_GRPC: `127.0.0.1:${grpc}`,
+      EXPORTER_PORT: `127.0.0.1:${metrics}`,
       BARITO_EXPORTER_TOKEN: secrets.producerToken,
       BARITO_PRODUCER_AUTH: "app-secret",
       BARITO_PRODUCER_AUTH_SECRETS_FILE: secretsFile,

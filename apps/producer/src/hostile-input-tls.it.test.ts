@@ -11,16 +11,8 @@ import { createTlsCertificates, type TlsCertificates } from "@barito-flow/tls";
 import { createTestPki } from "@barito-flow/tls/testing";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import fc from "fast-check";
-import {
-  expectWellFormedRestAnswer,
-  type HostileTarget,
-  hostileLimits,
-  hostileRestBody,
-  postRaw,
-  rawGrpcAnswer,
-  validContext,
-} from "./testing/hostile-cases.js";
-import { type InProcessProducer, startInProcessProducer } from "./testing/in-process.js";
+import * as hostile from "./testing/hostile-cases.js";
+import type { InProcessProducer } from "./testing/in-process.js";
 
 const run = randomUUID().slice(0, 8);
 const pki = createTestPki();
@@ -28,26 +20,19 @@ const ca = pki.ca("ca");
 const server = ca.server("server");
 const client = ca.client("client");
 const topic = `hostiletls${run}`;
-const context = validContext(topic);
+const context = hostile.validContext(topic);
 const internal = 13;
 
 let producer: InProcessProducer;
 let tls: TlsCertificates;
-let target: HostileTarget;
+let target: hostile.HostileTarget;
 
 beforeAll(async () => {
   tls = createTlsCertificates({ paths: { ...server, clientCaPath: ca.certPath }, pollIntervalMs: 0 });
-  producer = await startInProcessProducer({
-    env: { BARITO_NEW_TOPIC_EVENT: `it${run}_new_topic_events`, ...hostileLimits },
-    clientId: `hostile-tls-${run}`,
-    deliveryTimeoutMs: 10_000,
-    tls: { service: tls },
-  });
-  target = {
-    rest: `https://localhost:${producer.ports.rest}`,
-    grpc: `https://localhost:${producer.ports.grpc}`,
-    tls: { ca: readFileSync(ca.certPath), cert: readFileSync(client.certPath), key: readFileSync(client.keyPath) },
-  };
+  ({ producer, target } = await hostile.startHostileProducer(run, `hostile-tls-${run}`, {
+    service: tls,
+    client: { ca: readFileSync(ca.certPath), cert: readFileSync(client.certPath), key: readFileSync(client.keyPath) },
+  }));
 });
 
 afterAll(async () => {
@@ -59,21 +44,16 @@ afterAll(async () => {
 
 describe("producer under hostile input over TLS (real Kafka)", () => {
   it("answers broken and mistyped JSON bodies on every REST route with a well-formed 4xx, never a 5xx", async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.constantFrom("/produce", "/produce_batch"), hostileRestBody, async (path, body) =>
-        expectWellFormedRestAnswer(await postRaw(target, path, body)),
-      ),
-      { numRuns: 300 },
-    );
+    await fc.assert(hostile.wellFormedRestAnswers(target), { numRuns: 300 });
   });
 
   it("answers garbage protobuf on gRPC (h2 over TLS) and Connect (HTTPS) with client errors, never INTERNAL", async () => {
     await fc.assert(
       fc.asyncProperty(fc.uint8Array({ maxLength: 300 }), async (bytes) => {
-        const grpc = await rawGrpcAnswer(target, Buffer.from(bytes));
+        const grpc = await hostile.rawGrpcAnswer(target, Buffer.from(bytes));
         expect(grpc.status).toBeGreaterThan(0);
         expect(grpc.status).not.toBe(internal);
-        const connect = await postRaw(target, "/producer.Producer/ProduceBatch", bytes, "application/proto");
+        const connect = await hostile.postRaw(target, "/producer.Producer/ProduceBatch", bytes, "application/proto");
         expect(connect.status).toBeGreaterThanOrEqual(400);
         expect(connect.status).toBeLessThan(500);
       }),
@@ -84,8 +64,8 @@ describe("producer under hostile input over TLS (real Kafka)", () => {
   it("refuses compression bombs and oversize requests on every protocol with PAYLOAD_TOO_LARGE", async () => {
     const bomb = Buffer.alloc(5_000_000);
     for (const answer of [
-      await rawGrpcAnswer(target, zstdCompressSync(bomb), { encoding: "zstd" }),
-      await rawGrpcAnswer(target, gzipSync(bomb), { encoding: "gzip" }),
+      await hostile.rawGrpcAnswer(target, zstdCompressSync(bomb), { encoding: "zstd" }),
+      await hostile.rawGrpcAnswer(target, gzipSync(bomb), { encoding: "gzip" }),
     ]) {
       expect(answer).toMatchObject({ status: 3, errorCode: "PAYLOAD_TOO_LARGE" });
     }
@@ -95,11 +75,11 @@ describe("producer under hostile input over TLS (real Kafka)", () => {
         create(TimberCollectionSchema, { items: [{ content: { blob: "x".repeat(300_000) } }] }),
       ),
     );
-    expect(await rawGrpcAnswer(target, oversize)).toMatchObject({ status: 3, errorCode: "PAYLOAD_TOO_LARGE" });
-    const connect = await postRaw(target, "/producer.Producer/ProduceBatch", oversize, "application/proto");
+    expect(await hostile.rawGrpcAnswer(target, oversize)).toMatchObject({ status: 3, errorCode: "PAYLOAD_TOO_LARGE" });
+    const connect = await hostile.postRaw(target, "/producer.Producer/ProduceBatch", oversize, "application/proto");
     expect(connect.status).toBe(400);
     expect(connect.headers["barito-error-code"]).toBe("PAYLOAD_TOO_LARGE");
-    const rest = await postRaw(
+    const rest = await hostile.postRaw(
       target,
       "/produce_batch",
       JSON.stringify({ context, items: [{ content: { blob: "x".repeat(300_000) } }] }),
@@ -127,24 +107,17 @@ describe("producer under hostile input over TLS (real Kafka)", () => {
         socket.on("close", () => resolve());
       });
     }
-    expect((await postRaw(target, "/produce", JSON.stringify({ context, content: { after: "garbage" } }))).status).toBe(
-      200,
-    );
+    expect(
+      (await hostile.postRaw(target, "/produce", JSON.stringify({ context, content: { after: "garbage" } }))).status,
+    ).toBe(200);
     expect(producer.app.readiness().ready).toBe(true);
   });
 
   it("keeps serving valid traffic while hostile requests flow", async () => {
-    const hostile = Array.from({ length: 100 }, (_, i) =>
-      postRaw(target, i % 2 ? "/produce" : "/produce_batch", i % 3 ? "{" : '{"context":7}'),
-    );
-    const valid = Array.from({ length: 50 }, (_, i) =>
-      postRaw(
-        target,
-        "/produce_batch",
-        JSON.stringify({ context, items: [{ content: { i } }, { content: { i, second: true } }] }),
-      ),
-    );
-    const [hostileAnswers, validAnswers] = await Promise.all([Promise.all(hostile), Promise.all(valid)]);
+    const { hostileAnswers, validAnswers } = await hostile.sendHostileAmongValid(target, context, {
+      hostile: 100,
+      valid: 50,
+    });
     for (const answer of hostileAnswers) expect(answer.status).toBe(400);
     for (const answer of validAnswers) expect(answer.status).toBe(200);
     expect(producer.app.readiness().ready).toBe(true);

@@ -6,64 +6,46 @@ import { connect as connectHttp2, constants as h2 } from "node:http2";
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import fc from "fast-check";
-import {
-  expectWellFormedRestAnswer,
-  type HostileTarget,
-  hostileLimits,
-  hostileRestBody,
-  postRaw,
-  rawGrpcAnswer,
-  validContext,
-} from "./testing/hostile-cases.js";
-import { type InProcessProducer, startInProcessProducer } from "./testing/in-process.js";
+import * as hostile from "./testing/hostile-cases.js";
+import type { InProcessProducer } from "./testing/in-process.js";
 
 const run = randomUUID().slice(0, 8);
-const context = validContext(`hostile${run}`);
+const context = hostile.validContext(`hostile${run}`);
 let producer: InProcessProducer;
-let target: HostileTarget;
+let target: hostile.HostileTarget;
 
 beforeAll(async () => {
-  producer = await startInProcessProducer({
-    env: { BARITO_NEW_TOPIC_EVENT: `it${run}_new_topic_events`, ...hostileLimits },
-    clientId: `hostile-${run}`,
-    deliveryTimeoutMs: 10_000,
-  });
-  target = { rest: producer.urls.rest, grpc: producer.urls.grpc };
+  ({ producer, target } = await hostile.startHostileProducer(run, `hostile-${run}`));
 });
 
 afterAll(() => producer.close());
 
 /** The grpc-status alone of a raw gRPC call. */
 const rawGrpc = (payload: Uint8Array, encoding?: string) =>
-  rawGrpcAnswer(target, payload, { encoding }).then((answer) => answer.status);
+  hostile.rawGrpcAnswer(target, payload, { encoding }).then((answer) => answer.status);
 
 describe("producer under hostile input (real Kafka)", () => {
   it("answers broken and mistyped JSON bodies on every REST route with a well-formed 4xx, never a 5xx", async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.constantFrom("/produce", "/produce_batch"), hostileRestBody, async (path, body) =>
-        expectWellFormedRestAnswer(await postRaw(target, path, body)),
-      ),
-      { numRuns: 600 },
-    );
+    await fc.assert(hostile.wellFormedRestAnswers(target), { numRuns: 600 });
   });
 
   it("refuses oversized bodies, deep nesting, invalid UTF-8 and huge batches with 4xx", async () => {
     const big = JSON.stringify({ context, content: { blob: "x".repeat(300_000) } });
-    expect((await postRaw(target, "/produce", big)).status).toBe(413);
+    expect((await hostile.postRaw(target, "/produce", big)).status).toBe(413);
     const record = JSON.stringify({ context, content: { blob: "x".repeat(60_000) } });
-    expect((await postRaw(target, "/produce", record)).status).toBe(413);
+    expect((await hostile.postRaw(target, "/produce", record)).status).toBe(413);
     const deep = `{"context":${JSON.stringify(context)},"content":{"a":${"[".repeat(50_000)}${"]".repeat(50_000)}}}`;
-    expectWellFormedRestAnswer(await postRaw(target, "/produce", deep));
+    hostile.expectWellFormedRestAnswer(await hostile.postRaw(target, "/produce", deep));
     const deepObjects = `{"context":${JSON.stringify(context)},"content":${'{"a":'.repeat(20_000)}1${"}".repeat(20_000)}}`;
-    expectWellFormedRestAnswer(await postRaw(target, "/produce", deepObjects));
+    hostile.expectWellFormedRestAnswer(await hostile.postRaw(target, "/produce", deepObjects));
     const invalidUtf8 = Buffer.concat([
       Buffer.from(`{"context":${JSON.stringify(context)},"content":{"m":"`),
       Buffer.from([0xff, 0xfe, 0xc3]),
       Buffer.from('"}}'),
     ]);
-    expectWellFormedRestAnswer(await postRaw(target, "/produce", invalidUtf8));
+    hostile.expectWellFormedRestAnswer(await hostile.postRaw(target, "/produce", invalidUtf8));
     const many = JSON.stringify({ context, items: Array.from({ length: 51 }, () => ({ content: {} })) });
-    expect((await postRaw(target, "/produce_batch", many)).status).toBe(400);
+    expect((await hostile.postRaw(target, "/produce_batch", many)).status).toBe(400);
   });
 
   it("answers garbage protobuf and compression bombs on gRPC and Connect with client errors, never INTERNAL", async () => {
@@ -73,7 +55,7 @@ describe("producer under hostile input (real Kafka)", () => {
         const status = await rawGrpc(Buffer.from(bytes));
         expect(status).toBeGreaterThan(0);
         expect(status).not.toBe(internal);
-        const connect = await postRaw(target, "/producer.Producer/ProduceBatch", bytes, "application/proto");
+        const connect = await hostile.postRaw(target, "/producer.Producer/ProduceBatch", bytes, "application/proto");
         expect(connect.status).toBeGreaterThanOrEqual(400);
         expect(connect.status).toBeLessThan(500);
       }),
@@ -84,8 +66,8 @@ describe("producer under hostile input (real Kafka)", () => {
     expect(await rawGrpc(Buffer.from("not zstd"), "zstd")).not.toBe(internal);
     // Compression bombs are oversize requests: INVALID_ARGUMENT + PAYLOAD_TOO_LARGE, not RESOURCE_EXHAUSTED.
     for (const answer of [
-      await rawGrpcAnswer(target, zstdCompressSync(bomb), { encoding: "zstd" }),
-      await rawGrpcAnswer(target, gzipSync(bomb), { encoding: "gzip" }),
+      await hostile.rawGrpcAnswer(target, zstdCompressSync(bomb), { encoding: "zstd" }),
+      await hostile.rawGrpcAnswer(target, gzipSync(bomb), { encoding: "gzip" }),
     ]) {
       expect(answer).toMatchObject({ status: 3, errorCode: "PAYLOAD_TOO_LARGE" });
       expect(JSON.parse(answer.details ?? "[]")).toEqual([
@@ -106,11 +88,11 @@ describe("producer under hostile input (real Kafka)", () => {
     );
     const expectedDetails = [{ field: "body", reason: "at most 200000 bytes (BARITO_GRPC_MAX_RECV_MSG_SIZE)" }];
 
-    const grpc = await rawGrpcAnswer(target, oversize);
+    const grpc = await hostile.rawGrpcAnswer(target, oversize);
     expect(grpc).toMatchObject({ status: 3, errorCode: "PAYLOAD_TOO_LARGE" });
     expect(JSON.parse(grpc.details ?? "[]")).toEqual(expectedDetails);
 
-    const connect = await postRaw(target, "/producer.Producer/ProduceBatch", oversize, "application/proto");
+    const connect = await hostile.postRaw(target, "/producer.Producer/ProduceBatch", oversize, "application/proto");
     expect(connect.status).toBe(400);
     expect(JSON.parse(connect.text)).toMatchObject({
       code: "invalid_argument",
@@ -122,7 +104,12 @@ describe("producer under hostile input (real Kafka)", () => {
     const frame = Buffer.alloc(5 + oversize.length);
     frame.writeUInt32BE(oversize.length, 1);
     oversize.copy(frame, 5);
-    const grpcWeb = await postRaw(target, "/producer.Producer/ProduceBatch", frame, "application/grpc-web+proto");
+    const grpcWeb = await hostile.postRaw(
+      target,
+      "/producer.Producer/ProduceBatch",
+      frame,
+      "application/grpc-web+proto",
+    );
     // An error answer is the trailer frame alone (flag 0x80).
     expect(grpcWeb.raw[0]).toBe(0x80);
     const trailer = grpcWeb.raw.subarray(5).toString("utf8");
@@ -131,7 +118,7 @@ describe("producer under hostile input (real Kafka)", () => {
 
     // REST answers 413 with the same code (and, like the answers above, closes the connection: the keep-alive
     // client's next request must not wait behind the unread body).
-    const rest = await postRaw(
+    const rest = await hostile.postRaw(
       target,
       "/produce_batch",
       JSON.stringify({ context, items: [{ content: { blob: "x".repeat(300_000) } }] }),
@@ -219,7 +206,7 @@ describe("producer under hostile input (real Kafka)", () => {
     expect(status).toBeGreaterThan(0);
     expect(status).not.toBe(13);
     // Still healthy: the next valid request is stored.
-    expect((await postRaw(target, "/produce_batch", valid)).status).toBe(200);
+    expect((await hostile.postRaw(target, "/produce_batch", valid)).status).toBe(200);
     expect(producer.app.readiness().ready).toBe(true);
   });
 
@@ -267,23 +254,16 @@ describe("producer under hostile input (real Kafka)", () => {
     for (const status of answers) expect(status).toBe(3);
     // The cap (200 kB per request here) bounds the work; allow generous room for buffers and GC timing.
     expect(peak - before).toBeLessThan(400 * 1024 * 1024);
-    expect((await postRaw(target, "/produce", JSON.stringify({ context, content: { after: "bombs" } }))).status).toBe(
-      200,
-    );
+    expect(
+      (await hostile.postRaw(target, "/produce", JSON.stringify({ context, content: { after: "bombs" } }))).status,
+    ).toBe(200);
   });
 
   it("keeps serving valid traffic while hostile requests flow", async () => {
-    const hostile = Array.from({ length: 200 }, (_, i) =>
-      postRaw(target, i % 2 ? "/produce" : "/produce_batch", i % 3 ? "{" : '{"context":7}'),
-    );
-    const valid = Array.from({ length: 100 }, (_, i) =>
-      postRaw(
-        target,
-        "/produce_batch",
-        JSON.stringify({ context, items: [{ content: { i } }, { content: { i, second: true } }] }),
-      ),
-    );
-    const [hostileAnswers, validAnswers] = await Promise.all([Promise.all(hostile), Promise.all(valid)]);
+    const { hostileAnswers, validAnswers } = await hostile.sendHostileAmongValid(target, context, {
+      hostile: 200,
+      valid: 100,
+    });
     for (const answer of hostileAnswers) expect(answer.status).toBe(400);
     for (const answer of validAnswers) expect(answer.status).toBe(200);
     expect(producer.app.readiness().ready).toBe(true);

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { waitUntil } from "@barito-flow/lifecycle";
 import {
   type AppProcess,
-  freePort,
+  freePorts,
   isRunning,
   producerListeners,
   repoRoot,
@@ -159,7 +159,7 @@ describe("SIGTERM with Kafka down (a private broker, killed)", () => {
   };
 
   beforeAll(async () => {
-    const [kafkaPort, controllerPort] = [await freePort(), await freePort()];
+    const [kafkaPort, controllerPort] = (await freePorts(2)) as [number, number];
     broker = `127.0.0.1:${kafkaPort}`;
     stackEnv = {
       ...process.env,

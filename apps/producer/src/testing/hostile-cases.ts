@@ -3,8 +3,10 @@
 import { request as requestHttp } from "node:http";
 import { connect as connectHttp2, constants as h2 } from "node:http2";
 import { request as requestHttps } from "node:https";
+import type { TlsCertificates } from "@barito-flow/tls";
 import { expect } from "@jest/globals";
 import fc from "fast-check";
+import { type InProcessProducer, startInProcessProducer } from "./in-process.js";
 
 /** Where the producer listens; `tls` holds the client's options (CA, certificate) for an HTTPS/h2 producer. */
 export interface HostileTarget {
@@ -13,12 +15,35 @@ export interface HostileTarget {
   tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
 }
 
-/** The limits both runs set, so that the oversize cases can cross them: the gRPC message, a record, a batch. */
-export const hostileLimits = {
-  BARITO_GRPC_MAX_RECV_MSG_SIZE: "200000",
-  BARITO_PRODUCER_MAX_MESSAGE_BYTES: "50000",
-  BARITO_PRODUCER_MAX_BATCH_ITEMS: "50",
-};
+/**
+ * The producer both runs test, with limits the oversize cases cross (the gRPC message, a record, a batch); its ports
+ * are HTTPS and h2 over TLS (as localhost) when `tls` is given.
+ */
+export async function startHostileProducer(
+  run: string,
+  clientId: string,
+  tls?: { service: TlsCertificates; client: NonNullable<HostileTarget["tls"]> },
+): Promise<{ producer: InProcessProducer; target: HostileTarget }> {
+  const producer = await startInProcessProducer({
+    env: {
+      BARITO_NEW_TOPIC_EVENT: `it${run}_new_topic_events`,
+      BARITO_GRPC_MAX_RECV_MSG_SIZE: "200000",
+      BARITO_PRODUCER_MAX_MESSAGE_BYTES: "50000",
+      BARITO_PRODUCER_MAX_BATCH_ITEMS: "50",
+    },
+    clientId,
+    deliveryTimeoutMs: 10_000,
+    ...(tls ? { tls: { service: tls.service } } : {}),
+  });
+  const target = tls
+    ? {
+        rest: `https://localhost:${producer.ports.rest}`,
+        grpc: `https://localhost:${producer.ports.grpc}`,
+        tls: tls.client,
+      }
+    : { rest: producer.urls.rest, grpc: producer.urls.grpc };
+  return { producer, target };
+}
 
 export const validContext = (topic: string) => ({
   kafka_topic: topic,
@@ -45,7 +70,7 @@ export const hostileContext = fc.oneof(
   ),
 );
 /** Broken and mistyped JSON bodies for the REST routes. */
-export const hostileRestBody = fc.oneof(
+const hostileRestBody = fc.oneof(
   fc.string(),
   jsonValue.map((v) => JSON.stringify(v)),
   fc
@@ -116,6 +141,32 @@ export interface RawGrpcOptions {
   encoding?: string;
   /** More request headers (an Idempotency-Key). */
   headers?: Record<string, string>;
+}
+
+/** A property: broken and mistyped JSON bodies on both REST routes are each answered well-formed. */
+export const wellFormedRestAnswers = (target: HostileTarget) =>
+  fc.asyncProperty(fc.constantFrom("/produce", "/produce_batch"), hostileRestBody, async (path, body) =>
+    expectWellFormedRestAnswer(await postRaw(target, path, body)),
+  );
+
+/** Broken bodies on both REST routes and valid batches of `context`, all sent at once; the answers of each kind. */
+export async function sendHostileAmongValid(
+  target: HostileTarget,
+  context: Record<string, unknown>,
+  counts: { hostile: number; valid: number },
+): Promise<{ hostileAnswers: RawAnswer[]; validAnswers: RawAnswer[] }> {
+  const hostile = Array.from({ length: counts.hostile }, (_, i) =>
+    postRaw(target, i % 2 ? "/produce" : "/produce_batch", i % 3 ? "{" : '{"context":7}'),
+  );
+  const valid = Array.from({ length: counts.valid }, (_, i) =>
+    postRaw(
+      target,
+      "/produce_batch",
+      JSON.stringify({ context, items: [{ content: { i } }, { content: { i, second: true } }] }),
+    ),
+  );
+  const [hostileAnswers, validAnswers] = await Promise.all([Promise.all(hostile), Promise.all(valid)]);
+  return { hostileAnswers, validAnswers };
 }
 
 /**

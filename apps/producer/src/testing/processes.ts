@@ -1,28 +1,38 @@
 // The built apps as child processes, for the integration tests that run the producer as deployed: free loopback
 // ports, the build, a start that keeps the process's output, and a stop that waits for the exit.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { createServer } from "node:net";
+import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 
 export const repoRoot = join(__dirname, "..", "..", "..", "..");
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.on("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
+/** `count` distinct free loopback ports: the probes are held open together, so no port is handed out twice. */
+export async function freePorts(count: number): Promise<number[]> {
+  const probes = Array.from({ length: count }, () => createServer());
+  try {
+    await Promise.all(
+      probes.map(
+        (probe) =>
+          new Promise<void>((resolve, reject) => {
+            probe.once("error", reject);
+            probe.listen(0, "127.0.0.1", resolve);
+          }),
+      ),
+    );
+    return probes.map((probe) => (probe.address() as AddressInfo).port);
+  } finally {
+    await Promise.all(probes.map((probe) => new Promise((resolve) => probe.close(resolve))));
+  }
 }
+
+export const freePort = async (): Promise<number> => (await freePorts(1))[0] as number;
 
 /** Free ports for the producer's three listeners, and the variables that put it on them. */
 export async function producerListeners(): Promise<{
   ports: { rest: number; grpc: number; metrics: number };
   env: Record<string, string>;
 }> {
-  const [rest, grpc, metrics] = [await freePort(), await freePort(), await freePort()];
+  const [rest, grpc, metrics] = (await freePorts(3)) as [number, number, number];
   return {
     ports: { rest, grpc, metrics },
     env: {
