@@ -4,19 +4,18 @@
 // OpenSearch and Redis stopped and started, a second consumer joining and leaving), waits for the consumer to
 // catch up, then reads everything back from OpenSearch: every acknowledged log exactly once with its content
 // intact, failed ones absent or present once, nothing else. Exit 0 only if every invariant holds.
-import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePorts } from "../lib/ports.ts";
 import { loadConfig, resetStack, type StackConfig, stackDown, stackUp } from "../stack/stack.ts";
-import { AppProcess, claimStackDir, type UnexpectedExit, waitHttpOk } from "./apps.ts";
+import { AppProcess, claimStackDir, waitHttpOk } from "./apps.ts";
 import type { TopicSpec } from "./content.ts";
 import { runFaults } from "./faults.ts";
 import { Monitor } from "./monitor.ts";
 import { parseOptions } from "./options.ts";
 import { FaultGates, planFaults } from "./plan.ts";
-import { printReport } from "./report.ts";
+import * as setup from "./run-setup.ts";
 import { fmt, say, startClock } from "./say.ts";
 import { Traffic } from "./traffic.ts";
 import { catchUp, judge } from "./verdict.ts";
@@ -61,9 +60,6 @@ async function main(): Promise<number> {
   const brokers = `127.0.0.1:${kafkaPort}`;
   const opensearch = `http://127.0.0.1:${opensearchPort}`;
   const restUrl = `http://127.0.0.1:${restPort}`;
-  const prefix = "chaos_";
-  const dlqTopic = "chaos_dlq";
-  const groupId = "chaos";
   const topics: TopicSpec[] = [
     { kafkaTopic: "orders", partitions: 3, indexPrefix: "chaos-orders", appMaxTps: 1_000_000 },
     { kafkaTopic: "payments", partitions: 2, indexPrefix: "chaos-payments", appMaxTps: 1_000_000 },
@@ -77,105 +73,51 @@ async function main(): Promise<number> {
       appMaxTps: Math.max(Math.ceil(options.maxBatch / 5), Math.ceil((rate / 4) * 1.5)),
     },
   ];
-  const kafkaTopics = topics.map((t) => `${prefix}${t.kafkaTopic}_logs`);
+  const { topicPrefix, dlqTopic, groupId } = setup;
+  const kafkaTopics = topics.map((t) => `${topicPrefix}${t.kafkaTopic}_logs`);
 
   say(
     `run ${run}: ${options.logs} logs at ~${fmt(rate)} logs/s (${plannedSeconds}s planned), faults: ${options.faults.join(", ") || "none"}; seed ${options.seed}`,
   );
   say(`run directory ${options.outDir}`);
 
-  // ---- cleanup, whatever happens
-  const apps: AppProcess[] = [];
-  let stackStarted = false;
-  let cleaning: Promise<void> | undefined;
-  const cleanup = () => {
-    cleaning ??= (async () => {
-      await Promise.all(apps.map((app) => app.stop(15_000).catch(() => undefined)));
-      for (const app of apps) app.close();
-      if (stackStarted && !options.keepStack) {
-        say("stopping the private stack");
-        await stackDown({ config, log: stackLog }).catch((error) => say(`stack down failed: ${error}`));
-      }
-    })();
-    return cleaning;
-  };
-  let interrupted = false;
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.on(signal, () => {
-      if (interrupted) process.exit(130);
-      interrupted = true;
-      say(`${signal}: stopping what this run started`);
-      void cleanup().then(() => process.exit(130));
-    });
-  }
-
-  const unexpectedExits: UnexpectedExit[] = [];
-  const supervise = (exit: UnexpectedExit) => {
-    unexpectedExits.push(exit);
-    say(`!! ${exit.app} exited on its own (code ${exit.code}, signal ${exit.signal}); restarting it`);
-    const app = apps.find((a) => a.name === exit.app);
-    setTimeout(() => {
-      if (app && !interrupted && !cleaning) app.start();
-    }, 1_000);
-  };
+  const { apps, unexpectedExits, supervise, stackStarted, cleanup } = setup.runLifecycle(options, {
+    name: "private stack",
+    down: () => stackDown({ config, log: stackLog }),
+  });
 
   try {
-    if (options.build) {
-      say("building producer and consumer (turbo, cached)");
-      execFileSync(
-        "pnpm",
-        ["turbo", "run", "build", "--filter=producer...", "--filter=consumer...", "--output-logs=errors-only"],
-        { cwd: root, stdio: "inherit" },
-      );
-    }
+    if (options.build) setup.buildApps(root);
     say(
       `private stack in ${options.stackDir}: Kafka :${kafkaPort}, OpenSearch :${opensearchPort}, Redis :${redisPort}`,
     );
     claimStackDir(options.stackDir);
-    stackStarted = true;
+    stackStarted();
     await resetStack({ config, log: stackLog });
     await stackUp({ config, log: stackLog });
 
-    const commonEnv = {
-      ...process.env,
-      NODE_ENV: "production",
-      LOG_LEVEL: process.env.CHAOS_APP_LOG_LEVEL ?? "warn",
-      BARITO_KAFKA_BROKERS: brokers,
-      BARITO_KAFKA_TOPIC_PREFIX: prefix,
-      BARITO_NEW_TOPIC_EVENT: "chaos_new_topic_events",
-    };
+    const commonEnv = setup.commonAppEnv(brokers);
     const producer = new AppProcess({
       name: "producer",
       root,
       app: "producer",
       logDir: options.outDir,
       onUnexpectedExit: supervise,
-      env: {
-        ...commonEnv,
-        BARITO_PRODUCER_REST: `127.0.0.1:${restPort}`,
-        BARITO_PRODUCER_GRPC: `127.0.0.1:${grpcPort}`,
-        EXPORTER_PORT: `127.0.0.1:${producerMetrics}`,
-        BARITO_RATE_LIMITER_OPT: "REDIS",
-        BARITO_REDIS_URL: `127.0.0.1:${redisPort}`,
-        BARITO_REDIS_KEY_PREFIX: `chaos:${run}:`,
-      },
+      env: setup.producerEnv(
+        commonEnv,
+        { host: "127.0.0.1", rest: restPort, grpc: grpcPort, metrics: producerMetrics },
+        `127.0.0.1:${redisPort}`,
+        run,
+      ),
     });
-    const consumerEnv = (metricsPort: number) => ({
-      ...commonEnv,
-      BARITO_ELASTICSEARCH_URLS: opensearch,
-      BARITO_KAFKA_GROUP_ID: groupId,
-      BARITO_CONSUMER_DLQ_TOPIC: dlqTopic,
-      BARITO_ELASTICSEARCH_BULK_SIZE: "1000",
-      BARITO_CONSUMER_TOPIC_RESCAN_INTERVAL: "2s",
-      EXPORTER_PORT: `127.0.0.1:${metricsPort}`,
-    });
+    const consumerAt = (metricsPort: number) => setup.consumerEnv(commonEnv, opensearch, `127.0.0.1:${metricsPort}`);
     const consumer = new AppProcess({
       name: "consumer",
       root,
       app: "consumer",
       logDir: options.outDir,
       onUnexpectedExit: supervise,
-      env: consumerEnv(c1Metrics),
+      env: consumerAt(c1Metrics),
     });
     const consumer2 = new AppProcess({
       name: "consumer2",
@@ -183,7 +125,7 @@ async function main(): Promise<number> {
       app: "consumer",
       logDir: options.outDir,
       onUnexpectedExit: supervise,
-      env: consumerEnv(c2Metrics),
+      env: consumerAt(c2Metrics),
     });
     apps.push(producer, consumer, consumer2);
     producer.start();
@@ -258,14 +200,7 @@ async function main(): Promise<number> {
       unexpectedExits,
       samples: monitor.samples,
     }).finally(() => probe.close());
-    const reportFile = join(options.outDir, "report.json");
-    writeFileSync(reportFile, `${JSON.stringify(report, null, 2)}\n`);
-    if (options.report) {
-      mkdirSync(dirname(options.report), { recursive: true });
-      copyFileSync(reportFile, options.report);
-    }
-    printReport(report);
-    say(`report: ${reportFile}${options.report ? ` (and ${options.report})` : ""}`);
+    setup.writeReport(report, options);
     return report.passed ? 0 : 1;
   } finally {
     await cleanup();

@@ -3,13 +3,11 @@
 // the traffic generator's round robin and a consumer group of 1 to 3 replicas, all child processes of the built
 // apps. Faults from cluster-faults.ts while traffic flows; then the same verdict as the single-node run, plus the
 // per-fault client figures, the copies of each log in Kafka itself and the CPU each kind of process spent.
-import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { dirname, join } from "node:path";
 import { freePorts } from "../lib/ports.ts";
 import { loadConfig, resetStack, stackDown, stackStatus, stackUp } from "../stack/stack.ts";
-import { AppProcess, claimStackDir, type UnexpectedExit, waitHttpOk } from "./apps.ts";
+import { AppProcess, claimStackDir, waitHttpOk } from "./apps.ts";
 import { runClusterFault } from "./cluster-faults.ts";
 import { ClusterKafka, countKafkaCopies } from "./cluster-kafka.ts";
 import { faultClientFigures } from "./cluster-report.ts";
@@ -18,7 +16,8 @@ import { runSequence } from "./faults.ts";
 import { Monitor } from "./monitor.ts";
 import type { Options } from "./options.ts";
 import { FaultGates, planFaults } from "./plan.ts";
-import { type FaultRecord, printReport } from "./report.ts";
+import type { FaultRecord } from "./report.ts";
+import * as setup from "./run-setup.ts";
 import { fmt, say, since, sleep, startClock } from "./say.ts";
 import { Traffic } from "./traffic.ts";
 import { catchUp, judge } from "./verdict.ts";
@@ -81,9 +80,6 @@ export async function runCluster(options: Options, root: string): Promise<number
   const brokers = [0, 1, 2].map((i) => `${host}:${base + i}`);
   const opensearchUrls = [0, 1].map((i) => `http://${host}:${base + 6 + i}`);
   const opensearch = opensearchUrls[0] as string;
-  const prefix = "chaos_";
-  const dlqTopic = "chaos_dlq";
-  const groupId = "chaos";
   // No rate-limited topic here: a 429 would blur the per-fault error figures (the single-node run covers it).
   const all: TopicSpec[] = [
     { kafkaTopic: "orders", partitions: 6, indexPrefix: "chaos-orders", appMaxTps: 10_000_000, replicationFactor: 3 },
@@ -98,7 +94,8 @@ export async function runCluster(options: Options, root: string): Promise<number
     { kafkaTopic: "search", partitions: 2, indexPrefix: "chaos-search", appMaxTps: 10_000_000, replicationFactor: 3 },
   ];
   const topics = options.onePartition ? [{ ...(all[0] as TopicSpec), partitions: 1 }] : all;
-  const kafkaTopics = topics.map((t) => `${prefix}${t.kafkaTopic}_logs`);
+  const { topicPrefix, dlqTopic, groupId } = setup;
+  const kafkaTopics = topics.map((t) => `${topicPrefix}${t.kafkaTopic}_logs`);
   const consumerCount = options.faults.includes("consumers-scale-up") ? 3 : options.consumers;
   const producerCount = options.producers;
 
@@ -107,61 +104,19 @@ export async function runCluster(options: Options, root: string): Promise<number
   );
   say(`run directory ${options.outDir}; cluster in ${options.stackDir}, ports ${base}..${base + 10}`);
 
-  const apps: AppProcess[] = [];
-  let stackStarted = false;
-  let cleaning: Promise<void> | undefined;
-  const cleanup = () => {
-    cleaning ??= (async () => {
-      await Promise.all(apps.map((app) => app.stop(15_000).catch(() => undefined)));
-      for (const app of apps) app.close();
-      if (stackStarted && !options.keepStack) {
-        say("stopping the private cluster");
-        await stackDown({ ...stackOptions, force: true }).catch((error) => say(`stack down failed: ${error}`));
-      }
-    })();
-    return cleaning;
-  };
-  let interrupted = false;
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.on(signal, () => {
-      if (interrupted) process.exit(130);
-      interrupted = true;
-      say(`${signal}: stopping what this run started`);
-      void cleanup().then(() => process.exit(130));
-    });
-  }
-  const unexpectedExits: UnexpectedExit[] = [];
-  const supervise = (exit: UnexpectedExit) => {
-    unexpectedExits.push(exit);
-    say(`!! ${exit.app} exited on its own (code ${exit.code}, signal ${exit.signal}); restarting it`);
-    const app = apps.find((a) => a.name === exit.app);
-    setTimeout(() => {
-      if (app && !interrupted && !cleaning) app.start();
-    }, 1_000);
-  };
+  const { apps, unexpectedExits, supervise, stackStarted, cleanup } = setup.runLifecycle(options, {
+    name: "private cluster",
+    down: () => stackDown({ ...stackOptions, force: true }),
+  });
 
   try {
-    if (options.build) {
-      say("building producer and consumer (turbo, cached)");
-      execFileSync(
-        "pnpm",
-        ["turbo", "run", "build", "--filter=producer...", "--filter=consumer...", "--output-logs=errors-only"],
-        { cwd: root, stdio: "inherit" },
-      );
-    }
+    if (options.build) setup.buildApps(root);
     claimStackDir(options.stackDir);
-    stackStarted = true;
+    stackStarted();
     await resetStack(stackOptions);
     await stackUp(stackOptions);
 
-    const commonEnv = {
-      ...process.env,
-      NODE_ENV: "production",
-      LOG_LEVEL: process.env.CHAOS_APP_LOG_LEVEL ?? "warn",
-      BARITO_KAFKA_BROKERS: brokers.join(","),
-      BARITO_KAFKA_TOPIC_PREFIX: prefix,
-      BARITO_NEW_TOPIC_EVENT: "chaos_new_topic_events",
-    };
+    const commonEnv = setup.commonAppEnv(brokers.join(","));
     const producers = Array.from({ length: producerCount }, (_, i) => {
       const [rest, grpc, metrics] = appPorts.slice(i * 3, i * 3 + 3) as [number, number, number];
       const app = new AppProcess({
@@ -170,15 +125,7 @@ export async function runCluster(options: Options, root: string): Promise<number
         app: "producer",
         logDir: options.outDir,
         onUnexpectedExit: supervise,
-        env: {
-          ...commonEnv,
-          BARITO_PRODUCER_REST: `${host}:${rest}`,
-          BARITO_PRODUCER_GRPC: `${host}:${grpc}`,
-          EXPORTER_PORT: `${host}:${metrics}`,
-          BARITO_RATE_LIMITER_OPT: "REDIS",
-          BARITO_REDIS_URL: `${host}:${base + 10}`,
-          BARITO_REDIS_KEY_PREFIX: `chaos:${run}:`,
-        },
+        env: setup.producerEnv(commonEnv, { host, rest, grpc, metrics }, `${host}:${base + 10}`, run),
       });
       return {
         app,
@@ -197,15 +144,7 @@ export async function runCluster(options: Options, root: string): Promise<number
           app: "consumer",
           logDir: options.outDir,
           onUnexpectedExit: supervise,
-          env: {
-            ...commonEnv,
-            BARITO_ELASTICSEARCH_URLS: opensearchUrls.join(","),
-            BARITO_KAFKA_GROUP_ID: groupId,
-            BARITO_CONSUMER_DLQ_TOPIC: dlqTopic,
-            BARITO_ELASTICSEARCH_BULK_SIZE: "1000",
-            BARITO_CONSUMER_TOPIC_RESCAN_INTERVAL: "2s",
-            EXPORTER_PORT: `${host}:${consumerMetrics[i]}`,
-          },
+          env: setup.consumerEnv(commonEnv, opensearchUrls.join(","), `${host}:${consumerMetrics[i]}`),
         }),
     );
     apps.push(...producers.map((p) => p.app), ...consumers);
@@ -402,14 +341,7 @@ export async function runCluster(options: Options, root: string): Promise<number
         ...(options.faults.length === 0 ? { cpu } : {}),
       },
     };
-    const reportFile = join(options.outDir, "report.json");
-    writeFileSync(reportFile, `${JSON.stringify(full, null, 2)}\n`);
-    if (options.report) {
-      mkdirSync(dirname(options.report), { recursive: true });
-      copyFileSync(reportFile, options.report);
-    }
-    printReport(full);
-    say(`report: ${reportFile}${options.report ? ` (and ${options.report})` : ""}`);
+    setup.writeReport(full, options);
     return full.passed ? 0 : 1;
   } finally {
     await cleanup();

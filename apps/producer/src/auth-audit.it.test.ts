@@ -3,10 +3,9 @@
 // protocol) and in their configuration (a secrets file that is rotated, broken and rotated again, inline secrets
 // printed by --check-config). Every line either process writes to stdout or stderr, and every /metrics answer, is
 // then searched for each secret and token: none may appear.
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createKafkaAdmin } from "@barito-flow/kafka";
@@ -14,8 +13,9 @@ import { Producer } from "@barito-flow/proto";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, describe, expect, it } from "@jest/globals";
+import { freePorts, isRunning, repoRoot, spawnBuiltApp } from "./testing/processes.js";
+import { until } from "./testing/requests.js";
 
-const root = join(__dirname, "..", "..", "..");
 const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
 const opensearch = process.env.OPENSEARCH_URL ?? "http://127.0.0.1:9200";
 const run = randomUUID().slice(0, 8);
@@ -38,7 +38,7 @@ const secretsFile = join(dir, "secrets.json");
 const children: ChildProcess[] = [];
 
 afterAll(async () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  for (const child of children) if (isRunning(child)) child.kill("SIGKILL");
   rmSync(dir, { recursive: true, force: true });
   await fetch(`${opensearch}/${index}-*`, { method: "DELETE" }).catch(() => undefined);
   const admin = createKafkaAdmin({ brokers: [brokers], clientId: `audit-cleanup-${run}` });
@@ -47,41 +47,10 @@ afterAll(async () => {
   await admin.close();
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.on("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await condition()) return true;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return condition();
-}
-
 function startApp(app: "producer" | "consumer", env: Record<string, string>) {
-  const child = spawn(process.execPath, [join(root, `apps/${app}/dist/main.js`), app], {
-    env: { ...process.env, NODE_ENV: "production", LOG_FORMAT: "json", LOG_LEVEL: "debug", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return { child, output: () => output, exited };
+  const started = spawnBuiltApp(app, { NODE_ENV: "production", LOG_FORMAT: "json", LOG_LEVEL: "debug", ...env });
+  children.push(started.child);
+  return started;
 }
 
 const get = (url: string, token?: string) =>
@@ -109,7 +78,7 @@ function restProduce(rest: number, secretValue: string | undefined, batch = fals
 describe("secrets audit of the built apps", () => {
   it("finds no app secret and no operator token in any log line or metric", async () => {
     writeFileSync(secretsFile, JSON.stringify({ [secrets.shop]: ["shop"], [secrets.spare]: ["spare"] }));
-    const [rest, grpc, metrics, consumerMetrics] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    const [rest, grpc, metrics, consumerMetrics] = (await freePorts(4)) as [number, number, number, number];
     const shared = {
       BARITO_KAFKA_BROKERS: brokers,
       BARITO_KAFKA_TOPIC_PREFIX: prefix,
@@ -209,7 +178,7 @@ describe("secrets audit of the built apps", () => {
     // The configuration printed by --check-config, with the secrets inline.
     const checked = spawnSync(
       process.execPath,
-      [join(root, "apps/producer/dist/main.js"), "producer", "--check-config"],
+      [join(repoRoot, "apps/producer/dist/main.js"), "producer", "--check-config"],
       {
         env: {
           ...process.env,
@@ -227,7 +196,7 @@ describe("secrets audit of the built apps", () => {
     // An invalid inline table is refused without quoting it.
     const refused = spawnSync(
       process.execPath,
-      [join(root, "apps/producer/dist/main.js"), "producer", "--check-config"],
+      [join(repoRoot, "apps/producer/dist/main.js"), "producer", "--check-config"],
       {
         env: {
           ...process.env,

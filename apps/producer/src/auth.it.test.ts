@@ -6,20 +6,14 @@ import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fromBinary } from "@bufbuild/protobuf";
-import { createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
-import { noopLogger } from "@barito-flow/logger";
+import { createKafkaAdmin } from "@barito-flow/kafka";
 import { Producer, TimberSchema } from "@barito-flow/proto";
-import { createLocalRateLimiter } from "@barito-flow/rate-limit";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { afterAll, describe, expect, it } from "@jest/globals";
-import { createProducerApp, withTopicProvisioner } from "./app.js";
-import { createAuthenticator } from "./auth/create-authenticator.js";
-import { loadProducerConfig } from "./config.js";
-import { createProducerMetrics } from "./metrics.js";
+import { kafkaBrokers as brokers, startInProcessProducer } from "./testing/in-process.js";
 import { compressionZstd } from "./transport/compression.js";
 
-const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
 const run = randomUUID().slice(0, 8);
 const shopSecret = `shop-secret-${run}`;
 const billingSecret = `billing-secret-${run}`;
@@ -34,42 +28,29 @@ afterAll(async () => {
   await admin.close();
 });
 
-async function start(env: Record<string, string>) {
+async function start(overrides: Record<string, string>) {
   const prefix = `auth${run}${cleanups.length}_`;
-  const config = loadProducerConfig({
-    BARITO_KAFKA_BROKERS: brokers,
+  const env = {
     BARITO_KAFKA_TOPIC_PREFIX: prefix,
     BARITO_NEW_TOPIC_EVENT: `${prefix}new_topic_events`,
     BARITO_PRODUCER_REQUEST_TIMEOUT: "5s",
     BARITO_PRODUCER_AUTH: "app-secret",
     BARITO_PRODUCER_AUTH_SECRETS: JSON.stringify({ [shopSecret]: ["shop"], [billingSecret]: ["billing"] }),
-    ...env,
-  });
+    ...overrides,
+  };
   topics.push(`${prefix}shop_logs`, `${prefix}billing_logs`, `${prefix}ghost_logs`, `${prefix}new_topic_events`);
-  const kafka = { brokers: [...config.kafka.brokers], clientId: `auth-it-${run}` };
-  const publisher = createKafkaPublisher({ ...kafka, deliveryTimeoutMs: 5_000 });
-  const admin = createKafkaAdmin({ ...kafka, requestTimeoutMs: 3_000, pingTimeoutMs: 1_000 });
-  await Promise.all([publisher.connect(), admin.connect()]);
-  const rateLimiter = createLocalRateLimiter({ intervalMs: 10_000 });
-  const metrics = createProducerMetrics(config.kafka.topicSuffix);
-  const auth = createAuthenticator(config.producer.auth, noopLogger, metrics.authFailed);
-  const app = createProducerApp({
-    ...withTopicProvisioner({ config, logger: noopLogger, publisher, admin, rateLimiter, metrics }),
-    ...(auth ? { authenticator: auth.authenticator } : {}),
+  const producer = await startInProcessProducer({
+    env,
+    clientId: `auth-it-${run}`,
+    deliveryTimeoutMs: 5_000,
+    adminTimeouts: { requestTimeoutMs: 3_000, pingTimeoutMs: 1_000 },
   });
-  const loopback = { host: "127.0.0.1", port: 0 };
-  const ports = await app.listen({ rest: loopback, grpc: loopback, metrics: loopback });
-  cleanups.push(async () => {
-    await app.close(2_000);
-    await Promise.allSettled([publisher.close(), admin.close(), rateLimiter.close()]);
-  });
-  for (let i = 0; i < 50 && !app.readiness().ready; i++) await new Promise((r) => setTimeout(r, 100));
-  const rest = `http://127.0.0.1:${ports.rest}`;
-  const grpc = `http://127.0.0.1:${ports.grpc}`;
+  cleanups.push(() => producer.close());
+  const { rest, grpc, metrics } = producer.urls;
   return {
     prefix,
     rest,
-    metrics: `http://127.0.0.1:${ports.metrics}`,
+    metrics,
     grpc: createClient(
       Producer,
       createGrpcTransport({ baseUrl: grpc, sendCompression: compressionZstd, acceptCompression: [compressionZstd] }),

@@ -1,30 +1,19 @@
 // BARITO_PRODUCER_WORKERS=2, the built app as deployed, against the real Kafka: both workers serve the same ports,
 // LOCAL rate limits stay one window for the whole producer, /metrics adds the workers up, a killed worker is
 // replaced, and SIGTERM drains everything and exits 0.
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { request } from "node:http";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { buildProducer, producerListeners, repoRoot, spawnBuiltApp, stopChild } from "./testing/processes.js";
+import { postOnOwnConnection, recordsIn, restContext } from "./testing/requests.js";
 
-const root = join(__dirname, "..", "..", "..");
 const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
 const run = randomUUID().slice(0, 8);
 let primary: ChildProcess;
 const ports = { rest: 0, grpc: 0, metrics: 0 };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -48,53 +37,13 @@ async function waitReady(timeoutMs = 30_000): Promise<void> {
   throw new Error(`cluster not ready within ${timeoutMs} ms: ${JSON.stringify(await readyz())}`);
 }
 
-/** One POST on a connection of its own, so the cluster spreads the calls over its workers. */
-function post(path: string, body: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: "127.0.0.1",
-        port: ports.rest,
-        path,
-        method: "POST",
-        agent: false,
-        headers: { "content-type": "application/json" },
-      },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk: string) => {
-          text += chunk;
-        });
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
-      },
-    );
-    req.on("error", reject);
-    // A hung call fails with its own message, not as the test's timeout.
-    req.setTimeout(15_000, () => req.destroy(new Error(`POST ${path}: no answer within 15 s`)));
-    req.end(body);
-  });
-}
+const post = (path: string, body: string) => postOnOwnConnection(ports.rest, path, body, 15_000);
 
 const batch = (app: string, items: number, tps: number) =>
   JSON.stringify({
-    context: {
-      kafka_topic: app,
-      kafka_partition: 1,
-      kafka_replication_factor: 1,
-      es_index_prefix: app,
-      app_max_tps: tps,
-    },
+    context: restContext(app, tps),
     items: Array.from({ length: items }, (_, i) => ({ content: { message: `log ${i}`, run } })),
   });
-
-function recordsIn(topic: string): number {
-  const out = execFileSync("kcat", ["-b", brokers, "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%o\\n"], {
-    encoding: "utf8",
-    timeout: 30_000,
-  });
-  return out.split("\n").filter(Boolean).length;
-}
 
 async function metric(name: string, topic: string): Promise<number> {
   const text = await fetch(`http://127.0.0.1:${ports.metrics}/metrics`).then((r) => r.text());
@@ -103,14 +52,10 @@ async function metric(name: string, topic: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  execFileSync("pnpm", ["turbo", "run", "build", "--filter=producer...", "--output-logs=errors-only"], {
-    cwd: root,
-    stdio: "pipe",
-  });
-  ports.rest = await freePort();
-  ports.grpc = await freePort();
-  ports.metrics = await freePort();
-  primary = spawn(process.execPath, [join(root, "apps/producer/dist/main.js"), "producer"], {
+  buildProducer();
+  const listeners = await producerListeners();
+  Object.assign(ports, listeners.ports);
+  primary = spawn(process.execPath, [join(repoRoot, "apps/producer/dist/main.js"), "producer"], {
     env: {
       ...process.env,
       LOG_LEVEL: "warn",
@@ -121,22 +66,14 @@ beforeAll(async () => {
       BARITO_KAFKA_BROKERS: brokers,
       BARITO_KAFKA_TOPIC_PREFIX: `cluster${run}_`,
       BARITO_NEW_TOPIC_EVENT: `cluster${run}_new_topic_events`,
-      BARITO_PRODUCER_REST: `127.0.0.1:${ports.rest}`,
-      BARITO_PRODUCER_GRPC: `127.0.0.1:${ports.grpc}`,
-      EXPORTER_PORT: `127.0.0.1:${ports.metrics}`,
+      ...listeners.env,
     },
     stdio: ["ignore", "ignore", "inherit"],
   });
   await waitReady();
 }, 120_000);
 
-afterAll(async () => {
-  if (primary.exitCode === null && primary.signalCode === null) {
-    const exited = new Promise((resolve) => primary.once("exit", resolve));
-    primary.kill("SIGKILL");
-    await exited;
-  }
-});
+afterAll(() => stopChild(primary, "SIGKILL"));
 
 describe("BARITO_PRODUCER_WORKERS=2", () => {
   it("runs two worker processes behind the same ports and reports them ready", async () => {
@@ -156,7 +93,7 @@ describe("BARITO_PRODUCER_WORKERS=2", () => {
     expect(statuses.filter((s) => s === 200)).toHaveLength(12);
     expect(statuses.filter((s) => s === 429)).toHaveLength(28);
     const topic = `cluster${run}_limited_logs`;
-    expect(recordsIn(topic)).toBe(120);
+    expect(recordsIn(brokers, topic)).toBe(120);
     // Both workers' counters, added up by the primary.
     expect(await metric("barito_producer_kafka_message_stored_total", topic)).toBe(120);
     expect(await metric("barito_producer_tps_exceeded_total", topic)).toBe(280);
@@ -187,7 +124,7 @@ describe("BARITO_PRODUCER_WORKERS=2", () => {
       Array.from({ length: 10 }, () => post("/produce_batch", batch("steady", 5, 1000))),
     );
     expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
-    expect(recordsIn(`cluster${run}_steady_logs`)).toBe(55);
+    expect(recordsIn(brokers, `cluster${run}_steady_logs`)).toBe(55);
   }, 60_000);
 
   it("on SIGTERM drains the requests in flight, stops every worker and exits 0", async () => {
@@ -218,7 +155,7 @@ describe("BARITO_PRODUCER_WORKERS=2", () => {
     expect(answers.filter((a) => a.afterSignal && a.status === 200).length).toBeGreaterThan(0);
     // Every acknowledged batch is in Kafka (plus the first one); a refused one (connection closed while stopping)
     // is not required to be.
-    expect(recordsIn(`cluster${run}_last_logs`)).toBeGreaterThanOrEqual((ok + 1) * 10);
+    expect(recordsIn(brokers, `cluster${run}_last_logs`)).toBeGreaterThanOrEqual((ok + 1) * 10);
   }, 60_000);
 });
 
@@ -227,22 +164,17 @@ describe("BARITO_PRODUCER_WORKERS=2 when the workers cannot start", () => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
     const rest = (taken.address() as { port: number }).port;
-    const [grpc, metrics] = [await freePort(), await freePort()];
+    const listeners = await producerListeners();
     try {
-      const child = spawn(process.execPath, [join(root, "apps/producer/dist/main.js"), "producer"], {
-        env: {
-          ...process.env,
-          LOG_LEVEL: "error",
-          NODE_ENV: "production",
-          BARITO_PRODUCER_WORKERS: "2",
-          BARITO_KAFKA_BROKERS: brokers,
-          BARITO_PRODUCER_REST: `127.0.0.1:${rest}`,
-          BARITO_PRODUCER_GRPC: `127.0.0.1:${grpc}`,
-          EXPORTER_PORT: `127.0.0.1:${metrics}`,
-        },
-        stdio: "ignore",
+      const producer = spawnBuiltApp("producer", {
+        LOG_LEVEL: "error",
+        NODE_ENV: "production",
+        BARITO_PRODUCER_WORKERS: "2",
+        BARITO_KAFKA_BROKERS: brokers,
+        ...listeners.env,
+        BARITO_PRODUCER_REST: `127.0.0.1:${rest}`,
       });
-      const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+      const { code } = await producer.exited;
       expect(code).not.toBe(0);
       expect(code).not.toBeNull();
     } finally {

@@ -3,16 +3,16 @@
 // Kafka: the topic a real producer would create does not exist afterwards, nor does the announcement topic.
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { createKafkaAdmin } from "@barito-flow/kafka";
 import { Producer } from "@barito-flow/proto";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { producerListeners, repoRoot, stopChild } from "./testing/processes.js";
+import { restContext, rpcContext } from "./testing/requests.js";
 
 const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
-const root = join(__dirname, "..", "..", "..");
 const run = randomUUID().slice(0, 8);
 const prefix = `pdr${run}_`;
 const announcements = `${prefix}new_topic_events`;
@@ -21,24 +21,13 @@ let child: ChildProcess | undefined;
 let rest = 0;
 let grpc = 0;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
-}
-
 beforeAll(async () => {
   await admin.connect();
-  [rest, grpc] = [await freePort(), await freePort()];
-  const metrics = await freePort();
+  const listeners = await producerListeners();
+  ({ rest, grpc } = listeners.ports);
   child = spawn(
-    join(root, "apps/producer/node_modules/.bin/tsx"),
-    ["--conditions=@barito-flow/source", join(root, "apps/producer/src/main.ts"), "producer", "--dry-run"],
+    join(repoRoot, "apps/producer/node_modules/.bin/tsx"),
+    ["--conditions=@barito-flow/source", join(repoRoot, "apps/producer/src/main.ts"), "producer", "--dry-run"],
     {
       env: {
         ...process.env,
@@ -46,9 +35,7 @@ beforeAll(async () => {
         BARITO_KAFKA_BROKERS: brokers,
         BARITO_KAFKA_TOPIC_PREFIX: prefix,
         BARITO_NEW_TOPIC_EVENT: announcements,
-        BARITO_PRODUCER_REST: `127.0.0.1:${rest}`,
-        BARITO_PRODUCER_GRPC: `127.0.0.1:${grpc}`,
-        EXPORTER_PORT: `127.0.0.1:${metrics}`,
+        ...listeners.env,
       },
       stdio: "ignore",
     },
@@ -65,21 +52,11 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  if (child && child.exitCode === null) {
-    const exited = new Promise((resolve) => child?.once("exit", resolve));
-    child.kill("SIGTERM");
-    await exited;
-  }
+  if (child) await stopChild(child, "SIGTERM");
   await admin.close();
 });
 
-const context = {
-  kafka_topic: "dry",
-  kafka_partition: 1,
-  kafka_replication_factor: 1,
-  es_index_prefix: "dry",
-  app_max_tps: 1,
-};
+const context = restContext("dry", 1);
 const post = (path: string, body: object) =>
   fetch(`http://127.0.0.1:${rest}${path}`, {
     method: "POST",
@@ -105,16 +82,7 @@ describe("producer --dry-run", () => {
     expect(limited.status).toBe(429);
     expect(limited.headers.get("barito-dry-run")).toBe("true");
 
-    const timber = {
-      context: {
-        kafkaTopic: "rpc",
-        kafkaPartition: 1,
-        kafkaReplicationFactor: 1,
-        esIndexPrefix: "rpc",
-        appMaxTps: 100,
-      },
-      content: {},
-    };
+    const timber = { context: rpcContext("rpc", 100), content: {} };
     for (const transport of [
       createGrpcTransport({ baseUrl: `http://127.0.0.1:${grpc}` }),
       createConnectTransport({ baseUrl: `http://127.0.0.1:${rest}`, httpVersion: "1.1" }),

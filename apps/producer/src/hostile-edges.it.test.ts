@@ -8,20 +8,16 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { request } from "node:http";
-import { connect as connectHttp2, constants as h2 } from "node:http2";
 import { join } from "node:path";
 import { create, type JsonObject, toBinary } from "@bufbuild/protobuf";
-import { createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
+import { createKafkaAdmin } from "@barito-flow/kafka";
 import { noopLogger } from "@barito-flow/logger";
 import { TimberCollectionSchema } from "@barito-flow/proto";
-import { createLocalRateLimiter } from "@barito-flow/rate-limit";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import fc from "fast-check";
-import { loadProducerConfig } from "./config.js";
-import { createProducerApp, type ProducerApp, withTopicProvisioner } from "./app.js";
-import { createProducerMetrics } from "./metrics.js";
+import { type HostileTarget, rawGrpcAnswer } from "./testing/hostile-cases.js";
+import { type InProcessProducer, kafkaBrokers as brokers, startInProcessProducer } from "./testing/in-process.js";
 
-const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
 const opensearch = process.env.OPENSEARCH_URL ?? "http://127.0.0.1:9200";
 const run = randomUUID().slice(0, 8);
 const prefix = `he${run}_`;
@@ -36,42 +32,27 @@ interface ConsumerApp {
 }
 
 const admin = createKafkaAdmin({ brokers: [brokers], clientId: `he-admin-${run}` });
-let producer: ProducerApp;
+let producer: InProcessProducer;
 let consumer: ConsumerApp;
-let rest = "";
-let grpcPort = 0;
-let closeProducer: () => Promise<void>;
+let target: HostileTarget;
 let dlqReader: ChildProcess | undefined;
 const deadLetters: string[] = [];
 
 beforeAll(async () => {
   await admin.connect();
   await admin.createTopic({ topic: dlqTopic, partitions: 1, replicationFactor: 1 });
-  const config = loadProducerConfig({
-    BARITO_KAFKA_BROKERS: brokers,
-    BARITO_KAFKA_TOPIC_PREFIX: prefix,
-    BARITO_NEW_TOPIC_EVENT: eventTopic,
-    BARITO_GRPC_MAX_RECV_MSG_SIZE: "4000000",
-    BARITO_PRODUCER_MAX_MESSAGE_BYTES: "1000000",
-    BARITO_PRODUCER_MAX_TOPIC_PARTITIONS: String(maxPartitions),
+  producer = await startInProcessProducer({
+    env: {
+      BARITO_KAFKA_TOPIC_PREFIX: prefix,
+      BARITO_NEW_TOPIC_EVENT: eventTopic,
+      BARITO_GRPC_MAX_RECV_MSG_SIZE: "4000000",
+      BARITO_PRODUCER_MAX_MESSAGE_BYTES: "1000000",
+      BARITO_PRODUCER_MAX_TOPIC_PARTITIONS: String(maxPartitions),
+    },
+    clientId: `he-${run}`,
+    deliveryTimeoutMs: 10_000,
   });
-  const kafka = { brokers: [brokers], clientId: `he-${run}` };
-  const publisher = createKafkaPublisher({ ...kafka, deliveryTimeoutMs: 10_000 });
-  const producerAdmin = createKafkaAdmin(kafka);
-  await Promise.all([publisher.connect(), producerAdmin.connect()]);
-  const rateLimiter = createLocalRateLimiter({ intervalMs: 10_000 });
-  const metrics = createProducerMetrics("_logs");
-  producer = createProducerApp(
-    withTopicProvisioner({ config, logger: noopLogger, publisher, admin: producerAdmin, rateLimiter, metrics }),
-  );
-  const loopback = { host: "127.0.0.1", port: 0 };
-  const ports = await producer.listen({ rest: loopback, grpc: loopback, metrics: loopback });
-  rest = `http://127.0.0.1:${ports.rest}`;
-  grpcPort = ports.grpc;
-  closeProducer = async () => {
-    await producer.close(2_000);
-    await Promise.allSettled([publisher.close(), producerAdmin.close(), rateLimiter.close()]);
-  };
+  target = { rest: producer.urls.rest, grpc: producer.urls.grpc };
 
   // The consumer app, loaded by path: it is another app of this repository, not a dependency of the producer.
   const consumerSource = join(__dirname, "..", "..", "consumer", "src");
@@ -111,13 +92,12 @@ beforeAll(async () => {
     partial = lines.pop() ?? "";
     deadLetters.push(...lines);
   });
-  for (let i = 0; i < 50 && !producer.readiness().ready; i++) await sleep(100);
 }, 60_000);
 
 afterAll(async () => {
   if (dlqReader?.pid !== undefined) process.kill(dlqReader.pid);
   await consumer?.stop(5_000);
-  await closeProducer?.();
+  await producer?.close();
   await fetch(`${opensearch}/he${run}-*`, { method: "DELETE" }).catch(() => undefined);
   // Every topic of this run, by name (one unknown name would fail a whole delete request); twice, because a client
   // shutting down can still ask for a topic's metadata, which makes the broker create it again.
@@ -297,7 +277,7 @@ function post(path: string, body: string | Uint8Array, contentType: string, idem
   return new Promise<{ status: number; text: string; headers: Record<string, string | string[] | undefined> }>(
     (resolve, reject) => {
       const req = request(
-        `${rest}${path}`,
+        `${target.rest}${path}`,
         { method: "POST", headers: { "content-type": contentType, "idempotency-key": idempotencyKey } },
         (res) => {
           const chunks: Buffer[] = [];
@@ -318,42 +298,15 @@ function post(path: string, body: string | Uint8Array, contentType: string, idem
   );
 }
 
-function grpcCall(payload: Uint8Array, idempotencyKey: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const session = connectHttp2(`http://127.0.0.1:${grpcPort}`);
-    session.on("error", reject);
-    const frame = Buffer.alloc(5 + payload.byteLength);
-    frame.writeUInt32BE(payload.byteLength, 1);
-    frame.set(payload, 5);
-    const stream = session.request({
-      [h2.HTTP2_HEADER_METHOD]: "POST",
-      [h2.HTTP2_HEADER_PATH]: "/producer.Producer/ProduceBatch",
-      "content-type": "application/grpc",
-      te: "trailers",
-      "idempotency-key": idempotencyKey,
-    });
-    let meta: Record<string, string | string[] | undefined> = {};
-    stream.on("response", (headers) => {
-      if (headers["grpc-status"] !== undefined) meta = headers;
-    });
-    stream.on("trailers", (trailers) => {
-      meta = trailers;
-    });
-    stream.on("data", () => undefined);
-    stream.on("close", () => {
-      session.destroy();
-      const status = Number(meta["grpc-status"] ?? -1);
-      resolve({
-        ok: status === 0,
-        status: `grpc-${status}`,
-        final: status === 3,
-        code: meta["barito-error-code"] as string | undefined,
-        details: JSON.parse((meta["barito-error-details"] as string | undefined) ?? "[]"),
-      });
-    });
-    stream.on("error", reject);
-    stream.end(frame);
-  });
+async function grpcCall(payload: Uint8Array, idempotencyKey: string): Promise<Answer> {
+  const answer = await rawGrpcAnswer(target, payload, { headers: { "idempotency-key": idempotencyKey } });
+  return {
+    ok: answer.status === 0,
+    status: `grpc-${answer.status}`,
+    final: answer.status === 3,
+    code: answer.errorCode,
+    details: JSON.parse(answer.details ?? "[]"),
+  };
 }
 
 function httpAnswer(res: { status: number; text: string; headers: Record<string, unknown> }, rest: boolean): Answer {

@@ -6,93 +6,54 @@ import { readFileSync } from "node:fs";
 import { connect as connectTls } from "node:tls";
 import { zstdCompressSync, gzipSync } from "node:zlib";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
-import { noopLogger } from "@barito-flow/logger";
 import { TimberCollectionSchema } from "@barito-flow/proto";
-import { createLocalRateLimiter } from "@barito-flow/rate-limit";
 import { createTlsCertificates, type TlsCertificates } from "@barito-flow/tls";
 import { createTestPki } from "@barito-flow/tls/testing";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import fc from "fast-check";
-import { createProducerApp, type ProducerApp, withTopicProvisioner } from "./app.js";
-import { loadProducerConfig } from "./config.js";
-import { createProducerMetrics } from "./metrics.js";
-import {
-  expectWellFormedRestAnswer,
-  type HostileTarget,
-  hostileRestBody,
-  postRaw,
-  rawGrpcAnswer,
-  validContext,
-} from "./testing/hostile-cases.js";
+import * as hostile from "./testing/hostile-cases.js";
+import type { InProcessProducer } from "./testing/in-process.js";
 
-const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
 const run = randomUUID().slice(0, 8);
 const pki = createTestPki();
 const ca = pki.ca("ca");
 const server = ca.server("server");
 const client = ca.client("client");
 const topic = `hostiletls${run}`;
-const context = validContext(topic);
+const context = hostile.validContext(topic);
 const internal = 13;
 
-const kafka = { brokers: [brokers], clientId: `hostile-tls-${run}` };
-const publisher = createKafkaPublisher({ ...kafka, deliveryTimeoutMs: 10_000 });
-const admin = createKafkaAdmin(kafka);
-const rateLimiter = createLocalRateLimiter({ intervalMs: 10_000 });
-let app: ProducerApp;
+let producer: InProcessProducer;
 let tls: TlsCertificates;
-let target: HostileTarget;
+let target: hostile.HostileTarget;
 
 beforeAll(async () => {
-  await Promise.all([publisher.connect(), admin.connect()]);
-  const config = loadProducerConfig({
-    BARITO_KAFKA_BROKERS: brokers,
-    BARITO_NEW_TOPIC_EVENT: `it${run}_new_topic_events`,
-    BARITO_GRPC_MAX_RECV_MSG_SIZE: "200000",
-    BARITO_PRODUCER_MAX_MESSAGE_BYTES: "50000",
-    BARITO_PRODUCER_MAX_BATCH_ITEMS: "50",
-  });
   tls = createTlsCertificates({ paths: { ...server, clientCaPath: ca.certPath }, pollIntervalMs: 0 });
-  const metrics = createProducerMetrics("_logs");
-  app = createProducerApp(
-    withTopicProvisioner({ config, logger: noopLogger, publisher, admin, rateLimiter, metrics, tls: { service: tls } }),
-  );
-  const loopback = { host: "127.0.0.1", port: 0 };
-  const ports = await app.listen({ rest: loopback, grpc: loopback, metrics: loopback });
-  target = {
-    rest: `https://localhost:${ports.rest}`,
-    grpc: `https://localhost:${ports.grpc}`,
-    tls: { ca: readFileSync(ca.certPath), cert: readFileSync(client.certPath), key: readFileSync(client.keyPath) },
-  };
-  for (let i = 0; i < 50 && !app.readiness().ready; i++) await new Promise((r) => setTimeout(r, 100));
+  ({ producer, target } = await hostile.startHostileProducer(run, `hostile-tls-${run}`, {
+    service: tls,
+    client: { ca: readFileSync(ca.certPath), cert: readFileSync(client.certPath), key: readFileSync(client.keyPath) },
+  }));
 });
 
 afterAll(async () => {
-  await app.close(2_000);
+  await producer.admin.deleteTopics([`${topic}_logs`, `it${run}_new_topic_events`]).catch(() => {});
+  await producer.close();
   tls.close();
-  await admin.deleteTopics([`${topic}_logs`, `it${run}_new_topic_events`]).catch(() => {});
-  await Promise.allSettled([publisher.close(), admin.close(), rateLimiter.close()]);
   pki.remove();
 });
 
 describe("producer under hostile input over TLS (real Kafka)", () => {
   it("answers broken and mistyped JSON bodies on every REST route with a well-formed 4xx, never a 5xx", async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.constantFrom("/produce", "/produce_batch"), hostileRestBody, async (path, body) =>
-        expectWellFormedRestAnswer(await postRaw(target, path, body)),
-      ),
-      { numRuns: 300 },
-    );
+    await fc.assert(hostile.wellFormedRestAnswers(target), { numRuns: 300 });
   });
 
   it("answers garbage protobuf on gRPC (h2 over TLS) and Connect (HTTPS) with client errors, never INTERNAL", async () => {
     await fc.assert(
       fc.asyncProperty(fc.uint8Array({ maxLength: 300 }), async (bytes) => {
-        const grpc = await rawGrpcAnswer(target, Buffer.from(bytes));
+        const grpc = await hostile.rawGrpcAnswer(target, Buffer.from(bytes));
         expect(grpc.status).toBeGreaterThan(0);
         expect(grpc.status).not.toBe(internal);
-        const connect = await postRaw(target, "/producer.Producer/ProduceBatch", bytes, "application/proto");
+        const connect = await hostile.postRaw(target, "/producer.Producer/ProduceBatch", bytes, "application/proto");
         expect(connect.status).toBeGreaterThanOrEqual(400);
         expect(connect.status).toBeLessThan(500);
       }),
@@ -103,8 +64,8 @@ describe("producer under hostile input over TLS (real Kafka)", () => {
   it("refuses compression bombs and oversize requests on every protocol with PAYLOAD_TOO_LARGE", async () => {
     const bomb = Buffer.alloc(5_000_000);
     for (const answer of [
-      await rawGrpcAnswer(target, zstdCompressSync(bomb), "zstd"),
-      await rawGrpcAnswer(target, gzipSync(bomb), "gzip"),
+      await hostile.rawGrpcAnswer(target, zstdCompressSync(bomb), { encoding: "zstd" }),
+      await hostile.rawGrpcAnswer(target, gzipSync(bomb), { encoding: "gzip" }),
     ]) {
       expect(answer).toMatchObject({ status: 3, errorCode: "PAYLOAD_TOO_LARGE" });
     }
@@ -114,11 +75,11 @@ describe("producer under hostile input over TLS (real Kafka)", () => {
         create(TimberCollectionSchema, { items: [{ content: { blob: "x".repeat(300_000) } }] }),
       ),
     );
-    expect(await rawGrpcAnswer(target, oversize)).toMatchObject({ status: 3, errorCode: "PAYLOAD_TOO_LARGE" });
-    const connect = await postRaw(target, "/producer.Producer/ProduceBatch", oversize, "application/proto");
+    expect(await hostile.rawGrpcAnswer(target, oversize)).toMatchObject({ status: 3, errorCode: "PAYLOAD_TOO_LARGE" });
+    const connect = await hostile.postRaw(target, "/producer.Producer/ProduceBatch", oversize, "application/proto");
     expect(connect.status).toBe(400);
     expect(connect.headers["barito-error-code"]).toBe("PAYLOAD_TOO_LARGE");
-    const rest = await postRaw(
+    const rest = await hostile.postRaw(
       target,
       "/produce_batch",
       JSON.stringify({ context, items: [{ content: { blob: "x".repeat(300_000) } }] }),
@@ -146,26 +107,19 @@ describe("producer under hostile input over TLS (real Kafka)", () => {
         socket.on("close", () => resolve());
       });
     }
-    expect((await postRaw(target, "/produce", JSON.stringify({ context, content: { after: "garbage" } }))).status).toBe(
-      200,
-    );
-    expect(app.readiness().ready).toBe(true);
+    expect(
+      (await hostile.postRaw(target, "/produce", JSON.stringify({ context, content: { after: "garbage" } }))).status,
+    ).toBe(200);
+    expect(producer.app.readiness().ready).toBe(true);
   });
 
   it("keeps serving valid traffic while hostile requests flow", async () => {
-    const hostile = Array.from({ length: 100 }, (_, i) =>
-      postRaw(target, i % 2 ? "/produce" : "/produce_batch", i % 3 ? "{" : '{"context":7}'),
-    );
-    const valid = Array.from({ length: 50 }, (_, i) =>
-      postRaw(
-        target,
-        "/produce_batch",
-        JSON.stringify({ context, items: [{ content: { i } }, { content: { i, second: true } }] }),
-      ),
-    );
-    const [hostileAnswers, validAnswers] = await Promise.all([Promise.all(hostile), Promise.all(valid)]);
+    const { hostileAnswers, validAnswers } = await hostile.sendHostileAmongValid(target, context, {
+      hostile: 100,
+      valid: 50,
+    });
     for (const answer of hostileAnswers) expect(answer.status).toBe(400);
     for (const answer of validAnswers) expect(answer.status).toBe(200);
-    expect(app.readiness().ready).toBe(true);
+    expect(producer.app.readiness().ready).toBe(true);
   });
 });

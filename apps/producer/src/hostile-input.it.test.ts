@@ -4,232 +4,48 @@
 import { request } from "node:http";
 import { connect as connectHttp2, constants as h2 } from "node:http2";
 import { randomUUID } from "node:crypto";
-import { createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
-import { noopLogger } from "@barito-flow/logger";
-import { createLocalRateLimiter } from "@barito-flow/rate-limit";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import fc from "fast-check";
-import { loadProducerConfig } from "./config.js";
-import { createProducerApp, type ProducerApp, withTopicProvisioner } from "./app.js";
-import { createProducerMetrics } from "./metrics.js";
+import * as hostile from "./testing/hostile-cases.js";
+import type { InProcessProducer } from "./testing/in-process.js";
 
-const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
 const run = randomUUID().slice(0, 8);
-let app: ProducerApp;
-let rest = "";
-let grpcPort = 0;
-let close: () => Promise<void>;
-
-const validContext = {
-  kafka_topic: `hostile${run}`,
-  kafka_partition: 1,
-  kafka_replication_factor: 1,
-  es_index_prefix: "hostile",
-  app_max_tps: 1_000_000,
-};
+const context = hostile.validContext(`hostile${run}`);
+let producer: InProcessProducer;
+let target: hostile.HostileTarget;
 
 beforeAll(async () => {
-  const config = loadProducerConfig({
-    BARITO_KAFKA_BROKERS: brokers,
-    BARITO_NEW_TOPIC_EVENT: `it${run}_new_topic_events`,
-    BARITO_GRPC_MAX_RECV_MSG_SIZE: "200000",
-    BARITO_PRODUCER_MAX_MESSAGE_BYTES: "50000",
-    BARITO_PRODUCER_MAX_BATCH_ITEMS: "50",
-  });
-  const kafka = { brokers: [brokers], clientId: `hostile-${run}` };
-  const publisher = createKafkaPublisher({ ...kafka, deliveryTimeoutMs: 10_000 });
-  const admin = createKafkaAdmin(kafka);
-  await Promise.all([publisher.connect(), admin.connect()]);
-  const rateLimiter = createLocalRateLimiter({ intervalMs: 10_000 });
-  const metrics = createProducerMetrics("_logs");
-  app = createProducerApp(withTopicProvisioner({ config, logger: noopLogger, publisher, admin, rateLimiter, metrics }));
-  const loopback = { host: "127.0.0.1", port: 0 };
-  const ports = await app.listen({ rest: loopback, grpc: loopback, metrics: loopback });
-  rest = `http://127.0.0.1:${ports.rest}`;
-  grpcPort = ports.grpc;
-  close = async () => {
-    await app.close(2_000);
-    await Promise.allSettled([publisher.close(), admin.close(), rateLimiter.close()]);
-  };
-  for (let i = 0; i < 50 && !app.readiness().ready; i++) await new Promise((r) => setTimeout(r, 100));
+  ({ producer, target } = await hostile.startHostileProducer(run, `hostile-${run}`));
 });
 
-afterAll(() => close());
+afterAll(() => producer.close());
 
-/**
- * POST with node:http rather than fetch: a server may answer 413 before reading a huge body and close the
- * connection, which fetch reports as a network error even though the answer arrived.
- */
-function postRaw(
-  path: string,
-  body: string | Uint8Array,
-  contentType = "application/json",
-): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${rest}${path}`, { method: "POST", headers: { "content-type": contentType } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (chunk: Buffer) => chunks.push(chunk));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
-      res.on("error", reject);
-    });
-    req.on("error", (err: NodeJS.ErrnoException) => {
-      if (err.code !== "EPIPE" && err.code !== "ECONNRESET") reject(err);
-    });
-    req.end(body);
-  });
-}
-
-/** Like postRaw, with the response headers and raw bytes. */
-function postHeaders(
-  path: string,
-  body: Uint8Array,
-  contentType: string,
-): Promise<{ status: number; text: string; raw: Buffer; headers: Record<string, string | string[] | undefined> }> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${rest}${path}`, { method: "POST", headers: { "content-type": contentType } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (chunk: Buffer) => chunks.push(chunk));
-      res.on("end", () => {
-        const raw = Buffer.concat(chunks);
-        resolve({ status: res.statusCode ?? 0, text: raw.toString("utf8"), raw, headers: res.headers });
-      });
-      res.on("error", reject);
-    });
-    req.on("error", (err: NodeJS.ErrnoException) => {
-      if (err.code !== "EPIPE" && err.code !== "ECONNRESET") reject(err);
-    });
-    req.end(body);
-  });
-}
-
-function expectWellFormedRestAnswer(answer: { status: number; text: string }) {
-  expect([200, 400, 413, 429]).toContain(answer.status);
-  const json = JSON.parse(answer.text) as Record<string, unknown>;
-  if (answer.status === 200) expect(typeof json.topic).toBe("string");
-  else {
-    expect(typeof json.code).toBe("string");
-    expect(typeof json.message).toBe("string");
-    expect(Array.isArray(json.details)).toBe(true);
-  }
-}
-
-/** Sends one gRPC unary call over a raw HTTP/2 stream (so the payload can be anything), returns grpc-status. */
-function rawGrpc(payload: Buffer, encoding?: string): Promise<number> {
-  return rawGrpcAnswer(payload, encoding).then((answer) => answer.status);
-}
-
-/** grpc-status plus the barito error metadata of the answer (from the trailers, or the headers if trailers-only). */
-function rawGrpcAnswer(
-  payload: Buffer,
-  encoding?: string,
-): Promise<{ status: number; errorCode?: string; details?: string }> {
-  return new Promise((resolve, reject) => {
-    const session = connectHttp2(`http://127.0.0.1:${grpcPort}`);
-    session.on("error", reject);
-    const frame = Buffer.alloc(5 + payload.length);
-    frame[0] = encoding ? 1 : 0;
-    frame.writeUInt32BE(payload.length, 1);
-    payload.copy(frame, 5);
-    const stream = session.request({
-      [h2.HTTP2_HEADER_METHOD]: "POST",
-      [h2.HTTP2_HEADER_PATH]: "/producer.Producer/ProduceBatch",
-      "content-type": "application/grpc",
-      te: "trailers",
-      ...(encoding ? { "grpc-encoding": encoding } : {}),
-    });
-    let status = -1;
-    let meta: Record<string, string | string[] | undefined> = {};
-    stream.on("response", (headers) => {
-      if (headers["grpc-status"] !== undefined) {
-        status = Number(headers["grpc-status"]);
-        meta = headers;
-      }
-    });
-    stream.on("trailers", (trailers) => {
-      status = Number(trailers["grpc-status"]);
-      meta = trailers;
-    });
-    stream.on("data", () => undefined);
-    const done = () => {
-      // Like a real gRPC client, the call ends with its status even when the server refused it before reading the
-      // whole request (an oversize message): the rest of the request is abandoned.
-      session.destroy();
-      resolve({
-        status,
-        errorCode: meta["barito-error-code"] as string | undefined,
-        details: meta["barito-error-details"] as string | undefined,
-      });
-    };
-    stream.on("response", (headers) => {
-      if (headers["grpc-status"] !== undefined) done();
-    });
-    stream.on("trailers", () => done());
-    stream.on("close", done);
-    stream.on("error", reject);
-    stream.end(frame);
-  });
-}
-
-const jsonValue = fc.jsonValue({ maxDepth: 4 });
-const hostileContext = fc.oneof(
-  fc.constant(undefined),
-  jsonValue,
-  fc.record(
-    {
-      kafka_topic: fc.oneof(fc.string(), jsonValue),
-      es_index_prefix: fc.oneof(fc.string(), jsonValue),
-      app_max_tps: fc.oneof(fc.integer(), fc.double(), fc.string(), jsonValue),
-      kafka_partition: fc.oneof(fc.integer(), fc.string()),
-      disable_app_tps: fc.oneof(fc.boolean(), fc.string()),
-      app_group_max_tps: fc.integer(),
-    },
-    { requiredKeys: [] },
-  ),
-);
+/** The grpc-status alone of a raw gRPC call. */
+const rawGrpc = (payload: Uint8Array, encoding?: string) =>
+  hostile.rawGrpcAnswer(target, payload, { encoding }).then((answer) => answer.status);
 
 describe("producer under hostile input (real Kafka)", () => {
   it("answers broken and mistyped JSON bodies on every REST route with a well-formed 4xx, never a 5xx", async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.constantFrom("/produce", "/produce_batch"),
-        fc.oneof(
-          fc.string(),
-          jsonValue.map((v) => JSON.stringify(v)),
-          fc
-            .record(
-              {
-                context: hostileContext,
-                content: jsonValue,
-                items: fc.array(fc.record({ content: jsonValue }), { maxLength: 5 }),
-              },
-              { requiredKeys: [] },
-            )
-            .map((v) => JSON.stringify(v)),
-          fc.uint8Array({ maxLength: 200 }).map((bytes) => Buffer.from(bytes).toString("latin1")),
-        ),
-        async (path, body) => expectWellFormedRestAnswer(await postRaw(path, body)),
-      ),
-      { numRuns: 600 },
-    );
+    await fc.assert(hostile.wellFormedRestAnswers(target), { numRuns: 600 });
   });
 
   it("refuses oversized bodies, deep nesting, invalid UTF-8 and huge batches with 4xx", async () => {
-    const big = JSON.stringify({ context: validContext, content: { blob: "x".repeat(300_000) } });
-    expect((await postRaw("/produce", big)).status).toBe(413);
-    const record = JSON.stringify({ context: validContext, content: { blob: "x".repeat(60_000) } });
-    expect((await postRaw("/produce", record)).status).toBe(413);
-    const deep = `{"context":${JSON.stringify(validContext)},"content":{"a":${"[".repeat(50_000)}${"]".repeat(50_000)}}}`;
-    expectWellFormedRestAnswer(await postRaw("/produce", deep));
-    const deepObjects = `{"context":${JSON.stringify(validContext)},"content":${'{"a":'.repeat(20_000)}1${"}".repeat(20_000)}}`;
-    expectWellFormedRestAnswer(await postRaw("/produce", deepObjects));
+    const big = JSON.stringify({ context, content: { blob: "x".repeat(300_000) } });
+    expect((await hostile.postRaw(target, "/produce", big)).status).toBe(413);
+    const record = JSON.stringify({ context, content: { blob: "x".repeat(60_000) } });
+    expect((await hostile.postRaw(target, "/produce", record)).status).toBe(413);
+    const deep = `{"context":${JSON.stringify(context)},"content":{"a":${"[".repeat(50_000)}${"]".repeat(50_000)}}}`;
+    hostile.expectWellFormedRestAnswer(await hostile.postRaw(target, "/produce", deep));
+    const deepObjects = `{"context":${JSON.stringify(context)},"content":${'{"a":'.repeat(20_000)}1${"}".repeat(20_000)}}`;
+    hostile.expectWellFormedRestAnswer(await hostile.postRaw(target, "/produce", deepObjects));
     const invalidUtf8 = Buffer.concat([
-      Buffer.from(`{"context":${JSON.stringify(validContext)},"content":{"m":"`),
+      Buffer.from(`{"context":${JSON.stringify(context)},"content":{"m":"`),
       Buffer.from([0xff, 0xfe, 0xc3]),
       Buffer.from('"}}'),
     ]);
-    expectWellFormedRestAnswer(await postRaw("/produce", invalidUtf8));
-    const many = JSON.stringify({ context: validContext, items: Array.from({ length: 51 }, () => ({ content: {} })) });
-    expect((await postRaw("/produce_batch", many)).status).toBe(400);
+    hostile.expectWellFormedRestAnswer(await hostile.postRaw(target, "/produce", invalidUtf8));
+    const many = JSON.stringify({ context, items: Array.from({ length: 51 }, () => ({ content: {} })) });
+    expect((await hostile.postRaw(target, "/produce_batch", many)).status).toBe(400);
   });
 
   it("answers garbage protobuf and compression bombs on gRPC and Connect with client errors, never INTERNAL", async () => {
@@ -239,7 +55,7 @@ describe("producer under hostile input (real Kafka)", () => {
         const status = await rawGrpc(Buffer.from(bytes));
         expect(status).toBeGreaterThan(0);
         expect(status).not.toBe(internal);
-        const connect = await postRaw("/producer.Producer/ProduceBatch", bytes, "application/proto");
+        const connect = await hostile.postRaw(target, "/producer.Producer/ProduceBatch", bytes, "application/proto");
         expect(connect.status).toBeGreaterThanOrEqual(400);
         expect(connect.status).toBeLessThan(500);
       }),
@@ -250,8 +66,8 @@ describe("producer under hostile input (real Kafka)", () => {
     expect(await rawGrpc(Buffer.from("not zstd"), "zstd")).not.toBe(internal);
     // Compression bombs are oversize requests: INVALID_ARGUMENT + PAYLOAD_TOO_LARGE, not RESOURCE_EXHAUSTED.
     for (const answer of [
-      await rawGrpcAnswer(zstdCompressSync(bomb), "zstd"),
-      await rawGrpcAnswer(gzipSync(bomb), "gzip"),
+      await hostile.rawGrpcAnswer(target, zstdCompressSync(bomb), { encoding: "zstd" }),
+      await hostile.rawGrpcAnswer(target, gzipSync(bomb), { encoding: "gzip" }),
     ]) {
       expect(answer).toMatchObject({ status: 3, errorCode: "PAYLOAD_TOO_LARGE" });
       expect(JSON.parse(answer.details ?? "[]")).toEqual([
@@ -272,11 +88,11 @@ describe("producer under hostile input (real Kafka)", () => {
     );
     const expectedDetails = [{ field: "body", reason: "at most 200000 bytes (BARITO_GRPC_MAX_RECV_MSG_SIZE)" }];
 
-    const grpc = await rawGrpcAnswer(oversize);
+    const grpc = await hostile.rawGrpcAnswer(target, oversize);
     expect(grpc).toMatchObject({ status: 3, errorCode: "PAYLOAD_TOO_LARGE" });
     expect(JSON.parse(grpc.details ?? "[]")).toEqual(expectedDetails);
 
-    const connect = await postHeaders("/producer.Producer/ProduceBatch", oversize, "application/proto");
+    const connect = await hostile.postRaw(target, "/producer.Producer/ProduceBatch", oversize, "application/proto");
     expect(connect.status).toBe(400);
     expect(JSON.parse(connect.text)).toMatchObject({
       code: "invalid_argument",
@@ -288,7 +104,12 @@ describe("producer under hostile input (real Kafka)", () => {
     const frame = Buffer.alloc(5 + oversize.length);
     frame.writeUInt32BE(oversize.length, 1);
     oversize.copy(frame, 5);
-    const grpcWeb = await postHeaders("/producer.Producer/ProduceBatch", frame, "application/grpc-web+proto");
+    const grpcWeb = await hostile.postRaw(
+      target,
+      "/producer.Producer/ProduceBatch",
+      frame,
+      "application/grpc-web+proto",
+    );
     // An error answer is the trailer frame alone (flag 0x80).
     expect(grpcWeb.raw[0]).toBe(0x80);
     const trailer = grpcWeb.raw.subarray(5).toString("utf8");
@@ -297,20 +118,21 @@ describe("producer under hostile input (real Kafka)", () => {
 
     // REST answers 413 with the same code (and, like the answers above, closes the connection: the keep-alive
     // client's next request must not wait behind the unread body).
-    const rest = await postRaw(
+    const rest = await hostile.postRaw(
+      target,
       "/produce_batch",
-      JSON.stringify({ context: validContext, items: [{ content: { blob: "x".repeat(300_000) } }] }),
+      JSON.stringify({ context, items: [{ content: { blob: "x".repeat(300_000) } }] }),
     );
     expect(rest.status).toBe(413);
     expect(JSON.parse(rest.text)).toMatchObject({ code: "PAYLOAD_TOO_LARGE" });
   });
 
   it("takes a slowly sent body, and survives bodies cut short on REST and gRPC", async () => {
-    const valid = JSON.stringify({ context: validContext, items: [{ content: { slow: true } }] });
+    const valid = JSON.stringify({ context, items: [{ content: { slow: true } }] });
     // Dribbled in 10-byte pieces every 50 ms: slow clients (mobile, congested links) are served, not cut off.
     const slow = await new Promise<number>((resolve, reject) => {
       const req = request(
-        `${rest}/produce_batch`,
+        `${target.rest}/produce_batch`,
         { method: "POST", headers: { "content-type": "application/json", "content-length": Buffer.byteLength(valid) } },
         (res) => {
           res.resume();
@@ -332,7 +154,7 @@ describe("producer under hostile input (real Kafka)", () => {
 
     // Content-Length promises 500 bytes, 40 arrive, the client goes away.
     const { connect: tcpConnect } = await import("node:net");
-    const url = new URL(rest);
+    const url = new URL(target.rest);
     const truncatedAnswers: string[] = [];
     for (let i = 0; i < 20; i++) {
       truncatedAnswers.push(
@@ -360,7 +182,7 @@ describe("producer under hostile input (real Kafka)", () => {
     // A gRPC message whose length prefix promises more than the stream carries.
     const frame = Buffer.alloc(5 + 10);
     frame.writeUInt32BE(1_000, 1);
-    const session = connectHttp2(`http://127.0.0.1:${grpcPort}`);
+    const session = connectHttp2(target.grpc);
     const status = await new Promise<number>((resolve, reject) => {
       const stream = session.request({
         [h2.HTTP2_HEADER_METHOD]: "POST",
@@ -384,21 +206,21 @@ describe("producer under hostile input (real Kafka)", () => {
     expect(status).toBeGreaterThan(0);
     expect(status).not.toBe(13);
     // Still healthy: the next valid request is stored.
-    expect((await postRaw("/produce_batch", valid)).status).toBe(200);
-    expect(app.readiness().ready).toBe(true);
+    expect((await hostile.postRaw(target, "/produce_batch", valid)).status).toBe(200);
+    expect(producer.app.readiness().ready).toBe(true);
   });
 
   it("refuses an over-long Idempotency-Key instead of cutting it (cut keys could collide)", async () => {
-    const body = JSON.stringify({ context: validContext, items: [{ content: { keyed: true } }] });
+    const body = JSON.stringify({ context, items: [{ content: { keyed: true } }] });
     for (const path of ["/produce_batch", "/producer.Producer/ProduceBatch"]) {
-      const res = await fetch(`${rest}${path}`, {
+      const res = await fetch(`${target.rest}${path}`, {
         method: "POST",
         headers: { "content-type": "application/json", "idempotency-key": "k".repeat(257) },
         body:
           path === "/produce_batch"
             ? body
             : JSON.stringify({
-                context: { kafkaTopic: validContext.kafka_topic, esIndexPrefix: "hostile", appMaxTps: 1_000_000 },
+                context: { kafkaTopic: context.kafka_topic, esIndexPrefix: "hostile", appMaxTps: 1_000_000 },
                 items: [{ content: { keyed: true } }],
               }),
       });
@@ -406,7 +228,7 @@ describe("producer under hostile input (real Kafka)", () => {
       const text = await res.text();
       expect(text).toContain("Idempotency-Key");
     }
-    const ok = await fetch(`${rest}/produce_batch`, {
+    const ok = await fetch(`${target.rest}/produce_batch`, {
       method: "POST",
       headers: { "content-type": "application/json", "idempotency-key": "k".repeat(256) },
       body,
@@ -433,23 +255,17 @@ describe("producer under hostile input (real Kafka)", () => {
     // The cap (200 kB per request here) bounds the work; allow generous room for buffers and GC timing.
     expect(peak - before).toBeLessThan(400 * 1024 * 1024);
     expect(
-      (await postRaw("/produce", JSON.stringify({ context: validContext, content: { after: "bombs" } }))).status,
+      (await hostile.postRaw(target, "/produce", JSON.stringify({ context, content: { after: "bombs" } }))).status,
     ).toBe(200);
   });
 
   it("keeps serving valid traffic while hostile requests flow", async () => {
-    const hostile = Array.from({ length: 200 }, (_, i) =>
-      postRaw(i % 2 ? "/produce" : "/produce_batch", i % 3 ? "{" : '{"context":7}'),
-    );
-    const valid = Array.from({ length: 100 }, (_, i) =>
-      postRaw(
-        "/produce_batch",
-        JSON.stringify({ context: validContext, items: [{ content: { i } }, { content: { i, second: true } }] }),
-      ),
-    );
-    const [hostileAnswers, validAnswers] = await Promise.all([Promise.all(hostile), Promise.all(valid)]);
+    const { hostileAnswers, validAnswers } = await hostile.sendHostileAmongValid(target, context, {
+      hostile: 200,
+      valid: 100,
+    });
     for (const answer of hostileAnswers) expect(answer.status).toBe(400);
     for (const answer of validAnswers) expect(answer.status).toBe(200);
-    expect(app.readiness().ready).toBe(true);
+    expect(producer.app.readiness().ready).toBe(true);
   });
 });

@@ -7,16 +7,11 @@ import { type ClientRequest, type IncomingMessage, request } from "node:http";
 import { connect as connectHttp2 } from "node:http2";
 import { zstdCompressSync } from "node:zlib";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
-import { noopLogger } from "@barito-flow/logger";
 import { TimberCollectionSchema } from "@barito-flow/proto";
-import { createLocalRateLimiter } from "@barito-flow/rate-limit";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { loadProducerConfig } from "./config.js";
-import { createProducerApp, withTopicProvisioner } from "./app.js";
-import { createProducerMetrics } from "./metrics.js";
+import { startInProcessProducer } from "./testing/in-process.js";
+import { restContext } from "./testing/requests.js";
 
-const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
 const run = randomUUID().slice(0, 8);
 const prefix = `itcap${run}_`;
 const cap = 1_000_000;
@@ -24,42 +19,23 @@ const ports = { rest: 0, grpc: 0, metrics: 0 };
 let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  const config = loadProducerConfig({
-    BARITO_KAFKA_BROKERS: brokers,
-    BARITO_KAFKA_TOPIC_PREFIX: prefix,
-    BARITO_NEW_TOPIC_EVENT: `${prefix}new_topic_events`,
-    BARITO_GRPC_MAX_RECV_MSG_SIZE: String(cap),
-    BARITO_PRODUCER_MAX_INFLIGHT_BYTES: String(cap),
+  const producer = await startInProcessProducer({
+    env: {
+      BARITO_KAFKA_TOPIC_PREFIX: prefix,
+      BARITO_NEW_TOPIC_EVENT: `${prefix}new_topic_events`,
+      BARITO_GRPC_MAX_RECV_MSG_SIZE: String(cap),
+      BARITO_PRODUCER_MAX_INFLIGHT_BYTES: String(cap),
+    },
+    clientId: `producer-cap-it-${run}`,
+    deliveryTimeoutMs: 5_000,
+    adminTimeouts: { requestTimeoutMs: 3_000, pingTimeoutMs: 1_000 },
   });
-  const kafka = { brokers: [...config.kafka.brokers], clientId: `producer-cap-it-${run}` };
-  const publisher = createKafkaPublisher({ ...kafka, deliveryTimeoutMs: 5_000 });
-  const admin = createKafkaAdmin({ ...kafka, requestTimeoutMs: 3_000, pingTimeoutMs: 1_000 });
-  await Promise.all([publisher.connect(), admin.connect()]);
-  const rateLimiter = createLocalRateLimiter({ intervalMs: 10_000 });
-  const metrics = createProducerMetrics(config.kafka.topicSuffix);
-  const app = createProducerApp(
-    withTopicProvisioner({ config, logger: noopLogger, publisher, admin, rateLimiter, metrics }),
-  );
-  const loopback = { host: "127.0.0.1", port: 0 };
-  const bound = await app.listen({ rest: loopback, grpc: loopback, metrics: loopback });
-  ports.rest = bound.rest ?? 0;
-  ports.grpc = bound.grpc;
-  ports.metrics = bound.metrics ?? 0;
-  for (let i = 0; i < 50 && !app.readiness().ready; i++) await new Promise((r) => setTimeout(r, 100));
-  stop = async () => {
-    await app.close(2_000);
-    await Promise.allSettled([publisher.close(), admin.close(), rateLimiter.close()]);
-  };
+  Object.assign(ports, producer.ports);
+  stop = producer.close;
 });
 afterAll(() => stop?.());
 
-const context = {
-  kafka_topic: "cap",
-  kafka_partition: 1,
-  kafka_replication_factor: 1,
-  es_index_prefix: "cap",
-  app_max_tps: 1_000_000,
-};
+const context = restContext("cap", 1_000_000);
 const items = (count: number, size: number) =>
   Array.from({ length: count }, (_, i) => ({ content: { message: `log ${i}`, pad: "x".repeat(size) } }));
 

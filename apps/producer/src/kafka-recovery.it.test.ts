@@ -14,6 +14,8 @@ import { loadProducerConfig } from "./config.js";
 import { createProducerApp, withTopicProvisioner } from "./app.js";
 import { connectKafkaWithRetry } from "./kafka-startup.js";
 import { createProducerMetrics } from "./metrics.js";
+import { freePort } from "./testing/processes.js";
+import { restContext, until } from "./testing/requests.js";
 
 const broker = process.env.KAFKA_BROKERS?.split(",")[0] ?? "127.0.0.1:9092";
 const run = randomUUID().slice(0, 8);
@@ -21,15 +23,6 @@ const cleanups: Array<() => Promise<unknown>> = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const address = probe.address();
-  await new Promise((resolve) => probe.close(resolve));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
 
 async function openForwarder(port: number): Promise<void> {
   const [host, targetPort] = broker.split(":") as [string, string];
@@ -48,14 +41,6 @@ async function openForwarder(port: number): Promise<void> {
     for (const socket of sockets) socket.destroy();
     await new Promise((resolve) => server.close(resolve));
   });
-}
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }
 
 describe("producer when Kafka is unreachable at start", () => {
@@ -100,13 +85,7 @@ describe("producer when Kafka is unreachable at start", () => {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({
-          context: {
-            kafka_topic: "back",
-            kafka_partition: 1,
-            kafka_replication_factor: 1,
-            es_index_prefix: "back",
-            app_max_tps: 100,
-          },
+          context: restContext("back", 100),
           content: { message: "after recovery" },
         }),
       });
@@ -119,7 +98,7 @@ describe("producer when Kafka is unreachable at start", () => {
 
     await openForwarder(port);
     expect(await startup).toBe(true);
-    await waitFor(async () => (await fetch(`${rest}/readyz`)).status === 200, 20_000, "readyz after recovery");
+    expect(await until(async () => (await fetch(`${rest}/readyz`)).status === 200, 20_000)).toBe(true);
 
     const up = await produce();
     expect(up.status).toBe(200);

@@ -3,75 +3,49 @@
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { fromBinary, toJson } from "@bufbuild/protobuf";
-import { createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
-import { noopLogger } from "@barito-flow/logger";
 import { Producer, TimberCollectionSchema, TimberSchema } from "@barito-flow/proto";
-import { createLocalRateLimiter, createRedisRateLimiter } from "@barito-flow/rate-limit";
+import { createRedisRateLimiter } from "@barito-flow/rate-limit";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { afterAll, describe, expect, it } from "@jest/globals";
-import { loadProducerConfig } from "./config.js";
-import { createProducerApp, type ProducerApp, withTopicProvisioner } from "./app.js";
-import { createProducerMetrics } from "./metrics.js";
+import { kafkaBrokers as brokers, startInProcessProducer } from "./testing/in-process.js";
+import { rpcContext } from "./testing/requests.js";
 import { compressionZstd } from "./transport/compression.js";
 
-const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
 const run = randomUUID().slice(0, 8);
 const cleanups: Array<() => Promise<unknown>> = [];
-
-interface Started {
-  app: ProducerApp;
-  rest: string;
-  grpc: string;
-  metrics: string;
-  prefix: string;
-}
 
 async function start(
   env: Record<string, string> = {},
   options: { redis?: boolean; brokers?: string; prefix?: string } = {},
-): Promise<Started> {
+) {
   const prefix = options.prefix ?? `it${run}${cleanups.length}_`;
-  const config = loadProducerConfig({
-    BARITO_KAFKA_BROKERS: options.brokers ?? brokers,
-    BARITO_KAFKA_TOPIC_PREFIX: prefix,
-    BARITO_NEW_TOPIC_EVENT: `${prefix}new_topic_events`,
-    BARITO_PRODUCER_RATE_LIMIT_RESET_INTERVAL: "10",
-    BARITO_PRODUCER_REQUEST_TIMEOUT: "5s",
-    ...env,
+  const producer = await startInProcessProducer({
+    env: {
+      ...(options.brokers ? { BARITO_KAFKA_BROKERS: options.brokers } : {}),
+      BARITO_KAFKA_TOPIC_PREFIX: prefix,
+      BARITO_NEW_TOPIC_EVENT: `${prefix}new_topic_events`,
+      BARITO_PRODUCER_RATE_LIMIT_RESET_INTERVAL: "10",
+      BARITO_PRODUCER_REQUEST_TIMEOUT: "5s",
+      ...env,
+    },
+    clientId: `producer-it-${run}`,
+    deliveryTimeoutMs: 5_000,
+    adminTimeouts: { requestTimeoutMs: 3_000, pingTimeoutMs: 1_000 },
+    ...(options.redis
+      ? {
+          rateLimiter: createRedisRateLimiter({
+            redis: "redis://127.0.0.1:6379",
+            intervalMs: 10_000,
+            keyPrefix: `barito-it:${run}:`,
+          }),
+        }
+      : {}),
+    // An unreachable cluster is the point of some tests: do not wait for it.
+    awaitKafka: !options.brokers,
   });
-  const kafka = { brokers: [...config.kafka.brokers], clientId: `producer-it-${run}` };
-  // Against an unreachable cluster each connection attempt lasts connectTimeoutMs, also after the test closed the
-  // publisher: a short one ends the last attempt before the suite does.
-  const connectTimeoutMs = options.brokers ? 1_000 : undefined;
-  const publisher = createKafkaPublisher({ ...kafka, deliveryTimeoutMs: 5_000, connectTimeoutMs });
-  const admin = createKafkaAdmin({ ...kafka, requestTimeoutMs: 3_000, pingTimeoutMs: 1_000 });
-  const connected = Promise.all([publisher.connect(), admin.connect()]).catch(() => undefined);
-  // An unreachable cluster is the point of some tests: do not wait for it.
-  if (!options.brokers) await connected;
-  const rateLimiter = options.redis
-    ? createRedisRateLimiter({ redis: "redis://127.0.0.1:6379", intervalMs: 10_000, keyPrefix: `barito-it:${run}:` })
-    : createLocalRateLimiter({ intervalMs: 10_000 });
-  const metrics = createProducerMetrics(config.kafka.topicSuffix);
-  const app = createProducerApp(
-    withTopicProvisioner({ config, logger: noopLogger, publisher, admin, rateLimiter, metrics }),
-  );
-  const loopback = { host: "127.0.0.1", port: 0 };
-  const ports = await app.listen({ rest: loopback, grpc: loopback, metrics: loopback });
-  cleanups.push(async () => {
-    await app.close(2_000);
-    await Promise.allSettled([publisher.close(), admin.close(), rateLimiter.close()]);
-  });
-  // Readiness follows the Kafka probe; wait for the first one.
-  for (let i = 0; i < 50 && !app.readiness().ready && !options.brokers; i++)
-    await new Promise((r) => setTimeout(r, 100));
-  return {
-    app,
-    rest: `http://127.0.0.1:${ports.rest}`,
-    grpc: `http://127.0.0.1:${ports.grpc}`,
-    metrics: `http://127.0.0.1:${ports.metrics}`,
-    prefix,
-  };
+  cleanups.push(() => producer.close());
+  return { app: producer.app, ...producer.urls, prefix };
 }
 
 afterAll(async () => {
@@ -212,16 +186,7 @@ describe("producer (real Kafka)", () => {
 
   it("serves the same service over gRPC with zstd, Connect and gRPC-Web", async () => {
     const p = await start();
-    const timber = {
-      context: {
-        kafkaTopic: "rpc",
-        kafkaPartition: 1,
-        kafkaReplicationFactor: 1,
-        esIndexPrefix: "rpc",
-        appMaxTps: 100,
-      },
-      content: {},
-    };
+    const timber = { context: rpcContext("rpc", 100), content: {} };
     const grpc = createClient(
       Producer,
       createGrpcTransport({ baseUrl: p.grpc, sendCompression: compressionZstd, acceptCompression: [compressionZstd] }),

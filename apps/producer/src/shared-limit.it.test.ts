@@ -1,11 +1,11 @@
 // Two producer PROCESSES (the built app, as deployed) with BARITO_RATE_LIMITER_OPT=REDIS share one app's limit
 // through the real Redis: what one admits, the other cannot admit again in the same window.
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { buildProducer, spawnBuiltApp, stopChild } from "./testing/processes.js";
+import { restContext } from "./testing/requests.js";
 
-const root = join(__dirname, "..", "..", "..");
 const run = randomUUID().slice(0, 8);
 const children: ChildProcess[] = [];
 const restPorts: number[] = [];
@@ -13,36 +13,25 @@ const restPorts: number[] = [];
 /** Starts the built producer on ports the kernel picks (no race for a "free" port) and gives its REST port. */
 async function startProducer(): Promise<number> {
   const any = "127.0.0.1:0";
-  const child = spawn(process.execPath, [join(root, "apps/producer/dist/main.js"), "producer"], {
-    env: {
-      ...process.env,
-      NODE_ENV: "production",
-      LOG_LEVEL: "info",
-      BARITO_KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? "127.0.0.1:9092",
-      BARITO_KAFKA_TOPIC_PREFIX: `shared${run}_`,
-      BARITO_NEW_TOPIC_EVENT: `shared${run}_new_topic_events`,
-      BARITO_RATE_LIMITER_OPT: "REDIS",
-      BARITO_REDIS_URL: "127.0.0.1:6379",
-      BARITO_REDIS_KEY_PREFIX: `barito-it:${run}:`,
-      BARITO_PRODUCER_REST: any,
-      BARITO_PRODUCER_GRPC: any,
-      EXPORTER_PORT: any,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
+  const { child, output } = spawnBuiltApp("producer", {
+    NODE_ENV: "production",
+    LOG_LEVEL: "info",
+    BARITO_KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? "127.0.0.1:9092",
+    BARITO_KAFKA_TOPIC_PREFIX: `shared${run}_`,
+    BARITO_NEW_TOPIC_EVENT: `shared${run}_new_topic_events`,
+    BARITO_RATE_LIMITER_OPT: "REDIS",
+    BARITO_REDIS_URL: "127.0.0.1:6379",
+    BARITO_REDIS_KEY_PREFIX: `barito-it:${run}:`,
+    BARITO_PRODUCER_REST: any,
+    BARITO_PRODUCER_GRPC: any,
+    EXPORTER_PORT: any,
   });
   children.push(child);
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
   const deadline = Date.now() + 30_000;
   let port: number | undefined;
   let status = 0;
   while (Date.now() < deadline && status !== 200 && child.exitCode === null) {
-    port ??= listeningPort(output);
+    port ??= listeningPort(output());
     if (port !== undefined) {
       status = await fetch(`http://127.0.0.1:${port}/readyz`).then(
         (r) => r.status,
@@ -53,7 +42,7 @@ async function startProducer(): Promise<number> {
   }
   if (port === undefined || status !== 200) {
     throw new Error(
-      `producer ${port ?? "(no port)"} did not become ready (last /readyz ${status}):\n${output.slice(-3000)}`,
+      `producer ${port ?? "(no port)"} did not become ready (last /readyz ${status}):\n${output().slice(-3000)}`,
     );
   }
   return port;
@@ -65,31 +54,17 @@ function listeningPort(output: string): number | undefined {
 }
 
 beforeAll(async () => {
-  execFileSync("pnpm", ["turbo", "run", "build", "--filter=producer...", "--output-logs=errors-only"], {
-    cwd: root,
-    stdio: "pipe",
-  });
+  buildProducer();
   for (let i = 0; i < 2; i++) restPorts.push(await startProducer());
 });
 
 afterAll(async () => {
-  for (const child of children) {
-    if (child.exitCode !== null) continue;
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGTERM");
-    await exited;
-  }
+  for (const child of children) await stopChild(child, "SIGTERM");
 });
 
 const batch = (n: number) =>
   JSON.stringify({
-    context: {
-      kafka_topic: "shared",
-      kafka_partition: 1,
-      kafka_replication_factor: 1,
-      es_index_prefix: "shared",
-      app_max_tps: 1,
-    },
+    context: restContext("shared", 1),
     items: Array.from({ length: n }, (_, i) => ({ content: { i } })),
   });
 const post = (port: number, n: number) =>

@@ -2,81 +2,55 @@
 // taken is answered, exit 0), and with Kafka gone while records wait in librdkafka (a private broker, started here
 // from scripts/stack and SIGKILLed: those requests get a retryable 503, the process exits non-zero within
 // BARITO_SHUTDOWN_TIMEOUT plus a few seconds; a second signal ends it at once).
-import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { readFileSync, rmSync } from "node:fs";
-import { request } from "node:http";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { waitUntil } from "@barito-flow/lifecycle";
+import {
+  type AppProcess,
+  freePorts,
+  isRunning,
+  producerListeners,
+  repoRoot,
+  spawnBuiltApp,
+} from "./testing/processes.js";
+import { postOnOwnConnection, recordsIn, restContext } from "./testing/requests.js";
 
-const root = join(__dirname, "..", "..", "..");
 const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
 const run = randomUUID().slice(0, 8);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
-}
-
-interface Producer {
-  child: ChildProcess;
+interface Producer extends AppProcess {
   rest: number;
   metrics: number;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
-  log: () => string;
 }
 
 /** Started once `/readyz` answers 200, or with `until: "listening"` once `/healthz` does (Kafka not needed). */
 async function startProducer(env: Record<string, string>, until: "ready" | "listening" = "ready"): Promise<Producer> {
-  const [rest, grpc, metrics] = [await freePort(), await freePort(), await freePort()];
-  const child = spawn(process.execPath, [join(root, "apps/producer/dist/main.js"), "producer"], {
-    env: {
-      ...process.env,
-      NODE_ENV: "production",
-      LOG_LEVEL: "info",
-      BARITO_PRODUCER_REST: `127.0.0.1:${rest}`,
-      BARITO_PRODUCER_GRPC: `127.0.0.1:${grpc}`,
-      EXPORTER_PORT: `127.0.0.1:${metrics}`,
-      ...env,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
-    child.once("exit", (code, signal) => resolve({ code, signal, at: Date.now() })),
-  );
-  const producer = { child, rest, metrics, exited, log: () => output };
+  const listeners = await producerListeners();
+  const producer = {
+    ...spawnBuiltApp("producer", { NODE_ENV: "production", LOG_LEVEL: "info", ...listeners.env, ...env }),
+    rest: listeners.ports.rest,
+    metrics: listeners.ports.metrics,
+  };
   for (let i = 0; i < 150; i++) {
-    const status = await fetch(`http://127.0.0.1:${metrics}/${until === "ready" ? "readyz" : "healthz"}`).then(
+    const status = await fetch(`http://127.0.0.1:${producer.metrics}/${until === "ready" ? "readyz" : "healthz"}`).then(
       (r) => r.status,
       () => 0,
     );
     if (status === 200) return producer;
     await sleep(200);
   }
-  child.kill("SIGKILL");
-  throw new Error(`producer not ready within 30 s:\n${output}`);
+  producer.child.kill("SIGKILL");
+  throw new Error(`producer not ready within 30 s:\n${producer.output()}`);
 }
 
 const started: Producer[] = [];
 afterAll(() => {
-  for (const { child } of started) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  for (const { child } of started) if (isRunning(child)) child.kill("SIGKILL");
 });
 
 interface Answer {
@@ -89,53 +63,21 @@ interface Answer {
 
 /** One POST on a connection of its own, so a closed listener shows as ECONNREFUSED, never as a reset keep-alive. */
 function post(port: number, body: string): Promise<Answer> {
-  return new Promise((resolve) => {
-    const req = request(
-      {
-        host: "127.0.0.1",
-        port,
-        path: "/produce_batch",
-        method: "POST",
-        agent: false,
-        headers: { "content-type": "application/json" },
-      },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk: string) => {
-          text += chunk;
-        });
-        res.on("end", () => {
-          const code = res.statusCode === 200 ? undefined : (JSON.parse(text) as { code: string }).code;
-          resolve({ status: res.statusCode ?? 0, code, retryAfter: res.headers["retry-after"] });
-        });
-        res.on("error", (err) => resolve({ status: 0, error: (err as NodeJS.ErrnoException).code ?? err.message }));
-      },
-    );
-    req.on("error", (err) => resolve({ status: 0, error: (err as NodeJS.ErrnoException).code ?? err.message }));
-    req.setTimeout(60_000, () => req.destroy(new Error("no answer within 60 s")));
-    req.end(body);
-  });
+  return postOnOwnConnection(port, "/produce_batch", body, 60_000).then(
+    (res) => ({
+      status: res.status,
+      code: res.status === 200 ? undefined : (JSON.parse(res.body) as { code: string }).code,
+      retryAfter: res.headers["retry-after"],
+    }),
+    (err: NodeJS.ErrnoException) => ({ status: 0, error: err.code ?? err.message }),
+  );
 }
 
 const batch = (app: string, items: number) =>
   JSON.stringify({
-    context: {
-      kafka_topic: app,
-      kafka_partition: 2,
-      kafka_replication_factor: 1,
-      es_index_prefix: app,
-      app_max_tps: 1_000_000,
-    },
+    context: restContext(app, 1_000_000, { kafka_partition: 2 }),
     items: Array.from({ length: items }, (_, i) => ({ content: { message: `log ${i}`, pad: "x".repeat(200) } })),
   });
-
-function countRecords(broker: string, topic: string): number {
-  const out = execFileSync("kcat", ["-b", broker, "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", ".\\n"], {
-    timeout: 30_000,
-  });
-  return out.toString().split("\n").filter(Boolean).length;
-}
 
 describe("SIGTERM with steady traffic", () => {
   it("answers every request it took, then exits 0 within the shutdown timeout", async () => {
@@ -178,8 +120,8 @@ describe("SIGTERM with steady traffic", () => {
     }
     // Every acknowledged log is in Kafka, and nothing else: a request taken and then cut off would have left its
     // records there (Kafka is healthy) without a 200.
-    expect(countRecords(brokers, `${prefix}steady_logs`)).toBe((ok + 1) * 100);
-    expect(producer.log()).toContain('"drained":true');
+    expect(recordsIn(brokers, `${prefix}steady_logs`)).toBe((ok + 1) * 100);
+    expect(producer.output()).toContain('"drained":true');
   });
 });
 
@@ -191,7 +133,9 @@ describe("SIGTERM before Kafka was ever reachable", () => {
     );
     started.push(producer);
     // Past the first attempt: the publisher's next connect is running natively against the dead address.
-    expect(await waitUntil(() => producer.log().includes("Connect to ipv4#127.0.0.1:1 failed"), 10_000, 50)).toBe(true);
+    expect(await waitUntil(() => producer.output().includes("Connect to ipv4#127.0.0.1:1 failed"), 10_000, 50)).toBe(
+      true,
+    );
     const signalled = Date.now();
     producer.child.kill("SIGTERM");
     const exit = await producer.exited;
@@ -207,7 +151,7 @@ describe("SIGTERM with Kafka down (a private broker, killed)", () => {
   let stackEnv: NodeJS.ProcessEnv;
   let broker = "";
   const stack = (...args: string[]) => {
-    const result = spawnSync(process.execPath, [join(root, "scripts/stack/stack.ts"), ...args], {
+    const result = spawnSync(process.execPath, [join(repoRoot, "scripts/stack/stack.ts"), ...args], {
       env: stackEnv,
       encoding: "utf8",
     });
@@ -215,7 +159,7 @@ describe("SIGTERM with Kafka down (a private broker, killed)", () => {
   };
 
   beforeAll(async () => {
-    const [kafkaPort, controllerPort] = [await freePort(), await freePort()];
+    const [kafkaPort, controllerPort] = (await freePorts(2)) as [number, number];
     broker = `127.0.0.1:${kafkaPort}`;
     stackEnv = {
       ...process.env,
@@ -229,7 +173,7 @@ describe("SIGTERM with Kafka down (a private broker, killed)", () => {
   }, 120_000);
 
   afterAll(() => {
-    spawnSync(process.execPath, [join(root, "scripts/stack/stack.ts"), "down", "--force"], {
+    spawnSync(process.execPath, [join(repoRoot, "scripts/stack/stack.ts"), "down", "--force"], {
       env: stackEnv,
       stdio: "ignore",
     });
@@ -276,7 +220,7 @@ describe("SIGTERM with Kafka down (a private broker, killed)", () => {
     // The 6 s timeout, then at most 1 s for native calls to end, and margin for a loaded machine. It took ~10.9 s
     // in about half the runs while the admin's disconnect froze the event loop behind a running request.
     expect(exit.at - signalled).toBeLessThan(6_000 + 1_000 + 2_000);
-    expect(producer.log()).toContain('"drained":false');
+    expect(producer.output()).toContain('"drained":false');
   });
 
   it("exits at once, non-zero, on a second signal", async () => {

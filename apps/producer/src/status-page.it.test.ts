@@ -4,17 +4,12 @@
 import { randomUUID } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
-import { noopLogger } from "@barito-flow/logger";
-import { createLocalRateLimiter } from "@barito-flow/rate-limit";
 import type { StatusDocument } from "@barito-flow/status-page";
 import { chartPoints, openInChromium, tableRows } from "@barito-flow/status-page/testing";
 import { afterAll, describe, expect, it } from "@jest/globals";
-import { createProducerApp, withTopicProvisioner } from "./app.js";
-import { loadProducerConfig } from "./config.js";
-import { createProducerMetrics } from "./metrics.js";
+import { startInProcessProducer } from "./testing/in-process.js";
+import { restContext, until } from "./testing/requests.js";
 
-const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
 const run = randomUUID().slice(0, 8);
 const prefix = `status${run}_`;
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -23,55 +18,28 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
 });
 
-async function waitFor(condition: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await condition()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  return condition();
-}
-
 const post = (url: string, body: unknown) =>
   fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 
 const batch = (app: string, tps: number, n: number) => ({
-  context: {
-    kafka_topic: app,
-    kafka_partition: 1,
-    kafka_replication_factor: 1,
-    es_index_prefix: app,
-    app_max_tps: tps,
-    app_secret: "never-shown",
-  },
+  context: restContext(app, tps, { app_secret: "never-shown" }),
   items: Array.from({ length: n }, (_, i) => ({ content: { i } })),
 });
 
 describe("producer status page (chromium, real Kafka)", () => {
   it("renders empty, then charts the traffic and lists the app, its errors and its limit", async () => {
-    const config = loadProducerConfig({
-      BARITO_KAFKA_BROKERS: brokers,
-      BARITO_KAFKA_TOPIC_PREFIX: prefix,
-      BARITO_NEW_TOPIC_EVENT: `${prefix}new_topic_events`,
+    const producer = await startInProcessProducer({
+      env: { BARITO_KAFKA_TOPIC_PREFIX: prefix, BARITO_NEW_TOPIC_EVENT: `${prefix}new_topic_events` },
+      clientId: `status-it-${run}`,
+      deliveryTimeoutMs: 5_000,
+      adminTimeouts: { requestTimeoutMs: 3_000, pingTimeoutMs: 1_000 },
     });
-    const kafka = { brokers: [...config.kafka.brokers], clientId: `status-it-${run}` };
-    const publisher = createKafkaPublisher({ ...kafka, deliveryTimeoutMs: 5_000 });
-    const admin = createKafkaAdmin({ ...kafka, requestTimeoutMs: 3_000, pingTimeoutMs: 1_000 });
-    await Promise.all([publisher.connect(), admin.connect()]);
-    const rateLimiter = createLocalRateLimiter({ intervalMs: config.rateLimit.intervalMs });
-    const metrics = createProducerMetrics(config.kafka.topicSuffix);
-    const app = createProducerApp(
-      withTopicProvisioner({ config, logger: noopLogger, publisher, admin, rateLimiter, metrics }),
-    );
-    const loopback = { host: "127.0.0.1", port: 0 };
-    const ports = await app.listen({ rest: loopback, grpc: loopback, metrics: loopback });
     cleanups.push(async () => {
-      await app.close(2_000);
-      await admin.deleteTopics([`${prefix}orders_logs`, `${prefix}limited_logs`, `${prefix}new_topic_events`]);
-      await Promise.allSettled([publisher.close(), admin.close(), rateLimiter.close()]);
+      await producer.admin.deleteTopics([`${prefix}orders_logs`, `${prefix}limited_logs`, `${prefix}new_topic_events`]);
+      await producer.close();
     });
-    const rest = `http://127.0.0.1:${ports.rest}`;
-    const statusUrl = `http://127.0.0.1:${ports.metrics}/status`;
+    const rest = producer.urls.rest;
+    const statusUrl = `${producer.urls.metrics}/status`;
 
     const browser = await openInChromium(statusUrl);
     cleanups.push(() => browser.close());
@@ -92,18 +60,22 @@ describe("producer status page (chromium, real Kafka)", () => {
       }
     })();
 
-    const shown = await waitFor(async () => {
-      if (browser.problems.length > 0) return true; // reported below
-      const apps = await tableRows(page, "apps");
-      const limits = await tableRows(page, "limits");
-      const errors = await tableRows(page, "errors");
-      return (
-        (await chartPoints(page, "throughput")).nonzero >= 2 &&
-        apps.some((row) => row[0] === orders && Number(row[3]) > 0) &&
-        limits.some((row) => row[0] === limited) &&
-        errors.some((row) => row[0] === "429")
-      );
-    }, 30_000);
+    const shown = await until(
+      async () => {
+        if (browser.problems.length > 0) return true; // reported below
+        const apps = await tableRows(page, "apps");
+        const limits = await tableRows(page, "limits");
+        const errors = await tableRows(page, "errors");
+        return (
+          (await chartPoints(page, "throughput")).nonzero >= 2 &&
+          apps.some((row) => row[0] === orders && Number(row[3]) > 0) &&
+          limits.some((row) => row[0] === limited) &&
+          errors.some((row) => row[0] === "429")
+        );
+      },
+      30_000,
+      250,
+    );
     await traffic;
     const shot = join(tmpdir(), `barito-status-producer-${run}.png`);
     await page.screenshot({ path: shot, fullPage: true });

@@ -1,15 +1,15 @@
 // The producer process with TLS from its environment (dist/main.js; build it first), with worker processes: the
 // primary serves the operator port over HTTPS, the workers the REST port; SIGHUP rotates both; a key that is not
 // the certificate's stops the start with a message naming the variable.
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { copyFileSync, mkdirSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { createTestPki, type IssuedCert } from "@barito-flow/tls/testing";
 import { afterAll, describe, expect, it } from "@jest/globals";
+import { isRunning, producerListeners, spawnBuiltApp } from "./testing/processes.js";
+import { until } from "./testing/requests.js";
 
-const root = join(__dirname, "..", "..", "..");
 const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
 const run = randomUUID().slice(0, 8);
 const pki = createTestPki();
@@ -24,19 +24,9 @@ const install = (from: IssuedCert) => {
 install(ca.server("first"));
 const children: ChildProcess[] = [];
 afterAll(() => {
-  for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+  for (const child of children) if (isRunning(child)) child.kill("SIGKILL");
   pki.remove();
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function curl(url: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -47,35 +37,21 @@ function curl(url: string): Promise<{ code: number; stdout: string; stderr: stri
 }
 
 async function start(env: Record<string, string>) {
-  const [rest, grpc, metrics] = [await freePort(), await freePort(), await freePort()];
-  const child = spawn(process.execPath, [join(root, "apps/producer/dist/main.js"), "producer"], {
-    env: {
-      ...process.env,
-      NODE_ENV: "production",
-      LOG_LEVEL: "info",
-      BARITO_KAFKA_BROKERS: brokers,
-      BARITO_NEW_TOPIC_EVENT: `it${run}_new_topic_events`,
-      BARITO_PRODUCER_REST: `127.0.0.1:${rest}`,
-      BARITO_PRODUCER_GRPC: `127.0.0.1:${grpc}`,
-      EXPORTER_PORT: `127.0.0.1:${metrics}`,
-      ...env,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
+  const listeners = await producerListeners();
+  const producer = spawnBuiltApp("producer", {
+    NODE_ENV: "production",
+    LOG_LEVEL: "info",
+    BARITO_KAFKA_BROKERS: brokers,
+    BARITO_NEW_TOPIC_EVENT: `it${run}_new_topic_events`,
+    ...listeners.env,
+    ...env,
   });
-  children.push(child);
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return { child, rest, metrics, exited, output: () => output };
+  children.push(producer.child);
+  return { ...producer, rest: listeners.ports.rest, metrics: listeners.ports.metrics };
 }
 
-async function until(condition: () => Promise<boolean> | boolean, ms: number, what: () => string) {
-  const end = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > end) throw new Error(`not in time:\n${what()}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+async function within(condition: () => Promise<boolean> | boolean, ms: number, what: () => string) {
+  if (!(await until(condition, ms))) throw new Error(`not in time:\n${what()}`);
 }
 
 describe("the producer process with TLS (real Kafka)", () => {
@@ -89,7 +65,7 @@ describe("the producer process with TLS (real Kafka)", () => {
     });
     const ready = async () =>
       (await curl(`https://localhost:${producer.metrics}/readyz`)).stdout.includes('"status":"ready"');
-    await until(ready, 30_000, producer.output);
+    await within(ready, 30_000, producer.output);
     const rest = await curl(`https://localhost:${producer.rest}/healthz`);
     expect(rest).toMatchObject({ code: 0, stderr: expect.stringMatching(/subject: CN=first/) });
 
@@ -98,23 +74,23 @@ describe("the producer process with TLS (real Kafka)", () => {
     const serves = async (port: number) =>
       /subject: CN=second/.test((await curl(`https://localhost:${port}/healthz`)).stderr);
     // Both workers: the kernel spreads connections over them, so several new connections must all see it.
-    await until(
+    await within(
       async () => (await Promise.all([1, 2, 3, 4].map(() => serves(producer.rest)))).every(Boolean),
       10_000,
       producer.output,
     );
-    await until(() => serves(producer.metrics), 10_000, producer.output);
+    await within(() => serves(producer.metrics), 10_000, producer.output);
     expect(producer.output().match(/TLS certificate reloaded/g)?.length).toBe(3);
     expect(producer.output()).not.toContain("listening without TLS");
 
     producer.child.kill("SIGTERM");
-    expect(await producer.exited).toBe(0);
+    expect((await producer.exited).code).toBe(0);
   }, 60_000);
 
   it("does not start with a key that is not the certificate's, and names the variable", async () => {
     const other = ca.server("other");
     const producer = await start({ BARITO_PRODUCER_TLS_CERT: files.certPath, BARITO_PRODUCER_TLS_KEY: other.keyPath });
-    expect(await producer.exited).toBe(2);
+    expect((await producer.exited).code).toBe(2);
     expect(producer.output()).toMatch(/BARITO_PRODUCER_TLS_KEY: .* is not the private key of the certificate/);
   });
 });

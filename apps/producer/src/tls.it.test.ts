@@ -8,7 +8,6 @@ import { connect as connectHttp2, type ClientHttp2Session } from "node:http2";
 import { join } from "node:path";
 import { connect as connectTls } from "node:tls";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
 import { noopLogger } from "@barito-flow/logger";
 import { Producer, TimberCollectionSchema } from "@barito-flow/proto";
 import { createLocalRateLimiter } from "@barito-flow/rate-limit";
@@ -17,11 +16,9 @@ import { createTestPki, type IssuedCert } from "@barito-flow/tls/testing";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { createProducerApp, type ProducerApp, withTopicProvisioner } from "./app.js";
-import { loadProducerConfig } from "./config.js";
-import { createProducerMetrics } from "./metrics.js";
+import { type InProcessProducer, startInProcessProducer } from "./testing/in-process.js";
+import { restContext, rpcContext } from "./testing/requests.js";
 
-const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
 const run = randomUUID().slice(0, 8);
 const pki = createTestPki();
 const ca = pki.ca("ca");
@@ -41,9 +38,6 @@ const install = (from: IssuedCert) => {
 install(ca.server("server"));
 const operator = ca.server("operator");
 
-const kafka = { brokers: [brokers], clientId: `tls-${run}` };
-const publisher = createKafkaPublisher({ ...kafka, deliveryTimeoutMs: 10_000 });
-const admin = createKafkaAdmin(kafka);
 const takes: Array<string | undefined> = [];
 const refusals: Array<Record<string, unknown>> = [];
 const tlsLogger = {
@@ -53,26 +47,19 @@ const tlsLogger = {
   },
   child: () => tlsLogger,
 };
-let app: ProducerApp;
+let producer: InProcessProducer;
 let serviceTls: TlsCertificates;
 let operatorTls: TlsCertificates;
 let ports: { rest?: number; grpc: number; metrics?: number };
 const topics: string[] = [];
 
-const context = (topic: string) => ({
-  kafka_topic: topic,
-  kafka_partition: 1,
-  kafka_replication_factor: 1,
-  es_index_prefix: topic,
-  app_max_tps: 1_000_000,
-});
+const context = (topic: string) => restContext(topic, 1_000_000);
 const topicName = (name: string) => {
   topics.push(`${name}${run}_logs`);
   return `${name}${run}`;
 };
 
 beforeAll(async () => {
-  await Promise.all([publisher.connect(), admin.connect()]);
   const limiter = createLocalRateLimiter({ intervalMs: 10_000 });
   const rateLimiter = {
     take: (key: string, cost: number, tps: number, caller?: string) => {
@@ -87,35 +74,23 @@ beforeAll(async () => {
     logger: tlsLogger,
   });
   operatorTls = createTlsCertificates({ paths: operator, pollIntervalMs: 0 });
-  const config = loadProducerConfig({
-    BARITO_KAFKA_BROKERS: brokers,
-    BARITO_NEW_TOPIC_EVENT: `it${run}_new_topic_events`,
+  producer = await startInProcessProducer({
+    env: { BARITO_NEW_TOPIC_EVENT: `it${run}_new_topic_events` },
+    clientId: `tls-${run}`,
+    deliveryTimeoutMs: 10_000,
+    rateLimiter,
+    tls: { service: serviceTls, operator: operatorTls },
   });
-  const metrics = createProducerMetrics("_logs");
-  app = createProducerApp(
-    withTopicProvisioner({
-      config,
-      logger: noopLogger,
-      publisher,
-      admin,
-      rateLimiter,
-      metrics,
-      tls: { service: serviceTls, operator: operatorTls },
-    }),
-  );
-  const loopback = { host: "127.0.0.1", port: 0 };
-  ports = await app.listen({ rest: loopback, grpc: loopback, metrics: loopback });
-  for (let i = 0; i < 50 && !app.readiness().ready; i++) await new Promise((r) => setTimeout(r, 100));
+  ports = producer.ports;
 });
 
 afterAll(async () => {
-  await app.close(2_000);
+  const created = [`it${run}_new_topic_events`];
+  for (const topic of topics) if (await producer.admin.topicExists(topic)) created.push(topic);
+  await producer.admin.deleteTopics(created).catch(() => {});
+  await producer.close();
   serviceTls.close();
   operatorTls.close();
-  const created = [`it${run}_new_topic_events`];
-  for (const topic of topics) if (await admin.topicExists(topic)) created.push(topic);
-  await admin.deleteTopics(created).catch(() => {});
-  await Promise.allSettled([publisher.close(), admin.close()]);
   pki.remove();
 });
 
@@ -140,13 +115,7 @@ const nodeOptions = (cert?: IssuedCert) => ({
   ...(cert ? { cert: readFileSync(cert.certPath), key: readFileSync(cert.keyPath) } : {}),
 });
 const batch = (topic: string) => ({
-  context: {
-    kafkaTopic: topic,
-    kafkaPartition: 1,
-    kafkaReplicationFactor: 1,
-    esIndexPrefix: topic,
-    appMaxTps: 1_000_000,
-  },
+  context: rpcContext(topic, 1_000_000),
   items: [{ content: { hello: "connect" } }],
 });
 
@@ -155,13 +124,7 @@ function pythonGrpc(topic: string, cert?: IssuedCert): Promise<{ code: number; o
   const message = toBinary(
     TimberCollectionSchema,
     create(TimberCollectionSchema, {
-      context: {
-        kafkaTopic: topic,
-        kafkaPartition: 1,
-        kafkaReplicationFactor: 1,
-        esIndexPrefix: topic,
-        appMaxTps: 1_000_000,
-      },
+      context: rpcContext(topic, 1_000_000),
       items: [{ content: { hello: "c-core" } }],
     }),
   );
@@ -254,7 +217,7 @@ describe("producer over TLS with client certificates (real Kafka)", () => {
     const refusedTopic = topicName("ccorerefused");
     const refused = await pythonGrpc(refusedTopic);
     expect(refused.out).toMatch(/^ERR StatusCode.UNAVAILABLE/);
-    expect(await admin.topicExists(`${refusedTopic}_logs`)).toBe(false);
+    expect(await producer.admin.topicExists(`${refusedTopic}_logs`)).toBe(false);
   }, 40_000);
 
   it.each([
@@ -295,7 +258,7 @@ describe("producer over TLS with client certificates (real Kafka)", () => {
         }),
       );
       await expect(connect.produceBatch(batch(topic))).rejects.toThrow();
-      expect(await admin.topicExists(`${topic}_logs`)).toBe(false);
+      expect(await producer.admin.topicExists(`${topic}_logs`)).toBe(false);
     },
   );
 

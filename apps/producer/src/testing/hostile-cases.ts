@@ -3,14 +3,46 @@
 import { request as requestHttp } from "node:http";
 import { connect as connectHttp2, constants as h2 } from "node:http2";
 import { request as requestHttps } from "node:https";
+import type { TlsCertificates } from "@barito-flow/tls";
 import { expect } from "@jest/globals";
 import fc from "fast-check";
+import { type InProcessProducer, startInProcessProducer } from "./in-process.js";
 
 /** Where the producer listens; `tls` holds the client's options (CA, certificate) for an HTTPS/h2 producer. */
 export interface HostileTarget {
   rest: string;
   grpc: string;
   tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+}
+
+/**
+ * The producer both runs test, with limits the oversize cases cross (the gRPC message, a record, a batch); its ports
+ * are HTTPS and h2 over TLS (as localhost) when `tls` is given.
+ */
+export async function startHostileProducer(
+  run: string,
+  clientId: string,
+  tls?: { service: TlsCertificates; client: NonNullable<HostileTarget["tls"]> },
+): Promise<{ producer: InProcessProducer; target: HostileTarget }> {
+  const producer = await startInProcessProducer({
+    env: {
+      BARITO_NEW_TOPIC_EVENT: `it${run}_new_topic_events`,
+      BARITO_GRPC_MAX_RECV_MSG_SIZE: "200000",
+      BARITO_PRODUCER_MAX_MESSAGE_BYTES: "50000",
+      BARITO_PRODUCER_MAX_BATCH_ITEMS: "50",
+    },
+    clientId,
+    deliveryTimeoutMs: 10_000,
+    ...(tls ? { tls: { service: tls.service } } : {}),
+  });
+  const target = tls
+    ? {
+        rest: `https://localhost:${producer.ports.rest}`,
+        grpc: `https://localhost:${producer.ports.grpc}`,
+        tls: tls.client,
+      }
+    : { rest: producer.urls.rest, grpc: producer.urls.grpc };
+  return { producer, target };
 }
 
 export const validContext = (topic: string) => ({
@@ -38,7 +70,7 @@ export const hostileContext = fc.oneof(
   ),
 );
 /** Broken and mistyped JSON bodies for the REST routes. */
-export const hostileRestBody = fc.oneof(
+const hostileRestBody = fc.oneof(
   fc.string(),
   jsonValue.map((v) => JSON.stringify(v)),
   fc
@@ -104,25 +136,63 @@ export function expectWellFormedRestAnswer(answer: { status: number; text: strin
   }
 }
 
-/** One gRPC unary call over a raw HTTP/2 stream (the payload can be anything): grpc-status and barito metadata. */
+export interface RawGrpcOptions {
+  /** grpc-encoding of the payload (sent with the compressed flag); absent: uncompressed. */
+  encoding?: string;
+  /** More request headers (an Idempotency-Key). */
+  headers?: Record<string, string>;
+}
+
+/** A property: broken and mistyped JSON bodies on both REST routes are each answered well-formed. */
+export const wellFormedRestAnswers = (target: HostileTarget) =>
+  fc.asyncProperty(fc.constantFrom("/produce", "/produce_batch"), hostileRestBody, async (path, body) =>
+    expectWellFormedRestAnswer(await postRaw(target, path, body)),
+  );
+
+/** Broken bodies on both REST routes and valid batches of `context`, all sent at once; the answers of each kind. */
+export async function sendHostileAmongValid(
+  target: HostileTarget,
+  context: Record<string, unknown>,
+  counts: { hostile: number; valid: number },
+): Promise<{ hostileAnswers: RawAnswer[]; validAnswers: RawAnswer[] }> {
+  const hostile = Array.from({ length: counts.hostile }, (_, i) =>
+    postRaw(target, i % 2 ? "/produce" : "/produce_batch", i % 3 ? "{" : '{"context":7}'),
+  );
+  const valid = Array.from({ length: counts.valid }, (_, i) =>
+    postRaw(
+      target,
+      "/produce_batch",
+      JSON.stringify({ context, items: [{ content: { i } }, { content: { i, second: true } }] }),
+    ),
+  );
+  const [hostileAnswers, validAnswers] = await Promise.all([Promise.all(hostile), Promise.all(valid)]);
+  return { hostileAnswers, validAnswers };
+}
+
+/**
+ * One gRPC unary call over a raw HTTP/2 stream (the payload can be anything): grpc-status and barito metadata, or
+ * status -1 when the stream closed without one.
+ */
 export function rawGrpcAnswer(
   target: HostileTarget,
-  payload: Buffer,
-  encoding?: string,
+  payload: Uint8Array,
+  options: RawGrpcOptions = {},
 ): Promise<{ status: number; errorCode?: string; details?: string }> {
+  const { encoding, headers = {} } = options;
   return new Promise((resolve, reject) => {
     const session = connectHttp2(target.grpc, target.tls ?? {});
     session.on("error", reject);
-    const frame = Buffer.alloc(5 + payload.length);
+    const frame = Buffer.alloc(5 + payload.byteLength);
     frame[0] = encoding ? 1 : 0;
-    frame.writeUInt32BE(payload.length, 1);
-    payload.copy(frame, 5);
+    frame.writeUInt32BE(payload.byteLength, 1);
+    frame.set(payload, 5);
     const stream = session.request({
       [h2.HTTP2_HEADER_METHOD]: "POST",
       [h2.HTTP2_HEADER_PATH]: "/producer.Producer/ProduceBatch",
       "content-type": "application/grpc",
       te: "trailers",
       ...(encoding ? { "grpc-encoding": encoding } : {}),
+      ...headers,
     });
     let status = -1;
     let meta: Record<string, string | string[] | undefined> = {};
