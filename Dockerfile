@@ -73,8 +73,9 @@ RUN test -n "${APP}" || { echo "build with --build-arg APP=producer or APP=consu
 # Files stay root-owned and read-only to the app: it writes nothing to its own directory.
 USER node
 EXPOSE 8080 8082 8008
+# The app's own /healthz on EXPORTER_PORT, over HTTPS when BARITO_EXPORTER_TLS_CERT is set (packages/lifecycle).
 HEALTHCHECK --interval=5s --timeout=3s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.EXPORTER_PORT || ':8008').split(':').pop() + '/healthz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "/app/node_modules/@barito-flow/lifecycle/dist/health-probe-main.js"]
 # tini is PID 1 and passes signals on to Node: the kernel ignores the signals a PID 1 sends itself, and the apps' forced
 # end at shutdown (a second signal, the watchdog) re-raises SIGTERM on themselves instead of calling process.exit,
 # which can hang on a native Kafka close (packages/lifecycle). Exit codes pass through (143 for a forced end).

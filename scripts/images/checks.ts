@@ -2,6 +2,8 @@
 // Logs go in through the producer container (REST and gRPC+zstd), are read back from OpenSearch as the consumer
 // container indexed them, and both containers are stopped the way an orchestrator does (docker stop = SIGTERM).
 import { randomBytes } from "node:crypto";
+import { chmodSync } from "node:fs";
+import { createTestPki } from "../../packages/tls/src/testing/pki.ts";
 import { freePorts } from "../lib/ports.ts";
 import { imageTag } from "./build.ts";
 import {
@@ -40,6 +42,7 @@ export const CHECK_NAMES = [
   "gRPC ProduceBatch with zstd is indexed",
   "docker stop: consumer exits 0 within the shutdown timeout while draining",
   "docker stop: producer exits 0 within the shutdown timeout",
+  "a consumer whose operator port has TLS (BARITO_EXPORTER_TLS_*) turns healthy: the HEALTHCHECK speaks HTTPS",
   "every acknowledged log is indexed exactly once",
   "memory limits 256m/512m applied, no OOM kill",
 ] as const;
@@ -86,6 +89,7 @@ export async function runImageChecks(log: Log, options: CheckOptions = {}): Prom
     BARITO_CONSUMER_TOPIC_RESCAN_INTERVAL: "2s",
   });
   const ids: Record<string, string> = {};
+  const pki = createTestPki();
   const peaks: Record<string, number | undefined> = {};
   const notePeak = (key: string, id: string | undefined) => {
     const value = id ? peakMemoryBytes(id) : undefined;
@@ -279,13 +283,33 @@ export async function runImageChecks(log: Log, options: CheckOptions = {}): Prom
       `exit ${producerStop.exitCode} after ${producerStop.seconds.toFixed(1)} s (OOMKilled ${producerStop.oomKilled})${producerStop.exitCode === 0 ? "" : `; last log lines:\n${logsTail(names.producer)}`}`,
     );
 
-    // What the stopped consumer had not committed, a second consumer of the same group picks up.
+    // What the stopped consumer had not committed, a second consumer of the same group picks up. Its operator port
+    // has TLS, as deploy/overlays/example sets it up, which its HEALTHCHECK must follow. The container's user reads
+    // the mounted files.
+    const operatorCert = pki.ca("operator").server("consumer");
+    for (const path of [pki.dir, `${pki.dir}/operator`]) chmodSync(path, 0o755);
+    for (const path of [operatorCert.certPath, operatorCert.keyPath]) chmodSync(path, 0o644);
+    const drainerStarted = Date.now();
     ids.drainer = runContainer({
       name: drainerName,
       image: imageTag("consumer"),
       memory: MEMORY_LIMITS.consumer,
-      env: consumerEnv(drainerMetrics),
+      env: {
+        ...consumerEnv(drainerMetrics),
+        BARITO_EXPORTER_TLS_CERT: "/tls/operator/consumer.crt",
+        BARITO_EXPORTER_TLS_KEY: "/tls/operator/consumer.key",
+      },
+      readOnlyMounts: { [pki.dir]: "/tls" },
     });
+    const drainerHealth = await waitHealthy(drainerName, 90_000, drainerStarted).then(
+      (seconds) => `healthy after ${seconds.toFixed(1)} s`,
+      (error: unknown) => error as Error,
+    );
+    record(
+      "a consumer whose operator port has TLS (BARITO_EXPORTER_TLS_*) turns healthy: the HEALTHCHECK speaks HTTPS",
+      typeof drainerHealth === "string",
+      String(drainerHealth),
+    );
     const drained = await waitFor(
       async () => {
         const r = await search(os, indices, { term: { "load.keyword": loadMarker } }, 0);
@@ -306,6 +330,7 @@ export async function runImageChecks(log: Log, options: CheckOptions = {}): Prom
   } catch (error) {
     log(`images test: stopped early: ${(error as Error).message}`);
   } finally {
+    pki.remove();
     const states = Object.entries({ producer: names.producer, consumer: names.consumer, drainer: drainerName }).map(
       ([key, name]) => {
         try {

@@ -10,6 +10,8 @@ export interface RunSpec {
   image: string;
   memory: string;
   env: Record<string, string>;
+  /** Host directories mounted read-only, host path to container path. */
+  readOnlyMounts?: Record<string, string>;
 }
 
 /**
@@ -20,6 +22,7 @@ export function runContainer(spec: RunSpec): string {
   const envArgs = Object.entries(spec.env).flatMap(([key, value]) => ["-e", `${key}=${value}`]);
   const args = ["run", "-d", "--name", spec.name, "--network", "host", "--memory", spec.memory];
   args.push("--read-only", "--security-opt", "no-new-privileges");
+  for (const [host, container] of Object.entries(spec.readOnlyMounts ?? {})) args.push("-v", `${host}:${container}:ro`);
   args.push("--memory-swap", spec.memory, ...envArgs, spec.image);
   return docker(args).stdout.trim();
 }

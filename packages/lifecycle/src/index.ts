@@ -14,4 +14,5 @@ export {
   isHealthPath,
   type Readiness,
 } from "./health.js";
+export { type HealthProbeTarget, healthProbeTarget, probeHealth } from "./health-probe.js";
 export { requireBearerToken } from "./operator-token.js";
