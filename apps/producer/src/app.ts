@@ -98,7 +98,6 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
   });
   metrics.watchInFlight(budget.usage);
   let inFlight = 0;
-  let idle: (() => void) | undefined;
 
   // The broker count caps kafka_replication_factor (validate.ts); it is read with each successful probe. The most
   // brokers seen, not the live count: a broker down for a restart or a crash must not turn requests for topics of
@@ -173,7 +172,6 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
     }
     return pending.finally(() => {
       inFlight--;
-      if (inFlight === 0) idle?.();
     });
   }
   const service = {
@@ -282,11 +280,6 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
       const deadline = Date.now() + timeoutMs;
       // Room kept before the deadline to answer the requests Kafka did not acknowledge in time.
       const answerMs = Math.min(2_000, Math.floor(timeoutMs / 4));
-      const until = (end: number) =>
-        new Promise<void>((resolve) => {
-          idle = resolve;
-          setTimeout(resolve, Math.max(0, end - Date.now())).unref();
-        });
       // New connections are refused and HTTP/2 clients get a GOAWAY (streams it does not cover are refused
       // unprocessed, which clients retry elsewhere), but requests already sent on open connections are served:
       // refusing them would fail clients whose balancer took this replica out at the same moment. A short grace
@@ -317,7 +310,7 @@ export function createProducerApp(deps: ProducerAppDeps): ProducerApp {
       if (unanswered > 0 || !flushed) {
         // Fails every publish still waiting (a retryable CLOSED), so each such request gets its 503 now.
         await publisher.close?.(0);
-        if (inFlight > 0) await until(deadline);
+        await waitUntil(() => inFlight === 0, deadline - Date.now(), 20);
         // The answers were just written; let them leave before the connections are cut.
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
