@@ -1,8 +1,9 @@
 // `BENCH_TLS=1 pnpm bench producer`: what TLS costs. Two producers run at once on the same Kafka, one cleartext, one
-// with BARITO_PRODUCER_TLS_* (a certificate made with /usr/bin/openssl; wrk and h2load present no client certificate,
-// so mTLS is not measured, only its server side's cost would differ). The REST and gRPC scenarios alternate
+// with BARITO_PRODUCER_TLS_* (a certificate made with /usr/bin/openssl). The REST and gRPC scenarios alternate
 // between them for BENCH_TLS_ROUNDS rounds (default 3), each scenario BENCH_SECONDS long, so that the noise of a
-// shared machine falls on both alike; the table reports the median of the rounds.
+// shared machine falls on both alike; the table reports the median of the rounds. wrk and h2load keep their
+// connections and present no client certificate, so handshakes are measured apart, with `openssl s_time -new`,
+// against the TLS producer and a third one that requires client certificates (mTLS).
 import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -10,6 +11,7 @@ import { join } from "node:path";
 import { createTestPki } from "../../packages/tls/src/testing/pki.ts";
 import { withCpu } from "./cpu.ts";
 import { driveGrpcWithH2load, driveWithWrk, installed, type Result } from "./drivers.ts";
+import { type HandshakeResult, measureHandshakes } from "./handshakes.ts";
 import { batchBody, grpcBatchFrame, logsPerBatch, startProducer } from "./producer.ts";
 import { build, concurrency, root, seconds, step } from "./settings.ts";
 
@@ -32,7 +34,9 @@ export async function benchProducerTls() {
   build("producer");
   const rounds = Number(process.env.BENCH_TLS_ROUNDS ?? 3);
   const pki = createTestPki();
-  const server = pki.ca("bench-ca").server("producer");
+  const ca = pki.ca("bench-ca");
+  const server = ca.server("producer");
+  const client = ca.client("bench-client");
   const plain = await startProducer();
   const tls = await startProducer({
     BARITO_PRODUCER_TLS_CERT: server.certPath,
@@ -41,8 +45,14 @@ export async function benchProducerTls() {
       ? { BARITO_PRODUCER_TLS_MIN_VERSION: process.env.BENCH_TLS_MIN_VERSION }
       : {}),
   });
+  const mtls = await startProducer({
+    BARITO_PRODUCER_TLS_CERT: server.certPath,
+    BARITO_PRODUCER_TLS_KEY: server.keyPath,
+    BARITO_PRODUCER_TLS_CLIENT_CA: ca.certPath,
+  });
   const frame = grpcBatchFrame();
   const runs: Record<string, Result[]> = {};
+  const handshakes: Record<string, HandshakeResult[]> = {};
   try {
     // Creates the topic (both producers write the same one).
     await fetch(`http://127.0.0.1:${plain.rest}/produce_batch`, {
@@ -86,10 +96,20 @@ export async function benchProducerTls() {
           );
         }
       }
+      const pairs = [
+        { name: "TLS", producer: tls, presented: undefined },
+        { name: "mTLS", producer: mtls, presented: client },
+      ];
+      for (const { name, producer, presented } of round % 2 === 0 ? pairs : [...pairs].reverse()) {
+        const result = measureHandshakes(name, producer.rest, producer.child.pid, seconds, presented);
+        handshakes[name] = [...(handshakes[name] ?? []), result];
+        step(
+          `round ${round + 1} handshakes ${name}: ${result.handshakesPerSecond.toFixed(0)}/s, ${result.producerCpuMsPerHandshake.toFixed(2)} producer CPU ms each`,
+        );
+      }
     }
   } finally {
-    plain.child.kill("SIGTERM");
-    tls.child.kill("SIGTERM");
+    for (const producer of [plain, tls, mtls]) producer.child.kill("SIGTERM");
     pki.remove();
   }
 
@@ -111,10 +131,21 @@ export async function benchProducerTls() {
     );
   }
   for (const line of pairedRatios(runs)) console.log(line);
+  console.log(
+    "\n| new connections (openssl s_time -new, REST port) | handshakes/s (median) | per round | producer CPU ms per handshake (median) | per round |",
+  );
+  console.log("| --- | ---: | --- | ---: | --- |");
+  for (const [name, results] of Object.entries(handshakes)) {
+    const rates = results.map((r) => r.handshakesPerSecond);
+    const cpus = results.map((r) => r.producerCpuMsPerHandshake);
+    console.log(
+      `| ${name} | ${median(rates).toFixed(0)} | ${rates.map((r) => r.toFixed(0)).join(", ")} | ${median(cpus).toFixed(2)} | ${cpus.map((c) => c.toFixed(2)).join(", ")} |`,
+    );
+  }
   const outDir = join(root, ".bench");
   mkdirSync(outDir, { recursive: true });
   const out = join(outDir, `producer-tls-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-  writeFileSync(out, JSON.stringify({ seconds, concurrency, rounds, runs, summary }, null, 2));
+  writeFileSync(out, JSON.stringify({ seconds, concurrency, rounds, runs, summary, handshakes }, null, 2));
   step(`results written to ${out}`);
 }
 
