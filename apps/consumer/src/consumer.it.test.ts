@@ -4,75 +4,40 @@
 // shutdown commits.
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { create, toBinary } from "@bufbuild/protobuf";
-import { createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
-import { noopLogger } from "@barito-flow/logger";
-import { TimberCollectionSchema, TimberSchema } from "@barito-flow/proto";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { loadConsumerConfig } from "./config.js";
-import { createConsumerAdapters } from "./adapters.js";
-import { type ConsumerApp, createConsumerApp } from "./app.js";
+import type { ConsumerApp } from "./app.js";
+import { createStackConsumer, stackConfig } from "./testing/in-process.js";
+import { brokers, kafkaClients, opensearch, searchHits, topicHeaders } from "./testing/stack.js";
+import { encodeTimber, timberCollection, timberOf } from "./testing/timber.js";
+import { waitFor } from "./testing/wait.js";
 
-const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
-const opensearchUrl = process.env.OPENSEARCH_URL ?? "http://127.0.0.1:9200";
 const run = randomUUID().slice(0, 8);
 const prefix = `ct${run}_`;
 const topic = `${prefix}shop_logs`;
 const indexPrefix = `ct${run}-shop`;
 const dlqTopic = `ct${run}_dlq`;
-const admin = createKafkaAdmin({ brokers: [brokers], clientId: `consumer-it-${run}` });
-const writer = createKafkaPublisher({ brokers: [brokers], clientId: `consumer-it-writer-${run}` });
+const kafka = kafkaClients(`consumer-it-${run}`);
+const { admin, writer } = kafka;
 const apps: ConsumerApp[] = [];
 
 function startConsumer(groupId: string): ConsumerApp {
-  const config = loadConsumerConfig({
-    BARITO_KAFKA_BROKERS: brokers,
-    BARITO_ELASTICSEARCH_URLS: opensearchUrl,
+  const config = stackConfig({
     BARITO_KAFKA_TOPIC_PREFIX: prefix,
     BARITO_KAFKA_GROUP_ID: groupId,
     BARITO_CONSUMER_DLQ_TOPIC: dlqTopic,
-    BARITO_ELASTICSEARCH_FLUSH_INTERVAL_MS: "100",
-    LOG_LEVEL: "silent",
   });
-  const app = createConsumerApp({ config, logger: noopLogger, ...createConsumerAdapters(config, noopLogger) });
+  const app = createStackConsumer(config);
   apps.push(app);
   return app;
 }
 
-interface Hit {
-  _id: string;
-  _index: string;
-  _version: number;
-  _source: Record<string, unknown>;
-}
-
-async function search(query: object = { match_all: {} }): Promise<Hit[]> {
-  await fetch(`${opensearchUrl}/${indexPrefix}-*/_refresh`, { method: "POST" });
-  const res = await fetch(`${opensearchUrl}/${indexPrefix}-*/_search?size=100`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ query, version: true }),
-  });
-  const body = (await res.json()) as { hits?: { hits: Hit[] } };
-  return body.hits?.hits ?? [];
-}
-
-async function waitFor<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let value = await probe();
-  while (!done(value) && Date.now() < until) {
-    await new Promise((r) => setTimeout(r, 250));
-    value = await probe();
-  }
-  return value;
-}
+const search = () => searchHits(`${indexPrefix}-*`, { query: { match_all: {} }, version: true });
 
 const context = { kafkaTopic: "shop", esIndexPrefix: indexPrefix, appMaxTps: 100 };
-const timber = (content: Record<string, unknown>, timestamp = "2026-03-04T05:06:07Z") =>
-  Buffer.from(toBinary(TimberSchema, create(TimberSchema, { context, timestamp, content: content as never })));
+const timber = timberOf(context, "2026-03-04T05:06:07Z");
 
 beforeAll(async () => {
-  await Promise.all([admin.connect(), writer.connect()]);
+  await kafka.connect();
   await admin.createTopic({ topic, partitions: 2, replicationFactor: 1 });
   // Some records exist before the consumer starts (read from the earliest offset), more arrive later.
   await writer.publish(topic, [
@@ -84,9 +49,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const app of apps) await app.stop(5_000).catch(() => undefined);
-  await fetch(`${opensearchUrl}/${indexPrefix}-*`, { method: "DELETE" }).catch(() => undefined);
+  await fetch(`${opensearch}/${indexPrefix}-*`, { method: "DELETE" }).catch(() => undefined);
   await admin.deleteTopics([topic, dlqTopic]).catch(() => undefined);
-  await Promise.allSettled([admin.close(), writer.close()]);
+  await kafka.close();
 });
 
 describe("consumer (real Kafka and OpenSearch)", () => {
@@ -102,18 +67,10 @@ describe("consumer (real Kafka and OpenSearch)", () => {
       ),
     ).toHaveLength(3);
     const poison = Buffer.from("definitely not protobuf \u0000\u00ff");
-    const collection = Buffer.from(
-      toBinary(
-        TimberCollectionSchema,
-        create(TimberCollectionSchema, {
-          context,
-          items: [
-            create(TimberSchema, { timestamp: "2026-03-05T00:00:00Z", content: { n: 1 } }),
-            create(TimberSchema, { timestamp: "2026-03-05T00:00:00Z", content: { n: 2 } }),
-          ],
-        }),
-      ),
-    );
+    const collection = timberCollection(context, [
+      { timestamp: "2026-03-05T00:00:00Z", content: { n: 1 } },
+      { timestamp: "2026-03-05T00:00:00Z", content: { n: 2 } },
+    ]);
     await writer.publish(topic, [
       { value: collection, headers: { message_format: "TimberCollection" } },
       { value: poison, headers: { "trace-id": "t-77" } },
@@ -121,16 +78,9 @@ describe("consumer (real Kafka and OpenSearch)", () => {
       { value: timber({ message: "conflict", amount: { not: "a number" } }) },
       // Written straight to Kafka, past the producer's validation: an index name OpenSearch refuses.
       {
-        value: Buffer.from(
-          toBinary(
-            TimberSchema,
-            create(TimberSchema, {
-              context: { ...context, esIndexPrefix: "Not A*Valid,Index" },
-              timestamp: "2026-03-04T05:06:07Z",
-              content: { message: "bad index" },
-            }),
-          ),
-        ),
+        value: encodeTimber({ ...context, esIndexPrefix: "Not A*Valid,Index" }, "2026-03-04T05:06:07Z", {
+          message: "bad index",
+        }),
       },
       { value: timber({ message: "after the poison" }) },
     ]);
@@ -161,21 +111,7 @@ describe("consumer (real Kafka and OpenSearch)", () => {
     expect(byMessage.has("conflict")).toBe(false);
 
     const dead = await waitFor(
-      async () => {
-        try {
-          return execFileSync(
-            "kcat",
-            ["-b", brokers, "-C", "-t", dlqTopic, "-o", "beginning", "-e", "-q", "-f", "%h\n"],
-            { timeout: 20_000, stdio: ["ignore", "pipe", "pipe"] },
-          )
-            .toString()
-            .trim()
-            .split("\n")
-            .filter(Boolean);
-        } catch {
-          return [];
-        }
-      },
+      async () => topicHeaders(dlqTopic),
       (lines) => lines.length >= 3,
     );
     expect(dead).toHaveLength(3);

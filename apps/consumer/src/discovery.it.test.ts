@@ -2,70 +2,24 @@
 // announcement on the new-topic event topic (with the rescan far away), or by the rescan alone when nobody
 // announced it; BARITO_KAFKA_UNIQUE_GROUP_ID gives each topic a group of its own, as barito-flow does.
 import { randomUUID } from "node:crypto";
-import { create, toBinary } from "@bufbuild/protobuf";
-import { createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
-import { noopLogger } from "@barito-flow/logger";
-import { TimberSchema } from "@barito-flow/proto";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { loadConsumerConfig } from "./config.js";
-import { createConsumerAdapters } from "./adapters.js";
-import { type ConsumerApp, createConsumerApp } from "./app.js";
+import { committedTotal, until } from "./testing/harness.js";
+import { consumerFleet } from "./testing/in-process.js";
+import { documentCount, kafkaClients, opensearch } from "./testing/stack.js";
+import { timberRecords } from "./testing/timber.js";
 
-const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
-const opensearchUrl = process.env.OPENSEARCH_URL ?? "http://127.0.0.1:9200";
 const run = randomUUID().slice(0, 8);
-const admin = createKafkaAdmin({ brokers: [brokers], clientId: `discovery-it-${run}` });
-const writer = createKafkaPublisher({ brokers: [brokers], clientId: `discovery-it-writer-${run}` });
-const apps: ConsumerApp[] = [];
-const topics: string[] = [];
+const kafka = kafkaClients(`discovery-it-${run}`);
+const { admin, writer } = kafka;
+const consumers = consumerFleet(`dt${run}`);
+const topics = consumers.topics;
 
-function startConsumer(name: string, env: Record<string, string>): ConsumerApp {
-  const config = loadConsumerConfig({
-    BARITO_KAFKA_BROKERS: brokers,
-    BARITO_ELASTICSEARCH_URLS: opensearchUrl,
-    BARITO_KAFKA_TOPIC_PREFIX: `dt${run}${name}_`,
-    BARITO_KAFKA_GROUP_ID: `dt${run}${name}-group`,
-    BARITO_NEW_TOPIC_EVENT: `dt${run}${name}_events`,
-    BARITO_CONSUMER_DLQ_TOPIC: `dt${run}${name}_dlq`,
-    BARITO_ELASTICSEARCH_FLUSH_INTERVAL_MS: "100",
-    LOG_LEVEL: "silent",
-    ...env,
-  });
-  const app = createConsumerApp({ config, logger: noopLogger, ...createConsumerAdapters(config, noopLogger) });
-  apps.push(app);
-  topics.push(config.kafka.newTopicEventTopic, config.consumer.dlqTopic);
-  return app;
-}
-
-async function writeLogs(topic: string, indexPrefix: string, count: number): Promise<void> {
+function writeLogs(topic: string, indexPrefix: string, count: number): Promise<void> {
   const context = { kafkaTopic: "x", esIndexPrefix: indexPrefix, appMaxTps: 100 };
-  await writer.publish(
+  return writer.publish(
     topic,
-    Array.from({ length: count }, (_, i) => ({
-      value: Buffer.from(
-        toBinary(
-          TimberSchema,
-          create(TimberSchema, { context, timestamp: "2026-05-06T07:08:09Z", content: { i } as never }),
-        ),
-      ),
-    })),
+    timberRecords(count, context, "2026-05-06T07:08:09Z", (i) => ({ i })),
   );
-}
-
-async function indexed(indexPrefix: string): Promise<number> {
-  await fetch(`${opensearchUrl}/${indexPrefix}-*/_refresh`, { method: "POST" });
-  const res = await fetch(`${opensearchUrl}/${indexPrefix}-*/_count`);
-  return res.ok ? ((await res.json()) as { count: number }).count : 0;
-}
-
-async function until(condition: () => Promise<boolean>, timeoutMs: number, tick?: () => Promise<void>) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await condition()) return true;
-    await tick?.();
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  return condition();
 }
 
 async function createLogTopic(name: string, partitions = 2): Promise<string> {
@@ -75,19 +29,19 @@ async function createLogTopic(name: string, partitions = 2): Promise<string> {
 }
 
 beforeAll(async () => {
-  await Promise.all([admin.connect(), writer.connect()]);
+  await kafka.connect();
 });
 
 afterAll(async () => {
-  for (const app of apps) await app.stop(5_000).catch(() => undefined);
-  await fetch(`${opensearchUrl}/dt${run}*`, { method: "DELETE" }).catch(() => undefined);
+  await consumers.stop();
+  await fetch(`${opensearch}/dt${run}*`, { method: "DELETE" }).catch(() => undefined);
   await admin.deleteTopics(topics).catch(() => undefined);
-  await Promise.allSettled([admin.close(), writer.close()]);
+  await kafka.close();
 });
 
 describe("topic discovery (real Kafka and OpenSearch)", () => {
   it("consumes a new topic within seconds of its announcement, long before the rescan", async () => {
-    const app = startConsumer("ev", { BARITO_CONSUMER_TOPIC_RESCAN_INTERVAL: "10m" });
+    const app = consumers.create("ev", { BARITO_CONSUMER_TOPIC_RESCAN_INTERVAL: "10m" });
     await app.start();
     const topic = await createLogTopic(`dt${run}ev_orders_logs`);
     const indexPrefix = `dt${run}ev-orders`;
@@ -99,33 +53,31 @@ describe("topic discovery (real Kafka and OpenSearch)", () => {
     const announce = () => writer.publish(`dt${run}ev_events`, [{ value: Buffer.from(topic) }]);
     await announce();
     let nextAnnouncement = Date.now() + 2_000;
-    const found = await until(
-      async () => (await indexed(indexPrefix)) === 5,
-      30_000,
-      async () => {
-        if (Date.now() >= nextAnnouncement) {
-          nextAnnouncement = Date.now() + 2_000;
-          await announce();
-        }
-      },
-    );
+    const found = await until(async () => {
+      if ((await documentCount(`${indexPrefix}-*`)) === 5) return true;
+      if (Date.now() >= nextAnnouncement) {
+        nextAnnouncement = Date.now() + 2_000;
+        await announce();
+      }
+      return false;
+    }, 30_000);
     expect(found).toBe(true);
     expect(Date.now() - announcedAt).toBeLessThan(30_000);
   });
 
   it("finds a topic nobody announced at the next rescan", async () => {
-    const app = startConsumer("rs", { BARITO_CONSUMER_TOPIC_RESCAN_INTERVAL: "2s" });
+    const app = consumers.create("rs", { BARITO_CONSUMER_TOPIC_RESCAN_INTERVAL: "2s" });
     await app.start();
     const topic = await createLogTopic(`dt${run}rs_billing_logs`);
     const indexPrefix = `dt${run}rs-billing`;
     await writeLogs(topic, indexPrefix, 4);
-    expect(await until(async () => (await indexed(indexPrefix)) === 4, 30_000)).toBe(true);
+    expect(await until(async () => (await documentCount(`${indexPrefix}-*`)) === 4, 30_000)).toBe(true);
   });
 
   it("BARITO_KAFKA_UNIQUE_GROUP_ID: one group <group>_<topic> per topic, each committing its own offsets", async () => {
     const first = await createLogTopic(`dt${run}ug_a_logs`, 2);
     await writeLogs(first, `dt${run}ug-a`, 6);
-    const app = startConsumer("ug", {
+    const app = consumers.create("ug", {
       BARITO_KAFKA_UNIQUE_GROUP_ID: "true",
       BARITO_CONSUMER_TOPIC_RESCAN_INTERVAL: "2s",
     });
@@ -133,16 +85,15 @@ describe("topic discovery (real Kafka and OpenSearch)", () => {
     // A topic appearing later gets its own group too.
     const second = await createLogTopic(`dt${run}ug_b_logs`, 1);
     await writeLogs(second, `dt${run}ug-b`, 3);
-    expect(await until(async () => (await indexed(`dt${run}ug-a`)) === 6, 30_000)).toBe(true);
-    expect(await until(async () => (await indexed(`dt${run}ug-b`)) === 3, 30_000)).toBe(true);
+    expect(await until(async () => (await documentCount(`dt${run}ug-a-*`)) === 6, 30_000)).toBe(true);
+    expect(await until(async () => (await documentCount(`dt${run}ug-b-*`)) === 3, 30_000)).toBe(true);
     await app.stop(10_000);
 
     for (const [topic, count] of [
       [first, 6],
       [second, 3],
     ] as const) {
-      const committed = await admin.fetchCommittedOffsets(`dt${run}ug-group_${topic}`, [topic]);
-      const total = committed.reduce((sum, entry) => sum + Math.max(0, Number(entry.offset)), 0);
+      const total = await committedTotal(admin, `dt${run}ug-group_${topic}`, topic);
       expect({ topic, total }).toEqual({ topic, total: count });
     }
     // Nothing was committed under the shared group name.

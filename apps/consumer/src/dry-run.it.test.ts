@@ -1,41 +1,26 @@
 // `barito-flow consumer --dry-run` as a process on the real local Kafka and OpenSearch (run from source, as
 // `pnpm dlq` runs the dlq command): the documents it would index are printed on stdout, redacted by the rules in
 // force, and nothing is indexed or committed, not even by the commit at shutdown.
-import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { join } from "node:path";
-import { create, toBinary } from "@bufbuild/protobuf";
-import { createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
-import { TimberSchema } from "@barito-flow/proto";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { until } from "./testing/harness.js";
+import { until } from "./testing/wait.js";
+import { consumerFromSource } from "./testing/process.js";
+import { kafkaClients, opensearch, stackEndpoints } from "./testing/stack.js";
+import { timberOf } from "./testing/timber.js";
 
-const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
-const opensearch = process.env.OPENSEARCH_URL ?? "http://127.0.0.1:9200";
-const root = join(__dirname, "..", "..", "..");
 const run = randomUUID().slice(0, 8);
 const prefix = `dr${run}_`;
 const topic = `${prefix}pay_logs`;
 const indexPrefix = `dr${run}-pay`;
 const dlqTopic = `dr${run}_dlq`;
 const groupId = `dr${run}-group`;
-const admin = createKafkaAdmin({ brokers: [brokers], clientId: `dry-run-it-${run}` });
-const writer = createKafkaPublisher({ brokers: [brokers], clientId: `dry-run-it-writer-${run}` });
+const kafka = kafkaClients(`dry-run-it-${run}`);
+const { admin, writer } = kafka;
 
-const timber = (content: Record<string, unknown>) =>
-  Buffer.from(
-    toBinary(
-      TimberSchema,
-      create(TimberSchema, {
-        context: { kafkaTopic: "pay", esIndexPrefix: indexPrefix },
-        timestamp: "2026-05-06T07:08:09Z",
-        content: content as never,
-      }),
-    ),
-  );
+const timber = timberOf({ kafkaTopic: "pay", esIndexPrefix: indexPrefix }, "2026-05-06T07:08:09Z");
 
 beforeAll(async () => {
-  await Promise.all([admin.connect(), writer.connect()]);
+  await kafka.connect();
   await admin.createTopic({ topic, partitions: 1, replicationFactor: 1 });
   await writer.publish(topic, [
     { value: timber({ seq: 0, card: "4111111111111111", note: "mail joe@mail.io" }) },
@@ -46,53 +31,37 @@ beforeAll(async () => {
 afterAll(async () => {
   await fetch(`${opensearch}/${indexPrefix}-*`, { method: "DELETE" }).catch(() => undefined);
   await admin.deleteTopics([topic, dlqTopic]).catch(() => undefined);
-  await Promise.allSettled([admin.close(), writer.close()]);
+  await kafka.close();
 });
 
 describe("consumer --dry-run (real Kafka and OpenSearch)", () => {
   it("prints the redacted documents it would index, and indexes and commits nothing", async () => {
-    const child = spawn(
-      join(root, "apps/consumer/node_modules/.bin/tsx"),
-      ["--conditions=@barito-flow/source", join(root, "apps/consumer/src/main.ts"), "consumer", "--dry-run"],
-      {
-        env: {
-          ...process.env,
-          BARITO_KAFKA_BROKERS: brokers,
-          BARITO_ELASTICSEARCH_URLS: opensearch,
-          BARITO_KAFKA_TOPIC_PREFIX: prefix,
-          BARITO_KAFKA_GROUP_ID: groupId,
-          BARITO_CONSUMER_DLQ_TOPIC: dlqTopic,
-          // The metrics port is not opened by a dry run: a taken one must not matter.
-          EXPORTER_PORT: "127.0.0.1:1",
-          REDACTOR_RULES_MAP: JSON.stringify({
-            default: {
-              JsonPathRules: [{ Name: "CARD", Path: "\\.card$", HintCharsEnd: 4 }],
-              StaticRules: [{ Name: "EMAIL", Regex: "[a-z]+@[a-z]+\\.[a-z]+" }],
-            },
-          }),
-          LOG_FORMAT: "json",
-          LOG_LEVEL: "info",
+    const dryRun = consumerFromSource(["consumer", "--dry-run"], {
+      ...stackEndpoints,
+      BARITO_KAFKA_TOPIC_PREFIX: prefix,
+      BARITO_KAFKA_GROUP_ID: groupId,
+      BARITO_CONSUMER_DLQ_TOPIC: dlqTopic,
+      // The metrics port is not opened by a dry run: a taken one must not matter.
+      EXPORTER_PORT: "127.0.0.1:1",
+      REDACTOR_RULES_MAP: JSON.stringify({
+        default: {
+          JsonPathRules: [{ Name: "CARD", Path: "\\.card$", HintCharsEnd: 4 }],
+          StaticRules: [{ Name: "EMAIL", Regex: "[a-z]+@[a-z]+\\.[a-z]+" }],
         },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
+      }),
+      LOG_FORMAT: "json",
+      LOG_LEVEL: "info",
     });
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
     try {
-      expect(await until(() => stdout.split("\n").filter(Boolean).length >= 2, 45_000)).toBe(true);
+      expect(await until(() => dryRun.stdout().split("\n").filter(Boolean).length >= 2, 45_000)).toBe(true);
       // Several commit intervals (1 s) pass with the records finished: nothing may be committed meanwhile.
       await new Promise((resolve) => setTimeout(resolve, 2_500));
     } finally {
-      child.kill("SIGTERM");
+      dryRun.child.kill("SIGTERM");
     }
-    expect(await exited).toBe(0);
+    expect((await dryRun.exit).code).toBe(0);
+    const stdout = dryRun.stdout();
+    const stderr = dryRun.stderr();
 
     // stdout is the documents alone; the logs went to stderr.
     expect(

@@ -1,11 +1,10 @@
-import { create, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "@jest/globals";
 import { noopLogger } from "@barito-flow/logger";
-import { TimberSchema } from "@barito-flow/proto";
 import { createConsumerApp, type GroupConsumerOptions } from "./app.js";
 import { loadConsumerConfig } from "./config.js";
 import { dryRunAdapters, parseDryRunFlags } from "./dry-run.js";
 import { batchOf, createFakeAdapters, type FakeGroupConsumer } from "./testing/fakes.js";
+import { timberOf } from "./testing/timber.js";
 
 const config = loadConsumerConfig({
   BARITO_KAFKA_BROKERS: "kafka.invalid:9092",
@@ -15,17 +14,7 @@ const config = loadConsumerConfig({
   BARITO_CONSUMER_DLQ_TOPIC: "t_dlq",
   LOG_LEVEL: "silent",
 });
-const timber = (content: Record<string, unknown>) =>
-  Buffer.from(
-    toBinary(
-      TimberSchema,
-      create(TimberSchema, {
-        context: { kafkaTopic: "shop", esIndexPrefix: "shop" },
-        timestamp: "2026-07-08T09:10:11Z",
-        content: content as never,
-      }),
-    ),
-  );
+const timber = timberOf({ kafkaTopic: "shop", esIndexPrefix: "shop" }, "2026-07-08T09:10:11Z");
 
 describe("dryRunAdapters()", () => {
   it("prints each document after redaction, indexes, dead-letters and commits nothing, in a throwaway group", async () => {

@@ -4,27 +4,23 @@
 // template and the data stream, and a replay does not duplicate (8.x only: the 7.10.2 OSS build has no data streams).
 // Elasticsearch is started here when it is not running (and stopped again at the end only then); if it cannot
 // start, the suite fails.
-import { execFile, execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
-import { create, toBinary } from "@bufbuild/protobuf";
-import { createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
-import { noopLogger } from "@barito-flow/logger";
-import { TimberCollectionSchema, TimberSchema } from "@barito-flow/proto";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { loadConsumerConfig } from "./config.js";
-import { createConsumerAdapters } from "./adapters.js";
-import { type ConsumerApp, createConsumerApp } from "./app.js";
+import { consumerFleet } from "./testing/in-process.js";
+import { kafkaClients, searchHits, topicHeaders } from "./testing/stack.js";
+import { timberCollection, timberOf, timberRecords } from "./testing/timber.js";
+import { waitFor } from "./testing/wait.js";
 
-const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
 const esVersion = process.env.STACK_ELASTICSEARCH_VERSION || "8.17.0";
 const esUrl = `http://127.0.0.1:${process.env.STACK_ELASTICSEARCH_PORT || "9201"}`;
 const stackScript = join(__dirname, "..", "..", "..", "scripts", "stack", "stack.ts");
 const run = randomUUID().slice(0, 8);
-const admin = createKafkaAdmin({ brokers: [brokers], clientId: `es-it-${run}` });
-const writer = createKafkaPublisher({ brokers: [brokers], clientId: `es-it-writer-${run}` });
-const apps: ConsumerApp[] = [];
-const topics: string[] = [];
+const kafka = kafkaClients(`es-it-${run}`);
+const { admin, writer } = kafka;
+const consumers = consumerFleet(`es${run}`, { BARITO_ELASTICSEARCH_URLS: esUrl });
+const topics = consumers.topics;
 let startedHere = false;
 
 /**
@@ -49,74 +45,19 @@ console.log("RESULT " + JSON.stringify(result));`;
   });
 }
 
-function startConsumer(name: string, env: Record<string, string> = {}): ConsumerApp {
-  const config = loadConsumerConfig({
-    BARITO_KAFKA_BROKERS: brokers,
-    BARITO_ELASTICSEARCH_URLS: esUrl,
-    BARITO_KAFKA_TOPIC_PREFIX: `es${run}${name}_`,
-    BARITO_KAFKA_GROUP_ID: `es${run}${name}-group`,
-    BARITO_NEW_TOPIC_EVENT: `es${run}${name}_events`,
-    BARITO_CONSUMER_DLQ_TOPIC: `es${run}${name}_dlq`,
-    BARITO_ELASTICSEARCH_FLUSH_INTERVAL_MS: "100",
-    LOG_LEVEL: "silent",
-    ...env,
-  });
-  const app = createConsumerApp({ config, logger: noopLogger, ...createConsumerAdapters(config, noopLogger) });
-  apps.push(app);
-  topics.push(config.kafka.newTopicEventTopic, config.consumer.dlqTopic);
-  return app;
-}
-
-type Hit = { _id: string; _index: string; _source: Record<string, unknown> };
-
-async function search(target: string): Promise<Hit[]> {
-  await fetch(`${esUrl}/${target}/_refresh`, { method: "POST" });
-  const res = await fetch(`${esUrl}/${target}/_search?size=100`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ query: { match_all: {} } }),
-  });
-  const body = (await res.json()) as { hits?: { hits: Hit[] } };
-  return body.hits?.hits ?? [];
-}
-
-async function waitFor<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let value = await probe();
-  while (!done(value) && Date.now() < until) {
-    await new Promise((r) => setTimeout(r, 250));
-    value = await probe();
-  }
-  return value;
-}
-
-/** Headers of every record on the topic, one line per record (kcat, as in consumer.it.test.ts). */
-function topicHeaders(topic: string): string[] {
-  try {
-    return execFileSync("kcat", ["-b", brokers, "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%h\n"], {
-      timeout: 20_000,
-      stdio: ["ignore", "pipe", "pipe"],
-    })
-      .toString()
-      .trim()
-      .split("\n")
-      .filter(Boolean);
-  } catch {
-    return [];
-  }
-}
+const search = (target: string) => searchHits(target, undefined, esUrl);
 
 beforeAll(async () => {
   startedHere = (await stackApi(`startComponent("elasticsearch")`)) === "started";
   const root = await fetch(`${esUrl}/_cluster/health`);
   expect(root.status).toBe(200);
-  await Promise.all([admin.connect(), writer.connect()]);
+  await kafka.connect();
 }, 240_000);
 
 afterAll(async () => {
-  for (const app of apps) await app.stop(5_000).catch(() => undefined);
+  await consumers.stop();
   await admin.deleteTopics(topics).catch(() => undefined);
-  await Promise.allSettled([admin.close(), writer.close()]);
+  await kafka.close();
   if (startedHere) await stackApi(`stopComponent("elasticsearch")`);
   else {
     // Left running by someone else: this run's daily indices go (exact names: 8.x refuses wildcard deletes; the
@@ -131,8 +72,7 @@ describe(`consumer against Elasticsearch ${esVersion} (real Kafka)`, () => {
     const topic = `es${run}bp_shop_logs`;
     const indexPrefix = `es${run}-shop`;
     const context = { kafkaTopic: "shop", esIndexPrefix: indexPrefix, appMaxTps: 100 };
-    const timber = (content: Record<string, unknown>, timestamp = "2026-03-04T05:06:07Z") =>
-      Buffer.from(toBinary(TimberSchema, create(TimberSchema, { context, timestamp, content: content as never })));
+    const timber = timberOf(context, "2026-03-04T05:06:07Z");
     await admin.createTopic({ topic, partitions: 1, replicationFactor: 1 });
     topics.push(topic);
     await writer.publish(topic, [
@@ -140,22 +80,14 @@ describe(`consumer against Elasticsearch ${esVersion} (real Kafka)`, () => {
       { value: timber({ message: "with key" }), headers: { "idempotency-key": "order-1", "idempotency-item": "0" } },
       { value: timber({ message: "own timestamp", "@timestamp": "2026-01-02T00:00:00Z" }) },
       {
-        value: Buffer.from(
-          toBinary(
-            TimberCollectionSchema,
-            create(TimberCollectionSchema, {
-              context,
-              items: [
-                create(TimberSchema, { timestamp: "2026-03-05T00:00:00Z", content: { n: 1 } }),
-                create(TimberSchema, { timestamp: "2026-03-05T00:00:00Z", content: { n: 2 } }),
-              ],
-            }),
-          ),
-        ),
+        value: timberCollection(context, [
+          { timestamp: "2026-03-05T00:00:00Z", content: { n: 1 } },
+          { timestamp: "2026-03-05T00:00:00Z", content: { n: 2 } },
+        ]),
         headers: { message_format: "TimberCollection" },
       },
     ]);
-    const app = startConsumer("bp");
+    const app = consumers.create("bp");
     await app.start();
     expect(
       await waitFor(
@@ -218,14 +150,7 @@ describe(`consumer against Elasticsearch ${esVersion} (real Kafka)`, () => {
       const context = { kafkaTopic: "x", esIndexPrefix: stream, appMaxTps: 100 };
       await writer.publish(
         topic,
-        Array.from({ length: 20 }, (_, i) => ({
-          value: Buffer.from(
-            toBinary(
-              TimberSchema,
-              create(TimberSchema, { context, timestamp: "2026-09-10T11:12:13Z", content: { i } as never }),
-            ),
-          ),
-        })),
+        timberRecords(20, context, "2026-09-10T11:12:13Z", (i) => ({ i })),
       );
       const env = {
         BARITO_ELASTICSEARCH_INDEX_METHOD: "DataStream",
@@ -233,7 +158,7 @@ describe(`consumer against Elasticsearch ${esVersion} (real Kafka)`, () => {
         // What a remote cluster gets by default (auto = gzip off loopback): Elasticsearch must take gzip bodies too.
         BARITO_ELASTICSEARCH_COMPRESSION: "gzip",
       };
-      await startConsumer("ds", env).start();
+      await consumers.create("ds", env).start();
       const docs = await waitFor(
         () => search(stream),
         (hits) => hits.length >= 20,
@@ -257,7 +182,7 @@ describe(`consumer against Elasticsearch ${esVersion} (real Kafka)`, () => {
       expect((await fetch(`${esUrl}/_component_template/${component}`)).status).toBe(200);
 
       // Another group reads the same records again: create + 409 counts as done, nothing is added.
-      const replay = startConsumer("ds", { ...env, BARITO_KAFKA_GROUP_ID: `es${run}ds-replay` });
+      const replay = consumers.create("ds", { ...env, BARITO_KAFKA_GROUP_ID: `es${run}ds-replay` });
       await replay.start();
       expect(
         await waitFor(

@@ -2,17 +2,16 @@
 // OpenSearch and Redis found through Consul (a stand-in speaking Consul's health API, since no Consul server can
 // run here), and the log counts pushed to a BaritoMarket stand-in. The stand-in Consul first names a dead
 // OpenSearch node as passing, so the consumer must look again when its bulk requests fail. Build both apps first.
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createKafkaAdmin } from "@barito-flow/kafka";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { type ConsumerProcess, freePort, opensearchUrl, startConsumer, until } from "./testing/harness.js";
+import { type ConsumerProcess, opensearchUrl, startConsumer, until } from "./testing/harness.js";
+import { type ProducerProcess, startProducer } from "./testing/producer-process.js";
 
-const root = join(__dirname, "..", "..", "..");
 const run = randomUUID().slice(0, 8);
 const prefix = `in${run}_`;
 const indexPrefix = `in${run}`;
@@ -67,59 +66,7 @@ const consul = createServer((req, res) => {
   res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(answer));
 });
 
-interface Producer {
-  rest: string;
-  metrics: string;
-  stop(): Promise<void>;
-  output(): string;
-}
-
-async function startProducer(env: Record<string, string>): Promise<Producer> {
-  const [rest, grpc, metrics] = [await freePort(), await freePort(), await freePort()];
-  const child = spawn(process.execPath, [join(root, "apps/producer/dist/main.js"), "producer"], {
-    env: {
-      ...process.env,
-      LOG_FORMAT: "json",
-      LOG_LEVEL: "info",
-      BARITO_PRODUCER_REST: `127.0.0.1:${rest}`,
-      BARITO_PRODUCER_GRPC: `127.0.0.1:${grpc}`,
-      EXPORTER_PORT: `127.0.0.1:${metrics}`,
-      ...env,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-200_000);
-  };
-  child.stdout?.on("data", keep);
-  child.stderr?.on("data", keep);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const ready = await until(
-    () =>
-      fetch(`http://127.0.0.1:${metrics}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      ),
-    30_000,
-  );
-  if (!ready) {
-    child.kill("SIGKILL");
-    throw new Error(`producer not ready within 30 s:\n${output}`);
-  }
-  return {
-    rest: `http://127.0.0.1:${rest}`,
-    metrics: `http://127.0.0.1:${metrics}`,
-    output: () => output,
-    async stop() {
-      if (child.exitCode === null) child.kill("SIGTERM");
-      await Promise.race([exited, sleep(15_000)]);
-      if (child.exitCode === null) child.kill("SIGKILL");
-    },
-  };
-}
-
-let producer: Producer | undefined;
+let producer: ProducerProcess | undefined;
 let consumer: ConsumerProcess | undefined;
 
 beforeAll(async () => {
@@ -158,9 +105,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  consumer?.signal("SIGTERM");
-  await Promise.all([producer?.stop(), consumer?.exited(15_000)]);
-  consumer?.kill();
+  await Promise.all([producer?.stop(), consumer?.stop(15_000)]);
   for (const server of servers) {
     server.closeAllConnections();
     server.close();
@@ -197,7 +142,7 @@ const context = (app: string, secret: string) => ({
 
 describe("push metrics and Consul discovery (built apps, real stack)", () => {
   it("finds Kafka, Redis and OpenSearch through Consul and pushes the accepted and the indexed counts per app_secret", async () => {
-    const p = producer as Producer;
+    const p = producer as ProducerProcess;
     const batch = await post(`${p.rest}/produce_batch`, {
       context: context("shop", "secret-shop"),
       items: Array.from({ length: 5 }, (_, i) => ({ content: { n: i } })),

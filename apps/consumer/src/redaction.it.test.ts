@@ -1,25 +1,20 @@
 // Redaction on the real local Kafka and OpenSearch: barito's rules from REDACTOR_RULES_MAP are applied per
 // es_index_prefix (else "default") before indexing; an invalid rule is left out and counted, not fatal.
 import { randomUUID } from "node:crypto";
-import { create, toBinary } from "@bufbuild/protobuf";
-import { createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
-import { noopLogger } from "@barito-flow/logger";
-import { TimberSchema } from "@barito-flow/proto";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { loadConsumerConfig } from "./config.js";
-import { createConsumerAdapters } from "./adapters.js";
-import { type ConsumerApp, createConsumerApp } from "./app.js";
+import type { ConsumerApp } from "./app.js";
+import { createStackConsumer, stackConfig } from "./testing/in-process.js";
+import { kafkaClients, opensearch } from "./testing/stack.js";
+import { encodeTimber } from "./testing/timber.js";
 
-const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
-const opensearchUrl = process.env.OPENSEARCH_URL ?? "http://127.0.0.1:9200";
 const run = randomUUID().slice(0, 8);
 const prefix = `rd${run}_`;
 const topic = `${prefix}pay_logs`;
 const cardApp = `rd${run}-pay`;
 const otherApp = `rd${run}-other`;
 const dlqTopic = `rd${run}_dlq`;
-const admin = createKafkaAdmin({ brokers: [brokers], clientId: `redaction-it-${run}` });
-const writer = createKafkaPublisher({ brokers: [brokers], clientId: `redaction-it-writer-${run}` });
+const kafka = kafkaClients(`redaction-it-${run}`);
+const { admin, writer } = kafka;
 let app: ConsumerApp | undefined;
 
 const rules = {
@@ -34,20 +29,11 @@ const rules = {
 };
 
 const timber = (esIndexPrefix: string, content: Record<string, unknown>) =>
-  Buffer.from(
-    toBinary(
-      TimberSchema,
-      create(TimberSchema, {
-        context: { kafkaTopic: "pay", esIndexPrefix },
-        timestamp: "2026-05-06T07:08:09Z",
-        content: content as never,
-      }),
-    ),
-  );
+  encodeTimber({ kafkaTopic: "pay", esIndexPrefix }, "2026-05-06T07:08:09Z", content);
 
 async function search(index: string): Promise<Array<Record<string, unknown>>> {
-  await fetch(`${opensearchUrl}/${index}-*/_refresh`, { method: "POST" });
-  const res = await fetch(`${opensearchUrl}/${index}-*/_search?size=10`);
+  await fetch(`${opensearch}/${index}-*/_refresh`, { method: "POST" });
+  const res = await fetch(`${opensearch}/${index}-*/_search?size=10`);
   const body = (await res.json()) as { hits?: { hits: Array<{ _source: Record<string, unknown> }> } };
   return (body.hits?.hits ?? []).map((hit) => hit._source);
 }
@@ -62,30 +48,26 @@ async function waitForDocs(index: string, count: number): Promise<Array<Record<s
 }
 
 beforeAll(async () => {
-  await Promise.all([admin.connect(), writer.connect()]);
+  await kafka.connect();
   await admin.createTopic({ topic, partitions: 1, replicationFactor: 1 });
 });
 
 afterAll(async () => {
   await app?.stop(5_000).catch(() => undefined);
-  await fetch(`${opensearchUrl}/${cardApp}-*,${otherApp}-*`, { method: "DELETE" }).catch(() => undefined);
+  await fetch(`${opensearch}/${cardApp}-*,${otherApp}-*`, { method: "DELETE" }).catch(() => undefined);
   await admin.deleteTopics([topic, dlqTopic]).catch(() => undefined);
-  await Promise.allSettled([admin.close(), writer.close()]);
+  await kafka.close();
 });
 
 describe("redaction (real Kafka and OpenSearch)", () => {
   it("masks documents with the rules of their es_index_prefix, else default, before they are indexed", async () => {
-    const config = loadConsumerConfig({
-      BARITO_KAFKA_BROKERS: brokers,
-      BARITO_ELASTICSEARCH_URLS: opensearchUrl,
+    const config = stackConfig({
       BARITO_KAFKA_TOPIC_PREFIX: prefix,
       BARITO_KAFKA_GROUP_ID: `rd${run}-group`,
       BARITO_CONSUMER_DLQ_TOPIC: dlqTopic,
-      BARITO_ELASTICSEARCH_FLUSH_INTERVAL_MS: "100",
       REDACTOR_RULES_MAP: JSON.stringify(rules),
-      LOG_LEVEL: "silent",
     });
-    app = createConsumerApp({ config, logger: noopLogger, ...createConsumerAdapters(config, noopLogger) });
+    app = createStackConsumer(config);
     const port = await app.listen({ host: "127.0.0.1", port: 0 });
     await writer.publish(topic, [
       {

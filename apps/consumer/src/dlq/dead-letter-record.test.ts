@@ -1,42 +1,34 @@
 import { describe, expect, it } from "@jest/globals";
 import type { IncomingRecord } from "@barito-flow/kafka";
-import { type DeadLetterReason, deadLetterHeaders } from "../pipeline/dead-letter.js";
+import type { DeadLetterReason } from "../pipeline/dead-letter.js";
+import { deadLetterOf, shopRecord } from "../testing/dead-letters.js";
 import { parseDeadLetter, sourceRecordOf } from "./dead-letter-record.js";
 import { matchesFilter } from "./options.js";
 import { createStatsCollector, formatStats } from "./stats.js";
 
-const original: IncomingRecord = {
-  topic: "shop_logs",
+const original = shopRecord({
   partition: 2,
   offset: "41",
   value: Buffer.from("bytes"),
   headers: { "idempotency-key": Buffer.from("order-1") },
   timestamp: 1_700_000_000_000,
+});
+
+const conflict: DeadLetterReason = {
+  httpStatus: 400,
+  errorType: "mapper_parsing_exception",
+  reason: "failed to parse field [code]",
+  index: "shop-2026.07.08",
 };
 
-function deadLetterOf(
-  record: IncomingRecord,
-  at: number,
-  why: DeadLetterReason = {
-    httpStatus: 400,
-    errorType: "mapper_parsing_exception",
-    reason: "failed to parse field [code]",
-    index: "shop-2026.07.08",
-  },
-): IncomingRecord {
-  return {
-    topic: "dlq",
-    partition: 0,
-    offset: "5",
-    value: record.value,
-    headers: deadLetterHeaders(record, 0, why),
-    timestamp: at,
-  };
+/** `record` dead-lettered at offset 5 of the DLQ topic, at the time `at`. */
+function deadLetterAt(record: IncomingRecord, at: number, why = conflict): IncomingRecord {
+  return deadLetterOf(record, why, { offset: 5, timestamp: at });
 }
 
 describe("parseDeadLetter()", () => {
   it("reads back what the dead-letter writer wrote, and gives the source record with its own headers", () => {
-    const deadLetter = parseDeadLetter(deadLetterOf(original, 1_800_000_000_000));
+    const deadLetter = parseDeadLetter(deadLetterAt(original, 1_800_000_000_000));
     expect(deadLetter).toMatchObject({
       dlq: { partition: 0, offset: "5" },
       deadLetteredAt: 1_800_000_000_000,
@@ -51,14 +43,14 @@ describe("parseDeadLetter()", () => {
     const source = sourceRecordOf(deadLetter as NonNullable<typeof deadLetter>);
     expect(source).toEqual({ ...original, headers: { ...original.headers, "barito-dlq-replays": "1" } });
     // Written back again, the count goes on.
-    const again = parseDeadLetter({ ...deadLetterOf(source, 1_800_000_100_000), offset: "9" });
+    const again = parseDeadLetter({ ...deadLetterAt(source, 1_800_000_100_000), offset: "9" });
     expect(again?.replays).toBe(1);
     expect(again?.headers).toEqual(original.headers);
   });
 
   it("is undefined for a record without barito's headers or with a broken source position", () => {
     expect(parseDeadLetter({ ...original, headers: {} })).toBeUndefined();
-    const broken = deadLetterOf(original, 0);
+    const broken = deadLetterAt(original, 0);
     expect(
       parseDeadLetter({ ...broken, headers: { ...broken.headers, "barito-dlq-source-offset": "x" } }),
     ).toBeUndefined();
@@ -69,7 +61,7 @@ describe("parseDeadLetter()", () => {
 });
 
 describe("matchesFilter()", () => {
-  const deadLetter = parseDeadLetter(deadLetterOf(original, 1_000)) as NonNullable<ReturnType<typeof parseDeadLetter>>;
+  const deadLetter = parseDeadLetter(deadLetterAt(original, 1_000)) as NonNullable<ReturnType<typeof parseDeadLetter>>;
   it.each([
     [{}, true],
     [{ sourceTopic: "shop_logs" }, true],
@@ -88,11 +80,11 @@ describe("matchesFilter()", () => {
 describe("createStatsCollector()", () => {
   it("counts by source topic, index, error type, status and reason, with the oldest and newest", () => {
     const collector = createStatsCollector();
-    collector.add(parseDeadLetter(deadLetterOf(original, 2_000)) as never);
-    collector.add(parseDeadLetter(deadLetterOf(original, 1_000)) as never);
+    collector.add(parseDeadLetter(deadLetterAt(original, 2_000)) as never);
+    collector.add(parseDeadLetter(deadLetterAt(original, 1_000)) as never);
     collector.add(
       parseDeadLetter(
-        deadLetterOf({ ...original, topic: "pay_logs" }, 3_000, {
+        deadLetterAt({ ...original, topic: "pay_logs" }, 3_000, {
           httpStatus: 0,
           errorType: "decode_error",
           reason: "not a Timber",

@@ -3,24 +3,19 @@
 // one with the fixed mapping and an alias under the old name), then `dlq replay` run as a process (as `pnpm dlq`
 // runs it, from source) indexes it once with its original id; a second replay redoes nothing; a record that still
 // fails goes back with its new reason and a replay count.
-import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { join } from "node:path";
-import { create, toBinary } from "@bufbuild/protobuf";
-import { createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
 import { type Logger, noopLogger } from "@barito-flow/logger";
-import { TimberSchema } from "@barito-flow/proto";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { createConsumerAdapters } from "../adapters.js";
-import { createConsumerApp } from "../app.js";
 import { loadConsumerConfig } from "../config.js";
-import { until } from "../testing/harness.js";
+import { createStackConsumer, stackEnv } from "../testing/in-process.js";
+import { consumerFromSource } from "../testing/process.js";
+import { kafkaClients, opensearch } from "../testing/stack.js";
+import { timberOf } from "../testing/timber.js";
+import { until } from "../testing/wait.js";
 import { startDlqCommand } from "./dlq-command.js";
 import { parseDlqArgs } from "./options.js";
 
-const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
-const opensearch = process.env.OPENSEARCH_URL ?? "http://127.0.0.1:9200";
-const root = join(__dirname, "..", "..", "..", "..");
 const run = randomUUID().slice(0, 8);
 const prefix = `dq${run}_`;
 const topic = `${prefix}shop_logs`;
@@ -28,29 +23,15 @@ const indexPrefix = `dq${run}-shop`;
 const day = `${indexPrefix}-2026.03.04`;
 const dlqTopic = `dq${run}_dlq`;
 const groupId = `dq${run}-group`;
-const env: Record<string, string> = {
-  BARITO_KAFKA_BROKERS: brokers,
-  BARITO_ELASTICSEARCH_URLS: opensearch,
+const env = stackEnv({
   BARITO_KAFKA_TOPIC_PREFIX: prefix,
   BARITO_KAFKA_GROUP_ID: groupId,
   BARITO_CONSUMER_DLQ_TOPIC: dlqTopic,
-  BARITO_ELASTICSEARCH_FLUSH_INTERVAL_MS: "100",
-  LOG_LEVEL: "silent",
-};
-const admin = createKafkaAdmin({ brokers: [brokers], clientId: `dlq-it-${run}` });
-const writer = createKafkaPublisher({ brokers: [brokers], clientId: `dlq-it-writer-${run}` });
+});
+const kafka = kafkaClients(`dlq-it-${run}`);
+const { admin, writer } = kafka;
 
-const timber = (content: Record<string, unknown>) =>
-  Buffer.from(
-    toBinary(
-      TimberSchema,
-      create(TimberSchema, {
-        context: { kafkaTopic: "shop", esIndexPrefix: indexPrefix, appMaxTps: 100 },
-        timestamp: "2026-03-04T05:06:07Z",
-        content: content as never,
-      }),
-    ),
-  );
+const timber = timberOf({ kafkaTopic: "shop", esIndexPrefix: indexPrefix, appMaxTps: 100 }, "2026-03-04T05:06:07Z");
 
 interface Hit {
   _id: string;
@@ -106,28 +87,17 @@ async function dlq(args: string[]): Promise<{ code: number; out: string[] }> {
 }
 
 /** `pnpm dlq …`: main.ts run from source by tsx, as a child process. */
-function dlqProcess(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(
-    join(root, "apps/consumer/node_modules/.bin/tsx"),
-    ["--conditions=@barito-flow/source", join(root, "apps/consumer/src/main.ts"), "dlq", ...args],
-    { env: { ...process.env, ...env, LOG_LEVEL: "info", LOG_FORMAT: "json" }, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  return new Promise((resolve) => child.once("exit", (code) => resolve({ code, stdout, stderr })));
+async function dlqProcess(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const dlqRun = consumerFromSource(["dlq", ...args], { ...env, LOG_LEVEL: "info", LOG_FORMAT: "json" });
+  const { code } = await dlqRun.exit;
+  return { code, stdout: dlqRun.stdout(), stderr: dlqRun.stderr() };
 }
 
 const deadLetters = async () =>
   (await dlq(["show", "--json", "--limit", "1000"])).out.map((line) => JSON.parse(line) as Shown);
 
 beforeAll(async () => {
-  await Promise.all([admin.connect(), writer.connect()]);
+  await kafka.connect();
   await admin.createTopic({ topic, partitions: 1, replicationFactor: 1 });
   // The day's index as its first documents left it: `code` numeric, `meta` an object.
   await os("PUT", `/${day}`, {
@@ -140,7 +110,7 @@ afterAll(async () => {
   await os("DELETE", `/${indexPrefix}-*`).catch(() => undefined);
   await os("DELETE", `/_index_template/${indexPrefix}`).catch(() => undefined);
   await admin.deleteTopics([topic, dlqTopic]).catch(() => undefined);
-  await Promise.allSettled([admin.close(), writer.close()]);
+  await kafka.close();
 });
 
 describe("dlq stats, show and replay (real Kafka and OpenSearch)", () => {
@@ -152,8 +122,7 @@ describe("dlq stats, show and replay (real Kafka and OpenSearch)", () => {
       { value: timber({ seq: 2, code: 7 }) },
       { value: timber({ seq: 3, code: "E43", meta: "flat" }) },
     ]);
-    const config = loadConsumerConfig(env);
-    const app = createConsumerApp({ config, logger: noopLogger, ...createConsumerAdapters(config, noopLogger) });
+    const app = createStackConsumer(loadConsumerConfig(env));
     await app.start();
     try {
       expect(await until(async () => (await documents()).length === 2 && app.processed() === 4, 30_000)).toBe(true);

@@ -1,35 +1,19 @@
-import { create, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "@jest/globals";
 import type { IncomingBatch, IncomingRecord } from "@barito-flow/kafka";
 import { noopLogger } from "@barito-flow/logger";
 import { type BulkOperation, type ItemOutcome, SinkError } from "@barito-flow/opensearch-sink";
-import { TimberSchema } from "@barito-flow/proto";
-import { type DeadLetterReason, deadLetterHeaders } from "../pipeline/dead-letter.js";
+import type { DeadLetterReason } from "../pipeline/dead-letter.js";
 import { createDailyIndexer } from "../pipeline/documents.js";
+import { deadLetterOf, shopRecord } from "../testing/dead-letters.js";
+import { timberOf } from "../testing/timber.js";
 import { createReplayer } from "./replay.js";
 
-const timber = (seq: number) =>
-  Buffer.from(
-    toBinary(
-      TimberSchema,
-      create(TimberSchema, {
-        context: { kafkaTopic: "shop", esIndexPrefix: "shop" },
-        timestamp: "2026-07-08T09:10:11Z",
-        content: { seq } as never,
-      }),
-    ),
-  );
+const shopTimber = timberOf({ kafkaTopic: "shop", esIndexPrefix: "shop" }, "2026-07-08T09:10:11Z");
+const timber = (seq: number) => shopTimber({ seq });
 
 function deadLetter(offset: number, value: Buffer, why: DeadLetterReason, sourceOffset = 10 + offset): IncomingRecord {
-  const source = { topic: "shop_logs", partition: 1, offset: String(sourceOffset), value, headers: {}, timestamp: 0 };
-  return {
-    topic: "dlq",
-    partition: 0,
-    offset: String(offset),
-    value,
-    headers: deadLetterHeaders(source, 0, why),
-    timestamp: 5_000,
-  };
+  const source = shopRecord({ partition: 1, offset: String(sourceOffset), value });
+  return deadLetterOf(source, why, { offset, timestamp: 5_000 });
 }
 const conflict = {
   httpStatus: 400,

@@ -1,17 +1,16 @@
 import { describe, expect, it } from "@jest/globals";
-import type { IncomingRecord, OutgoingRecord } from "@barito-flow/kafka";
+import type { OutgoingRecord } from "@barito-flow/kafka";
 import { noopLogger } from "@barito-flow/logger";
 import { createConsumerMetrics } from "../metrics.js";
+import { shopRecord } from "../testing/dead-letters.js";
 import { createDeadLetterWriter, deadLetterHeaders } from "./dead-letter.js";
 
-const record: IncomingRecord = {
-  topic: "shop_logs",
+const record = shopRecord({
   partition: 3,
   offset: "77",
   value: Buffer.from("original bytes"),
   headers: { "idempotency-key": Buffer.from("order-1") },
-  timestamp: 0,
-};
+});
 const rejected = { httpStatus: 400, errorType: "mapper_parsing_exception", reason: "failed to parse\n\tfield [a]" };
 
 describe("deadLetterHeaders()", () => {

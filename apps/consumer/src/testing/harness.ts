@@ -1,18 +1,18 @@
 // Test support for the consumer's process-level integration tests: the built consumer as a child process, records
 // in a real topic, the real OpenSearch read back, and a TCP forwarder that can take OpenSearch away.
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { create, toBinary } from "@bufbuild/protobuf";
 import type { createKafkaAdmin, createKafkaPublisher } from "@barito-flow/kafka";
-import { TimberSchema } from "@barito-flow/proto";
 import { type IndexedSeqs, indexedSeqs } from "./indexed.js";
+import { repoRoot, spawnCaptured } from "./process.js";
+import { opensearch, stackEndpoints } from "./stack.js";
+import { encodeTimber } from "./timber.js";
 
 export { indexedOnce } from "./indexed.js";
-
-const root = join(__dirname, "..", "..", "..", "..");
-export const opensearchUrl = new URL(process.env.OPENSEARCH_URL ?? "http://127.0.0.1:9200");
+export { opensearchUrl } from "./stack.js";
+export { until } from "./wait.js";
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -23,15 +23,6 @@ export function freePort(): Promise<number> {
       probe.close(() => resolve(port));
     });
   });
-}
-
-export async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 200) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await condition()) return true;
-    await sleep(everyMs);
-  }
-  return condition();
 }
 
 export interface Exit {
@@ -51,27 +42,23 @@ export interface ConsumerProcess {
   ready(): Promise<boolean>;
   output(): string;
   kill(): void;
+  /** SIGTERM, then SIGKILL if it has not exited after `timeoutMs`. */
+  stop(timeoutMs: number): Promise<void>;
 }
 
 /** Starts `apps/consumer/dist/main.js` in a process group of its own (build the consumer first). */
 export async function startConsumer(env: Record<string, string>): Promise<ConsumerProcess> {
   const metricsPort = await freePort();
-  const child = spawn(process.execPath, [join(root, "apps/consumer/dist/main.js"), "consumer"], {
-    env: { ...process.env, LOG_FORMAT: "json", LOG_LEVEL: "info", ...env, EXPORTER_PORT: `127.0.0.1:${metricsPort}` },
-    stdio: ["ignore", "pipe", "pipe"],
+  const main = join(repoRoot, "apps/consumer/dist/main.js");
+  const { child, exit, output } = spawnCaptured(process.execPath, [main, "consumer"], {
+    env: { LOG_FORMAT: "json", LOG_LEVEL: "info", ...env, EXPORTER_PORT: `127.0.0.1:${metricsPort}` },
     detached: true,
   });
-  let output = "";
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-200_000);
-  };
-  child.stdout?.on("data", keep);
-  child.stderr?.on("data", keep);
   let signalledAt = 0;
-  const exit = new Promise<Omit<Exit, "afterSignalMs">>((resolve) =>
-    child.once("exit", (code, signal) => resolve({ code, signal })),
-  );
-  return {
+  const kill = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  };
+  const consumer: ConsumerProcess = {
     child,
     metricsPort,
     signal(signal, target = "process") {
@@ -90,11 +77,28 @@ export async function startConsumer(env: Record<string, string>): Promise<Consum
         (res) => res.ok,
         () => false,
       ),
-    output: () => output,
-    kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    output,
+    kill,
+    async stop(timeoutMs) {
+      consumer.signal("SIGTERM");
+      await consumer.exited(timeoutMs);
+      kill();
     },
   };
+  return consumer;
+}
+
+/**
+ * `startConsumer` on the stack's Kafka and OpenSearch, logging errors only: topics `<name>_*`, dead letters in
+ * `<name>_dlq`, the group `<name>`; `env` adds to that or overrides it.
+ */
+export function startStackConsumer(name: string, env: Record<string, string>): Promise<ConsumerProcess> {
+  const names = {
+    BARITO_KAFKA_TOPIC_PREFIX: `${name}_`,
+    BARITO_KAFKA_GROUP_ID: name,
+    BARITO_CONSUMER_DLQ_TOPIC: `${name}_dlq`,
+  };
+  return startConsumer({ LOG_LEVEL: "error", ...stackEndpoints, ...names, ...env });
 }
 
 /** Writes `count` Timber records whose content carries `seq` = from..from+count-1. */
@@ -110,16 +114,7 @@ export async function writeLogs(
   for (let sent = 0; sent < count; sent += 5_000) {
     const batch = Array.from({ length: Math.min(5_000, count - sent) }, (_, k) => ({
       key: String(from + sent + k),
-      value: Buffer.from(
-        toBinary(
-          TimberSchema,
-          create(TimberSchema, {
-            context,
-            timestamp: "2026-07-08T09:10:11Z",
-            content: { seq: from + sent + k, message: filler } as never,
-          }),
-        ),
-      ),
+      value: encodeTimber(context, "2026-07-08T09:10:11Z", { seq: from + sent + k, message: filler }),
     }));
     await writer.publish(topic, batch);
   }
@@ -127,7 +122,7 @@ export async function writeLogs(
 
 /** Documents in the indices of `indexPrefix` and the sum of their `seq` (see indexed.ts). */
 export function indexed(indexPrefix: string): Promise<IndexedSeqs> {
-  return indexedSeqs(opensearchUrl.origin, indexPrefix);
+  return indexedSeqs(opensearch, indexPrefix);
 }
 
 export async function committedTotal(
