@@ -21,7 +21,7 @@ afterAll(async () => {
   if (child && child.exitCode === null && child.signalCode === null) {
     const exited = new Promise((resolve) => child?.once("exit", resolve));
     child.kill("SIGINT");
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 60_000))]);
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 60_000).unref())]);
   }
   spawnSync(process.execPath, [join(root, "scripts/stack/stack.ts"), "down", "--force"], {
     env: { ...process.env, STACK_DIR: join(dir, "stack") },

@@ -198,7 +198,10 @@ describe("SIGTERM with Kafka down (a private broker, killed)", () => {
     // keeps them up to message.timeout.ms (30 s, BARITO_PRODUCER_REQUEST_TIMEOUT), far beyond the shutdown timeout.
     process.kill(Number(readFileSync(join(stackDir, "kafka.pid"), "utf8").trim()), "SIGKILL");
     const answers = Array.from({ length: waiting }, () => post(producer.rest, body));
-    const early = await Promise.race([Promise.all(answers), sleep(1_000).then(() => "waiting")]);
+    const early = await Promise.race([
+      Promise.all(answers),
+      new Promise((resolve) => setTimeout(resolve, 1_000, "waiting").unref()),
+    ]);
     expect(early).toBe("waiting");
     return { producer, answers };
   }

@@ -46,7 +46,7 @@ async function slowRevokeConsumer(mode: "lifecycle" | "process-exit") {
   child.kill("SIGTERM");
   await sleep(500);
   child.kill("SIGTERM");
-  return { child, outcome: (ms: number) => Promise.race([exited, sleep(ms).then(() => "still running")]) };
+  return { child, outcome: (ms: number) => Promise.race([exited, sleep(ms, "still running", { ref: false })]) };
 }
 
 describe("a second signal during a native consumer close (real Kafka)", () => {

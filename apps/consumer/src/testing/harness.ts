@@ -69,7 +69,7 @@ export async function startConsumer(env: Record<string, string>): Promise<Consum
       } catch {}
     },
     async exited(timeoutMs) {
-      const result = await Promise.race([exit, sleep(timeoutMs).then(() => undefined)]);
+      const result = await Promise.race([exit, sleep(timeoutMs, undefined, { ref: false })]);
       return result && { ...result, afterSignalMs: signalledAt ? Date.now() - signalledAt : 0 };
     },
     ready: () =>

@@ -42,7 +42,7 @@ export async function startProducer(env: Record<string, string>): Promise<Produc
     output,
     async stop() {
       if (child.exitCode === null) child.kill("SIGTERM");
-      await Promise.race([exit, sleep(15_000)]);
+      await Promise.race([exit, sleep(15_000, undefined, { ref: false })]);
       if (child.exitCode === null) child.kill("SIGKILL");
     },
   };
