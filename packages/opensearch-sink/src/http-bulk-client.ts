@@ -6,6 +6,7 @@ import { exponentialDelay } from "./backoff.js";
 import { httpStatusError } from "./classify-request-error.js";
 import { SinkError } from "./errors.js";
 import { type OpenSearchClientOptions, resolveConnectionOptions } from "./opensearch-client.js";
+import { clusterHealthOf } from "./cluster-health.js";
 import type { BulkClient, BulkResponseItem, ClusterHealth } from "./types.js";
 
 /**
@@ -361,17 +362,7 @@ export function createHttpBulkClient(options: HttpBulkClientOptions): HttpBulkCl
       try {
         const response = await send("GET", "/_cluster/health", undefined, {}, pingTimeoutMs, "ping");
         if (response.status !== 200) return null;
-        const health = parseJson(response.body) as Record<string, unknown> | undefined;
-        const status = health?.status;
-        if (!health || (status !== "green" && status !== "yellow" && status !== "red")) return null;
-        return {
-          status,
-          clusterName: String(health.cluster_name ?? ""),
-          numberOfNodes: Number(health.number_of_nodes ?? 0),
-          ...(typeof health.active_shards_percent_as_number === "number"
-            ? { activeShardsPercent: health.active_shards_percent_as_number }
-            : {}),
-        };
+        return clusterHealthOf(parseJson(response.body));
       } catch {
         return null;
       }

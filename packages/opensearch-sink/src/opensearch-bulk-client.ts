@@ -1,5 +1,6 @@
 import type { Client } from "@opensearch-project/opensearch";
 import { classifyRequestError } from "./classify-request-error.js";
+import { clusterHealthOf } from "./cluster-health.js";
 import { SinkError } from "./errors.js";
 import { parsedItems } from "./http-bulk-client.js";
 import type { BulkClient, ClusterHealth } from "./types.js";
@@ -50,17 +51,7 @@ export function createOpenSearchBulkClient(client: Client, options: OpenSearchBu
           { method: "GET", path: "/_cluster/health" },
           { requestTimeout: pingTimeoutMs },
         );
-        const health = body as Record<string, unknown>;
-        const status = health.status;
-        if (status !== "green" && status !== "yellow" && status !== "red") return null;
-        return {
-          status,
-          clusterName: String(health.cluster_name ?? ""),
-          numberOfNodes: Number(health.number_of_nodes ?? 0),
-          ...(typeof health.active_shards_percent_as_number === "number"
-            ? { activeShardsPercent: health.active_shards_percent_as_number }
-            : {}),
-        };
+        return clusterHealthOf(body);
       } catch {
         return null;
       }
