@@ -1,11 +1,11 @@
 // `pnpm bench consumer`: the consumer draining a pre-filled topic into OpenSearch, next to the `_bulk` ceiling.
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { freePort } from "../lib/ports.ts";
 import { cpuSeconds, describeMicros, microsPerDoc, procStat } from "./cpu.ts";
-import { brokers, build, root, run, step } from "./settings.ts";
+import { brokers, build, ensureStack, root, run, step } from "./settings.ts";
 import { content } from "./workload.ts";
 
 /**
@@ -18,15 +18,7 @@ import { content } from "./workload.ts";
 export async function benchConsumer() {
   const records = Number(process.env.BENCH_RECORDS ?? 200_000);
   const opensearch = process.env.OPENSEARCH_URL ?? "http://127.0.0.1:9200";
-  step("making sure the local stack runs");
-  if (
-    process.env.BENCH_SKIP_STACK !== "1" &&
-    spawnSync(process.execPath, ["scripts/stack/stack.ts", "up", "--only", "kafka,opensearch"], {
-      cwd: root,
-      stdio: "inherit",
-    }).status !== 0
-  )
-    process.exit(1);
+  if (process.env.BENCH_SKIP_STACK !== "1") ensureStack("kafka,opensearch");
   build("consumer");
 
   const requireFromConsumer = createRequire(join(root, "apps/consumer/package.json"));

@@ -4,7 +4,6 @@
 // shared machine falls on both alike; the table reports the median of the rounds. wrk and h2load keep their
 // connections and present no client certificate, so handshakes are measured apart, with `openssl s_time -new`,
 // against the TLS producer and a third one that requires client certificates (mTLS).
-import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
@@ -13,7 +12,7 @@ import { withCpu } from "./cpu.ts";
 import { driveGrpcWithH2load, driveWithWrk, installed, type Result } from "./drivers.ts";
 import { type HandshakeResult, measureHandshakes } from "./handshakes.ts";
 import { batchBody, grpcBatchFrame, logsPerBatch, startProducer } from "./producer.ts";
-import { build, concurrency, root, seconds, step } from "./settings.ts";
+import { build, concurrency, ensureStack, root, seconds, step } from "./settings.ts";
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -25,12 +24,7 @@ const signed = (value: number) => `${value >= 0 ? "+" : "−"}${Math.abs(value).
 
 export async function benchProducerTls() {
   if (!installed("wrk") || !installed("h2load")) throw new Error("BENCH_TLS=1 needs wrk and h2load (both speak TLS)");
-  step("making sure the local stack runs");
-  if (
-    spawnSync(process.execPath, ["scripts/stack/stack.ts", "up", "--only", "kafka"], { cwd: root, stdio: "inherit" })
-      .status !== 0
-  )
-    process.exit(1);
+  ensureStack("kafka");
   build("producer");
   const rounds = Number(process.env.BENCH_TLS_ROUNDS ?? 3);
   const pki = createTestPki();

@@ -1,6 +1,6 @@
 // `pnpm bench producer`: throughput of the producer against the real local Kafka, next to kcat writing records of
 // the same size straight to Kafka. Bounded: each scenario runs for BENCH_SECONDS (default 10) on loopback.
-import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { appendFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { availableParallelism, tmpdir } from "node:os";
@@ -9,7 +9,7 @@ import { freePort } from "../lib/ports.ts";
 import { withCpu } from "./cpu.ts";
 import { drive, driveGrpcRaw, driveGrpcWithH2load, driveWithWrk, installed, type Result } from "./drivers.ts";
 import { produceBatchFrame } from "./grpc-produce.ts";
-import { brokers, build, concurrency, root, run, seconds, step } from "./settings.ts";
+import { brokers, build, concurrency, ensureStack, root, run, seconds, step } from "./settings.ts";
 import { benchContext, content } from "./workload.ts";
 
 export const logsPerBatch = 100;
@@ -89,12 +89,7 @@ export function grpcBatchFrame(): Buffer {
 export async function benchProducer() {
   // BENCH_TLS=1: the same REST and gRPC scenarios over TLS next to cleartext, in alternating rounds (producer-tls.ts).
   if (process.env.BENCH_TLS === "1") return (await import("./producer-tls.ts")).benchProducerTls();
-  step("making sure the local stack runs");
-  if (
-    spawnSync(process.execPath, ["scripts/stack/stack.ts", "up", "--only", "kafka"], { cwd: root, stdio: "inherit" })
-      .status !== 0
-  )
-    process.exit(1);
+  ensureStack("kafka");
   build("producer");
 
   // BENCH_SCENARIOS: which of rest,grpc,single to run (default all).

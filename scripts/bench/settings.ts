@@ -1,6 +1,6 @@
 // What every `pnpm bench` scenario shares: where the repo is, how long and how wide a scenario runs, the Kafka it
-// targets, the run's unique suffix, and building the app under test.
-import { execFileSync } from "node:child_process";
+// targets, the run's unique suffix, the local stack, and building the app under test.
+import { execFileSync, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,4 +26,14 @@ export function build(app: "producer" | "consumer"): void {
     cwd: root,
     stdio: "inherit",
   });
+}
+
+/** Brings up the local stack's `components` (comma-separated) unless they run; ends the bench if that fails. */
+export function ensureStack(components: string): void {
+  step("making sure the local stack runs");
+  const up = spawnSync(process.execPath, ["scripts/stack/stack.ts", "up", "--only", components], {
+    cwd: root,
+    stdio: "inherit",
+  });
+  if (up.status !== 0) process.exit(1);
 }
