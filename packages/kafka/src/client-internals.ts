@@ -79,14 +79,16 @@ function internalClientOf<T>(client: NativeProducer | NativeConsumer): T | undef
 
 const pathsTaken = new Set<ClientPath>();
 
+/** What the installed binding's producer prototype offers of the patch's additions (nothing on a stock binding). */
+async function producerPrototype(): Promise<{ produceBatch?: unknown; connectMetadataTimeoutProperty?: unknown }> {
+  type Module = { Producer?: { prototype?: object } };
+  const module = (await import("@confluentinc/kafka-javascript")) as Module & { default?: Module };
+  return (module.Producer ?? module.default?.Producer)?.prototype ?? {};
+}
+
 /** The patch adds `produceBatch` to the binding and, with it, the packed consume: one check covers both. */
 async function bindingIsPatched(): Promise<boolean> {
-  const module = (await import("@confluentinc/kafka-javascript")) as {
-    Producer?: { prototype?: { produceBatch?: unknown } };
-    default?: { Producer?: { prototype?: { produceBatch?: unknown } } };
-  };
-  const producer = module.Producer ?? module.default?.Producer;
-  return typeof producer?.prototype?.produceBatch === "function";
+  return typeof (await producerPrototype()).produceBatch === "function";
 }
 
 /**
@@ -95,11 +97,7 @@ async function bindingIsPatched(): Promise<boolean> {
  * long. `undefined` on a stock client, which would pass an unknown property on to librdkafka and fail.
  */
 export async function connectMetadataTimeoutProperty(): Promise<string | undefined> {
-  const module = (await import("@confluentinc/kafka-javascript")) as {
-    Producer?: { prototype?: { connectMetadataTimeoutProperty?: unknown } };
-    default?: { Producer?: { prototype?: { connectMetadataTimeoutProperty?: unknown } } };
-  };
-  const property = (module.Producer ?? module.default?.Producer)?.prototype?.connectMetadataTimeoutProperty;
+  const property = (await producerPrototype()).connectMetadataTimeoutProperty;
   return typeof property === "string" ? property : undefined;
 }
 

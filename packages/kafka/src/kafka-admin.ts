@@ -3,6 +3,7 @@ import { buildConnectionConfig, integerOption } from "./connection-config.js";
 import { invalidArgument, KafkaError } from "./errors.js";
 import { loadKafkaJS, type NativeKafka, nativeKafkaFactory } from "./native-client.js";
 import { assertTopicName } from "./outgoing-record.js";
+import { settleWithin } from "./settle-within.js";
 import { toKafkaError } from "./to-kafka-error.js";
 import type {
   CreateTopicSpec,
@@ -37,15 +38,11 @@ function topicConfigEntries(config: unknown): Array<{ name: string; value: strin
 
 /** Rejects with TIMEOUT when `promise` has not settled after `ms`; the timer never keeps the process alive. */
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new KafkaError("TIMEOUT", `${what} timed out after ${ms} ms`, { retriable: true })),
-      ms,
-    );
-    timer.unref();
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  return settleWithin(
+    promise,
+    ms,
+    () => new KafkaError("TIMEOUT", `${what} timed out after ${ms} ms`, { retriable: true }),
+  );
 }
 
 /**
@@ -77,7 +74,7 @@ export function createKafkaAdmin(options: KafkaAdminOptions): KafkaAdmin {
 
   let nativeCalls = 0;
   /** Resolved when the last running request's native work ends. */
-  let idle: { promise: Promise<void>; resolve: () => void } | undefined;
+  let idle: PromiseWithResolvers<void> | undefined;
   /** Counts a request until its native work ends, which can be after our timeout gave up on it. */
   function native<T>(work: Promise<T>): Promise<T> {
     nativeCalls++;
@@ -283,20 +280,13 @@ export function createKafkaAdmin(options: KafkaAdminOptions): KafkaAdmin {
         if (nativeCalls === 0) return disconnect();
         // The native disconnect runs on the JavaScript thread and takes a lock that every running request holds
         // until its own timeout: called now, it would freeze the event loop (and every deadline) for that long.
-        if (idle === undefined) {
-          let resolve!: () => void;
-          const promise = new Promise<void>((done) => {
-            resolve = done;
-          });
-          idle = { promise, resolve };
-        }
-        const requestsEnded = idle.promise.then(disconnect);
-        let timer: NodeJS.Timeout | undefined;
-        const waited = new Promise<"waited">((resolve) => {
-          timer = setTimeout(() => resolve("waited"), timeoutMs);
-        });
-        const outcome = await Promise.race([requestsEnded, waited]).finally(() => clearTimeout(timer));
-        if (outcome === "waited") {
+        idle ??= Promise.withResolvers<void>();
+        // `disconnect` never rejects: a rejection here is the wait running out.
+        const inTime = await settleWithin(idle.promise.then(disconnect), timeoutMs, () => undefined).then(
+          () => true,
+          () => false,
+        );
+        if (!inTime) {
           // Left connected until then, not for good: an idle client would keep the process alive.
           logger.warn("kafka admin disconnects once its running request ends", { waitedMs: timeoutMs });
         }

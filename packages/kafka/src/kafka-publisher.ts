@@ -15,6 +15,7 @@ import { invalidConfig, isKafkaError, KafkaError } from "./errors.js";
 import type { ConnectionDiagnostics } from "./librdkafka-logger.js";
 import { authenticationLogIntervalMs, isAuthenticationFailure } from "./librdkafka-logger.js";
 import { loadKafkaJS, nativeKafkaFactory } from "./native-client.js";
+import { settleWithin } from "./settle-within.js";
 import { assertTopicName, toNativeMessages } from "./outgoing-record.js";
 import { toKafkaError } from "./to-kafka-error.js";
 import type { KafkaPublisherOptions, LibrdkafkaProperties, MessagePublisher, OutgoingRecord } from "./types.js";
@@ -77,16 +78,6 @@ export function publisherProperties(options: KafkaPublisherOptions): LibrdkafkaP
     "allow.auto.create.topics": options.allowAutoTopicCreation ?? false,
     "topic.metadata.propagation.max.ms": Math.min(unknownTopicTimeoutMs, deliveryTimeoutMs),
   };
-}
-
-/** Resolves/rejects like `promise`, or rejects with `onTimeout()` after `ms`; the timer never keeps Node alive. */
-function settleWithin<T>(promise: Promise<T>, ms: number, onTimeout: () => unknown): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), ms);
-    timer.unref();
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**
